@@ -1,0 +1,364 @@
+"""Loading, validating and overriding ``settings.yaml``.
+
+Every problem is reported as one :class:`SettingsError` sentence naming the
+dotted key, the bad value and what is allowed. Secrets are refused outright:
+API keys live in the OS keyring or the environment, never in this file.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from core.errors import UserError
+from core.params import ENTRY_MODES, REFERENCES, ExitParams, SignalParams, StrategyParams
+
+DEFAULT_SETTINGS_PATH = Path(__file__).resolve().parent / "settings.yaml"
+MODES = ("paper", "testnet", "live")
+FILL_MODELS = ("next_open", "close")
+MARGIN_TYPES = ("ISOLATED", "CROSSED")
+SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{2,20}USDT$")
+_SECRET_WORDS = ("secret", "api_key", "apikey", "password", "token")
+
+
+class SettingsError(UserError, ValueError):
+    """A settings problem a user can fix; the message is one clear sentence."""
+
+
+@dataclass(frozen=True)
+class SymbolSettings:
+    call_size: float
+    leverage: int | None = None  # None: use exchange.leverage
+
+
+@dataclass(frozen=True)
+class ExchangeSettings:
+    leverage: int = 5
+    margin_type: str = "ISOLATED"
+    recv_window_ms: int = 5000
+
+
+@dataclass(frozen=True)
+class BacktestSettings:
+    fill: str = "next_open"
+    fee_pct: float = 0.05
+    slippage_bps: float = 0.0
+    initial_capital: float = 1000.0
+
+
+@dataclass(frozen=True)
+class PaperSettings:
+    replay_data: str = "data/sample"
+    replay_speed: float = 0.0
+
+
+@dataclass(frozen=True)
+class PathSettings:
+    state_dir: str = "state"
+    log_dir: str = "logs"
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    mode: str = "paper"
+    strategy: StrategyParams = StrategyParams()
+    symbols: dict[str, SymbolSettings] = field(default_factory=dict)
+    exchange: ExchangeSettings = ExchangeSettings()
+    backtest: BacktestSettings = BacktestSettings()
+    paper: PaperSettings = PaperSettings()
+    paths: PathSettings = PathSettings()
+
+    def leverage_for(self, symbol: str) -> int:
+        own = self.symbols[symbol].leverage
+        return own if own is not None else self.exchange.leverage
+
+    def warnings(self) -> list[str]:
+        """Things the user must be told, though they are allowed ([S3])."""
+        return self.strategy.signal.warnings()
+
+
+# ----- the schema: dotted key -> (type, check) ------------------------------------------------
+
+
+def _choice(allowed: tuple[str, ...]):
+    def check(key: str, value: Any) -> Any:
+        if value not in allowed:
+            raise SettingsError(f"{key} = {value!r} is not allowed; use one of: {', '.join(allowed)}")
+        return value
+    return check
+
+
+def _number(low: float | None = None, high: float | None = None, integer: bool = False,
+            low_open: bool = False):
+    def check(key: str, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise SettingsError(f"{key} = {value!r} must be a number")
+        if integer and float(value) != int(value):
+            raise SettingsError(f"{key} = {value!r} must be a whole number")
+        if low is not None and (value <= low if low_open else value < low):
+            raise SettingsError(f"{key} = {value!r} must be {'>' if low_open else '>='} {low}")
+        if high is not None and value > high:
+            raise SettingsError(f"{key} = {value!r} must be <= {high}")
+        return int(value) if integer else float(value)
+    return check
+
+
+def _text(key: str, value: Any) -> Any:
+    if not isinstance(value, str) or not value:
+        raise SettingsError(f"{key} = {value!r} must be a non-empty text")
+    return value
+
+
+SCHEMA: dict[str, Any] = {
+    "mode": _choice(MODES),
+    "strategy.rsi_length": _number(1, 500, integer=True),
+    "strategy.signal.reference": _choice(REFERENCES),
+    "strategy.signal.centerline": _number(0, 100),
+    "strategy.signal.macd.fast": _number(1, 500, integer=True),
+    "strategy.signal.macd.slow": _number(1, 500, integer=True),
+    "strategy.signal.macd.signal": _number(1, 500, integer=True),
+    "strategy.signal.entry": _choice(ENTRY_MODES),
+    "strategy.exit.take_profit_pct": _number(0, 1000, low_open=True),
+    "strategy.exit.max_hold_bars": _number(1, 100_000, integer=True),
+    "strategy.exit.trailing_pct": _number(0, 100, low_open=True),
+    "strategy.exit.trailing_activation_pct": _number(0, 1000),
+    "exchange.leverage": _number(1, 125, integer=True),
+    "exchange.margin_type": _choice(MARGIN_TYPES),
+    "exchange.recv_window_ms": _number(1, 60_000, integer=True),
+    "backtest.fill": _choice(FILL_MODELS),
+    "backtest.fee_pct": _number(0, 10),
+    "backtest.slippage_bps": _number(0, 1000),
+    "backtest.initial_capital": _number(0, None, low_open=True),
+    "paper.replay_data": _text,
+    "paper.replay_speed": _number(0, 1_000_000),
+    "paths.state_dir": _text,
+    "paths.log_dir": _text,
+}
+SYMBOL_SCHEMA: dict[str, Any] = {
+    "call_size": _number(0, None, low_open=True),
+    "leverage": _number(1, 125, integer=True),
+}
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """{'a': {'b': 1}} -> {'a.b': 1}; 'symbols' is kept as one entry (its keys are free)."""
+    flat: dict[str, Any] = {}
+    if not isinstance(data, dict):
+        return {prefix: data}
+    for key, value in data.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if path == "symbols":
+            flat[path] = value
+        elif isinstance(value, dict):
+            flat.update(_flatten(value, path))
+        else:
+            flat[path] = value
+    return flat
+
+
+def _refuse_secrets(flat: dict[str, Any]) -> None:
+    for key in flat:
+        if any(word in key.lower() for word in _SECRET_WORDS):
+            raise SettingsError(
+                f"{key}: API keys and secrets are never read from the settings file; "
+                "use the GUI (OS keyring) or BINANCE_API_KEY / BINANCE_API_SECRET in the environment or .env"
+            )
+
+
+def _parse_symbols(raw: Any) -> dict[str, SymbolSettings]:
+    if not isinstance(raw, dict) or not raw:
+        raise SettingsError("symbols must list at least one symbol, e.g. DOGEUSDT: {call_size: 100}")
+    symbols = {}
+    for name, body in raw.items():
+        if not isinstance(name, str) or not SYMBOL_PATTERN.match(name):
+            raise SettingsError(f"symbols.{name}: not a USDT-M futures symbol (expected e.g. DOGEUSDT)")
+        if not isinstance(body, dict) or "call_size" not in body:
+            raise SettingsError(f"symbols.{name}.call_size is missing (the order quantity in base units)")
+        values = {}
+        for key, value in body.items():
+            if key not in SYMBOL_SCHEMA:
+                raise SettingsError(f"symbols.{name}.{key} is not a setting; allowed: {', '.join(SYMBOL_SCHEMA)}")
+            values[key] = SYMBOL_SCHEMA[key](f"symbols.{name}.{key}", value)
+        symbols[name] = SymbolSettings(**values)
+    return symbols
+
+
+def parse_settings(data: Any) -> AppSettings:
+    """Validate a settings mapping (as read from YAML) into :class:`AppSettings`."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SettingsError("the settings file must be a mapping of keys to values")
+    flat = _flatten(data)
+    _refuse_secrets(flat)
+    values: dict[str, Any] = {}
+    for key, value in flat.items():
+        if key == "symbols":
+            continue
+        if key not in SCHEMA:
+            raise SettingsError(f"{key} is not a setting; allowed keys: {', '.join(sorted(SCHEMA))}, symbols.<SYMBOL>.call_size")
+        values[key] = SCHEMA[key](key, value)
+    defaults = AppSettings()
+
+    def get(key: str, default: Any) -> Any:
+        return values.get(key, default)
+
+    signal_defaults = SignalParams()
+    exit_defaults = ExitParams()
+    signal = SignalParams(
+        rsi_length=get("strategy.rsi_length", signal_defaults.rsi_length),
+        reference=get("strategy.signal.reference", signal_defaults.reference),
+        centerline=get("strategy.signal.centerline", signal_defaults.centerline),
+        macd_fast=get("strategy.signal.macd.fast", signal_defaults.macd_fast),
+        macd_slow=get("strategy.signal.macd.slow", signal_defaults.macd_slow),
+        macd_signal=get("strategy.signal.macd.signal", signal_defaults.macd_signal),
+        entry=get("strategy.signal.entry", signal_defaults.entry),
+    )
+    if signal.macd_fast > signal.macd_slow:
+        raise SettingsError(
+            f"strategy.signal.macd.fast = {signal.macd_fast} must not exceed strategy.signal.macd.slow = {signal.macd_slow}"
+        )
+    exit_params = ExitParams(
+        take_profit_pct=get("strategy.exit.take_profit_pct", exit_defaults.take_profit_pct),
+        max_hold_bars=get("strategy.exit.max_hold_bars", exit_defaults.max_hold_bars),
+        trailing_pct=get("strategy.exit.trailing_pct", exit_defaults.trailing_pct),
+        trailing_activation_pct=get("strategy.exit.trailing_activation_pct", exit_defaults.trailing_activation_pct),
+    )
+    return AppSettings(
+        mode=get("mode", defaults.mode),
+        strategy=StrategyParams(signal=signal, exit=exit_params),
+        symbols=_parse_symbols(flat.get("symbols")),
+        exchange=ExchangeSettings(
+            leverage=get("exchange.leverage", defaults.exchange.leverage),
+            margin_type=get("exchange.margin_type", defaults.exchange.margin_type),
+            recv_window_ms=get("exchange.recv_window_ms", defaults.exchange.recv_window_ms),
+        ),
+        backtest=BacktestSettings(
+            fill=get("backtest.fill", defaults.backtest.fill),
+            fee_pct=get("backtest.fee_pct", defaults.backtest.fee_pct),
+            slippage_bps=get("backtest.slippage_bps", defaults.backtest.slippage_bps),
+            initial_capital=get("backtest.initial_capital", defaults.backtest.initial_capital),
+        ),
+        paper=PaperSettings(
+            replay_data=get("paper.replay_data", defaults.paper.replay_data),
+            replay_speed=get("paper.replay_speed", defaults.paper.replay_speed),
+        ),
+        paths=PathSettings(
+            state_dir=get("paths.state_dir", defaults.paths.state_dir),
+            log_dir=get("paths.log_dir", defaults.paths.log_dir),
+        ),
+    )
+
+
+def apply_override(data: dict[str, Any], assignment: str) -> dict[str, Any]:
+    """Apply ``a.b.c=value`` (value parsed as YAML) to a copy of ``data``.
+
+    Unknown keys are refused here too, so a typo never silently does nothing.
+    """
+    if "=" not in assignment:
+        raise SettingsError(f"--set {assignment!r}: expected KEY=VALUE, e.g. strategy.signal.reference=macd")
+    key, raw_value = assignment.split("=", 1)
+    key = key.strip()
+    parts = key.split(".")
+    is_symbol_key = len(parts) == 3 and parts[0] == "symbols"
+    if key not in SCHEMA and not is_symbol_key:
+        raise SettingsError(f"--set {key}: not a setting; allowed keys: {', '.join(sorted(SCHEMA))}, symbols.<SYMBOL>.call_size")
+    try:
+        value = yaml.safe_load(raw_value)
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"--set {key}: cannot read value {raw_value!r}: {exc}") from exc
+    result = copy.deepcopy(data)
+    node = result
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[parts[-1]] = value
+    return result
+
+
+def read_settings_file(path: Path | str) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise SettingsError(f"settings file {path} does not exist") from exc
+    except OSError as exc:
+        raise SettingsError(f"settings file {path} cannot be read: {exc.strerror or exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"settings file {path} is not valid YAML: {exc}") from exc
+    return data or {}
+
+
+def load_settings(path: Path | str | None = None, overrides: list[str] | tuple[str, ...] = ()) -> AppSettings:
+    """Read ``path`` (default: config/settings.yaml), apply ``--set`` overrides, validate."""
+    source = Path(path) if path is not None else DEFAULT_SETTINGS_PATH
+    data = read_settings_file(source)
+    for assignment in overrides:
+        data = apply_override(data, assignment)
+    try:
+        return parse_settings(data)
+    except SettingsError as exc:
+        raise SettingsError(f"{source}: {exc}") from exc
+
+
+def settings_to_dict(settings: AppSettings) -> dict[str, Any]:
+    """The YAML-ready mapping of ``settings`` (no secrets exist to leak: none are held)."""
+    signal = settings.strategy.signal
+    exit_params = settings.strategy.exit
+    symbols: dict[str, Any] = {}
+    for name, sym in settings.symbols.items():
+        body: dict[str, Any] = {"call_size": sym.call_size}
+        if sym.leverage is not None:
+            body["leverage"] = sym.leverage
+        symbols[name] = body
+    return {
+        "mode": settings.mode,
+        "strategy": {
+            "rsi_length": signal.rsi_length,
+            "signal": {
+                "reference": signal.reference,
+                "centerline": signal.centerline,
+                "macd": {"fast": signal.macd_fast, "slow": signal.macd_slow, "signal": signal.macd_signal},
+                "entry": signal.entry,
+            },
+            "exit": {
+                "take_profit_pct": exit_params.take_profit_pct,
+                "max_hold_bars": exit_params.max_hold_bars,
+                "trailing_pct": exit_params.trailing_pct,
+                "trailing_activation_pct": exit_params.trailing_activation_pct,
+            },
+        },
+        "symbols": symbols,
+        "exchange": {
+            "leverage": settings.exchange.leverage,
+            "margin_type": settings.exchange.margin_type,
+            "recv_window_ms": settings.exchange.recv_window_ms,
+        },
+        "backtest": {
+            "fill": settings.backtest.fill,
+            "fee_pct": settings.backtest.fee_pct,
+            "slippage_bps": settings.backtest.slippage_bps,
+            "initial_capital": settings.backtest.initial_capital,
+        },
+        "paper": {"replay_data": settings.paper.replay_data, "replay_speed": settings.paper.replay_speed},
+        "paths": {"state_dir": settings.paths.state_dir, "log_dir": settings.paths.log_dir},
+    }
+
+
+def save_settings(settings: AppSettings, path: Path | str) -> None:
+    """Write settings as YAML (used by the GUI to persist non-secret settings)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(settings_to_dict(settings), sort_keys=False)
+    temp = path.with_name(path.name + ".tmp")
+    temp.write_text(text, encoding="utf-8")
+    temp.replace(path)

@@ -1,0 +1,126 @@
+"""Indicators on closed-candle closes: numpy in, numpy out [SPEC I].
+
+Every function takes a 1-D float array and returns an array of the same length,
+NaN during warm-up. Each output value at index i depends only on inputs 0..i,
+so computing over a whole history and reading index i is the same as computing
+over the first i+1 candles [I3] — the backtester may compute once, the live
+runner on its buffer, and both get the same numbers.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from core.model import Signal
+from core.params import SignalParams
+
+# Signal codes in arrays: +1 up, -1 down, 0 none (including warm-up).
+UP, DOWN, NONE = 1, -1, 0
+_CODE_TO_SIGNAL = {UP: Signal.UP, DOWN: Signal.DOWN, NONE: Signal.NONE}
+
+
+def _as_float_array(values: np.ndarray) -> np.ndarray:
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 1:
+        raise ValueError(f"expected a 1-D array of closes, got shape {array.shape}")
+    return array
+
+
+def rsi(closes: np.ndarray, length: int = 2) -> np.ndarray:
+    """Wilder's RSI [I1], as ``talib.RSI``.
+
+    Average gain/loss are seeded with the simple mean of the first ``length``
+    changes, then smoothed ``avg = (avg*(n-1) + x)/n``. RSI is 100 when only
+    gains, 50 when neither gains nor losses. First value at index ``length``.
+    """
+    if length < 1:
+        raise ValueError(f"RSI length must be >= 1, got {length}")
+    closes = _as_float_array(closes)
+    out = np.full(closes.shape, np.nan)
+    if closes.size <= length:
+        return out
+    changes = np.diff(closes)
+    gains = np.where(changes > 0, changes, 0.0)
+    losses = np.where(changes < 0, -changes, 0.0)
+    avg_gain = float(gains[:length].mean())
+    avg_loss = float(losses[:length].mean())
+    keep = length - 1
+    values = out  # alias for readability in the loop
+    values[length] = _rsi_value(avg_gain, avg_loss)
+    # A plain loop: the recursion is inherently sequential and this is ~0.1 s per 100k bars.
+    gain_list = gains.tolist()
+    loss_list = losses.tolist()
+    for i in range(length, changes.size):
+        avg_gain = (avg_gain * keep + gain_list[i]) / length
+        avg_loss = (avg_loss * keep + loss_list[i]) / length
+        values[i + 1] = _rsi_value(avg_gain, avg_loss)
+    return values
+
+
+def _rsi_value(avg_gain: float, avg_loss: float) -> float:
+    total = avg_gain + avg_loss
+    if total == 0.0:
+        return 50.0
+    # 100*g/(g+l) equals 100 - 100/(1+g/l) and is how TA-Lib evaluates it.
+    return 100.0 * avg_gain / total
+
+
+def ema(values: np.ndarray, length: int) -> np.ndarray:
+    """EMA [I2] with alpha = 2/(n+1), seeded with the mean of the first n values (index n-1)."""
+    if length < 1:
+        raise ValueError(f"EMA length must be >= 1, got {length}")
+    values = _as_float_array(values)
+    out = np.full(values.shape, np.nan)
+    if values.size < length:
+        return out
+    alpha = 2.0 / (length + 1)
+    current = float(values[:length].mean())
+    out[length - 1] = current
+    if length == 1:
+        # alpha == 1: EMA(1) is the series itself.
+        out[:] = values
+        return out
+    value_list = values.tolist()
+    for i in range(length, values.size):
+        current = (value_list[i] - current) * alpha + current
+        out[i] = current
+    return out
+
+
+def macd_line(closes: np.ndarray, fast: int, slow: int) -> np.ndarray:
+    """MACD line = EMA(fast) - EMA(slow) [I2]; NaN until both EMAs exist."""
+    closes = _as_float_array(closes)
+    if fast == slow:
+        line = ema(closes, fast)
+        return line - line  # exactly 0 where defined, NaN in warm-up [S3]
+    return ema(closes, fast) - ema(closes, slow)
+
+
+def reference_line(closes: np.ndarray, params: SignalParams) -> np.ndarray:
+    """The line RSI is compared with [S1]: a constant centerline or the MACD line."""
+    closes = _as_float_array(closes)
+    if params.reference == "centerline":
+        return np.full(closes.shape, float(params.centerline))
+    if params.reference == "macd":
+        return macd_line(closes, params.macd_fast, params.macd_slow)
+    raise ValueError(f"unknown signal reference {params.reference!r}; allowed: centerline, macd")
+
+
+def signal_codes(closes: np.ndarray, params: SignalParams) -> np.ndarray:
+    """+1 up / -1 down / 0 none per candle [S2]; 0 while RSI or the reference is warming up."""
+    rsi_values = rsi(closes, params.rsi_length)
+    reference = reference_line(closes, params)
+    codes = np.zeros(rsi_values.shape, dtype=np.int8)
+    with np.errstate(invalid="ignore"):
+        codes[rsi_values > reference] = UP
+        codes[rsi_values < reference] = DOWN
+    return codes
+
+
+def code_to_signal(code: int) -> Signal:
+    return _CODE_TO_SIGNAL[int(code)]
+
+
+def last_signal(closes: np.ndarray, params: SignalParams) -> Signal:
+    """The signal of the last closed candle in ``closes``."""
+    codes = signal_codes(closes, params)
+    return code_to_signal(codes[-1]) if codes.size else Signal.NONE

@@ -1,0 +1,56 @@
+"""Strategy parameters: the numbers of SPEC sections 2, 3 and 6 as one immutable record.
+
+Validation of the settings *file* lives in ``config.settings``; this module only
+holds the values and the cheap invariants the strategy itself relies on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+REFERENCES = ("centerline", "macd")
+ENTRY_MODES = ("level", "cross")
+
+
+@dataclass(frozen=True)
+class SignalParams:
+    """How a timeframe's signal is computed [S1-S4]."""
+
+    rsi_length: int = 2
+    reference: str = "centerline"
+    centerline: float = 50.0
+    macd_fast: int = 1
+    macd_slow: int = 1
+    macd_signal: int = 1  # kept for the document's MACD(1,1,1); the line itself does not use it
+    entry: str = "level"
+
+    @property
+    def macd_is_identically_zero(self) -> bool:
+        """[S3] MACD line(f, f) = EMA(f) - EMA(f) == 0 for every candle."""
+        return self.reference == "macd" and self.macd_fast == self.macd_slow
+
+    def warnings(self) -> list[str]:
+        """Messages the user must see about these settings [S3]."""
+        if self.macd_is_identically_zero:
+            return [
+                f"[S3] signal reference is MACD({self.macd_fast},{self.macd_slow}) with fast == slow: "
+                "the MACD line is identically zero, so the signal reads 'RSI > 0' — almost always up; "
+                "the regime will practically never be DOWN and hedges will practically never open. "
+                "Use the RSI centerline reference (default) unless you mean this."
+            ]
+        return []
+
+
+@dataclass(frozen=True)
+class ExitParams:
+    """exit_rule_hit thresholds [X1-X3]; percentages are in percent (1.0 = 1 %)."""
+
+    take_profit_pct: float = 1.0
+    max_hold_bars: int = 24
+    trailing_pct: float = 0.5
+    trailing_activation_pct: float = 0.5
+
+
+@dataclass(frozen=True)
+class StrategyParams:
+    signal: SignalParams = SignalParams()
+    exit: ExitParams = ExitParams()

@@ -1,0 +1,121 @@
+"""The broker interface (a port) that the executor talks to, and the errors it may raise.
+
+Three adapters implement it: the Binance USDT-M adapter (live/testnet), the
+paper broker, and the backtest's simulated broker. The executor above it
+(core/executor.py) owns retries, idempotency and partial fills [SPEC O2-O6], so
+each broker only has to do one request and say honestly what happened.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from typing import Protocol
+
+from core.model import Action, Side
+
+
+class OrderStatus(str, Enum):
+    NEW = "NEW"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    CANCELED = "CANCELED"
+    EXPIRED = "EXPIRED"
+    REJECTED = "REJECTED"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED)
+
+
+@dataclass(frozen=True)
+class OrderReport:
+    """The exchange's word on one order (by client id).
+
+    ``executed_qty`` and ``avg_price`` are what was really filled [O3];
+    ``fee`` is in quote currency (an estimate at the taker rate when the
+    exchange's response does not carry it).
+    """
+
+    client_id: str
+    status: OrderStatus
+    executed_qty: Decimal
+    avg_price: Decimal
+    fee: Decimal
+    update_time: int
+
+
+@dataclass(frozen=True)
+class SymbolRules:
+    """Exchange filters for one symbol [O6]: LOT_SIZE / MARKET_LOT_SIZE and MIN_NOTIONAL."""
+
+    symbol: str
+    step_size: Decimal
+    min_qty: Decimal
+    min_notional: Decimal
+    max_qty: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class ExchangePosition:
+    """One side of one symbol's position on the exchange [O7]."""
+
+    symbol: str
+    side: Side
+    qty: Decimal
+    entry_price: Decimal
+
+
+class BrokerError(Exception):
+    """Base class. ``code`` is Binance's error code when there is one."""
+
+    def __init__(self, message: str, code: int | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class RetryableError(BrokerError):
+    """The request did not reach a decision on the exchange (network, 5xx, -1003/429,
+    -1021). ``retry_after`` (seconds) is the wait the exchange asked for, if any."""
+
+    def __init__(self, message: str, code: int | None = None, retry_after: float | None = None,
+                 resync_time: bool = False):
+        super().__init__(message, code)
+        self.retry_after = retry_after
+        self.resync_time = resync_time
+
+
+class OutcomeUnknownError(RetryableError):
+    """The order may or may not have been executed (timeout, 503 'Unknown error',
+    -1006, -1007). The executor must look it up by client id before re-sending [O4]."""
+
+
+class OrderRejectedError(BrokerError):
+    """An error that cannot succeed on retry (-2019 margin, -4164 notional, -1111
+    precision, -2015 key, ...). ``advice`` is what the user should do about it."""
+
+    def __init__(self, message: str, code: int | None = None, advice: str = ""):
+        super().__init__(message, code)
+        self.advice = advice
+
+
+class Broker(Protocol):
+    """What the executor needs from an exchange. Quantities and prices are Decimals."""
+
+    def symbol_rules(self, symbol: str) -> SymbolRules: ...
+
+    def submit_market_order(
+        self, symbol: str, side: Side, action: Action, qty: Decimal, client_id: str
+    ) -> OrderReport:
+        """Send one MARKET order in hedge mode [O1] and return the exchange's report.
+        Raises a :class:`BrokerError` subclass on failure."""
+        ...
+
+    def query_order(self, symbol: str, client_id: str) -> OrderReport | None:
+        """The order with this client id, or None when the exchange has no such order."""
+        ...
+
+    def positions(self, symbol: str) -> dict[Side, ExchangePosition]:
+        """LONG and SHORT positions of the symbol (qty 0 when flat)."""
+        ...

@@ -1,0 +1,216 @@
+"""Per-symbol trading state and its JSON persistence [SPEC P].
+
+One file per symbol, ``<state_dir>/<SYMBOL>.json``, written atomically:
+temp file -> write -> flush -> fsync -> rename -> fsync(dir). A reader therefore
+sees either the old file or the new one, never a half-written one. A file that
+cannot be read (corrupt, truncated, unknown schema version) raises
+:class:`StateFileError` naming the file; the file is left exactly as it was so
+the trader (or support) can inspect it.
+
+This is the only module under core/ that touches files.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from core.model import Action, Regime, Side
+
+SCHEMA_VERSION = 1
+# Quantities below this are treated as zero (float residue of partial closes).
+QTY_EPSILON = 1e-12
+
+
+@dataclass
+class PositionState:
+    """One side's position. ``entry_time`` is the close time (ms) of the bar that decided the entry [X2]."""
+
+    qty: float = 0.0
+    entry_price: float = 0.0
+    entry_time: int = 0
+    best_price: float = 0.0  # best close since entry, highest for LONG, lowest for SHORT [X3]
+
+    @property
+    def is_open(self) -> bool:
+        return self.qty > QTY_EPSILON
+
+
+@dataclass
+class PendingOrder:
+    """An order decided but not yet finished: written to state *before* it is sent [O2]."""
+
+    client_id: str
+    side: Side
+    action: Action
+    qty: float
+    reason: str
+    decision_time: int
+    filled_qty: float = 0.0
+
+
+@dataclass
+class SymbolState:
+    symbol: str
+    regime: Regime | None = None
+    positions: dict[Side, PositionState] = field(
+        default_factory=lambda: {Side.LONG: PositionState(), Side.SHORT: PositionState()}
+    )
+    pending: dict[str, PendingOrder] = field(default_factory=dict)
+    last_daily_close: int = 0  # close time (ms) of the last daily candle processed
+    last_bar_close: int = 0  # close time (ms) of the last 5m candle processed
+    order_seq: int = 0  # for unique client order ids across restarts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "symbol": self.symbol,
+            "regime": self.regime.value if self.regime else None,
+            "positions": {
+                side.value: {
+                    "qty": pos.qty,
+                    "entry_price": pos.entry_price,
+                    "entry_time": pos.entry_time,
+                    "best_price": pos.best_price,
+                }
+                for side, pos in self.positions.items()
+            },
+            "pending": [
+                {
+                    "client_id": order.client_id,
+                    "side": order.side.value,
+                    "action": order.action.value,
+                    "qty": order.qty,
+                    "reason": order.reason,
+                    "decision_time": order.decision_time,
+                    "filled_qty": order.filled_qty,
+                }
+                for order in self.pending.values()
+            ],
+            "last_daily_close": self.last_daily_close,
+            "last_bar_close": self.last_bar_close,
+            "order_seq": self.order_seq,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "SymbolState":
+        """Rebuild from :meth:`to_dict` output; raises KeyError/ValueError/TypeError on bad data."""
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ValueError(f"unknown schema_version {version!r} (this program reads {SCHEMA_VERSION})")
+        positions = {
+            Side(name): PositionState(
+                qty=float(pos["qty"]),
+                entry_price=float(pos["entry_price"]),
+                entry_time=int(pos["entry_time"]),
+                best_price=float(pos["best_price"]),
+            )
+            for name, pos in data["positions"].items()
+        }
+        if set(positions) != {Side.LONG, Side.SHORT}:
+            raise ValueError("positions must have exactly LONG and SHORT")
+        pending = {}
+        for item in data["pending"]:
+            order = PendingOrder(
+                client_id=str(item["client_id"]),
+                side=Side(item["side"]),
+                action=Action(item["action"]),
+                qty=float(item["qty"]),
+                reason=str(item["reason"]),
+                decision_time=int(item["decision_time"]),
+                filled_qty=float(item["filled_qty"]),
+            )
+            pending[order.client_id] = order
+        regime = data["regime"]
+        return cls(
+            symbol=str(data["symbol"]),
+            regime=Regime(regime) if regime is not None else None,
+            positions=positions,
+            pending=pending,
+            last_daily_close=int(data["last_daily_close"]),
+            last_bar_close=int(data["last_bar_close"]),
+            order_seq=int(data["order_seq"]),
+        )
+
+
+class StateFileError(Exception):
+    """A state file exists but cannot be trusted. The file is kept untouched."""
+
+    def __init__(self, path: Path, why: str):
+        super().__init__(
+            f"state file {path} is unreadable ({why}); trading for this symbol is refused. "
+            "The file was kept as it is: fix or move it away, then restart."
+        )
+        self.path = path
+        self.why = why
+
+
+# The steps of an atomic save, in order. Tests interrupt the save at each one.
+SAVE_STEPS = ("open_temp", "write", "flush", "fsync", "rename", "fsync_dir")
+
+
+class StateStore:
+    """Saves and loads :class:`SymbolState` files in one directory."""
+
+    def __init__(self, directory: Path | str, step_hook: Callable[[str], None] | None = None):
+        self.directory = Path(directory)
+        # Called before each step of SAVE_STEPS; tests raise from it to simulate a kill.
+        self._step_hook = step_hook or (lambda step: None)
+
+    def path_for(self, symbol: str) -> Path:
+        return self.directory / f"{symbol}.json"
+
+    def save(self, state: SymbolState) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        target = self.path_for(state.symbol)
+        temp = target.with_name(target.name + ".tmp")
+        payload = json.dumps(state.to_dict(), indent=1, sort_keys=True).encode("utf-8")
+        step = self._step_hook
+        step("open_temp")
+        with open(temp, "wb") as handle:
+            step("write")
+            handle.write(payload)
+            step("flush")
+            handle.flush()
+            step("fsync")
+            os.fsync(handle.fileno())
+        step("rename")
+        os.replace(temp, target)
+        step("fsync_dir")
+        _fsync_directory(self.directory)
+
+    def load(self, symbol: str) -> SymbolState | None:
+        """The saved state, or None when there is no file (a fresh start)."""
+        path = self.path_for(symbol)
+        if not path.exists():
+            return None
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise StateFileError(path, f"cannot read: {exc.strerror or exc}") from exc
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise StateFileError(path, f"not valid JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise StateFileError(path, "top level is not an object")
+        try:
+            state = SymbolState.from_dict(data)
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            raise StateFileError(path, f"{type(exc).__name__}: {exc}") from exc
+        if state.symbol != symbol:
+            raise StateFileError(path, f"it holds symbol {state.symbol!r}, expected {symbol!r}")
+        return state
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename durable. Not possible on Windows, where os.replace is already atomic."""
+    if os.name == "nt":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
