@@ -110,12 +110,6 @@ class OrderIntent:
     qty: float
     reason: str
     decision_time: int
-    order_id: str = ""  # the exchange order's client id (``client_id`` or a ``-r<n>`` resend of it)
-
-    @property
-    def journal_key(self) -> str:
-        """One fill per exchange order: the key that makes recording a fill idempotent."""
-        return self.order_id or self.client_id
     client_id: str
 
 
@@ -137,3 +131,9 @@ class Fill:
     time: int
     reason: str
     decision_time: int
+    order_id: str = ""  # the exchange order's client id (``client_id`` or a ``-r<n>`` resend of it)
+
+    @property
+    def journal_key(self) -> str:
+        """One fill per exchange order: the key that makes recording a fill idempotent."""
+        return self.order_id or self.client_id
