@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pytest
+
 from core.executor import OrderExecutor
 from core.model import FIVE_MINUTES_MS, ONE_DAY_MS, Action, BarClose, Fill, OrderIntent, Regime, Side, Signal
 from core.params import ExitParams, SignalParams, StrategyParams
@@ -24,6 +26,8 @@ CALL_SIZE = 100.0
 T0 = 1_735_689_600_000  # 2025-01-01 00:00 UTC, a daily close
 
 UP, DOWN, NONE = Signal.UP, Signal.DOWN, Signal.NONE
+OPEN, CLOSE = Action.OPEN, Action.CLOSE
+E = 0.2  # entry price of the main in the scenarios below (DOGE-like)
 
 
 def bar_time(k: int) -> int:
@@ -121,3 +125,54 @@ class Driver:
         """(qty, entry price) held on ``side``."""
         position = self.strategy.position(side)
         return position.qty, position.entry_price
+
+
+# ----- scenarios shared by the rule tests (regime-relative, so UP and DOWN share one body) ----------
+
+
+@pytest.fixture(params=[Regime.UP, Regime.DOWN], ids=["UP", "DOWN"])
+def regime(request) -> Regime:
+    """Both regimes for a mirrored rule: import this fixture into a test module."""
+    return request.param
+
+
+@dataclass(frozen=True)
+class Roles:
+    """A regime's main/hedge sides and its favourable/adverse signals."""
+
+    main: Side
+    hedge: Side
+    fav: Signal
+    adv: Signal
+
+    @classmethod
+    def of(cls, regime: Regime) -> "Roles":
+        return cls(regime.main_side, regime.main_side.opposite, regime.favourable_signal,
+                   regime.favourable_signal.opposite)
+
+
+def with_main(regime: Regime, params: StrategyParams | None = None) -> tuple[Driver, Roles]:
+    """A driver whose main was opened by R2 on bar 1 and filled at E."""
+    driver = Driver.create(params, regime=regime)
+    roles = Roles.of(regime)
+    assert brief(driver.bar(1, E, roles.fav)) == [(roles.main, OPEN, CALL_SIZE, "R2")]
+    assert driver.held(roles.main) == (CALL_SIZE, E)
+    return driver, roles
+
+
+def with_main_and_hedge(regime: Regime, params: StrategyParams | None = None) -> tuple[Driver, Roles]:
+    """Main at E (bar 1), hedged by R3 on bar 2 at 1 % against the main."""
+    driver, roles = with_main(regime, params)
+    hedge_price = favour(regime, E, -1.0)
+    assert brief(driver.bar(2, hedge_price, roles.adv)) == [(roles.hedge, OPEN, CALL_SIZE, "R3")]
+    assert driver.held(roles.hedge) == (CALL_SIZE, hedge_price)
+    return driver, roles
+
+
+def with_lone_hedge(regime: Regime) -> tuple[Driver, Roles]:
+    """Main hedged at -1 %, then closed by R3's profit lock at +0.1 % on an adverse bar: the hedge is alone."""
+    driver, roles = with_main_and_hedge(regime)
+    assert brief(driver.bar(3, favour(regime, E, 0.1), roles.adv)) == [(roles.main, CLOSE, CALL_SIZE, "R3")]
+    assert driver.held(roles.main) == (0.0, 0.0)
+    assert driver.held(roles.hedge)[0] == CALL_SIZE
+    return driver, roles

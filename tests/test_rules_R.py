@@ -9,57 +9,29 @@ from __future__ import annotations
 
 import pytest
 
-from core.model import Action, Fill, Regime, Side
+from core.model import Fill, Regime, Side
 from core.rules import pnl
 from core.sim_broker import SimulatedBroker
 from core.strategy import HedgeStrategy
 from tests.strategy_helpers import (
     CALL_SIZE,
+    CLOSE,
+    E,
     NO_EXITS,
     NONE,
+    OPEN,
     SYMBOL,
     Driver,
+    Roles,
     bar_time,
     brief,
     favour,
     make_params,
+    regime,  # noqa: F401  (fixture: UP and DOWN)
+    with_lone_hedge,
+    with_main,
+    with_main_and_hedge,
 )
-
-OPEN, CLOSE = Action.OPEN, Action.CLOSE
-E = 0.2  # entry price of the main (DOGE-like)
-
-
-@pytest.fixture(params=[Regime.UP, Regime.DOWN], ids=["UP", "DOWN"])
-def regime(request) -> Regime:
-    return request.param
-
-
-class Roles:
-    """main/hedge sides and fav/adv signals of a regime."""
-
-    def __init__(self, regime: Regime):
-        self.main = regime.main_side
-        self.hedge = self.main.opposite
-        self.fav = regime.favourable_signal
-        self.adv = self.fav.opposite
-
-
-def with_main(regime: Regime, params=None) -> tuple[Driver, Roles]:
-    """A driver whose main was opened by R2 on bar 1 and filled at E."""
-    driver = Driver.create(params, regime=regime)
-    roles = Roles(regime)
-    assert brief(driver.bar(1, E, roles.fav)) == [(roles.main, OPEN, CALL_SIZE, "R2")]
-    assert driver.held(roles.main) == (CALL_SIZE, E)
-    return driver, roles
-
-
-def with_main_and_hedge(regime: Regime, params=None) -> tuple[Driver, Roles]:
-    """Main at E (bar 1), hedged by R3 on bar 2 at 1 % against the main."""
-    driver, roles = with_main(regime, params)
-    hedge_price = favour(regime, E, -1.0)
-    assert brief(driver.bar(2, hedge_price, roles.adv)) == [(roles.hedge, OPEN, CALL_SIZE, "R3")]
-    assert driver.held(roles.hedge) == (CALL_SIZE, hedge_price)
-    return driver, roles
 
 
 # ----- R1 ----------------------------------------------------------------------------------------
@@ -90,7 +62,7 @@ def test_R1_favourable_signal_closes_a_lone_hedge_and_R2_reopens_main(regime):
 
 def test_R2_favourable_signal_without_main_opens_main_of_call_size(regime):
     driver = Driver.create(regime=regime, call_size=250.0)
-    roles = Roles(regime)
+    roles = Roles.of(regime)
     assert brief(driver.bar(1, E, roles.fav)) == [(roles.main, OPEN, 250.0, "R2")]
     assert driver.held(roles.main) == (250.0, E)
     assert driver.strategy.position(roles.main).entry_time == bar_time(1)
@@ -103,7 +75,7 @@ def test_R2_main_opened_here_is_not_examined_again_on_this_bar(regime):
     # max_hold_bars=0 and a 0 % trailing stop: examining the new main at all would close it (X2).
     params = make_params(take_profit_pct=1000.0, max_hold_bars=0, trailing_activation_pct=0.0)
     driver = Driver.create(params, regime=regime)
-    roles = Roles(regime)
+    roles = Roles.of(regime)
     assert brief(driver.bar(1, E, roles.fav)) == [(roles.main, OPEN, CALL_SIZE, "R2")]
     # From the next bar on it is examined: held 1 bar >= 0 -> X2.
     assert brief(driver.bar(2, E, NONE)) == [(roles.main, CLOSE, CALL_SIZE, "X2")]
@@ -111,7 +83,7 @@ def test_R2_main_opened_here_is_not_examined_again_on_this_bar(regime):
 
 def test_R2_adverse_or_no_signal_opens_nothing(regime):
     driver = Driver.create(regime=regime)
-    roles = Roles(regime)
+    roles = Roles.of(regime)
     assert driver.bar(1, E, roles.adv) == []
     assert driver.bar(2, E, NONE) == []
     assert driver.fills == []
@@ -144,15 +116,6 @@ def test_R3_profit_lock_leaves_the_hedge_alone_until_R1(regime):
     assert driver.bar(6, favour(regime, E, 2.0), NONE) == []
     assert driver.bar(7, favour(regime, E, -3.0), NONE) == []
     assert driver.held(roles.hedge) == (CALL_SIZE, hedge_entry)
-
-
-def with_lone_hedge(regime: Regime) -> tuple[Driver, Roles]:
-    """Main hedged at -1 %, then closed by R3's profit lock at +0.1 % on an adverse bar: the hedge is alone."""
-    driver, roles = with_main_and_hedge(regime)
-    assert brief(driver.bar(3, favour(regime, E, 0.1), roles.adv)) == [(roles.main, CLOSE, CALL_SIZE, "R3")]
-    assert driver.held(roles.main) == (0.0, 0.0)
-    assert driver.held(roles.hedge)[0] == CALL_SIZE
-    return driver, roles
 
 
 # ----- R4 ----------------------------------------------------------------------------------------
@@ -217,12 +180,13 @@ def test_R5_no_signal_main_in_profit_opens_no_hedge(regime):
 @pytest.mark.parametrize("signal_kind", ["adv", "none"], ids=["R3", "R5"])
 def test_R6_hedge_qty_is_mains_filled_qty_after_partial_fill(regime, signal_kind):
     driver = Driver.create(regime=regime)
-    roles = Roles(regime)
+    roles = Roles.of(regime)
     [intent] = driver.bar(1, E, roles.fav, fill=False)
     assert (intent.side, intent.action, intent.qty, intent.reason) == (roles.main, OPEN, CALL_SIZE, "R2")
     # The exchange filled 60 of 100 and the rest was given up [O5].
-    driver.strategy.apply_fill(Fill(intent.client_id, SYMBOL, roles.main, OPEN, 60.0, E, 0.0, bar_time(1),
-                                    "R2", bar_time(1)))
+    driver.strategy.apply_fill(Fill(client_id=intent.client_id, symbol=SYMBOL, side=roles.main, action=OPEN,
+                                    qty=60.0, price=E, fee=0.0, time=bar_time(1), reason="R2",
+                                    decision_time=bar_time(1)))
     driver.strategy.finish_order(intent.client_id)
     signal = roles.adv if signal_kind == "adv" else NONE
     reason = "R3" if signal_kind == "adv" else "R5"
@@ -242,7 +206,7 @@ def test_R7_pnl_formula_call_and_put():
 
 def test_R7_sign_uses_filled_entry_not_decision_close(regime):
     driver = Driver.create(regime=regime)
-    roles = Roles(regime)
+    roles = Roles.of(regime)
     intents = driver.bar(1, E, roles.fav, fill=False)
     filled_at = favour(regime, E, 1.0)  # filled 1 % worse for the trader than the decision close
     driver.fill(intents, filled_at, bar_time(1))
@@ -254,7 +218,7 @@ def test_R7_sign_uses_filled_entry_not_decision_close(regime):
 def test_R7_fees_are_excluded_from_the_sign_test(regime):
     driver = Driver(HedgeStrategy(SYMBOL, make_params(**NO_EXITS), CALL_SIZE), broker=SimulatedBroker(fee_pct=0.05))
     assert driver.strategy.on_daily_close(bar_time(0), regime.favourable_signal) == []
-    roles = Roles(regime)
+    roles = Roles.of(regime)
     driver.bar(1, E, roles.fav)
     assert driver.fills[-1].fee > 0
     # At the entry price the main loses its fee, but PnL (fees excluded) is 0 >= 0: profit lock.
@@ -266,7 +230,7 @@ def test_R7_fees_are_excluded_from_the_sign_test(regime):
 
 def test_S4_cross_opens_only_on_the_bar_the_signal_turns(regime):
     driver = Driver.create(make_params(entry="cross", **NO_EXITS), regime=regime)
-    roles = Roles(regime)
+    roles = Roles.of(regime)
     assert driver.bar(1, E, roles.fav, prev_signal=roles.fav) == []  # already favourable before: no cross
     assert brief(driver.bar(2, E, roles.fav, prev_signal=NONE)) == [(roles.main, OPEN, CALL_SIZE, "R2")]
     assert brief(driver.bar(3, E, roles.adv)) == [(roles.main, CLOSE, CALL_SIZE, "R3")]
@@ -275,13 +239,13 @@ def test_S4_cross_opens_only_on_the_bar_the_signal_turns(regime):
 
 def test_S4_level_opens_on_a_lasting_favourable_signal(regime):
     driver = Driver.create(make_params(entry="level", **NO_EXITS), regime=regime)
-    roles = Roles(regime)
+    roles = Roles.of(regime)
     assert brief(driver.bar(1, E, roles.fav, prev_signal=roles.fav)) == [(roles.main, OPEN, CALL_SIZE, "R2")]
 
 
 def test_S4_cross_affects_R2_only_R1_still_reads_a_level(regime):
     driver = Driver.create(make_params(entry="cross", **NO_EXITS), regime=regime)
-    roles = Roles(regime)
+    roles = Roles.of(regime)
     driver.bar(1, E, roles.fav, prev_signal=NONE)
     assert brief(driver.bar(2, favour(regime, E, -1.0), roles.adv)) == [(roles.hedge, OPEN, CALL_SIZE, "R3")]
     # Favourable although the previous bar was favourable too: no cross, but R1 still closes the hedge.
@@ -309,7 +273,7 @@ def test_paused_strategy_opens_nothing_but_still_closes(regime):
 
 def test_repeated_or_older_bar_is_ignored(regime):
     driver = Driver.create(regime=regime)
-    roles = Roles(regime)
+    roles = Roles.of(regime)
     assert brief(driver.bar(5, E, roles.adv)) == []
     assert driver.bar(5, E, roles.fav) == []  # same close time again
     assert driver.bar(4, E, roles.fav) == []  # older
