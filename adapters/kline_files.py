@@ -1,0 +1,264 @@
+"""Kline files on disk: CSV, CSV.gz and the exchange's ZIP download format [SPEC B5].
+
+A data folder holds one symbol and interval per file, ``<SYMBOL>-<interval>.csv``,
+``.csv.gz`` or ``.zip`` (e.g. ``DOGEUSDT-5m.csv.gz``), or monthly pieces as
+data.binance.vision names them (``DOGEUSDT-5m-2024-01.zip``), which are joined.
+
+Accepted rows: at least the six columns ``open_time,open,high,low,close,volume``
+(the bundled format) or the exchange's twelve (``...,close_time,quote_volume,
+count,taker_buy_volume,taker_buy_quote_volume,ignore``), with or without a
+header. ``open_time`` is in ms UTC; microsecond stamps (newer exchange files)
+are converted. Rows are sorted and duplicate open times dropped (the last copy
+wins: a later download is the better one). Gaps are reported, not filled.
+
+Every problem a user can fix raises :class:`KlineFileError`, one sentence naming
+the file and, where it applies, the line.
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core.backtest import resample_daily  # noqa: F401  (re-exported: the loader's daily candles [B5])
+from core.errors import UserError
+from core.model import ONE_DAY_MS
+
+COLUMNS = ("open_time", "open", "high", "low", "close", "volume")
+PRICE_COLUMNS = ("open", "high", "low", "close")
+SUFFIXES = (".csv", ".csv.gz", ".zip")
+_INTERVAL_UNITS_MS = {"m": 60_000, "h": 3_600_000, "d": ONE_DAY_MS, "w": 7 * ONE_DAY_MS}
+_INTERVAL_PATTERN = re.compile(r"^(\d+)([mhdw])$")
+# Stamps above this are microseconds (ms stamps reach 1e13 only in the year 2286).
+_MICROSECOND_THRESHOLD = 10**14
+
+
+class KlineFileError(UserError):
+    """A kline file is missing, unreadable or malformed; the message names the file (and line)."""
+
+
+@dataclass(frozen=True)
+class Gap:
+    """``missing`` candles are absent after the candle that opened at ``after_open_time``."""
+
+    after_open_time: int
+    missing: int
+
+    def describe(self, interval_ms: int) -> str:
+        first = self.after_open_time + interval_ms
+        last = first + (self.missing - 1) * interval_ms
+        return f"{self.missing} missing from {_iso(first)} to {_iso(last)}"
+
+
+@dataclass
+class KlineSet:
+    """One symbol's candles of one interval, as loaded, with what was found wrong."""
+
+    symbol: str
+    interval: str
+    frame: pd.DataFrame
+    sources: list[Path]
+    gaps: list[Gap] = field(default_factory=list)
+    duplicates_dropped: int = 0
+
+    @property
+    def interval_ms(self) -> int:
+        return interval_to_ms(self.interval)
+
+    @property
+    def missing_candles(self) -> int:
+        return sum(gap.missing for gap in self.gaps)
+
+    def gap_summary(self, limit: int = 3) -> str | None:
+        """'DOGEUSDT 5m: 16 candles missing in 1 gap (16 missing from ... to ...)', or None."""
+        if not self.gaps:
+            return None
+        shown = "; ".join(gap.describe(self.interval_ms) for gap in self.gaps[:limit])
+        more = f"; and {len(self.gaps) - limit} more" if len(self.gaps) > limit else ""
+        plural = "gap" if len(self.gaps) == 1 else "gaps"
+        return (f"{self.symbol} {self.interval}: {self.missing_candles} candles missing in "
+                f"{len(self.gaps)} {plural} ({shown}{more})")
+
+
+def interval_to_ms(interval: str) -> int:
+    """'5m' -> 300000, '1h', '1d', '1w'. Raises KlineFileError for anything else."""
+    match = _INTERVAL_PATTERN.match(interval)
+    if not match:
+        raise KlineFileError(f"interval {interval!r} is not understood; use e.g. 1m, 5m, 1h, 1d")
+    return int(match.group(1)) * _INTERVAL_UNITS_MS[match.group(2)]
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+# ----- finding files ----------------------------------------------------------------------------
+
+
+def find_kline_files(folder: Path | str, symbol: str, interval: str) -> list[Path]:
+    """The files holding ``symbol``'s ``interval`` candles in ``folder`` (may be empty)."""
+    folder = Path(folder)
+    found = [folder / f"{symbol}-{interval}{suffix}" for suffix in SUFFIXES]
+    found = [path for path in found if path.is_file()]
+    for suffix in SUFFIXES:
+        found.extend(sorted(folder.glob(f"{symbol}-{interval}-*{suffix}")))
+    return [path for path in found if path.is_file()]
+
+
+def available_symbols(folder: Path | str, interval: str = "5m") -> list[str]:
+    """Symbols that have ``interval`` files in ``folder``, sorted."""
+    folder = Path(folder)
+    pattern = re.compile(rf"^([A-Z0-9]+)-{re.escape(interval)}(-.*)?(\.csv|\.csv\.gz|\.zip)$")
+    names = {m.group(1) for p in folder.iterdir() if (m := pattern.match(p.name))} if folder.is_dir() else set()
+    return sorted(names)
+
+
+def load_symbol(folder: Path | str, symbol: str, interval: str = "5m", required: bool = True) -> KlineSet | None:
+    """Load and join every file of ``symbol``/``interval`` in ``folder``.
+
+    Returns None when there is none and ``required`` is False; raises
+    KlineFileError naming what was looked for when it is True.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise KlineFileError(f"data folder {folder} does not exist")
+    paths = find_kline_files(folder, symbol, interval)
+    if not paths:
+        if not required:
+            return None
+        have = ", ".join(available_symbols(folder, interval)) or "none"
+        raise KlineFileError(
+            f"no {interval} data for {symbol} in {folder} (expected {symbol}-{interval}.csv, .csv.gz or .zip; "
+            f"symbols with {interval} data there: {have})"
+        )
+    frames = [read_kline_file(path) for path in paths]
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    frame, dropped = clean(frame)
+    if frame.empty:
+        raise KlineFileError(f"{paths[0]} holds no candles")
+    gaps = find_gaps(frame["open_time"].to_numpy(), interval_to_ms(interval))
+    return KlineSet(symbol, interval, frame, paths, gaps, dropped)
+
+
+# ----- reading one file -------------------------------------------------------------------------
+
+
+def read_kline_file(path: Path | str) -> pd.DataFrame:
+    """Parse one file into the six columns, unsorted and unchecked for duplicates."""
+    path = Path(path)
+    try:
+        text = _read_text(path)
+    except FileNotFoundError as exc:
+        raise KlineFileError(f"kline file {path} does not exist") from exc
+    except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile, UnicodeDecodeError) as exc:
+        raise KlineFileError(f"kline file {path} cannot be read: {exc}") from exc
+    return parse_kline_text(text, str(path))
+
+
+def _read_text(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(".zip"):
+        with zipfile.ZipFile(path) as archive:
+            members = [m for m in archive.namelist() if m.lower().endswith(".csv")]
+            if len(members) != 1:
+                raise KlineFileError(f"{path}: expected exactly one .csv inside the zip, found {len(members)}")
+            return archive.read(members[0]).decode("utf-8")
+    if name.endswith(".gz"):
+        with gzip.open(path, "rb") as handle:
+            return handle.read().decode("utf-8")
+    return path.read_text(encoding="utf-8")
+
+
+def parse_kline_text(text: str, source: str = "<text>") -> pd.DataFrame:
+    """Parse CSV text (6 or 12 columns, header optional). ``source`` names the file in errors."""
+    first_line = text.lstrip("\ufeff").split("\n", 1)[0].strip()
+    if not first_line:
+        raise KlineFileError(f"{source} is empty")
+    has_header = not _looks_numeric(first_line.split(",")[0])
+    header_lines = 1 if has_header else 0
+    try:
+        raw = pd.read_csv(io.StringIO(text.lstrip("\ufeff")), header=None, skiprows=header_lines, dtype=str,
+                          skip_blank_lines=True, on_bad_lines="error")
+    except pd.errors.ParserError as exc:
+        raise KlineFileError(f"{source}: malformed CSV ({_first_sentence(exc)})") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise KlineFileError(f"{source} has a header but no candles") from exc
+    if raw.shape[1] < len(COLUMNS):
+        raise KlineFileError(
+            f"{source}: line {header_lines + 1} has {raw.shape[1]} columns; expected at least 6 "
+            "(open_time,open,high,low,close,volume)"
+        )
+    frame = pd.DataFrame({name: pd.to_numeric(raw[i].str.strip(), errors="coerce") for i, name in enumerate(COLUMNS)})
+    bad = frame.isna().any(axis=1) | (frame[list(PRICE_COLUMNS)] <= 0).any(axis=1) | (frame["volume"] < 0)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        line = _line_number(text, header_lines, row)
+        values = ",".join(str(v) for v in raw.iloc[row, : len(COLUMNS)].tolist())
+        raise KlineFileError(
+            f"{source}: line {line} is not a candle ({values!r}); expected open_time in ms and positive prices"
+        )
+    times = frame["open_time"].to_numpy(dtype=np.float64)
+    if times.size and times.max() >= _MICROSECOND_THRESHOLD:
+        times = np.where(times >= _MICROSECOND_THRESHOLD, times // 1000, times)
+    frame["open_time"] = times.astype(np.int64)
+    for name in COLUMNS[1:]:
+        frame[name] = frame[name].astype(np.float64)
+    return frame
+
+
+def _looks_numeric(value: str) -> bool:
+    try:
+        float(value.strip().strip('"'))
+    except ValueError:
+        return False
+    return True
+
+
+def _line_number(text: str, header_lines: int, row: int) -> int:
+    """1-based file line of data row ``row``, counting blank lines pandas skipped."""
+    seen = -1
+    for number, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
+        if number <= header_lines or not line.strip():
+            continue
+        seen += 1
+        if seen == row:
+            return number
+    return header_lines + row + 1
+
+
+def _first_sentence(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[-1].replace("Error tokenizing data. C error: ", "")
+
+
+# ----- cleaning and checks ----------------------------------------------------------------------
+
+
+def clean(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Sort by open time and drop duplicate open times (last copy wins). Returns (frame, dropped)."""
+    before = len(frame)
+    frame = frame.sort_values("open_time", kind="stable").drop_duplicates("open_time", keep="last")
+    return frame.reset_index(drop=True), before - len(frame)
+
+
+def find_gaps(open_times: np.ndarray, interval_ms: int) -> list[Gap]:
+    """Missing candles between consecutive open times (sorted, unique)."""
+    if open_times.size < 2:
+        return []
+    steps = np.diff(open_times)
+    where = np.flatnonzero(steps > interval_ms)
+    return [Gap(int(open_times[i]), int(steps[i] // interval_ms) - 1) for i in where if steps[i] // interval_ms > 1]
+
+
+def slice_time(frame: pd.DataFrame, start_ms: int | None, end_ms: int | None) -> pd.DataFrame:
+    """Candles with ``start_ms <= open_time < end_ms`` (either bound optional)."""
+    times = frame["open_time"].to_numpy()
+    low = 0 if start_ms is None else int(np.searchsorted(times, start_ms, side="left"))
+    high = times.size if end_ms is None else int(np.searchsorted(times, end_ms, side="left"))
+    return frame.iloc[low:high].reset_index(drop=True)

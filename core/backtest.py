@@ -1,0 +1,471 @@
+"""The backtester: drives HedgeStrategy over history through the real order path [SPEC B].
+
+Pure: candles come in as DataFrames (``open_time`` ms UTC, ``open``, ``close``
+...), results go out as records; no files, no clock, no network.
+
+Per symbol, for every 5m bar in time order [B2, G4, B1, B4]:
+
+1. ``next_open`` only: orders decided on the previous bar are executed at this
+   bar's open (``broker.set_price(open)``) before anything else.
+2. Funding due at or before this bar's close is charged on the positions held.
+3. Every daily candle that has closed by this bar's close is passed to
+   ``on_daily_close`` (the daily close first [G4]), then the bar itself to
+   ``on_bar_close``.
+4. ``close`` only: the bar's orders are executed at once at its close.
+5. Equity (cash + positions marked at the close) is recorded.
+
+Orders go through :class:`core.executor.OrderExecutor` over
+:class:`core.sim_broker.SimulatedBroker` — the same interface, executor and fill
+model as paper and live trading — and fills come back through
+``strategy.apply_fill``. No rule is re-implemented here.
+
+Indicators are computed once over each whole series with
+:func:`core.indicators.signal_codes`; they are causal [I3], so index i equals
+what a live bot computes on its buffer at bar i. Symbols are independent
+strategies (no shared capital limit), so each symbol runs on its own and the
+combined equity curve is the per-symbol PnL aligned by time and summed.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from core import indicators
+from core.errors import UserError
+from core.executor import ExecutionStatus, OrderExecutor
+from core.model import FIVE_MINUTES_MS, ONE_DAY_MS, BarClose, Fill, OrderIntent, Side, Signal
+from core.params import StrategyParams
+from core.sim_broker import SimulatedBroker, buys
+from core.strategy import HedgeStrategy
+from core.trades import TradeRecord
+
+FILL_MODES = ("next_open", "close")
+HEDGE_OPEN_REASONS = frozenset({"R3", "R5"})
+TRADING_DAYS_PER_YEAR = 365  # crypto trades every day
+_PROGRESS_EVERY = 4096  # bars between progress callbacks
+
+ProgressCallback = Callable[[int, int], None]
+
+
+class BacktestInputError(UserError):
+    """The backtest cannot run on what it was given (no candles in range, no size...)."""
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    """How orders fill and what is counted [B1].
+
+    ``funding``: per symbol, a DataFrame with ``funding_time`` (ms UTC) and
+    ``funding_rate`` (fraction, e.g. 0.0001); None = funding not modelled.
+    ``start_ms`` / ``end_ms``: trade only bars with ``start_ms <= open_time < end_ms``;
+    earlier candles still warm up the indicators and set the regime [B5, G2].
+    """
+
+    fill: str = "next_open"
+    fee_pct: float = 0.05
+    slippage_bps: float = 0.0
+    initial_capital: float = 1000.0
+    funding: Mapping[str, pd.DataFrame] | None = None
+    start_ms: int | None = None
+    end_ms: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.fill not in FILL_MODES:
+            raise BacktestInputError(f"fill = {self.fill!r} is not a fill model; use one of: {', '.join(FILL_MODES)}")
+        if self.fee_pct < 0 or self.slippage_bps < 0:
+            raise BacktestInputError("fee and slippage must not be negative")
+        if not self.initial_capital > 0:
+            raise BacktestInputError(f"initial capital must be > 0, got {self.initial_capital}")
+
+
+@dataclass
+class EquityCurve:
+    """Equity (initial capital + PnL, fees and funding included) at each bar close."""
+
+    times: np.ndarray  # close times, ms UTC, int64
+    equity: np.ndarray  # float64
+
+    @property
+    def drawdown_pct(self) -> np.ndarray:
+        """Percent below the running peak (<= 0) at each point."""
+        if self.equity.size == 0:
+            return self.equity.copy()
+        peak = np.maximum.accumulate(self.equity)
+        return (self.equity - peak) / peak * 100.0
+
+
+@dataclass
+class Summary:
+    """The numbers of the summary table, for one symbol or the total."""
+
+    name: str
+    bars: int
+    net_pnl: float
+    return_pct: float
+    max_drawdown: float  # USDT below the running peak
+    max_drawdown_pct: float  # percent below the running peak (positive number)
+    sharpe: float  # daily returns, annualised with sqrt(365)
+    trades: int  # closed positions (round trips)
+    wins: int
+    fees: float
+    funding: float  # paid (+) or received (-); 0 when not modelled
+    hedges_opened: int
+    fills: int
+    time_in_market_pct: float
+    open_positions: dict[str, float] = field(default_factory=dict)  # 'DOGEUSDT LONG' -> qty, at the end
+
+    @property
+    def win_rate_pct(self) -> float:
+        return self.wins / self.trades * 100.0 if self.trades else 0.0
+
+
+@dataclass
+class BacktestResult:
+    trades: list[TradeRecord]  # in time order (decision time, then symbol)
+    fills: list[Fill]  # the same, as fills
+    equity: dict[str, EquityCurve]  # per symbol (initial capital + that symbol's PnL)
+    combined: EquityCurve  # initial capital + the sum of every symbol's PnL
+    summaries: dict[str, Summary]
+    total: Summary
+    warnings: list[str]
+    config: BacktestConfig
+    funding_modelled: bool
+
+
+# ----- accounting ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Ledger:
+    """Cash-flow accounting of one symbol's fills: equity = cash + (long - short) x price."""
+
+    cash: float = 0.0
+    qty: dict[Side, float] = field(default_factory=lambda: {Side.LONG: 0.0, Side.SHORT: 0.0})
+    entry: dict[Side, float] = field(default_factory=lambda: {Side.LONG: 0.0, Side.SHORT: 0.0})
+    open_fees: dict[Side, float] = field(default_factory=lambda: {Side.LONG: 0.0, Side.SHORT: 0.0})
+    fees: float = 0.0
+    funding: float = 0.0
+    trades: int = 0
+    wins: int = 0
+    hedges_opened: int = 0
+    fills: list[Fill] = field(default_factory=list)
+
+    @property
+    def net_qty(self) -> float:
+        return self.qty[Side.LONG] - self.qty[Side.SHORT]
+
+    @property
+    def in_market(self) -> bool:
+        return self.qty[Side.LONG] > 0.0 or self.qty[Side.SHORT] > 0.0
+
+    def record(self, fill: Fill) -> None:
+        side = fill.side
+        notional = fill.qty * fill.price
+        self.cash += -notional if buys(side, fill.action) else notional
+        self.cash -= fill.fee
+        self.fees += fill.fee
+        held = self.qty[side]
+        if fill.action.value == "OPEN":
+            self.entry[side] = (self.entry[side] * held + notional) / (held + fill.qty)
+            self.qty[side] = held + fill.qty
+            self.open_fees[side] += fill.fee
+            if fill.reason in HEDGE_OPEN_REASONS:
+                self.hedges_opened += 1
+        else:
+            share = min(1.0, fill.qty / held) if held > 0 else 1.0
+            opening_fee = self.open_fees[side] * share
+            gross = (fill.price - self.entry[side]) * fill.qty * side.direction  # [R7]
+            self.trades += 1
+            self.wins += gross - opening_fee - fill.fee > 0
+            self.open_fees[side] -= opening_fee
+            self.qty[side] = max(0.0, held - fill.qty)
+            if self.qty[side] <= 1e-12:
+                self.qty[side], self.entry[side], self.open_fees[side] = 0.0, 0.0, 0.0
+        self.fills.append(fill)
+
+    def charge_funding(self, rate: float, mark: float) -> None:
+        """Longs pay ``rate x notional`` to shorts (a negative rate reverses it)."""
+        payment = rate * self.net_qty * mark
+        self.cash -= payment
+        self.funding += payment
+
+
+# ----- daily candles ------------------------------------------------------------------------------
+
+
+def resample_daily(frame_5m: pd.DataFrame, interval_ms: int = FIVE_MINUTES_MS) -> pd.DataFrame:
+    """Daily candles (open_time, open, high, low, close, volume) by UTC day from 5m candles [B5].
+
+    A day counts only once it has closed, i.e. the data reaches its last 5m
+    candle (23:55); a trailing partial day is left out so that no signal reads
+    a candle that has not closed [I3]. Days with gaps inside are kept (the
+    exchange's own daily candle spans them too).
+    """
+    open_times = frame_5m["open_time"].to_numpy(dtype=np.int64)
+    if open_times.size == 0:
+        return frame_5m.iloc[0:0][["open_time", "open", "high", "low", "close", "volume"]].copy()
+    day = open_times // ONE_DAY_MS
+    starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])
+    ends = np.r_[starts[1:], day.size] - 1
+    daily = pd.DataFrame({
+        "open_time": day[starts] * ONE_DAY_MS,
+        "open": _column(frame_5m, "open", np.float64)[starts],
+        "high": np.maximum.reduceat(_column(frame_5m, "high", np.float64), starts),
+        "low": np.minimum.reduceat(_column(frame_5m, "low", np.float64), starts),
+        "close": _column(frame_5m, "close", np.float64)[ends],
+        "volume": np.add.reduceat(_column(frame_5m, "volume", np.float64), starts),
+    })
+    if open_times[-1] < (day[-1] + 1) * ONE_DAY_MS - interval_ms:
+        daily = daily.iloc[:-1]
+    return daily.reset_index(drop=True)
+
+
+def _column(frame: pd.DataFrame, name: str, dtype: type) -> np.ndarray:
+    return frame[name].to_numpy(dtype=dtype)
+
+
+def _trading_range(open_times: np.ndarray, config: BacktestConfig) -> tuple[int, int]:
+    """Indices [first, stop) of the bars with start_ms <= open_time < end_ms."""
+    first = 0 if config.start_ms is None else int(np.searchsorted(open_times, config.start_ms, "left"))
+    stop = open_times.size if config.end_ms is None else int(np.searchsorted(open_times, config.end_ms, "left"))
+    return first, max(first, stop)
+
+
+# ----- one symbol ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _SymbolRun:
+    ledger: _Ledger
+    curve: EquityCurve
+    bars_in_market: int
+    warnings: list[str]
+    open_positions: dict[str, float]
+
+
+class _SymbolBacktest:
+    """One symbol's strategy, broker and executor, stepped bar by bar."""
+
+    def __init__(self, symbol: str, params: StrategyParams, call_size: float, config: BacktestConfig):
+        self.symbol = symbol
+        self.config = config
+        self.strategy = HedgeStrategy(symbol, params, call_size)
+        self.broker = SimulatedBroker(fee_pct=config.fee_pct, slippage_bps=config.slippage_bps)
+        self.executor = OrderExecutor(self.broker, sleep=lambda seconds: None)
+        self.ledger = _Ledger()
+        self.warnings: list[str] = []
+
+    def _on_fill(self, fill: Fill) -> None:
+        self.strategy.apply_fill(fill)
+        self.ledger.record(fill)
+
+    def execute(self, intents: list[OrderIntent], price: float, time_ms: int) -> None:
+        """Fill ``intents`` at ``price`` through the executor; tell the strategy each is finished."""
+        self.broker.set_price(self.symbol, price, time_ms)
+        for intent in intents:
+            result = self.executor.execute(intent, price, self._on_fill)
+            self.strategy.finish_order(intent.client_id)
+            if result.status is not ExecutionStatus.FILLED:
+                self.warnings.append(f"{self.symbol} {intent.side.value} {intent.action.value} ({intent.reason}) "
+                                     f"at {time_ms}: {result.status.value} {result.message}")
+
+    def drop(self, intents: list[OrderIntent]) -> None:
+        """[B4] Orders decided on the last bar have no next open: no fill."""
+        for intent in intents:
+            self.strategy.finish_order(intent.client_id)
+
+    def run(self, frame_5m: pd.DataFrame, frame_1d: pd.DataFrame | None, tick: Callable[[int], None]) -> _SymbolRun:
+        config = self.config
+        signal_params = self.strategy.params.signal
+        all_open_times = _column(frame_5m, "open_time", np.int64)
+        all_closes = _column(frame_5m, "close", np.float64)
+        first, stop = _trading_range(all_open_times, config)
+        if stop <= first:
+            raise BacktestInputError(f"{self.symbol} has no 5m candles in the chosen date range")
+        # Indicators over everything up to the end of the range: causal [I3], warmed up by earlier bars [B5].
+        closes = all_closes[:stop]
+        signals = [indicators.code_to_signal(code) for code in (-1, 0, 1)]
+        codes = indicators.signal_codes(closes, signal_params)
+        bar_signals = [signals[code + 1] for code in codes.tolist()]
+        if frame_1d is None:
+            frame_1d = resample_daily(frame_5m.iloc[:stop])
+        day_closes = _column(frame_1d, "open_time", np.int64) + ONE_DAY_MS
+        day_signals = [signals[code + 1] for code in indicators.signal_codes(_column(frame_1d, "close", np.float64),
+                                                                              signal_params).tolist()]
+        funding_times, funding_rates = self._funding_arrays()
+
+        open_times = all_open_times.tolist()
+        opens = _column(frame_5m, "open", np.float64).tolist()
+        close_list = closes.tolist()
+        strategy, ledger = self.strategy, self.ledger
+        fill_at_close = config.fill == "close"
+        count = stop - first
+        equity = np.empty(count, dtype=np.float64)
+        times = all_open_times[first:stop] + FIVE_MINUTES_MS
+        day_index, funding_index, in_market = 0, 0, 0
+        queued: list[OrderIntent] = []
+        capital = config.initial_capital
+        for i in range(first, stop):
+            close_time = open_times[i] + FIVE_MINUTES_MS
+            price = close_list[i]
+            if queued:  # [B1] next_open: last bar's orders fill at this bar's open
+                self.execute(queued, opens[i], open_times[i])
+                queued = []
+            while funding_index < len(funding_times) and funding_times[funding_index] <= close_time:
+                ledger.charge_funding(funding_rates[funding_index], price)
+                funding_index += 1
+            intents: list[OrderIntent] = []
+            while day_index < len(day_closes) and day_closes[day_index] <= close_time:  # [G4] daily first
+                intents += strategy.on_daily_close(int(day_closes[day_index]), day_signals[day_index])
+                day_index += 1
+            previous = bar_signals[i - 1] if i > 0 else Signal.NONE
+            intents += strategy.on_bar_close(BarClose(close_time, price, bar_signals[i], previous))
+            if intents:
+                if fill_at_close:
+                    self.execute(intents, price, close_time)
+                else:
+                    queued = intents
+            equity[i - first] = capital + ledger.cash + ledger.net_qty * price  # [B4] marked to market
+            in_market += ledger.in_market
+            if (i - first) % _PROGRESS_EVERY == _PROGRESS_EVERY - 1:
+                tick(_PROGRESS_EVERY)
+        tick(count % _PROGRESS_EVERY)
+        self.drop(queued)
+        open_positions = {f"{self.symbol} {side.value}": qty for side, qty in ledger.qty.items() if qty > 0}
+        return _SymbolRun(ledger, EquityCurve(times, equity), in_market, self.warnings, open_positions)
+
+    def _funding_arrays(self) -> tuple[list[int], list[float]]:
+        funding = self.config.funding
+        if funding is None or self.symbol not in funding:
+            return [], []
+        frame = funding[self.symbol].sort_values("funding_time")
+        return frame["funding_time"].astype("int64").tolist(), frame["funding_rate"].astype(float).tolist()
+
+
+# ----- metrics ------------------------------------------------------------------------------------
+
+
+def _daily_sharpe(curve: EquityCurve, capital: float) -> float:
+    """Sharpe of daily returns (equity at each UTC day's last bar), annualised with sqrt(365)."""
+    if curve.times.size == 0:
+        return 0.0
+    day = (curve.times - 1) // ONE_DAY_MS  # a close at 00:00 belongs to the day it ends
+    last_of_day = np.r_[np.flatnonzero(day[1:] != day[:-1]), day.size - 1]
+    daily = np.r_[capital, curve.equity[last_of_day]]
+    returns = np.diff(daily) / daily[:-1]
+    if returns.size < 2:
+        return 0.0
+    spread = float(np.std(returns, ddof=1))
+    if spread == 0.0 or not math.isfinite(spread):
+        return 0.0
+    return float(np.mean(returns)) / spread * math.sqrt(TRADING_DAYS_PER_YEAR)
+
+
+def _summary(name: str, curve: EquityCurve, capital: float, ledgers: list[_Ledger], bars: int,
+             bars_in_market: int, open_positions: dict[str, float]) -> Summary:
+    equity = np.r_[capital, curve.equity]
+    peak = np.maximum.accumulate(equity)
+    final = float(equity[-1])
+    return Summary(
+        name=name,
+        bars=bars,
+        net_pnl=final - capital,
+        return_pct=(final - capital) / capital * 100.0,
+        max_drawdown=float(np.max(peak - equity)),
+        max_drawdown_pct=float(np.max((peak - equity) / peak)) * 100.0,
+        sharpe=_daily_sharpe(curve, capital),
+        trades=sum(ledger.trades for ledger in ledgers),
+        wins=sum(ledger.wins for ledger in ledgers),
+        fees=sum(ledger.fees for ledger in ledgers),
+        funding=sum(ledger.funding for ledger in ledgers),
+        hedges_opened=sum(ledger.hedges_opened for ledger in ledgers),
+        fills=sum(len(ledger.fills) for ledger in ledgers),
+        time_in_market_pct=bars_in_market / bars * 100.0 if bars else 0.0,
+        open_positions=open_positions,
+    )
+
+
+def combine_curves(curves: list[EquityCurve], capital: float) -> EquityCurve:
+    """Sum the PnL of several curves on the union of their times (each carried forward, 0 before it starts)."""
+    if not curves:
+        return EquityCurve(np.array([], dtype=np.int64), np.array([], dtype=np.float64))
+    times = np.unique(np.concatenate([curve.times for curve in curves]))
+    pnl = np.zeros(times.size, dtype=np.float64)
+    for curve in curves:
+        index = np.searchsorted(curve.times, times, side="right") - 1
+        pnl += np.where(index >= 0, curve.equity[np.maximum(index, 0)] - capital, 0.0)
+    return EquityCurve(times, capital + pnl)
+
+
+# ----- entry point --------------------------------------------------------------------------------
+
+
+def run_backtest(
+    candles_5m: dict[str, pd.DataFrame],
+    params: StrategyParams,
+    call_sizes: dict[str, float],
+    config: BacktestConfig,
+    candles_1d: dict[str, pd.DataFrame] | None = None,
+    progress: ProgressCallback | None = None,
+) -> BacktestResult:
+    """Backtest every symbol of ``candles_5m`` (sorted, unique ``open_time``) [SPEC B].
+
+    ``candles_1d[symbol]`` gives that symbol's daily candles; missing ones are
+    resampled from the 5m data by UTC day [B5]. ``progress(done, total)`` is
+    called every few thousand bars.
+    """
+    if not candles_5m:
+        raise BacktestInputError("no symbols to backtest")
+    missing = [symbol for symbol in candles_5m if symbol not in call_sizes]
+    if missing:
+        raise BacktestInputError(f"no call_size for {', '.join(missing)}; set symbols.<SYMBOL>.call_size")
+    total_bars = 0
+    for frame in candles_5m.values():
+        first, stop = _trading_range(frame["open_time"].to_numpy(), config)
+        total_bars += stop - first
+    done = 0
+
+    def tick(bars: int) -> None:
+        nonlocal done
+        done += bars
+        if progress is not None:
+            progress(done, total_bars)
+
+    runs: dict[str, _SymbolRun] = {}
+    for symbol, frame in candles_5m.items():
+        daily = (candles_1d or {}).get(symbol)
+        runs[symbol] = _SymbolBacktest(symbol, params, call_sizes[symbol], config).run(frame, daily, tick)
+
+    capital = config.initial_capital
+    summaries = {
+        symbol: _summary(symbol, run.curve, capital, [run.ledger], run.curve.times.size, run.bars_in_market,
+                         run.open_positions)
+        for symbol, run in runs.items()
+    }
+    combined = combine_curves([run.curve for run in runs.values()], capital)
+    all_open = {key: qty for run in runs.values() for key, qty in run.open_positions.items()}
+    total = _summary("TOTAL", combined, capital, [run.ledger for run in runs.values()],
+                     sum(run.curve.times.size for run in runs.values()),
+                     sum(run.bars_in_market for run in runs.values()), all_open)
+    symbol_order = {symbol: n for n, symbol in enumerate(sorted(runs))}
+    fills = sorted((fill for run in runs.values() for fill in run.ledger.fills),
+                   key=lambda fill: (fill.decision_time, symbol_order[fill.symbol]))
+    warnings = list(params.signal.warnings())
+    for run in runs.values():
+        warnings.extend(run.warnings)
+    return BacktestResult(
+        trades=[TradeRecord.from_fill(fill) for fill in fills],
+        fills=fills,
+        equity={symbol: run.curve for symbol, run in runs.items()},
+        combined=combined,
+        summaries=summaries,
+        total=total,
+        warnings=warnings,
+        config=config,
+        funding_modelled=config.funding is not None,
+    )
+
