@@ -1,0 +1,185 @@
+"""A local fake of Binance USDT-M futures (REST + WebSocket) for tests and crash drills.
+
+In-process::
+
+    fake = FakeBinance(data_dir="/work/shared/data/futures").start()   # binds 127.0.0.1, free port
+    fake.base_url          # "http://127.0.0.1:PORT" -> client.FUTURES_URL = fake.base_url + "/fapi"
+    fake.ws_url            # "ws://127.0.0.1:PORT/"   -> FSTREAM_URL for python-binance socket managers
+    fake.step(candles=3)   # advance the simulated market clock, publish closed klines
+    fake.add_fault(kind="unknown_after_execute", path="/fapi/v1/order")
+    fake.state()           # positions, orders (with client ids), wallet, fired faults
+    fake.stop()
+
+As its own process (so a bot can be killed and restarted against the same state)::
+
+    python -m tests.fake_binance --data /work/shared/data/futures --port 18080 [--start 2025-03-01T00:00]
+
+and drive it over HTTP with :class:`FakeControl` (``/_fake/...`` endpoints).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import urllib.request
+from decimal import Decimal
+from pathlib import Path
+
+from aiohttp import web
+
+from tests.fake_binance.engine import Engine, SymbolSpec
+from tests.fake_binance.faults import Fault
+from tests.fake_binance.market import Market
+from tests.fake_binance.server import ROUTES, FakeExchange, build_app
+
+# Test credentials of the fake's single account. Not secrets: they only open this fake.
+TEST_API_KEY = "fake-api-key-0123456789"
+TEST_API_SECRET = "fake-api-secret-9876543210"
+
+__all__ = ["FakeBinance", "FakeControl", "ROUTES", "SymbolSpec", "TEST_API_KEY", "TEST_API_SECRET", "parse_start"]
+
+
+def parse_start(text: str) -> int:
+    """``--start``: milliseconds, or an ISO date/time read as UTC."""
+    if text.isdigit():
+        return int(text)
+    from datetime import datetime, timezone
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp() * 1000)
+
+
+class FakeBinance:
+    """Runs the fake on its own event loop in a daemon thread."""
+
+    def __init__(self, data_dir: Path | str, port: int = 0, start_ms: int | None = None,
+                 api_key: str = TEST_API_KEY, api_secret: str = TEST_API_SECRET,
+                 specs: dict[str, SymbolSpec] | None = None, wallet: str = "10000",
+                 symbols: list[str] | None = None):
+        market = Market(data_dir, symbols)
+        if start_ms is not None:
+            market.now_ms = start_ms
+        self.exchange = FakeExchange(Engine(market, specs, Decimal(wallet)), api_key, api_secret)
+        self.port = port
+        self._loop = asyncio.new_event_loop()
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+
+    # ----- life cycle ---------------------------------------------------------------------------
+
+    def start(self) -> "FakeBinance":
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, args=(ready,), name="fake-binance", daemon=True)
+        self._thread.start()
+        if not ready.wait(10) or self._runner is None:
+            raise RuntimeError("fake Binance did not start")
+        return self
+
+    def _serve(self, ready: threading.Event) -> None:
+        asyncio.set_event_loop(self._loop)
+        self.exchange.loop = self._loop
+        self._runner = web.AppRunner(build_app(self.exchange), handle_signals=False)
+        self._loop.run_until_complete(self._runner.setup())
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        self._loop.run_until_complete(site.start())
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        ready.set()
+        self._loop.run_forever()
+        self._loop.run_until_complete(self._runner.cleanup())
+        self._loop.close()
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._thread = None
+
+    def __enter__(self) -> "FakeBinance":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/"
+
+    # ----- in-process control ------------------------------------------------------------------
+
+    def _run(self, coroutine) -> object:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(10)
+
+    def step(self, candles: int = 0, to_ms: int | None = None, ms: int = 0) -> int:
+        """Advance the market clock and publish the klines that closed (on the server loop)."""
+        now, events = self.exchange.step(candles, to_ms, ms)
+        self._run(self.exchange.publish(events))
+        return now
+
+    def add_fault(self, **fields: object) -> None:
+        self.exchange.faults.add(Fault(**fields))  # type: ignore[arg-type]
+
+    def clear_faults(self) -> None:
+        self.exchange.faults.clear()
+
+    def drop_websockets(self) -> int:
+        return int(self._run(self.exchange.hub.drop_all()))  # type: ignore[arg-type]
+
+    def state(self) -> dict:
+        return self.exchange.engine.snapshot()
+
+    @property
+    def now_ms(self) -> int:
+        return self.exchange.engine.market.now_ms
+
+    def price(self, symbol: str) -> Decimal:
+        with self.exchange.engine.lock:
+            return self.exchange.engine.price(symbol)
+
+    def reset(self) -> None:
+        self.exchange.engine.reset()
+        self.exchange.faults.clear()
+
+
+class FakeControl:
+    """The same controls over HTTP, for a fake running in another process."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url.rstrip("/")
+
+    def _call(self, method: str, path: str, body: dict | None = None) -> dict:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base_url + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read().decode())
+
+    def step(self, candles: int = 0, to_ms: int | None = None, ms: int = 0) -> int:
+        body: dict = {"candles": candles, "ms": ms}
+        if to_ms is not None:
+            body["to_ms"] = to_ms
+        return int(self._call("POST", "/_fake/clock", body)["now_ms"])
+
+    def add_fault(self, **fields: object) -> None:
+        self._call("POST", "/_fake/faults", fields)
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/_fake/faults")
+
+    def set_account(self, **fields: object) -> None:
+        """dual_side, open_orders, wallet, skew_ms."""
+        self._call("POST", "/_fake/account", fields)
+
+    def drop_websockets(self) -> int:
+        return int(self._call("POST", "/_fake/ws/drop")["dropped"])
+
+    def state(self) -> dict:
+        return self._call("GET", "/_fake/state")
+
+    def reset(self) -> None:
+        self._call("POST", "/_fake/reset")

@@ -1,0 +1,33 @@
+"""``python -m tests.fake_binance --data DIR --port N [--start TIME]``: run the fake until killed."""
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+
+from tests.fake_binance import TEST_API_KEY, TEST_API_SECRET, FakeBinance, parse_start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.fake_binance", description=__doc__)
+    parser.add_argument("--data", required=True, help="folder of <SYMBOL>-5m.csv(.gz) kline files")
+    parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 = any free port)")
+    parser.add_argument("--start", help="simulated market time to start at: ms or ISO UTC, e.g. 2025-03-01T00:00")
+    parser.add_argument("--api-key", default=TEST_API_KEY)
+    parser.add_argument("--api-secret", default=TEST_API_SECRET)
+    parser.add_argument("--wallet", default="10000", help="starting USDT wallet balance")
+    args = parser.parse_args(argv)
+    fake = FakeBinance(args.data, args.port, parse_start(args.start) if args.start else None,
+                       args.api_key, args.api_secret, wallet=args.wallet).start()
+    print(f"fake Binance listening on {fake.base_url} (market time {fake.now_ms})", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
