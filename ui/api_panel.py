@@ -1,0 +1,235 @@
+"""API settings: trading mode, key and masked secret, keyring, and the connection test.
+
+The secret lives only in the masked field and in memory while the window runs;
+it is saved to the OS keyring only when "Remember in keyring" is ticked, and it
+is never written to settings.yaml, the window's INI file or a log line.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Protocol
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+    QLineEdit, QPushButton, QWidget,
+)
+
+from core.errors import UserError
+from ui.worker import BackgroundCall
+
+# service mode -> label. "replay" is paper trading on a kline folder: no keys, no network.
+MODES: dict[str, str] = {
+    "replay": "Paper: replay a data folder (offline)",
+    "paper": "Paper: live prices, simulated fills",
+    "testnet": "Testnet (test money)",
+    "live": "LIVE (real money)",
+}
+KEYED_MODES = ("testnet", "live")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An API key pair held in memory only. ``repr`` never shows the secret."""
+
+    api_key: str
+    api_secret: str
+
+    def __repr__(self) -> str:
+        return f"Credentials(api_key={mask(self.api_key)!r}, api_secret='***')"
+
+    __str__ = __repr__
+
+
+def mask(key: str) -> str:
+    """What the window may show of a key: its first and last 4 characters."""
+    return f"{key[:4]}…{key[-4:]}" if len(key) > 10 else "…"
+
+
+class CredentialStore(Protocol):
+    def load(self) -> Credentials | None: ...
+    def save(self, credentials: Credentials) -> None: ...
+    def delete(self) -> None: ...
+
+
+# (credentials or None, mode) -> one sentence describing the account on success; raises UserError with the reason
+ConnectionChecker = Callable[[Credentials | None, str], str]
+
+
+class ApiPanel(QGroupBox):
+    mode_changed = Signal(str)
+
+    def __init__(self, checker: ConnectionChecker | None, store: CredentialStore | None, parent=None):
+        super().__init__("Connection", parent)
+        self._checker = checker
+        self._store = store
+        self._check_thread: BackgroundCall | None = None
+        self._mode = "replay"
+        self.confirm_live: Callable[[], bool] = lambda: True  # set by the window: asks the user
+
+        self.mode = QComboBox()
+        for name, label in MODES.items():
+            self.mode.addItem(label, name)
+        self.mode.currentIndexChanged.connect(self._on_mode_index)
+        self.api_key = QLineEdit()
+        self.api_key.setPlaceholderText("API key (testnet / live only)")
+        self.api_secret = QLineEdit()
+        self.api_secret.setEchoMode(QLineEdit.Password)
+        self.api_secret.setPlaceholderText("secret (masked)")
+        self.remember = QCheckBox("Remember in OS keyring")
+        self.remember.setEnabled(store is not None)
+        self.test_button = QPushButton("Test connection")
+        self.test_button.clicked.connect(self.test_connection)
+        self.result = QLabel()
+        self.result.setWordWrap(True)
+
+        self.replay_dir = QLineEdit()
+        self.replay_browse = QPushButton("…")
+        self.replay_browse.setFixedWidth(28)
+        self.replay_browse.clicked.connect(self._browse_replay)
+        self.speed = QDoubleSpinBox()
+        self.speed.setRange(0, 1_000_000)
+        self.speed.setDecimals(0)
+        self.speed.setSuffix(" x")
+        self.speed.setToolTip("Replay speed: N times real time (0 = as fast as possible)")
+
+        replay_row = QHBoxLayout()
+        replay_row.addWidget(self.replay_dir, 1)
+        replay_row.addWidget(self.replay_browse)
+        replay_row.addWidget(QLabel("Speed"))
+        replay_row.addWidget(self.speed)
+        grid = QGridLayout(self)
+        grid.setVerticalSpacing(3)
+        grid.addWidget(QLabel("Mode"), 0, 0)
+        grid.addWidget(self.mode, 0, 1, 1, 3)
+        grid.addWidget(QLabel("Replay"), 1, 0)
+        grid.addLayout(replay_row, 1, 1, 1, 3)
+        grid.addWidget(QLabel("API key"), 2, 0)
+        grid.addWidget(self.api_key, 2, 1, 1, 3)
+        grid.addWidget(QLabel("Secret"), 3, 0)
+        grid.addWidget(self.api_secret, 3, 1)
+        grid.addWidget(self.remember, 3, 2)
+        grid.addWidget(self.test_button, 3, 3)
+        grid.addWidget(self.result, 4, 0, 1, 4)
+        grid.setColumnStretch(1, 1)
+        self._load_saved_credentials()
+        self._update_enabled()
+
+    # ----- mode -------------------------------------------------------------------------------
+
+    def current_mode(self) -> str:
+        return self._mode
+
+    def set_mode(self, mode: str) -> None:
+        """Select ``mode`` without asking (used when restoring the last session's choice, never for live)."""
+        self._mode = mode if mode in MODES and mode != "live" else "replay"
+        self.mode.blockSignals(True)
+        self.mode.setCurrentIndex(list(MODES).index(self._mode))
+        self.mode.blockSignals(False)
+        self._update_enabled()
+
+    def _on_mode_index(self, index: int) -> None:
+        wanted = self.mode.itemData(index)
+        if wanted == "live" and not self.confirm_live():
+            self.set_mode(self._mode)  # refused: back to the previous mode
+            return
+        self._mode = wanted
+        self._update_enabled()
+        self.mode_changed.emit(wanted)
+
+    def _update_enabled(self) -> None:
+        keyed = self._mode in KEYED_MODES
+        for widget in (self.api_key, self.api_secret, self.remember):
+            widget.setEnabled(keyed and (widget is not self.remember or self._store is not None))
+        replay = self._mode == "replay"
+        for widget in (self.replay_dir, self.replay_browse, self.speed):
+            widget.setEnabled(replay)
+
+    def set_running(self, running: bool) -> None:
+        for widget in (self.mode, self.api_key, self.api_secret, self.replay_dir, self.replay_browse, self.speed):
+            widget.setEnabled(not running)
+        if not running:
+            self._update_enabled()
+
+    def _browse_replay(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Replay data folder", self.replay_dir.text())
+        if folder:
+            self.replay_dir.setText(folder)
+
+    # ----- credentials ------------------------------------------------------------------------
+
+    def credentials(self) -> Credentials | None:
+        """The key pair for a keyed mode; None for paper modes. Raises UserError when missing."""
+        if self._mode not in KEYED_MODES:
+            return None
+        key, secret = self.api_key.text().strip(), self.api_secret.text().strip()
+        if not key or not secret:
+            raise UserError(f"{MODES[self._mode]} needs an API key and secret; enter both above")
+        return Credentials(key, secret)
+
+    def credentials_if_entered(self) -> Credentials | None:
+        """The key pair typed in, whatever the mode (for naming the account before switching to live)."""
+        key, secret = self.api_key.text().strip(), self.api_secret.text().strip()
+        return Credentials(key, secret) if key and secret else None
+
+    def remember_if_asked(self) -> None:
+        """Save to the keyring when ticked; forget a saved pair when unticked."""
+        if self._store is None:
+            return
+        credentials = self.credentials() if self._mode in KEYED_MODES else None
+        try:
+            if self.remember.isChecked() and credentials is not None:
+                self._store.save(credentials)
+            elif not self.remember.isChecked():
+                self._store.delete()
+        except UserError as exc:
+            self.result.setText(str(exc))
+
+    def _load_saved_credentials(self) -> None:
+        if self._store is None:
+            return
+        try:
+            saved = self._store.load()
+        except UserError as exc:
+            self.result.setText(str(exc))
+            return
+        if saved is not None:
+            self.api_key.setText(saved.api_key)
+            self.api_secret.setText(saved.api_secret)
+            self.remember.setChecked(True)
+
+    # ----- connection test --------------------------------------------------------------------
+
+    def test_connection(self) -> None:
+        """Check keys, permissions, clock and network in a worker thread; report the exact reason."""
+        if self._checker is None:
+            self.result.setText("The connection test is not available in this build")
+            return
+        if self._check_thread is not None and self._check_thread.isRunning():
+            return
+        try:
+            credentials = self.credentials()
+        except UserError as exc:
+            self._show_result(False, str(exc))
+            return
+        mode = self._mode
+        checker = self._checker
+        self.test_button.setEnabled(False)
+        self.result.setStyleSheet("")
+        self.result.setText("Testing the connection…")
+        self._check_thread = BackgroundCall(lambda _progress: checker(credentials, mode), self)
+        self._check_thread.succeeded.connect(lambda text: self._show_result(True, str(text)))
+        self._check_thread.failed.connect(lambda text: self._show_result(False, text))
+        self._check_thread.finished.connect(lambda: self.test_button.setEnabled(True))
+        self._check_thread.start()
+
+    def is_testing(self) -> bool:
+        return self._check_thread is not None and self._check_thread.isRunning()
+
+    def wait_for_test(self, ms: int = 10_000) -> None:
+        if self._check_thread is not None:
+            self._check_thread.wait(ms)
+
+    def _show_result(self, ok: bool, text: str) -> None:
+        self.result.setStyleSheet("color: #1b7f2a;" if ok else "color: #c62828;")
+        self.result.setText(("Connected: " if ok else "Connection failed: ") + text)

@@ -1,0 +1,85 @@
+"""The backtest the Backtest tab runs: load a data folder, run core.backtest, shape the result.
+
+Runs in a worker thread (see ui.worker.BackgroundCall); pure Python, no Qt.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from adapters import kline_files
+from config.settings import AppSettings
+from core.backtest import BacktestConfig, BacktestResult, Summary, run_backtest
+from core.errors import UserError
+from core.model import FIVE_MINUTES_MS
+from ui.chart import TradeMarker, marker_kind
+
+SUMMARY_COLUMNS = ("", "Net PnL", "Return %", "Max DD %", "Sharpe", "Trades", "Win %", "Fees",
+                   "Hedges", "In market %")
+
+
+@dataclass(frozen=True)
+class BacktestRequest:
+    settings: AppSettings
+    data_dir: Path
+    symbols: tuple[str, ...]
+    start_ms: int | None
+    end_ms: int | None  # exclusive
+
+
+@dataclass
+class BacktestView:
+    result: BacktestResult
+    prices: dict[str, tuple[np.ndarray, np.ndarray]]  # symbol -> (close times ms, closes) in range
+
+    def summary_rows(self) -> list[tuple[str, ...]]:
+        rows = [summary_cells(s) for s in self.result.summaries.values()]
+        if len(self.result.summaries) > 1:
+            rows.append(summary_cells(self.result.total))
+        return rows
+
+    def markers(self, symbol: str) -> list[TradeMarker]:
+        return [TradeMarker(f.time, f.price, marker_kind(f.side.value, f.action.value, f.reason))
+                for f in self.result.fills if f.symbol == symbol]
+
+
+def summary_cells(s: Summary) -> tuple[str, ...]:
+    return (s.name, f"{s.net_pnl:+,.2f}", f"{s.return_pct:+.2f}", f"{s.max_drawdown_pct:.2f}", f"{s.sharpe:.2f}",
+            str(s.trades), f"{s.win_rate_pct:.1f}", f"{s.fees:,.2f}", str(s.hedges_opened),
+            f"{s.time_in_market_pct:.1f}")
+
+
+def run_backtest_job(request: BacktestRequest, progress: Callable[[int, int], None]) -> BacktestView:
+    if not request.symbols:
+        raise UserError("Tick at least one symbol to backtest")
+    settings = request.settings
+    frames = {s: kline_files.load_symbol(request.data_dir, s, "5m").frame for s in request.symbols}
+    daily = {}
+    for symbol in request.symbols:
+        loaded = kline_files.load_symbol(request.data_dir, symbol, "1d", required=False)
+        if loaded is not None:
+            daily[symbol] = loaded.frame
+    config = BacktestConfig(
+        fill=settings.backtest.fill,
+        fee_pct=settings.backtest.fee_pct,
+        slippage_bps=settings.backtest.slippage_bps,
+        initial_capital=settings.backtest.initial_capital,
+        start_ms=request.start_ms,
+        end_ms=request.end_ms,
+    )
+    sizes = {s: settings.symbols[s].call_size for s in request.symbols}
+    result = run_backtest(frames, settings.strategy, sizes, config, daily, progress)
+    prices = {}
+    for symbol, frame in frames.items():
+        opens = frame["open_time"].to_numpy()
+        keep = np.ones(opens.size, dtype=bool)
+        if request.start_ms is not None:
+            keep &= opens >= request.start_ms
+        if request.end_ms is not None:
+            keep &= opens < request.end_ms
+        prices[symbol] = (opens[keep] + FIVE_MINUTES_MS, frame["close"].to_numpy(dtype=float)[keep])
+    return BacktestView(result, prices)
+

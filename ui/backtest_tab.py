@@ -1,0 +1,218 @@
+"""The Backtest tab: data folder, dates, symbols; runs in the background with a progress bar.
+
+It backtests the strategy settings currently on the Trading tab (``settings_source``),
+so what the trader sees here is what the bot would have done with them.
+"""
+from __future__ import annotations
+
+from datetime import datetime, time, timezone
+from typing import Callable
+
+from PySide6.QtCore import QDate, Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
+    QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QPushButton, QTableWidget,
+    QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
+)
+
+from config.settings import AppSettings
+from core.errors import UserError
+from ui.backtest_job import SUMMARY_COLUMNS, BacktestRequest, BacktestView, run_backtest_job
+from ui.chart import EquityChart, PriceChart
+from ui.formatting import pnl_color
+from ui.paths import resolve_data_path
+from ui.worker import BackgroundCall
+
+BacktestRunner = Callable[[BacktestRequest, Callable[[int, int], None]], BacktestView]
+
+
+def _day_ms(date: QDate) -> int:
+    day = datetime.combine(date.toPython(), time(0, 0), tzinfo=timezone.utc)
+    return int(day.timestamp() * 1000)
+
+
+class BacktestTab(QWidget):
+    def __init__(self, settings_source: Callable[[], AppSettings], runner: BacktestRunner = run_backtest_job,
+                 parent=None):
+        super().__init__(parent)
+        self._settings_source = settings_source
+        self._runner = runner
+        self._thread: BackgroundCall | None = None
+        self.view: BacktestView | None = None
+
+        self.data_dir = QLineEdit()
+        browse = QPushButton("…")
+        browse.setFixedWidth(28)
+        browse.clicked.connect(self._browse)
+        self.whole_range = QCheckBox("All data")
+        self.whole_range.setChecked(True)
+        self.start_date = QDateEdit()
+        self.end_date = QDateEdit()
+        for edit in (self.start_date, self.end_date):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+            edit.setEnabled(False)
+        self.whole_range.toggled.connect(lambda whole: [e.setEnabled(not whole) for e in (self.start_date, self.end_date)])
+        self.symbols = QListWidget()
+        self.symbols.setFlow(QListWidget.LeftToRight)
+        self.symbols.setMaximumHeight(30)
+        self.run_button = QPushButton("Run backtest")
+        self.run_button.clicked.connect(self.start)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+
+        self.summary = QTableWidget(0, len(SUMMARY_COLUMNS))
+        self.summary.setHorizontalHeaderLabels(SUMMARY_COLUMNS)
+        self.summary.verticalHeader().setVisible(False)
+        self.summary.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.summary.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.summary.setMaximumHeight(110)
+        self.equity_chart = EquityChart()
+        self.price_symbol = QComboBox()
+        self.price_symbol.currentTextChanged.connect(self._show_prices)
+        self.price_chart = PriceChart()
+        price_page = QWidget()
+        price_layout = QVBoxLayout(price_page)
+        price_layout.setContentsMargins(0, 0, 0, 0)
+        price_layout.addWidget(self.price_symbol, 0, Qt.AlignLeft)
+        price_layout.addWidget(self.price_chart)
+        self.charts = QTabWidget()
+        self.charts.addTab(self.equity_chart, "Equity and drawdown (all symbols)")
+        self.charts.addTab(price_page, "Price and trades")
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Data folder"))
+        top.addWidget(self.data_dir, 2)
+        top.addWidget(browse)
+        top.addWidget(self.whole_range)
+        top.addWidget(QLabel("From"))
+        top.addWidget(self.start_date)
+        top.addWidget(QLabel("to"))
+        top.addWidget(self.end_date)
+        second = QHBoxLayout()
+        second.addWidget(QLabel("Symbols"))
+        second.addWidget(self.symbols, 2)
+        second.addWidget(self.run_button)
+        second.addWidget(self.progress, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(second)
+        layout.addWidget(self.message)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.charts, 1)
+
+    # ----- inputs -----------------------------------------------------------------------------
+
+    def set_symbols(self, symbols: list[str]) -> None:
+        ticked = {self.symbols.item(i).text() for i in range(self.symbols.count())
+                  if self.symbols.item(i).checkState() == Qt.Checked}
+        self.symbols.clear()
+        for symbol in symbols:
+            item = QListWidgetItem(symbol)
+            item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
+            item.setCheckState(Qt.Checked if not ticked or symbol in ticked else Qt.Unchecked)
+            self.symbols.addItem(item)
+
+    def chosen_symbols(self) -> tuple[str, ...]:
+        return tuple(self.symbols.item(i).text() for i in range(self.symbols.count())
+                     if self.symbols.item(i).checkState() == Qt.Checked)
+
+    def set_dates(self, start: QDate, end: QDate) -> None:
+        self.whole_range.setChecked(False)
+        self.start_date.setDate(start)
+        self.end_date.setDate(end)
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Kline data folder", self.data_dir.text())
+        if folder:
+            self.data_dir.setText(folder)
+
+    def request(self) -> BacktestRequest:
+        if not self.data_dir.text().strip():
+            raise UserError("Choose a data folder with <SYMBOL>-5m.csv(.gz/.zip) files")
+        start = end = None
+        if not self.whole_range.isChecked():
+            start = _day_ms(self.start_date.date())
+            end = _day_ms(self.end_date.date().addDays(1))  # the end date is included
+            if end <= start:
+                raise UserError("The 'to' date must not be before the 'from' date")
+        return BacktestRequest(self._settings_source(), resolve_data_path(self.data_dir.text().strip()),
+                               self.chosen_symbols(), start, end)
+
+    # ----- running ----------------------------------------------------------------------------
+
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.isRunning()
+
+    def start(self) -> None:
+        if self.is_running():
+            return
+        try:
+            request = self.request()
+        except UserError as exc:
+            self._say(str(exc), error=True)
+            return
+        runner = self._runner
+        self.run_button.setEnabled(False)
+        self.progress.setRange(0, 0)  # busy until the first progress report
+        self._say(f"Backtesting {', '.join(request.symbols)}…")
+        self._thread = BackgroundCall(lambda progress: runner(request, progress), self)
+        self._thread.progressed.connect(self._on_progress)
+        self._thread.succeeded.connect(self._on_done)
+        self._thread.failed.connect(lambda text: self._say(text, error=True))
+        self._thread.finished.connect(self._on_finished)
+        self._thread.start()
+
+    def wait(self, ms: int = 60_000) -> None:
+        if self._thread is not None:
+            self._thread.wait(ms)
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(min(done, total))
+
+    def _on_finished(self) -> None:
+        self.run_button.setEnabled(True)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1 if self.view is not None else 0)
+
+    def _on_done(self, view: BacktestView) -> None:
+        self.view = view
+        result = view.result
+        notes = list(result.warnings)
+        if not result.funding_modelled:
+            notes.append("Funding was not modelled.")
+        self._say(f"Done: {len(result.trades)} fills. " + " ".join(notes))
+        self.summary.setRowCount(0)
+        for cells in view.summary_rows():
+            row = self.summary.rowCount()
+            self.summary.insertRow(row)
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if column in (1, 2):
+                    colour = pnl_color(float(text.replace(",", "")))
+                    if colour:
+                        item.setForeground(QBrush(QColor(colour)))
+                self.summary.setItem(row, column, item)
+        combined = result.combined
+        self.equity_chart.show_curve(combined.times, combined.equity, combined.drawdown_pct)
+        self.price_symbol.blockSignals(True)
+        self.price_symbol.clear()
+        self.price_symbol.addItems(list(view.prices))
+        self.price_symbol.blockSignals(False)
+        self._show_prices(self.price_symbol.currentText())
+
+    def _show_prices(self, symbol: str) -> None:
+        if self.view is None or symbol not in self.view.prices:
+            return
+        times, closes = self.view.prices[symbol]
+        self.price_chart.show_prices(symbol, times, closes, self.view.markers(symbol))
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.message.setStyleSheet("color: #c62828;" if error else "")
+        self.message.setText(text)
+

@@ -1,0 +1,187 @@
+"""Symbols and their CALL_SIZE, with the notional value and the exchange-minimum warning [O6].
+
+CALL_SIZE may be edited while the bot runs: the new size is announced with
+``call_size_changed`` and applies to the next order. Adding or removing symbols
+is only possible while stopped (``set_running``).
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QTableWidget,
+    QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from config.settings import SettingsError
+from ui.validators import DEFAULT_MIN_NOTIONAL, check_call_size, check_symbol, notional_warning
+
+COLUMNS = ("Symbol", "CALL_SIZE", "Price", "Notional USDT")
+_SIZE_COLUMN = 1
+WARNING_BRUSH = QBrush(QColor("#fff0c2"))
+
+
+class SymbolsEditor(QWidget):
+    call_size_changed = Signal(str, float)
+    symbols_changed = Signal(list)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._sizes: dict[str, float] = {}
+        self._prices: dict[str, float] = {}
+        self._min_notional: dict[str, float] = {}
+        self._known: set[str] | None = None
+        self._filling = False
+
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.table.setMinimumHeight(80)
+        self.table.itemChanged.connect(self._on_item_changed)
+
+        self.new_symbol = QLineEdit()
+        self.new_symbol.setPlaceholderText("symbol, e.g. XRPUSDT")
+        self.new_size = QLineEdit()
+        self.new_size.setPlaceholderText("CALL_SIZE")
+        self.new_size.setMaximumWidth(90)
+        self.add_button = QPushButton("Add")
+        self.remove_button = QPushButton("Remove")
+        self.add_button.clicked.connect(self._on_add)
+        self.new_symbol.returnPressed.connect(self._on_add)
+        self.new_size.returnPressed.connect(self._on_add)
+        self.remove_button.clicked.connect(self._on_remove)
+
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #b00020;")
+
+        row = QHBoxLayout()
+        row.addWidget(self.new_symbol, 1)
+        row.addWidget(self.new_size)
+        row.addWidget(self.add_button)
+        row.addWidget(self.remove_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.table)
+        layout.addLayout(row)
+        layout.addWidget(self.message)
+
+    # ----- data -----------------------------------------------------------------------------
+
+    def sizes(self) -> dict[str, float]:
+        return dict(self._sizes)
+
+    def set_sizes(self, sizes: dict[str, float]) -> None:
+        self._sizes = dict(sizes)
+        self._rebuild()
+        self.symbols_changed.emit(list(self._sizes))
+
+    def set_price(self, symbol: str, price: float | None) -> None:
+        if price is None or self._prices.get(symbol) == price:
+            return
+        self._prices[symbol] = price
+        self._refresh_row(symbol)
+
+    def set_exchange_info(self, known_symbols: set[str] | None, min_notional: dict[str, float]) -> None:
+        """What a connection told us: tradable symbols and each one's MIN_NOTIONAL."""
+        self._known = known_symbols
+        self._min_notional.update(min_notional)
+        for symbol in self._sizes:
+            self._refresh_row(symbol)
+
+    def set_running(self, running: bool) -> None:
+        for widget in (self.new_symbol, self.new_size, self.add_button, self.remove_button):
+            widget.setEnabled(not running)
+
+    def warnings(self) -> list[str]:
+        return [text for text in (self._warning(symbol) for symbol in self._sizes) if text]
+
+    # ----- table ----------------------------------------------------------------------------
+
+    def _rebuild(self) -> None:
+        self._filling = True
+        self.table.setRowCount(0)
+        for symbol in self._sizes:
+            row = self.table.rowCount()
+            self.table.insertRow(row)
+            for column in range(len(COLUMNS)):
+                item = QTableWidgetItem()
+                if column != _SIZE_COLUMN:
+                    item.setFlags(item.flags() & ~Qt.ItemIsEditable)
+                self.table.setItem(row, column, item)
+        self._filling = False
+        for symbol in self._sizes:
+            self._refresh_row(symbol)
+
+    def _row_of(self, symbol: str) -> int:
+        return list(self._sizes).index(symbol)
+
+    def _refresh_row(self, symbol: str) -> None:
+        if symbol not in self._sizes:
+            return
+        row = self._row_of(symbol)
+        size = self._sizes[symbol]
+        price = self._prices.get(symbol)
+        warning = self._warning(symbol)
+        texts = (symbol, f"{size:g}", "" if price is None else f"{price:g}",
+                 "" if price is None else f"{size * price:,.2f}")
+        self._filling = True
+        for column, text in enumerate(texts):
+            item = self.table.item(row, column)
+            item.setText(text)
+            item.setToolTip(warning)
+            item.setBackground(WARNING_BRUSH if warning else QBrush())
+        self._filling = False
+        self._show_warnings()
+
+    def _warning(self, symbol: str) -> str:
+        minimum = self._min_notional.get(symbol, DEFAULT_MIN_NOTIONAL)
+        return notional_warning(symbol, self._sizes[symbol], self._prices.get(symbol), minimum)
+
+    def _show_warnings(self, error: str = "") -> None:
+        self.message.setText("\n".join(([error] if error else []) + self.warnings()))
+
+    # ----- edits ----------------------------------------------------------------------------
+
+    def _on_item_changed(self, item: QTableWidgetItem) -> None:
+        if self._filling or item.column() != _SIZE_COLUMN:
+            return
+        symbol = list(self._sizes)[item.row()]
+        try:
+            size = check_call_size(symbol, item.text())
+        except SettingsError as exc:
+            self._refresh_row(symbol)  # refused: the cell shows the size in use again
+            self._show_warnings(f"{exc}; kept {self._sizes[symbol]:g}")
+            return
+        changed = size != self._sizes[symbol]
+        self._sizes[symbol] = size
+        self._refresh_row(symbol)
+        if changed:
+            self.call_size_changed.emit(symbol, size)
+
+    def _on_add(self) -> None:
+        try:
+            symbol = check_symbol(self.new_symbol.text(), set(self._sizes), self._known)
+            size = check_call_size(symbol, self.new_size.text())
+        except SettingsError as exc:
+            self._show_warnings(str(exc))
+            return
+        sizes = dict(self._sizes)
+        sizes[symbol] = size
+        self.new_symbol.clear()
+        self.new_size.clear()
+        self.set_sizes(sizes)
+
+    def _on_remove(self) -> None:
+        rows = sorted({index.row() for index in self.table.selectedIndexes()})
+        if not rows:
+            self._show_warnings("Select a symbol's row to remove it")
+            return
+        names = list(self._sizes)
+        remaining = {name: size for i, name in enumerate(names) if i not in rows}
+        if not remaining:
+            self._show_warnings("At least one symbol is needed")
+            return
+        self.set_sizes(remaining)
