@@ -7,6 +7,7 @@ API keys live in the OS keyring or the environment, never in this file.
 from __future__ import annotations
 
 import copy
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +98,10 @@ def _number(low: float | None = None, high: float | None = None, integer: bool =
     def check(key: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise SettingsError(f"{key} = {value!r} must be a number")
+        if not math.isfinite(value):
+            # YAML reads .nan / .inf as floats: NaN passes every range check and would
+            # silently disable a rule (a NaN take profit never fires); inf crashes int().
+            raise SettingsError(f"{key} = {value!r} must be a finite number")
         if integer and float(value) != int(value):
             raise SettingsError(f"{key} = {value!r} must be a whole number")
         if low is not None and (value <= low if low_open else value < low):

@@ -1,0 +1,269 @@
+"""Settings: validation names the bad key and what is allowed; no secrets; --set overrides; round trip."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from config.settings import (
+    DEFAULT_SETTINGS_PATH,
+    SCHEMA,
+    AppSettings,
+    SettingsError,
+    apply_override,
+    load_settings,
+    parse_settings,
+    read_settings_file,
+    save_settings,
+    settings_to_dict,
+)
+from core.errors import UserError
+from core.params import ExitParams, SignalParams
+
+SYMBOLS = {"DOGEUSDT": {"call_size": 100}}
+
+
+def with_key(dotted: str, value) -> dict:
+    """A minimal valid settings mapping with one key set."""
+    data: dict = {"symbols": copy.deepcopy(SYMBOLS)}
+    node = data
+    *parents, last = dotted.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[last] = value
+    return data
+
+
+def refused(data) -> str:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(data)
+    assert isinstance(caught.value, UserError)
+    return str(caught.value)
+
+
+# ----- defaults ----------------------------------------------------------------------------------
+
+
+def test_default_settings_file_holds_the_spec_defaults():
+    settings = load_settings(DEFAULT_SETTINGS_PATH)
+    assert settings.mode == "paper"
+    assert settings.strategy.signal == SignalParams(rsi_length=2, reference="centerline", centerline=50.0,
+                                                    macd_fast=1, macd_slow=1, macd_signal=1, entry="level")
+    assert settings.strategy.exit == ExitParams(take_profit_pct=1.0, max_hold_bars=24, trailing_pct=0.5,
+                                                trailing_activation_pct=0.5)
+    assert settings.symbols["DOGEUSDT"].call_size > 0
+    assert settings.warnings() == []  # [S3] the default reference is the centerline
+
+
+# ----- every key: bad values name the key and what is allowed ------------------------------------
+
+CHOICES = {
+    "mode": ("paper", "testnet", "live"),
+    "strategy.signal.reference": ("centerline", "macd"),
+    "strategy.signal.entry": ("level", "cross"),
+    "exchange.margin_type": ("ISOLATED", "CROSSED"),
+    "backtest.fill": ("next_open", "close"),
+}
+# key -> (a value out of range, the bound the message must state)
+RANGES = {
+    "strategy.rsi_length": (0, "1"),
+    "strategy.signal.centerline": (101, "100"),
+    "strategy.signal.macd.fast": (0, "1"),
+    "strategy.signal.macd.slow": (0, "1"),
+    "strategy.signal.macd.signal": (0, "1"),
+    "strategy.exit.take_profit_pct": (0, "0"),
+    "strategy.exit.max_hold_bars": (0, "1"),
+    "strategy.exit.trailing_pct": (0, "0"),
+    "strategy.exit.trailing_activation_pct": (-1, "0"),
+    "exchange.leverage": (126, "125"),
+    "exchange.recv_window_ms": (0, "1"),
+    "backtest.fee_pct": (-0.1, "0"),
+    "backtest.slippage_bps": (-1, "0"),
+    "backtest.initial_capital": (0, "0"),
+    "paper.replay_speed": (-1, "0"),
+}
+TEXTS = ("paper.replay_data", "paths.state_dir", "paths.log_dir")
+
+
+def test_every_schema_key_is_covered_by_these_tests():
+    assert set(SCHEMA) == set(CHOICES) | set(RANGES) | set(TEXTS)
+
+
+@pytest.mark.parametrize("key", CHOICES)
+def test_choice_key_names_key_value_and_allowed_values(key):
+    message = refused(with_key(key, "bogus"))
+    assert key in message and "'bogus'" in message
+    for allowed in CHOICES[key]:
+        assert allowed in message
+    for allowed in CHOICES[key]:
+        parse_settings(with_key(key, allowed))  # each allowed value is accepted
+
+
+@pytest.mark.parametrize("key", RANGES)
+def test_number_key_out_of_range_names_key_and_bound(key):
+    bad, bound = RANGES[key]
+    message = refused(with_key(key, bad))
+    assert key in message and bound in message
+
+
+@pytest.mark.parametrize("key", RANGES)
+@pytest.mark.parametrize("bad", ["ten", True, None, [1], float("nan"), float("inf")],
+                         ids=["text", "bool", "null", "list", "nan", "inf"])
+def test_number_key_refuses_non_numbers_naming_the_key(key, bad):
+    message = refused(with_key(key, bad))
+    assert key in message and "number" in message
+
+
+@pytest.mark.parametrize("key", [k for k, (_, _) in RANGES.items() if k.endswith(("length", "fast", "slow", "signal",
+                                                                                  "bars", "leverage", "_ms"))])
+def test_whole_number_key_refuses_fractions(key):
+    assert "whole number" in refused(with_key(key, 2.5))
+
+
+@pytest.mark.parametrize("key", TEXTS)
+@pytest.mark.parametrize("bad", ["", 5, None])
+def test_text_key_refuses_empty_or_non_text(key, bad):
+    assert key in refused(with_key(key, bad))
+
+
+def test_macd_fast_above_slow_is_refused_naming_both_keys():
+    message = refused(with_key("strategy.signal.macd", {"fast": 26, "slow": 12}))
+    assert "strategy.signal.macd.fast" in message and "strategy.signal.macd.slow" in message
+
+
+def test_settings_not_a_mapping_is_refused():
+    assert "mapping" in refused([1, 2])
+
+
+# ----- unknown keys and secrets ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["strategy.exit.take_profit", "strategy.rsi", "stategy.rsi_length", "verbose"])
+def test_unknown_key_is_refused_naming_it(key):
+    message = refused(with_key(key, 1))
+    assert key in message and "not a setting" in message
+
+
+SECRET = "abcd1234SECRETVALUE"
+
+
+@pytest.mark.parametrize("key", ["api_key", "api_secret", "exchange.api_key", "binance.apiKey",
+                                 "exchange.password", "token", "symbols.DOGEUSDT.api_key"])
+def test_secrets_are_refused_and_never_echoed(key):
+    message = refused(with_key(key, SECRET))
+    assert key.split(".")[-1] in message
+    assert SECRET not in message
+
+
+def test_secrets_in_an_override_are_refused_and_never_echoed():
+    with pytest.raises(SettingsError) as caught:
+        apply_override({"symbols": SYMBOLS}, f"api_key={SECRET}")
+    assert SECRET not in str(caught.value)
+
+
+# ----- symbols -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "symbols, fragment",
+    [
+        (None, "symbols"),
+        ({}, "symbols"),
+        ({"DOGE": {"call_size": 1}}, "symbols.DOGE"),
+        ({"dogeusdt": {"call_size": 1}}, "symbols.dogeusdt"),
+        ({"DOGEUSDT": {}}, "symbols.DOGEUSDT.call_size"),
+        ({"DOGEUSDT": 100}, "symbols.DOGEUSDT.call_size"),
+        ({"DOGEUSDT": {"call_size": 0}}, "symbols.DOGEUSDT.call_size"),
+        ({"DOGEUSDT": {"call_size": -5}}, "symbols.DOGEUSDT.call_size"),
+        ({"DOGEUSDT": {"call_size": "many"}}, "symbols.DOGEUSDT.call_size"),
+        ({"DOGEUSDT": {"call_size": float("inf")}}, "symbols.DOGEUSDT.call_size"),
+        ({"DOGEUSDT": {"call_size": 1, "leverage": 200}}, "symbols.DOGEUSDT.leverage"),
+        ({"DOGEUSDT": {"call_size": 1, "size": 2}}, "symbols.DOGEUSDT.size"),
+    ],
+)
+def test_bad_symbols_name_the_key(symbols, fragment):
+    data = {} if symbols is None else {"symbols": symbols}
+    assert fragment in refused(data)
+
+
+def test_symbol_leverage_falls_back_to_exchange_leverage():
+    settings = parse_settings({"exchange": {"leverage": 7},
+                               "symbols": {"DOGEUSDT": {"call_size": 100}, "ALGOUSDT": {"call_size": 5, "leverage": 3}}})
+    assert settings.leverage_for("DOGEUSDT") == 7 and settings.leverage_for("ALGOUSDT") == 3
+
+
+# ----- --set overrides ---------------------------------------------------------------------------
+
+
+def test_override_sets_nested_key_and_leaves_input_untouched():
+    data = {"symbols": copy.deepcopy(SYMBOLS), "strategy": {"signal": {"reference": "centerline"}}}
+    before = copy.deepcopy(data)
+    changed = apply_override(data, "strategy.signal.reference=macd")
+    assert data == before
+    assert parse_settings(changed).strategy.signal.reference == "macd"
+    assert parse_settings(apply_override(data, "strategy.exit.take_profit_pct=2.5")).strategy.exit.take_profit_pct == 2.5
+
+
+def test_override_symbol_call_size_existing_and_new_symbol():
+    changed = apply_override({"symbols": copy.deepcopy(SYMBOLS)}, "symbols.DOGEUSDT.call_size=250")
+    changed = apply_override(changed, "symbols.XRPUSDT.call_size=7.5")
+    symbols = parse_settings(changed).symbols
+    assert symbols["DOGEUSDT"].call_size == 250 and symbols["XRPUSDT"].call_size == 7.5
+
+
+@pytest.mark.parametrize("assignment, fragment", [
+    ("strategy.signal.referense=macd", "strategy.signal.referense"),
+    ("mode", "KEY=VALUE"),
+    ("mode=[unclosed", "mode"),
+])
+def test_override_refuses_unknown_key_missing_value_or_bad_yaml(assignment, fragment):
+    with pytest.raises(SettingsError) as caught:
+        apply_override({"symbols": SYMBOLS}, assignment)
+    assert fragment in str(caught.value)
+
+
+def test_override_value_is_still_validated_and_names_file_and_key(tmp_path):
+    path = tmp_path / "settings.yaml"
+    path.write_text(yaml.safe_dump({"symbols": SYMBOLS}), encoding="utf-8")
+    assert load_settings(path, ["mode=live"]).mode == "live"
+    with pytest.raises(SettingsError) as caught:
+        load_settings(path, ["mode=yolo"])
+    assert str(path) in str(caught.value) and "mode" in str(caught.value) and "paper" in str(caught.value)
+
+
+def test_missing_or_invalid_yaml_file_is_one_clear_error(tmp_path):
+    with pytest.raises(SettingsError, match="does not exist"):
+        read_settings_file(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("mode: [paper\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match="not valid YAML"):
+        read_settings_file(bad)
+
+
+# ----- round trip --------------------------------------------------------------------------------
+
+
+def _non_default_settings() -> AppSettings:
+    data = {
+        "mode": "testnet",
+        "strategy": {"rsi_length": 3, "signal": {"reference": "macd", "centerline": 55.5,
+                                                  "macd": {"fast": 5, "slow": 13, "signal": 4}, "entry": "cross"},
+                     "exit": {"take_profit_pct": 1.7, "max_hold_bars": 48, "trailing_pct": 0.3,
+                              "trailing_activation_pct": 0.8}},
+        "symbols": {"DOGEUSDT": {"call_size": 120.5}, "ALGOUSDT": {"call_size": 40, "leverage": 2}},
+        "exchange": {"leverage": 10, "margin_type": "CROSSED", "recv_window_ms": 6000},
+        "backtest": {"fill": "close", "fee_pct": 0.04, "slippage_bps": 2, "initial_capital": 5000},
+        "paper": {"replay_data": "data/other", "replay_speed": 60},
+        "paths": {"state_dir": "st", "log_dir": "lg"},
+    }
+    return parse_settings(data)
+
+
+@pytest.mark.parametrize("settings", [load_settings(DEFAULT_SETTINGS_PATH), _non_default_settings()],
+                         ids=["defaults", "non_defaults"])
+def test_round_trip_settings_to_dict_and_parse(settings, tmp_path):
+    assert parse_settings(settings_to_dict(settings)) == settings
+    path = tmp_path / "saved.yaml"
+    save_settings(settings, path)
+    assert load_settings(path) == settings
