@@ -1,0 +1,199 @@
+"""Writes a backtest's results to a folder and formats its summary table.
+
+Files: ``trades.csv`` [SPEC B3] (via core.trades.write_trades_csv, the same
+writer the live runner uses), ``equity.csv`` (per bar close: each symbol's
+equity, the total and its drawdown), ``summary.json`` (settings, metrics,
+warnings), one ``equity_<NAME>.png`` per symbol plus ``equity_TOTAL.png``
+(equity above, drawdown below; matplotlib's Agg backend, no display needed) and
+``report.html``, a self-contained page with the table and the charts embedded.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.backtest import BacktestResult, EquityCurve, Summary
+from core.trades import iso_utc, write_trades_csv
+
+FUNDING_NOT_MODELLED = "Funding was not modelled (no --funding file): funding payments are zero."
+TABLE_COLUMNS = ("symbol", "net PnL", "return %", "max DD %", "Sharpe", "trades", "win %", "fees", "hedges",
+                 "in market %")
+
+
+@dataclass
+class ReportInfo:
+    """What the run was: shown in the table header and saved in summary.json."""
+
+    data_dir: str
+    period: str
+    settings: dict[str, Any]
+    data_notes: list[str] = field(default_factory=list)  # e.g. gaps found in the data
+
+
+def summary_cells(summary: Summary) -> tuple[str, ...]:
+    return (
+        summary.name,
+        f"{summary.net_pnl:+,.2f}",
+        f"{summary.return_pct:+.2f}",
+        f"{summary.max_drawdown_pct:.2f}",
+        f"{summary.sharpe:.2f}",
+        f"{summary.trades:,}",
+        f"{summary.win_rate_pct:.1f}",
+        f"{summary.fees:,.2f}",
+        f"{summary.hedges_opened:,}",
+        f"{summary.time_in_market_pct:.1f}",
+    )
+
+
+def summary_rows(result: BacktestResult) -> list[tuple[str, ...]]:
+    rows = [summary_cells(summary) for summary in result.summaries.values()]
+    rows.append(summary_cells(result.total))
+    return rows
+
+
+def format_table(result: BacktestResult) -> str:
+    """The summary as aligned text columns: one row per symbol, then TOTAL."""
+    rows = [TABLE_COLUMNS, *summary_rows(result)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_COLUMNS))]
+    lines = []
+    for n, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(row[1:], widths[1:])]
+        lines.append("  ".join(cells))
+        if n == 0 or n == len(rows) - 2:
+            lines.append("  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def header_lines(result: BacktestResult, info: ReportInfo) -> list[str]:
+    config = result.config
+    lines = [
+        f"data {info.data_dir}, {info.period}",
+        f"fill {config.fill}, fee {config.fee_pct:g} % per fill, slippage {config.slippage_bps:g} bps, "
+        f"capital {config.initial_capital:,.2f} USDT (return and drawdown of each symbol are on the whole capital)",
+    ]
+    if not result.funding_modelled:
+        lines.append(FUNDING_NOT_MODELLED)
+    else:
+        lines.append(f"funding modelled: {result.total.funding:+,.2f} USDT paid (negative = received)")
+    if result.total.open_positions:
+        held = ", ".join(f"{name} {qty:g}" for name, qty in result.total.open_positions.items())
+        lines.append(f"still open at the end, marked at the last close [B4]: {held}")
+    return lines
+
+
+# ----- files --------------------------------------------------------------------------------------
+
+
+def write_report(result: BacktestResult, out_dir: Path | str, info: ReportInfo) -> dict[str, Path]:
+    """Write every output file into ``out_dir``; returns name -> path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"trades": out / "trades.csv", "equity": out / "equity.csv", "summary": out / "summary.json",
+             "report": out / "report.html"}
+    write_trades_csv(result.trades, paths["trades"])
+    equity_frame(result).to_csv(paths["equity"], index=False, float_format="%.6f")
+    paths["summary"].write_text(json.dumps(summary_document(result, info), indent=2), encoding="utf-8")
+    charts = {name: out / f"equity_{name}.png" for name in [*result.equity, "TOTAL"]}
+    for name, path in charts.items():
+        curve = result.combined if name == "TOTAL" else result.equity[name]
+        path.write_bytes(chart_png(name, curve))
+    paths["report"].write_text(report_html(result, info, charts), encoding="utf-8")
+    paths.update({f"chart {name}": path for name, path in charts.items()})
+    return paths
+
+
+def equity_frame(result: BacktestResult) -> pd.DataFrame:
+    """One row per bar close of any symbol: each symbol's equity (carried forward), total, drawdown %."""
+    times = result.combined.times
+    columns: dict[str, Any] = {"time": [iso_utc(int(t)) for t in times]}
+    capital = result.config.initial_capital
+    for symbol, curve in result.equity.items():
+        index = np.searchsorted(curve.times, times, side="right") - 1
+        columns[symbol] = np.where(index >= 0, curve.equity[np.maximum(index, 0)], capital)
+    columns["total"] = result.combined.equity
+    columns["drawdown_pct"] = result.combined.drawdown_pct
+    return pd.DataFrame(columns)
+
+
+def summary_document(result: BacktestResult, info: ReportInfo) -> dict[str, Any]:
+    config = result.config
+    return {
+        "data": info.data_dir,
+        "period": info.period,
+        "fill": config.fill,
+        "fee_pct": config.fee_pct,
+        "slippage_bps": config.slippage_bps,
+        "initial_capital": config.initial_capital,
+        "funding_modelled": result.funding_modelled,
+        "settings": info.settings,
+        "symbols": {name: _summary_dict(summary) for name, summary in result.summaries.items()},
+        "total": _summary_dict(result.total),
+        "warnings": result.warnings + ([] if result.funding_modelled else [FUNDING_NOT_MODELLED]),
+        "data_notes": info.data_notes,
+    }
+
+
+def _summary_dict(summary: Summary) -> dict[str, Any]:
+    values = asdict(summary)
+    values["win_rate_pct"] = summary.win_rate_pct
+    return values
+
+
+# ----- charts -------------------------------------------------------------------------------------
+
+
+def chart_png(name: str, curve: EquityCurve) -> bytes:
+    """Equity (top) and drawdown % (bottom) against UTC time, as PNG bytes."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: works headless and in tests
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(10, 5.5), dpi=100)
+    top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    when = pd.to_datetime(curve.times, unit="ms", utc=True)
+    top.plot(when, curve.equity, color="#1f77b4", linewidth=0.8)
+    top.set_title(f"{name}: equity (USDT)")
+    top.grid(alpha=0.3)
+    bottom.fill_between(when, curve.drawdown_pct, 0.0, color="#d62728", alpha=0.5, linewidth=0)
+    bottom.set_ylabel("drawdown %")
+    bottom.grid(alpha=0.3)
+    figure.autofmt_xdate()
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def report_html(result: BacktestResult, info: ReportInfo, charts: dict[str, Path]) -> str:
+    """A self-contained page: header, summary table, warnings, charts as base64 PNGs."""
+    escape = html.escape
+    head = "".join(f"<th>{escape(c)}</th>" for c in TABLE_COLUMNS)
+    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in summary_rows(result))
+    notes = [*header_lines(result, info), *info.data_notes, *result.warnings]
+    images = "".join(
+        f'<h2>{escape(name)}</h2><img alt="{escape(name)} equity and drawdown" '
+        f'src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode("ascii")}">'
+        for name, path in charts.items()
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>AutoHedge backtest</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child{{text-align:left}}
+img{{max-width:100%}}</style></head><body>
+<h1>AutoHedge backtest</h1>
+<ul>{"".join(f"<li>{escape(line)}</li>" for line in notes)}</ul>
+<table><tr>{head}</tr>{body}</table>
+{images}
+<p>Trades: trades.csv; equity per bar: equity.csv; all numbers: summary.json.</p>
+</body></html>
+"""

@@ -1,0 +1,89 @@
+"""Assembles a TradingService for a mode: which feed, which broker, which state folder.
+
+| mode    | candles                           | orders                         |
+|---------|-----------------------------------|--------------------------------|
+| replay  | a kline folder (no network)       | paper broker (simulated fills) |
+| paper   | the replay folder of the settings | paper broker                   |
+|         | (``paper.replay_data``), or live  |                                |
+|         | public klines when that is empty  |                                |
+| testnet | Binance testnet klines stream     | Binance testnet (real orders)  |
+| live    | Binance klines stream             | Binance (REAL MONEY)           |
+
+Each mode keeps its own state folder (``<state_dir>/<mode>``) so a replay can
+never touch the positions of paper, testnet or live trading.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+from adapters.paper import make_paper_broker
+from config.paths import resolve_app_path, resolve_user_path
+from config.settings import AppSettings
+from core.errors import UserError
+from runner.events import EventListener
+from runner.feeds import ReplayFeed
+from runner.service import ServiceOptions, TradingService
+
+MODES = ("replay", "paper", "testnet", "live")
+
+
+def default_state_dir(settings: AppSettings, mode: str) -> Path:
+    return resolve_user_path(settings.paths.state_dir) / mode
+
+
+def clear_replay_state(state_dir: Path) -> None:
+    """A replay starts from nothing unless asked to resume: remove its own files only."""
+    if not state_dir.is_dir():
+        return
+    for path in list(state_dir.glob("*.json")) + [state_dir / "fills.jsonl"]:
+        if path.exists():
+            path.unlink()
+
+
+def build_service(
+    settings: AppSettings,
+    listener: EventListener,
+    *,
+    mode: str,
+    replay_dir: Path | str | None = None,
+    speed: float | None = None,
+    credentials=None,
+    state_dir: Path | None = None,
+    fee_pct: float | None = None,
+    slippage_bps: float | None = None,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+    resume: bool = False,
+    base_url: str | None = None,
+    stream_url: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> TradingService:
+    if mode not in MODES:
+        raise UserError(f"mode {mode!r} is not known; use one of: {', '.join(MODES)}")
+    symbols = {name: cfg.call_size for name, cfg in settings.symbols.items()}
+    fee = settings.backtest.fee_pct if fee_pct is None else fee_pct
+    slippage = settings.backtest.slippage_bps if slippage_bps is None else slippage_bps
+    state_dir = Path(state_dir) if state_dir is not None else default_state_dir(settings, mode)
+
+    if mode == "paper" and replay_dir is None and settings.paper.replay_data:
+        replay_dir = settings.paper.replay_data
+    if mode in ("replay", "paper") and replay_dir is not None:
+        if mode == "replay" and not resume:
+            clear_replay_state(state_dir)
+        feed = ReplayFeed(resolve_app_path(replay_dir), list(symbols),
+                          speed=settings.paper.replay_speed if speed is None else speed,
+                          start_ms=start_ms, end_ms=end_ms, sleep=sleep)
+        broker = make_paper_broker(fee, slippage)
+        options = ServiceOptions(state_dir=state_dir, reconcile=False, durable=mode != "replay")
+        return TradingService(symbols, settings.strategy, feed, broker, listener, options,
+                              clock=lambda: feed.now, sleep=sleep)
+    if mode == "replay":
+        raise UserError("replay mode needs a kline folder (--replay DIR)")
+
+    from runner.live_feed import build_exchange_service  # network pieces load only when needed
+
+    return build_exchange_service(settings, listener, mode=mode, symbols=symbols, credentials=credentials,
+                                  state_dir=state_dir, fee_pct=fee, slippage_bps=slippage,
+                                  base_url=base_url, stream_url=stream_url, sleep=sleep)

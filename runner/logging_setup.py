@@ -1,0 +1,40 @@
+"""Console and rotating-file logging for the headless runner (and the GUI's file log)."""
+from __future__ import annotations
+
+import logging
+import logging.handlers
+from pathlib import Path
+
+FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
+
+
+def setup_logging(log_dir: Path, console: bool = True, level: int = logging.INFO) -> Path:
+    """Log to ``log_dir/autohedge.log`` (5 x 2 MB, rotating) and optionally the console.
+
+    Secrets are redacted from every record when the secrets module is available.
+    Returns the log file path.
+    """
+    log_dir.mkdir(parents=True, exist_ok=True)
+    path = log_dir / "autohedge.log"
+    root = logging.getLogger()
+    root.setLevel(level)
+    for handler in list(root.handlers):
+        if getattr(handler, "_autohedge", False):
+            root.removeHandler(handler)
+            handler.close()
+    handlers: list[logging.Handler] = [
+        logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
+    ]
+    if console:
+        handlers.append(logging.StreamHandler())
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter(FORMAT))
+        handler._autohedge = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    try:
+        from adapters.secrets import install_redaction
+    except ImportError:
+        pass
+    else:
+        install_redaction()
+    return path

@@ -1,0 +1,24 @@
+"""Plain-language reasons for the trader's log, one per SPEC rule id."""
+from __future__ import annotations
+
+from core.model import Action
+
+_REASONS: dict[tuple[str, Action | None], str] = {
+    ("R1", None): "the 5m signal favours the regime again: hedge removed whatever its PnL",
+    ("R2", None): "the 5m signal favours the regime and no main position is open: main opened",
+    ("R3", Action.CLOSE): "the 5m signal turned against the main while it is in profit: profit locked",
+    ("R3", Action.OPEN): "the 5m signal turned against the main while it is losing: equal-size hedge opened",
+    ("R4", None): "the main position recovered (PnL >= 0): hedge released",
+    ("R5", None): "no 5m signal and the main position is losing: equal-size hedge opened",
+    ("X1", None): "take profit reached",
+    ("X2", None): "maximum holding time reached",
+    ("X3", None): "trailing stop: the price gave back the trailing distance from its best close",
+    ("G3", None): "the daily regime changed: positions on the new hedge side closed",
+    ("manual", None): "closed by the user (flatten)",
+    ("stop", None): "closed on stop",
+    ("reconcile", None): "position corrected to the exchange's",
+}
+
+
+def describe(reason: str, action: Action) -> str:
+    return _REASONS.get((reason, action)) or _REASONS.get((reason, None)) or reason
