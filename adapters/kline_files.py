@@ -262,3 +262,48 @@ def slice_time(frame: pd.DataFrame, start_ms: int | None, end_ms: int | None) ->
     low = 0 if start_ms is None else int(np.searchsorted(times, start_ms, side="left"))
     high = times.size if end_ms is None else int(np.searchsorted(times, end_ms, side="left"))
     return frame.iloc[low:high].reset_index(drop=True)
+
+
+# ----- funding rates ------------------------------------------------------------------------------
+
+_FUNDING_TIME_COLUMNS = ("funding_time", "fundingtime", "calc_time", "time")
+_FUNDING_RATE_COLUMNS = ("funding_rate", "fundingrate", "last_funding_rate", "rate")
+
+
+def load_funding_csv(path: Path | str) -> dict[str, pd.DataFrame]:
+    """Funding rates per symbol from a CSV with a header.
+
+    Columns: ``symbol`` (optional: else the file name's prefix, as in the
+    exchange's ``DOGEUSDT-fundingRate-2024-01.csv``), a time column
+    (``funding_time`` / ``fundingTime`` / ``calc_time``: ms UTC or ISO-8601) and a
+    rate column (``funding_rate`` / ``fundingRate`` / ``last_funding_rate``, a
+    fraction: 0.0001 = 0.01 %). Returns symbol -> DataFrame(funding_time, funding_rate).
+    """
+    path = Path(path)
+    try:
+        raw = pd.read_csv(io.StringIO(_read_text(path)), dtype=str)
+    except FileNotFoundError as exc:
+        raise KlineFileError(f"funding file {path} does not exist") from exc
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise KlineFileError(f"funding file {path} cannot be read: {_first_sentence(exc)}") from exc
+    columns = {name.strip().lower(): name for name in raw.columns}
+    time_column = next((columns[c] for c in _FUNDING_TIME_COLUMNS if c in columns), None)
+    rate_column = next((columns[c] for c in _FUNDING_RATE_COLUMNS if c in columns), None)
+    if time_column is None or rate_column is None:
+        raise KlineFileError(f"funding file {path} needs a header with funding_time and funding_rate columns")
+    rates = pd.to_numeric(raw[rate_column], errors="coerce")
+    times = pd.to_numeric(raw[time_column], errors="coerce")
+    if times.isna().any():  # ISO-8601 text instead of ms
+        parsed = pd.to_datetime(raw[time_column], utc=True, errors="coerce")
+        times = pd.Series(parsed.to_numpy(dtype="datetime64[ms]").astype(np.int64), index=raw.index).where(parsed.notna())
+    bad = rates.isna() | times.isna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise KlineFileError(f"{path}: line {row + 2} has no valid funding time and rate")
+    if "symbol" in columns:
+        symbols = raw[columns["symbol"]].str.strip()
+    else:
+        symbols = pd.Series([path.name.split("-")[0]] * len(raw), index=raw.index)
+    frame = pd.DataFrame({"symbol": symbols, "funding_time": times.astype(np.int64), "funding_rate": rates})
+    return {symbol: group[["funding_time", "funding_rate"]].sort_values("funding_time").reset_index(drop=True)
+            for symbol, group in frame.groupby("symbol")}

@@ -1,0 +1,131 @@
+"""``python main.py backtest``: a multi-symbol backtest from the command line, with reports.
+
+Defaults: the bundled sample (data/sample) and config/settings.yaml. Any
+settings key can be overridden with ``--set KEY=VALUE``; ``--fill``,
+``--fee-pct`` and ``--slippage-bps`` are shortcuts for the ``backtest.*`` keys.
+Bad input raises :class:`core.errors.UserError` (main.py prints its one sentence).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from adapters import kline_files
+from config.settings import FILL_MODELS, AppSettings, load_settings, settings_to_dict
+from core.backtest import BacktestConfig, BacktestResult, run_backtest
+from core.errors import UserError
+from core.model import ONE_DAY_MS
+from runner.backtest_report import ReportInfo, format_table, header_lines, write_report
+from runner.console_progress import ProgressBar
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = REPO_ROOT / "data" / "sample"
+DEFAULT_OUT = Path("backtest_out")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                        help="folder of <SYMBOL>-5m.csv[.gz|.zip] (and optional <SYMBOL>-1d...) files "
+                             "(default: the bundled sample)")
+    parser.add_argument("--symbols", nargs="+", metavar="SYMBOL",
+                        help="symbols to backtest (default: every symbol in the settings)")
+    parser.add_argument("--start", help="first day (UTC), YYYY-MM-DD or YYYY-MM-DDTHH:MM; earlier data only warms up")
+    parser.add_argument("--end", help="last day (UTC, inclusive), YYYY-MM-DD; or an exclusive YYYY-MM-DDTHH:MM")
+    parser.add_argument("--config", type=Path, help="settings file (default: config/settings.yaml)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a settings key, e.g. strategy.signal.reference=macd (repeatable)")
+    parser.add_argument("--fill", choices=FILL_MODELS, help="fill model [B1] (default: backtest.fill)")
+    parser.add_argument("--fee-pct", type=float, help="taker fee, percent of notional per fill")
+    parser.add_argument("--slippage-bps", type=float, help="slippage against the trader, bps per fill")
+    parser.add_argument("--funding", type=Path, help="CSV of funding rates (symbol, funding_time, funding_rate)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: backtest_out)")
+
+
+def parse_time(text: str, option: str, end: bool = False) -> int:
+    """'2023-01-31' -> ms UTC at 00:00 (for --end: the next day's 00:00, so the day is included)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise UserError(f"{option} {text!r} is not a date; use YYYY-MM-DD (UTC)") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    ms = int(moment.timestamp() * 1000)
+    date_only = len(text.strip()) == 10
+    return ms + ONE_DAY_MS if end and date_only else ms
+
+
+def settings_with_shortcuts(args: argparse.Namespace) -> AppSettings:
+    overrides = list(args.overrides)
+    for key, value in (("fill", args.fill), ("fee_pct", args.fee_pct), ("slippage_bps", args.slippage_bps)):
+        if value is not None:
+            overrides.append(f"backtest.{key}={value}")
+    return load_settings(args.config, overrides)
+
+
+def _period(start_ms: int | None, end_ms: int | None, result: BacktestResult) -> str:
+    times = result.combined.times
+    first = start_ms if start_ms is not None else int(times[0]) - 5 * 60_000
+    last = int(times[-1])
+    fmt = "%Y-%m-%d %H:%M"
+    as_text = [datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime(fmt) for ms in (first, last)]
+    return f"{as_text[0]} to {as_text[1]} UTC"
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_with_shortcuts(args)
+    symbols = list(args.symbols or settings.symbols)
+    unsized = [s for s in symbols if s not in settings.symbols]
+    if unsized:
+        raise UserError(f"{', '.join(unsized)} has no call_size in the settings; add "
+                        f"--set symbols.{unsized[0]}.call_size=N (base-asset units)")
+    start_ms = parse_time(args.start, "--start") if args.start else None
+    end_ms = parse_time(args.end, "--end", end=True) if args.end else None
+    if start_ms is not None and end_ms is not None and end_ms <= start_ms:
+        raise UserError(f"the date range is empty: --end {args.end} is not after --start {args.start}")
+
+    candles_5m, candles_1d, notes = {}, {}, []
+    for symbol in symbols:
+        loaded = kline_files.load_symbol(args.data, symbol, "5m")
+        candles_5m[symbol] = loaded.frame
+        notes += [text for text in (loaded.gap_summary(),) if text]
+        if loaded.duplicates_dropped:
+            notes.append(f"{symbol} 5m: {loaded.duplicates_dropped} duplicate candles dropped")
+        daily = kline_files.load_symbol(args.data, symbol, "1d", required=False)
+        if daily is not None:
+            candles_1d[symbol] = daily.frame
+        else:
+            notes.append(f"{symbol}: no 1d file, daily candles resampled from 5m by UTC day [B5]")
+    funding = kline_files.load_funding_csv(args.funding) if args.funding else None
+    config = BacktestConfig(
+        fill=settings.backtest.fill,
+        fee_pct=settings.backtest.fee_pct,
+        slippage_bps=settings.backtest.slippage_bps,
+        initial_capital=settings.backtest.initial_capital,
+        funding=funding,
+        start_ms=start_ms,
+        end_ms=end_ms,
+    )
+    bar = ProgressBar("backtest", unit="bars")
+    began = time.monotonic()
+    result = run_backtest(candles_5m, settings.strategy, {s: settings.symbols[s].call_size for s in symbols},
+                          config, candles_1d, bar.update)
+    bar.finish()
+    elapsed = time.monotonic() - began
+    info = ReportInfo(str(args.data), _period(start_ms, end_ms, result), settings_to_dict(settings), notes)
+    paths = write_report(result, args.out, info)
+
+    out = sys.stdout
+    for line in [*header_lines(result, info), *notes]:
+        print(line, file=out)
+    for warning in result.warnings:
+        print(f"WARNING {warning}", file=out)
+    print(file=out)
+    print(format_table(result), file=out)
+    print(file=out)
+    print(f"{result.total.bars:,} bars in {elapsed:.1f} s; reports in {args.out}/ "
+          f"({', '.join(p.name for k, p in paths.items() if not k.startswith('chart'))}, charts)", file=out)
+    return 0
+
