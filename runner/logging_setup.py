@@ -32,9 +32,9 @@ def setup_logging(log_dir: Path, console: bool = True, level: int = logging.INFO
         handler._autohedge = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     try:
-        from adapters.secrets import install_redaction
+        from adapters.secrets import install_log_redaction
     except ImportError:
         pass
     else:
-        install_redaction()
+        install_log_redaction()
     return path

@@ -216,10 +216,9 @@ class TradingService:
         days_known = [day for day in daily if day.close_time <= max(strategy.state.last_daily_close, 0)] if not fresh else daily
         days_missed = [day for day in daily if day.close_time > strategy.state.last_daily_close] if not fresh else []
         driver.load_history(days_known, known)
-        if known or bars:
-            last = (known or bars)[-1]
-            slot.last_price = last.close
-            slot.last_time = last.close_time
+        if bars:  # the market's latest close: reference price and "now" for stale orders
+            slot.last_price = bars[-1].close
+            slot.last_time = bars[-1].close_time
         self._resolve_in_flight(slot)
         if self.options.reconcile:
             self._reconcile_positions(slot)
@@ -292,7 +291,7 @@ class TradingService:
                           f"was filled on the exchange ({sum(f.qty for f in fills):g}); recorded")
                 strategy.finish_order(order.client_id)
                 continue
-            age = self.clock() - order.decision_time
+            age = (slot.last_time or self.clock()) - order.decision_time
             if order.filled_qty == 0 and age <= self.options.stale_intent_ms:
                 self._log("INFO", strategy.symbol, f"[O7] {strategy.symbol}: order {order.client_id} was decided but "
                           "never reached the exchange; sending it now")

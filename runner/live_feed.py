@@ -1,0 +1,237 @@
+"""Closed 5m candles from Binance: the kline WebSocket stream, with REST backfill.
+
+The stream thread reads ``<symbol>@kline_5m`` events from the combined stream
+(``<base>stream?streams=a/b``, the URL python-binance uses) and queues a
+candle only when its ``k.x`` (closed) flag is set. The service thread takes
+candles through :meth:`BinanceKlineFeed.next_candle`, which guarantees, per
+symbol, that every close is handed out once and in order:
+
+- a candle at or before the last one handed out is dropped (no close twice);
+- a candle that leaves a hole after the last one first pulls the hole's
+  candles over REST (none skipped);
+- after a reconnect, and when a close is overdue on the clock, the missing
+  candles are pulled over REST.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import queue
+import threading
+import time
+from typing import Callable
+
+from websockets.exceptions import WebSocketException
+from websockets.sync.client import connect
+
+from core.model import FIVE_MINUTES_MS, Candle
+from runner.feeds import ClosedCandle
+
+log = logging.getLogger("autohedge.feed")
+
+KlineSource = Callable[..., list[Candle]]  # (symbol, interval, start_ms, end_ms=None, limit=...) -> closed candles
+_RECONNECTED = object()
+OVERDUE_GRACE_MS = 15_000  # a close not seen this long after it is due is fetched over REST
+OVERDUE_CHECK_EVERY_S = 10.0
+
+
+def parse_kline_message(text: str) -> tuple[str, Candle] | None:
+    """(symbol, candle) from a combined- or raw-stream kline event when the candle is closed."""
+    message = json.loads(text)
+    data = message.get("data", message) if isinstance(message, dict) else None
+    if not isinstance(data, dict) or data.get("e") != "kline":
+        return None
+    k = data["k"]
+    if not k.get("x"):
+        return None  # still open: never act on an unfinished candle [I3]
+    candle = Candle(int(k["t"]), float(k["o"]), float(k["h"]), float(k["l"]), float(k["c"]), float(k["v"]),
+                    int(k["T"]) + 1)
+    return str(k.get("s") or data["s"]).upper(), candle
+
+
+class BinanceKlineFeed:
+    def __init__(
+        self,
+        symbols: list[str],
+        kline_source: KlineSource,
+        latest_source: Callable[[str, str, int], list[Candle]],
+        stream_base_url: str,
+        clock: Callable[[], int],
+        reconnect_delays: tuple[float, ...] = (0.5, 1, 2, 5, 10),
+    ):
+        self.symbols = list(symbols)
+        self.kline_source = kline_source
+        self.latest_source = latest_source
+        self.stream_url = stream_base_url.rstrip("/") + "/stream?streams=" + "/".join(
+            f"{symbol.lower()}@kline_5m" for symbol in self.symbols)
+        self.clock = clock
+        self.reconnect_delays = reconnect_delays
+        self._incoming: queue.Queue = queue.Queue()
+        self._ready: collections.deque[ClosedCandle] = collections.deque()
+        self._last: dict[str, int] = {symbol: 0 for symbol in self.symbols}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._next_overdue_check = 0.0
+        self.reconnects = 0
+        self.connected = threading.Event()
+
+    # ----- the stream thread ------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._stream_loop, name="kline-stream", daemon=True)
+            self._thread.start()
+
+    def _stream_loop(self) -> None:
+        attempt = 0
+        while not self._stop.is_set():
+            try:
+                with connect(self.stream_url, open_timeout=10, close_timeout=2) as socket:
+                    self.connected.set()
+                    if attempt or self.reconnects:
+                        self._incoming.put(_RECONNECTED)
+                    attempt = 0
+                    while not self._stop.is_set():
+                        try:
+                            text = socket.recv(timeout=1.0)
+                        except TimeoutError:
+                            continue
+                        parsed = parse_kline_message(text)
+                        if parsed is not None:
+                            self._incoming.put(parsed)
+            except (OSError, WebSocketException, TimeoutError) as exc:
+                self.connected.clear()
+                if self._stop.is_set():
+                    return
+                delay = self.reconnect_delays[min(attempt, len(self.reconnect_delays) - 1)]
+                log.warning("kline stream disconnected (%s); reconnecting in %gs", type(exc).__name__, delay)
+                attempt += 1
+                self.reconnects += 1
+                self._stop.wait(delay)
+        self.connected.clear()
+
+    # ----- the service side -------------------------------------------------------------------
+
+    def history(self, symbol: str, interval: str, limit: int) -> list[Candle]:
+        """The latest ``limit`` closed candles (the exchange's newest page, open candle dropped)."""
+        return self.latest_source(symbol, interval, limit)
+
+    def resume_after(self, symbol: str, close_time: int) -> None:
+        """Candles up to ``close_time`` are already processed (by start-up / catch-up)."""
+        self._last[symbol] = max(self._last[symbol], close_time)
+
+    def next_candle(self, timeout: float) -> ClosedCandle | None:
+        self.start()
+        if self._ready:
+            return self._ready.popleft()
+        try:
+            item = self._incoming.get(timeout=timeout)
+        except queue.Empty:
+            self._check_overdue()
+        else:
+            if item is _RECONNECTED:
+                log.info("kline stream reconnected: backfilling missed closes over REST")
+                for symbol in self.symbols:
+                    self._backfill(symbol, until=None)
+            else:
+                symbol, candle = item
+                self._accept(symbol, candle)
+        return self._ready.popleft() if self._ready else None
+
+    def _accept(self, symbol: str, candle: Candle) -> None:
+        last = self._last.get(symbol)
+        if last is None or candle.close_time <= last:
+            return  # unknown symbol, or already handed out
+        if last and candle.close_time > last + FIVE_MINUTES_MS:
+            self._backfill(symbol, until=candle.open_time)
+            if candle.close_time <= self._last[symbol]:
+                return
+        self._ready.append(ClosedCandle(symbol, candle))
+        self._last[symbol] = candle.close_time
+
+    def _backfill(self, symbol: str, until: int | None) -> None:
+        """Hand out, in order, the closed candles after the last one (and before ``until``)."""
+        last = self._last[symbol]
+        if not last:
+            return
+        try:
+            candles = self.kline_source(symbol, "5m", last, None if until is None else until - 1)
+        except Exception as exc:  # noqa: BLE001 - the next reconnect or overdue check retries
+            log.warning("%s: REST backfill failed (%s); will retry", symbol, exc)
+            return
+        for candle in candles:
+            if candle.close_time > self._last[symbol] and (until is None or candle.open_time < until):
+                self._ready.append(ClosedCandle(symbol, candle))
+                self._last[symbol] = candle.close_time
+
+    def _check_overdue(self) -> None:
+        if time.monotonic() < self._next_overdue_check:
+            return
+        self._next_overdue_check = time.monotonic() + OVERDUE_CHECK_EVERY_S
+        now = self.clock()
+        for symbol, last in self._last.items():
+            if last and now >= last + FIVE_MINUTES_MS + OVERDUE_GRACE_MS:
+                self._backfill(symbol, until=None)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+
+# ----- assembling a service that talks to Binance ----------------------------------------------
+
+
+def latest_klines(adapter, symbol: str, interval: str, limit: int) -> list[Candle]:
+    """The newest closed candles: GET /fapi/v1/klines without startTime returns the latest page,
+    whose last candle is usually still open (dropped by its close time)."""
+    rows = adapter._request(adapter.client.futures_klines, resync=False,  # noqa: SLF001
+                            symbol=symbol, interval=interval, limit=min(limit, 1500))
+    now = adapter._server_now_ms()  # noqa: SLF001
+    candles = [Candle(int(r[0]), float(r[1]), float(r[2]), float(r[3]), float(r[4]), float(r[5]), int(r[6]) + 1)
+               for r in rows]
+    return [candle for candle in candles if candle.close_time <= now]
+
+
+LIVE_STREAM_URL = "wss://fstream.binance.com/"
+TESTNET_STREAM_URL = "wss://fstream.binancefuture.com/"
+
+
+def build_exchange_service(settings, listener, *, mode: str, symbols: dict[str, float], credentials,
+                           state_dir, fee_pct: float, slippage_bps: float, base_url: str | None,
+                           stream_url: str | None, sleep):
+    """paper (public market data, simulated fills), testnet or live (real orders)."""
+    from adapters.binance_futures import BinanceFuturesAdapter
+    from adapters.paper import make_paper_broker
+    from core.errors import UserError
+    from runner.service import ServiceOptions, TradingService
+
+    testnet = mode == "testnet"
+    if mode in ("testnet", "live") and credentials is None:
+        from adapters.secrets import load_credentials
+
+        credentials = load_credentials(testnet=testnet)
+        if credentials is None:
+            raise UserError(
+                f"no Binance {mode} API key: enter it in the window (and tick 'remember'), or set "
+                "BINANCE_API_KEY and BINANCE_API_SECRET in the environment or a .env file")
+    adapter = BinanceFuturesAdapter(credentials if mode != "paper" else None, testnet=testnet, base_url=base_url,
+                                    recv_window=settings.exchange.recv_window_ms)
+    names = list(symbols)
+    if mode == "paper":
+        adapter.sync_time()
+        adapter.load_exchange_filters(names)
+        broker = make_paper_broker(fee_pct, slippage_bps, {name: adapter.symbol_rules(name) for name in names})
+        reconcile = False
+    else:
+        adapter.prepare_symbols(names, {name: settings.leverage_for(name) for name in names},
+                                settings.exchange.margin_type)
+        broker = adapter
+        reconcile = True
+    clock = adapter._server_now_ms  # noqa: SLF001 - the exchange's clock, offset-corrected
+    feed = BinanceKlineFeed(names, adapter.klines, lambda symbol, interval, limit: latest_klines(adapter, symbol, interval, limit),
+                            stream_url or (TESTNET_STREAM_URL if testnet else LIVE_STREAM_URL), clock)
+    options = ServiceOptions(state_dir=state_dir, reconcile=reconcile)
+    return TradingService(symbols, settings.strategy, feed, broker, listener, options, clock=clock, sleep=sleep)
