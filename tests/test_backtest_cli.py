@@ -1,0 +1,117 @@
+"""``python main.py backtest``: outputs, the summary table, and one-sentence errors on bad input."""
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import subprocess
+import sys
+
+import pytest
+
+import main
+from core.trades import TRADES_HEADER
+from runner.backtest_cli import parse_time
+from tests.conftest import BUNDLED_DATA, REPO_ROOT
+
+SAMPLE = BUNDLED_DATA / "sample"
+SHORT_RANGE = ["--start", "2023-02-01", "--end", "2023-02-07"]
+
+
+def backtest(tmp_path, *extra: str) -> int:
+    return main.main(["backtest", "--out", str(tmp_path / "out"), *extra])
+
+
+def test_writes_b3_trades_equity_summary_and_report(tmp_path, capsys):
+    assert backtest(tmp_path, *SHORT_RANGE, "--fill", "close", "--fee-pct", "0.1") == 0
+    out = tmp_path / "out"
+    printed = capsys.readouterr().out
+    with open(out / "trades.csv", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert tuple(rows[0]) == TRADES_HEADER  # exactly SPEC B3's header
+    assert len(rows) > 50 and {r[1] for r in rows[1:]} == {"DOGEUSDT", "ALGOUSDT"}
+    assert all("2023-02-01T00:05:00Z" <= r[0] <= "2023-02-08T00:00:00Z" for r in rows[1:])
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["fill"] == "close" and summary["fee_pct"] == 0.1
+    assert summary["total"]["trades"] == summary["symbols"]["DOGEUSDT"]["trades"] + summary["symbols"]["ALGOUSDT"]["trades"]
+    assert summary["total"]["fills"] == len(rows) - 1
+    assert summary["funding_modelled"] is False
+    assert any("Funding was not modelled" in w for w in summary["warnings"])
+    equity_lines = (out / "equity.csv").read_text().splitlines()
+    assert equity_lines[0] == "time,DOGEUSDT,ALGOUSDT,total,drawdown_pct"
+    assert len(equity_lines) - 1 == 7 * 288  # one row per 5m close in the seven days
+    last = equity_lines[-1].split(",")
+    assert float(last[3]) == pytest.approx(1000 + summary["total"]["net_pnl"], abs=1e-5)
+    for name in ("DOGEUSDT", "ALGOUSDT", "TOTAL"):
+        assert (out / f"equity_{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 3
+    for column in ("net PnL", "return %", "max DD %", "Sharpe", "trades", "win %", "fees", "hedges", "in market %"):
+        assert column in printed
+    assert "TOTAL" in printed and "Funding was not modelled" in printed
+
+
+def test_set_override_reaches_the_strategy_and_warns_s3(tmp_path, capsys):
+    assert backtest(tmp_path, *SHORT_RANGE, "--set", "strategy.signal.reference=macd",
+                    "--set", "symbols.DOGEUSDT.call_size=1000") == 0
+    printed = capsys.readouterr().out
+    assert "WARNING [S3]" in printed
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["settings"]["strategy"]["signal"]["reference"] == "macd"
+    doge = [r for r in csv.DictReader(open(tmp_path / "out" / "trades.csv")) if r["symbol"] == "DOGEUSDT"]
+    assert doge and {r["qty"] for r in doge} == {"1000"}
+    # [S3] with MACD(1,1,1) the signal is almost always up: practically no hedges.
+    assert summary["total"]["hedges_opened"] <= summary["total"]["fills"] * 0.05
+
+
+@pytest.mark.parametrize("argv, sentence", [
+    (["--data", "/nonexistent/folder"], "data folder /nonexistent/folder does not exist"),
+    (["--symbols", "XRPUSDT", "--set", "symbols.XRPUSDT.call_size=10"], "no 5m data for XRPUSDT"),
+    (["--symbols", "XRPUSDT"], "XRPUSDT has no call_size in the settings"),
+    (["--set", "strategy.rsi_lenght=3"], "--set strategy.rsi_lenght: not a setting"),
+    (["--start", "2023-03-01", "--end", "2023-02-01"], "the date range is empty"),
+    (["--start", "2030-01-01"], "no 5m candles in the chosen date range"),
+    (["--start", "yesterday"], "--start 'yesterday' is not a date"),
+    (["--config", "/nonexistent/settings.yaml"], "settings file /nonexistent/settings.yaml does not exist"),
+    (["--funding", "/nonexistent/funding.csv"], "funding file /nonexistent/funding.csv does not exist"),
+])
+def test_bad_input_is_one_sentence_and_non_zero_exit(tmp_path, capsys, argv, sentence):
+    assert backtest(tmp_path, *argv) != 0
+    err = capsys.readouterr().err
+    assert sentence in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_malformed_data_file_names_file_and_line(tmp_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    text = "open_time,open,high,low,close,volume\n1659312000000,1,1,1,1,5\n1659312300000,1,1,oops,1,5\n"
+    (data / "DOGEUSDT-5m.csv.gz").write_bytes(gzip.compress(text.encode()))
+    assert backtest(tmp_path, "--data", str(data), "--symbols", "DOGEUSDT") != 0
+    err = capsys.readouterr().err
+    assert "DOGEUSDT-5m.csv.gz: line 3 is not a candle" in err
+
+
+def test_funding_file_is_charged(tmp_path, capsys):
+    funding = tmp_path / "funding.csv"
+    times = [1675209600000 + k * 8 * 3_600_000 for k in range(18)]  # every 8 h from 2023-02-01
+    funding.write_text("symbol,funding_time,funding_rate\n"
+                       + "".join(f"DOGEUSDT,{t},0.01\n" for t in times))  # 1 % a time: visible
+    assert backtest(tmp_path, *SHORT_RANGE, "--symbols", "DOGEUSDT", "--funding", str(funding)) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["funding_modelled"] is True
+    assert summary["total"]["funding"] != 0.0
+    assert "funding modelled" in capsys.readouterr().out
+
+
+def test_end_date_is_inclusive_and_times_are_utc():
+    assert parse_time("2023-02-07", "--end", end=True) == parse_time("2023-02-08", "--start")
+    assert parse_time("2023-02-07T12:00", "--end", end=True) == 1675771200000
+
+
+def test_main_py_subprocess_exit_code(tmp_path):
+    completed = subprocess.run([sys.executable, "main.py", "backtest", "--symbols", "NOPEUSDT",
+                                "--set", "symbols.NOPEUSDT.call_size=1", "--out", str(tmp_path)],
+                               cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert completed.returncode != 0
+    assert "no 5m data for NOPEUSDT" in completed.stderr and "Traceback" not in completed.stderr
