@@ -8,8 +8,8 @@ non-secret settings.
 """
 from __future__ import annotations
 
-import shutil
 import time
+from dataclasses import replace
 from typing import Any, Callable
 
 from PySide6.QtCore import QSettings, Qt
@@ -81,8 +81,11 @@ class MainWindow(QMainWindow):
         self.stop_button.clicked.connect(self.stop)
         self.flatten_button.clicked.connect(self.flatten_all)
         self.state_label = QLabel("Stopped")
+        self.state_label.setWordWrap(True)
+        self.state_label.setMinimumWidth(120)
         self.replay_progress = QProgressBar()
-        self.replay_progress.setMaximumWidth(220)
+        self.replay_progress.setMaximumWidth(200)
+        self.replay_progress.setMinimumWidth(90)
         self.replay_progress.setFormat("replay %p%")
         self.replay_progress.setValue(0)
 
@@ -202,9 +205,9 @@ class MainWindow(QMainWindow):
             return
         self.api.remember_if_asked()
         self.save_ui_state()
-        state_dir = paths.state_dir(mode)
-        if mode == "replay":
-            shutil.rmtree(state_dir, ignore_errors=True)  # every replay starts flat; other modes keep their state [P]
+        if mode == "paper":
+            # Paper trading on live public prices: the factory replays paper.replay_data unless it is empty.
+            settings = replace(settings, paper=replace(settings.paper, replay_data=""))
         for warning in settings.warnings():
             self.show_message(warning, level="WARNING")
         self.status_table.set_symbols(list(settings.symbols))
@@ -213,7 +216,7 @@ class MainWindow(QMainWindow):
 
         def factory(listener):
             return builder(settings, listener, mode=mode, replay_dir=replay_dir if mode == "replay" else None,
-                           speed=speed, credentials=credentials, state_dir=state_dir)
+                           speed=speed, credentials=credentials, state_dir=None)  # the mode's own state folder [P]
 
         self.runner = RunnerThread(factory, self)
         self.runner.events_ready.connect(self._on_events)
