@@ -16,6 +16,11 @@ rules below hold everywhere:
 - [O5] a partial fill is a real position: it is reported, and the remainder is
   re-sent (counting as a retry) or given up when below the minimum.
 
+- an order still open after polling is never re-sent (it might fill later): the
+  execution FAILS, which pauses the symbol, and the start-up check resolves it.
+- [O7] :meth:`OrderExecutor.resolve_in_flight` looks up an order left in flight by
+  a crash (its client id and the ``-r1..-rN`` resend ids) and reports what executed.
+
 The executor sleeps only through the injected ``sleep`` so tests run instantly.
 """
 from __future__ import annotations
@@ -32,9 +37,11 @@ from core.ports import (
     BrokerError,
     OrderRejectedError,
     OrderReport,
+    OutcomeUnknownError,
     RetryableError,
     SymbolRules,
 )
+from core.state import PendingOrder
 
 FillCallback = Callable[[Fill], None]
 LogCallback = Callable[[str], None]
@@ -94,6 +101,22 @@ def minimum_problem(rules: SymbolRules, qty: Decimal, price: Decimal, action: Ac
     return None
 
 
+def resend_id(client_id: str, index: int) -> str:
+    """[O2] The client id of the ``index``-th re-send of a remainder (1-based)."""
+    return f"{client_id}-r{index}"
+
+
+@dataclass
+class ResolutionResult:
+    """[O7] What the exchange says about an order left in flight at start-up."""
+
+    client_id: str
+    found: bool  # the exchange knows at least one of the order's ids
+    fills: list[Fill] = field(default_factory=list)  # one per exchange order with executed quantity
+    still_open: bool = False  # an order is not final yet: check again later, do not re-send
+    message: str = ""
+
+
 class OrderExecutor:
     def __init__(
         self,
@@ -116,74 +139,139 @@ class OrderExecutor:
     ) -> ExecutionResult:
         """Execute ``intent`` to completion. ``reference_price`` is for the notional check only."""
         on_fill = on_fill or (lambda fill: None)
-        rules = self.broker.symbol_rules(intent.symbol)
+        try:
+            rules = self.broker.symbol_rules(intent.symbol)
+        except OrderRejectedError as error:
+            result = ExecutionResult(intent, ExecutionStatus.REJECTED, to_decimal(intent.qty))
+            return self._finish(result, ExecutionStatus.REJECTED, error, _rejection_message(intent, error))
+        except RetryableError as error:
+            result = ExecutionResult(intent, ExecutionStatus.FAILED, to_decimal(intent.qty))
+            return self._finish(result, ExecutionStatus.FAILED, error,
+                                f"{_label(intent)} not sent: exchange filters unavailable ({error.message})")
         qty = round_down_to_step(to_decimal(intent.qty), rules.step_size)
         price = to_decimal(reference_price)
         problem = minimum_problem(rules, qty, price, intent.action)
         if problem is not None:
-            return ExecutionResult(intent, ExecutionStatus.REFUSED, qty, message=f"order refused before sending: {problem}")
+            result = ExecutionResult(intent, ExecutionStatus.REFUSED, qty)
+            return self._finish(result, ExecutionStatus.REFUSED, None,
+                                f"{_label(intent)} refused before sending [O6]: {problem}")
 
         result = ExecutionResult(intent, ExecutionStatus.FILLED, qty)
         remaining = qty
         retries = 0
         resend_index = 0
         order_id = intent.client_id
-        outcome_unknown = False  # a send of order_id failed: look it up before re-sending
+        last_error: RetryableError | None = None  # a send of order_id failed: look it up before re-sending
         while True:
             try:
-                report = self._send_or_look_up(intent, order_id, remaining, outcome_unknown)
+                report = self._send_or_look_up(intent, order_id, remaining, last_error)
                 report = self._wait_until_final(intent, report)
             except OrderRejectedError as error:
-                return self._finish(result, ExecutionStatus.REJECTED, error, _rejection_message(error))
+                return self._finish(result, ExecutionStatus.REJECTED, error, _rejection_message(intent, error))
             except RetryableError as error:
-                outcome_unknown = True
+                last_error = error
                 if retries >= self.max_retries:
                     return self._finish(result, ExecutionStatus.FAILED, error,
-                                        f"gave up after {retries} retries: {error.message}")
+                                        f"{_label(intent)} gave up after {retries} retries: {error.message}; "
+                                        "check the connection, then resume the symbol")
                 retries += 1
                 wait = error.retry_after if error.retry_after is not None else self._backoff(retries)
-                self.log(f"[O4] {intent.symbol} {intent.side.value} {intent.action.value} {order_id}: "
-                         f"{error.message}; retry {retries}/{self.max_retries} in {wait:g}s")
+                self.log(f"[O4] {_label(intent)} {order_id}: {error.message}; "
+                         f"retry {retries}/{self.max_retries} in {wait:g}s")
                 self.sleep(wait)
                 continue
 
-            outcome_unknown = False
+            last_error = None
             executed = report.executed_qty if report is not None else Decimal(0)
             if executed > 0:
-                fill = _fill_from_report(intent, report, executed)
+                fill = _fill_from_report(intent, report, executed, order_id)
                 result.fills.append(fill)
                 result.filled_qty += executed
                 remaining -= executed
+                self.log(f"[O3] {_label(intent)} {order_id} filled {executed} at {report.avg_price} "
+                         f"({intent.reason}, status {report.status.value})")
                 on_fill(fill)
             if remaining <= 0:
                 return result
+            if report is not None and not report.status.is_final:
+                # Never re-send while the order may still fill: that could double the position.
+                return self._finish(result, ExecutionStatus.FAILED, None,
+                                    f"{_label(intent)} {order_id} is still {report.status.value} on the exchange "
+                                    "after polling; not re-sent. Check it on Binance; the bot resolves it at restart")
             # Final status with a remainder: a partial fill [O5].
-            if result.filled_qty > 0:
-                self.log(f"[O5] {intent.symbol} {intent.side.value} {intent.action.value}: partial fill "
-                         f"{result.filled_qty} of {qty} at {result.avg_price:g}; remainder {remaining}")
+            self.log(f"[O5] {_label(intent)}: partial fill {result.filled_qty} of {qty} "
+                     f"at {result.avg_price:g}; remainder {remaining}")
             problem = minimum_problem(rules, round_down_to_step(remaining, rules.step_size), price, intent.action)
             if problem is not None or retries >= self.max_retries:
                 why = problem or f"retries exhausted ({retries})"
                 status = ExecutionStatus.PARTIAL if result.filled_qty > 0 else ExecutionStatus.FAILED
-                return self._finish(result, status, None, f"remainder {remaining} given up: {why}")
+                return self._finish(result, status, None, f"{_label(intent)}: remainder {remaining} given up: {why}")
             retries += 1
             resend_index += 1
             remaining = round_down_to_step(remaining, rules.step_size)
-            order_id = f"{intent.client_id}-r{resend_index}"
+            order_id = resend_id(intent.client_id, resend_index)
             self.sleep(self._backoff(retries))
+
+    def resolve_in_flight(
+        self, order: OrderIntent | PendingOrder, on_fill: FillCallback | None = None, symbol: str | None = None
+    ) -> ResolutionResult:
+        """[O7] Look up an order the state still lists as in flight (e.g. after a crash).
+
+        ``order`` is the intent (or the state's :class:`PendingOrder` plus ``symbol``).
+        Queries its client id and the ``-r1..-rN`` re-send ids and reports, through
+        ``on_fill``, one fill per exchange order with executed quantity (``Fill.order_id``
+        names the exchange order). Nothing is sent. The caller skips what the state already
+        applied (``PendingOrder.filled_qty``; fills come in send order) and finishes the order
+        when ``still_open`` is False. Broker errors propagate: a symbol whose orders are
+        unresolved must not trade.
+        """
+        on_fill = on_fill or (lambda fill: None)
+        if isinstance(order, PendingOrder):
+            if symbol is None:
+                raise ValueError("resolve_in_flight(PendingOrder) needs the symbol")
+            order = OrderIntent(symbol, order.side, order.action, order.qty, order.reason,
+                                order.decision_time, order.client_id)
+        result = ResolutionResult(order.client_id, found=False)
+        ids = [order.client_id] + [resend_id(order.client_id, i) for i in range(1, self.max_retries + 1)]
+        for order_id in ids:
+            report = self.broker.query_order(order.symbol, order_id)
+            if report is None:
+                break  # re-sends are numbered in order: none after a missing one
+            result.found = True
+            result.still_open = result.still_open or not report.status.is_final
+            if report.executed_qty > 0:
+                fill = _fill_from_report(order, report, report.executed_qty, order_id)
+                result.fills.append(fill)
+                on_fill(fill)
+        executed = sum((to_decimal(f.qty) for f in result.fills), Decimal(0))
+        state = "still open on the exchange" if result.still_open else (
+            "final" if result.found else "not found on the exchange (never executed)")
+        result.message = (f"[O7] {_label(order)} {order.client_id} left in flight: {state}; "
+                          f"executed {executed} in {len(result.fills)} order(s) ({order.reason})")
+        self.log(result.message)
+        return result
 
     # ----- helpers -------------------------------------------------------------------------
 
     def _send_or_look_up(
-        self, intent: OrderIntent, order_id: str, qty: Decimal, outcome_unknown: bool
+        self, intent: OrderIntent, order_id: str, qty: Decimal, last_error: RetryableError | None
     ) -> OrderReport | None:
-        """[O4] After a failed send, the order may exist: ask before sending again."""
-        if outcome_unknown:
-            existing = self.broker.query_order(intent.symbol, order_id)
-            if existing is not None:
-                self.log(f"[O4] {intent.symbol} {order_id} found on the exchange after an error "
-                         f"(status {existing.status.value}); not re-sent")
-                return existing
+        """[O4] After a failed send, the order may exist: ask before sending again.
+
+        When the exchange itself said the outcome is unknown, an order may show up with a
+        delay, so it is looked up twice (with a pause) before the id counts as never executed.
+        """
+        if last_error is not None:
+            lookups = 2 if isinstance(last_error, OutcomeUnknownError) else 1
+            for lookup in range(lookups):
+                if lookup:
+                    self.sleep(self._backoff(1))
+                existing = self.broker.query_order(intent.symbol, order_id)
+                if existing is not None:
+                    self.log(f"[O4] {_label(intent)} {order_id} found on the exchange after an error "
+                             f"(status {existing.status.value}); not re-sent")
+                    return existing
+            self.log(f"[O4] {_label(intent)} {order_id} not on the exchange after an error; sending it again")
         return self.broker.submit_market_order(intent.symbol, intent.side, intent.action, qty, order_id)
 
     def _wait_until_final(self, intent: OrderIntent, report: OrderReport | None) -> OrderReport | None:
@@ -199,24 +287,31 @@ class OrderExecutor:
         index = min(attempt - 1, len(self.backoff_seconds) - 1)
         return self.backoff_seconds[index] if self.backoff_seconds else 0.0
 
-    @staticmethod
-    def _finish(result: ExecutionResult, status: ExecutionStatus, error: BrokerError | None,
+    def _finish(self, result: ExecutionResult, status: ExecutionStatus, error: BrokerError | None,
                 message: str) -> ExecutionResult:
         if result.filled_qty > 0 and status in (ExecutionStatus.REJECTED, ExecutionStatus.FAILED):
             message += f" (partially filled {result.filled_qty} before that)"
         result.status = status
         result.error = error
         result.message = message
+        rule = "[O6]" if status is ExecutionStatus.REFUSED else "[O5]" if status is ExecutionStatus.PARTIAL else "[O4]"
+        self.log(f"{rule} {status.value}: {message}")
         return result
 
 
-def _rejection_message(error: OrderRejectedError) -> str:
-    code = f" (code {error.code})" if error.code is not None else ""
+def _label(intent: OrderIntent) -> str:
+    return f"{intent.symbol} {intent.side.value} {intent.action.value} {intent.qty:g}"
+
+
+def _rejection_message(intent: OrderIntent, error: OrderRejectedError) -> str:
+    """One sentence for the log and the GUI: which order, the exchange's reason, what to do [O4]."""
+    code = f"code {error.code}: " if error.code is not None else ""
     advice = f" {error.advice}" if error.advice else ""
-    return f"exchange rejected the order{code}: {error.message}.{advice}"
+    return (f"{intent.symbol} paused: the exchange rejected the {intent.side.value} {intent.action.value} "
+            f"order ({code}{error.message.rstrip('.')}).{advice}")
 
 
-def _fill_from_report(intent: OrderIntent, report: OrderReport, executed: Decimal) -> Fill:
+def _fill_from_report(intent: OrderIntent, report: OrderReport, executed: Decimal, order_id: str) -> Fill:
     return Fill(
         client_id=intent.client_id,
         symbol=intent.symbol,
@@ -224,8 +319,9 @@ def _fill_from_report(intent: OrderIntent, report: OrderReport, executed: Decima
         action=intent.action,
         qty=float(executed),
         price=float(report.avg_price),
-        fee=float(report.fee),
+        fee=float(report.fee * executed / report.executed_qty) if report.executed_qty else 0.0,
         time=report.update_time,
         reason=intent.reason,
         decision_time=intent.decision_time,
+        order_id=order_id,
     )

@@ -1,0 +1,438 @@
+"""Binance USDT-M futures in hedge mode, on python-binance [SPEC O1-O7].
+
+:class:`BinanceFuturesAdapter` implements :class:`core.ports.Broker` (the order
+executor above it owns retries and idempotency) plus what the runner needs at
+start-up and for back-fill: :meth:`prepare_symbols` (hedge mode, margin type,
+leverage, exchange filters), :meth:`positions`, :meth:`balance`,
+:meth:`klines` and :meth:`check_connection` for the GUI's "test connection".
+
+:func:`classify` maps python-binance / requests exceptions to the core's error
+classes; it is the one place that decides what may be retried [O4].
+Orders are MARKET with ``positionSide`` and never ``reduceOnly`` [O1], with
+``newClientOrderId`` [O2] and ``newOrderRespType=RESULT`` [O3].
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
+
+import requests
+from binance.client import Client
+from binance.exceptions import BinanceAPIException, BinanceRequestException
+
+from core.errors import UserError
+from core.model import Action, Candle, Side
+from core.ports import (
+    BrokerError,
+    ExchangePosition,
+    OrderRejectedError,
+    OrderReport,
+    OrderStatus,
+    OutcomeUnknownError,
+    RetryableError,
+    SymbolRules,
+)
+from core.sim_broker import buys
+
+log = logging.getLogger("autohedge.binance")
+
+KLINE_LIMIT = 1500  # the most /fapi/v1/klines returns per request
+INTERVAL_MS = {"1m": 60_000, "3m": 180_000, "5m": 300_000, "15m": 900_000, "30m": 1_800_000,
+               "1h": 3_600_000, "2h": 7_200_000, "4h": 14_400_000, "1d": 86_400_000}
+
+# Binance codes that mean "the request was sent, the outcome is unknown" [O4].
+UNKNOWN_OUTCOME_CODES = frozenset({-1006, -1007})
+# What the user should do about each non-retryable code (one sentence each).
+ADVICE: dict[int, str] = {
+    -2019: "Add USDT to the futures wallet, lower the order size, or raise the leverage, then resume the symbol.",
+    -2018: "Add USDT to the futures wallet, then resume the symbol.",
+    -4164: "Raise the symbol's order size so that quantity x price reaches the exchange's minimum notional.",
+    -1111: "The quantity has more decimals than the symbol allows; restart so the exchange filters are reloaded.",
+    -4003: "Set an order size above zero.",
+    -4004: "Raise the symbol's order size to at least the exchange's minimum quantity.",
+    -4005: "Lower the symbol's order size below the exchange's maximum quantity.",
+    -2015: "Check the API key, its IP whitelist and that 'Enable Futures' is on in Binance API management.",
+    -2014: "Re-enter the API key in Settings (it looks malformed).",
+    -1022: "Re-enter the API secret in Settings (it does not match the key).",
+    -1011: "Add this computer's IP address to the API key's whitelist in Binance API management.",
+    -4061: "Switch the account to Hedge Mode in Binance futures settings (or restart so the bot switches it).",
+    -1106: "This is a bug in the bot's order parameters; report it and trade the symbol manually meanwhile.",
+    -2022: "The bot's position differs from the exchange's; restart so it reconciles with the exchange.",
+    -4131: "The order book is too thin for a market order right now; wait, then resume the symbol.",
+    -1121: "Check the symbol name in Settings.",
+    -2010: "Check the order in the Binance app, then resume the symbol.",
+}
+DEFAULT_ADVICE = "Check the order in the Binance app, then resume the symbol."
+
+
+class AdapterSetupError(UserError):
+    """Start-up could not put the account in the state the bot needs (one sentence)."""
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """Result of "test connection": ``ok`` and one sentence for the GUI."""
+
+    ok: bool
+    reason: str
+    time_offset_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class AccountBalance:
+    asset: str
+    wallet: Decimal
+    available: Decimal
+    unrealized_pnl: Decimal
+
+
+# ----- error classification [O4] -------------------------------------------------------------------
+
+
+def _retry_after(response: Any) -> float | None:
+    value = getattr(response, "headers", {}).get("Retry-After") if response is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _sentence(message: str) -> str:
+    return (message or "").strip().rstrip(".")
+
+
+def classify(error: Exception, order_submission: bool = False) -> BrokerError:
+    """Map an exception from python-binance / requests to a core.ports error.
+
+    ``order_submission``: the request was a new order, so anything that may have
+    reached the matching engine becomes :class:`OutcomeUnknownError` (look it up
+    by client id before re-sending). Messages never contain URLs (they carry the
+    signature) or credentials.
+    """
+    unknown = OutcomeUnknownError if order_submission else RetryableError
+    if isinstance(error, BrokerError):
+        return error
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return RetryableError("network error: connection to Binance timed out (request not sent)")
+    if isinstance(error, requests.exceptions.Timeout):
+        return unknown("network error: Binance did not answer in time (timeout)")
+    if isinstance(error, requests.exceptions.ConnectionError):
+        return unknown("network error: cannot reach Binance (connection failed)")
+    if isinstance(error, requests.exceptions.RequestException):
+        return unknown(f"network error: {type(error).__name__}")
+    if isinstance(error, BinanceRequestException):
+        return unknown("Binance sent an unreadable answer")
+    if not isinstance(error, BinanceAPIException):
+        return RetryableError(f"unexpected error: {type(error).__name__}")
+
+    status, code, message = error.status_code, error.code, _sentence(error.message)
+    if code == -1021:
+        return RetryableError(f"{message} (clock offset re-synced)", code, resync_time=True)
+    if status in (429, 418) or code == -1003:
+        return RetryableError(f"rate limited by Binance (HTTP {status}): {message}", code or None,
+                              retry_after=_retry_after(error.response))
+    if code in UNKNOWN_OUTCOME_CODES or (status == 503 and "unknown error" in message.lower()):
+        return OutcomeUnknownError(f"{message} (execution status unknown)", code or None)
+    if code == -4116:  # our client id already exists: the order was placed before [O4]
+        return OutcomeUnknownError(f"{message} (an order with this client id exists)", code)
+    if status >= 500 or not code:
+        text = message if code else f"HTTP {status} from Binance"
+        return unknown(f"server error: {text}", code or None)
+    return OrderRejectedError(message, code, ADVICE.get(code, DEFAULT_ADVICE))
+
+
+# ----- the adapter ----------------------------------------------------------------------------------
+
+
+def _decimal(value: Any) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return Decimal(0)
+
+
+def _format_qty(qty: Decimal) -> str:
+    """Plain decimal text, no exponent and no trailing zeros (what Binance's precision check reads)."""
+    text = format(qty.normalize(), "f")
+    return text
+
+
+def rules_from_exchange_info(info: dict[str, Any], symbol: str) -> SymbolRules | None:
+    """[O6] LOT_SIZE / MARKET_LOT_SIZE / MIN_NOTIONAL of ``symbol``. For MARKET orders the
+    stricter of LOT_SIZE and MARKET_LOT_SIZE applies."""
+    for entry in info.get("symbols", []):
+        if entry.get("symbol") != symbol:
+            continue
+        filters = {item["filterType"]: item for item in entry.get("filters", [])}
+        lots = [filters[name] for name in ("LOT_SIZE", "MARKET_LOT_SIZE") if name in filters]
+        step = max((_decimal(lot.get("stepSize")) for lot in lots), default=Decimal(0))
+        min_qty = max((_decimal(lot.get("minQty")) for lot in lots), default=Decimal(0))
+        max_qtys = [_decimal(lot.get("maxQty")) for lot in lots if _decimal(lot.get("maxQty")) > 0]
+        notional = filters.get("MIN_NOTIONAL", {})
+        min_notional = _decimal(notional.get("notional", notional.get("minNotional", 0)))
+        return SymbolRules(symbol, step, min_qty, min_notional, min(max_qtys) if max_qtys else None)
+    return None
+
+
+class BinanceFuturesAdapter:
+    """One Binance account (testnet or live). Thread-safe: calls are serialised."""
+
+    def __init__(
+        self,
+        credentials: Any | None,
+        testnet: bool,
+        base_url: str | None = None,
+        recv_window: int = 5000,
+        timeout_seconds: float = 10.0,
+        taker_fee_rate: Decimal = Decimal("0.0005"),
+        clock: Callable[[], float] = time.time,
+    ):
+        api_key = getattr(credentials, "api_key", None)
+        api_secret = getattr(credentials, "api_secret", None)
+        self.testnet = testnet
+        self.taker_fee_rate = taker_fee_rate
+        self._clock = clock
+        self._has_credentials = bool(api_key and api_secret)
+        self.client = Client(api_key, api_secret, ping=False, testnet=testnet,
+                             requests_params={"timeout": timeout_seconds})
+        self.client.REQUEST_RECVWINDOW = recv_window
+        if base_url:
+            futures_url = base_url.rstrip("/") + "/fapi"
+            self.client.FUTURES_URL = futures_url
+            self.client.FUTURES_TESTNET_URL = futures_url
+        self._lock = threading.RLock()
+        self._rules: dict[str, SymbolRules] = {}
+        self._synced = False
+
+    # ----- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def venue(self) -> str:
+        return "testnet" if self.testnet else "live"
+
+    def sync_time(self) -> int:
+        """Set python-binance's timestamp offset from the server time (half the round trip)."""
+        with self._lock:
+            sent = self._clock() * 1000
+            server = self._request(self.client.futures_time, resync=False)["serverTime"]
+            received = self._clock() * 1000
+            offset = int(server - (sent + received) / 2)
+            self.client.timestamp_offset = offset
+            self._synced = True
+            log.info("[O4] Binance %s clock offset %+d ms", self.venue, offset)
+            return offset
+
+    def _request(self, method: Callable[..., Any], order_submission: bool = False, resync: bool = True,
+                 **params: Any) -> Any:
+        """Call python-binance; on -1021 re-sync the clock and try once more (the request was
+        refused before execution, so this cannot double an order)."""
+        with self._lock:
+            if resync and not self._synced:
+                self.sync_time()
+            try:
+                return method(**params)
+            except Exception as exc:  # noqa: BLE001 - every failure is classified below
+                error = classify(exc, order_submission)
+            if not (isinstance(error, RetryableError) and error.resync_time and resync):
+                raise error
+            log.warning("[O4] %s; re-syncing the clock and retrying once", error.message)
+            self.sync_time()
+            try:
+                return method(**params)
+            except Exception as exc:  # noqa: BLE001
+                raise classify(exc, order_submission) from None
+
+    def _server_now_ms(self) -> int:
+        return int(self._clock() * 1000 + self.client.timestamp_offset)
+
+    # ----- start-up ---------------------------------------------------------------------------
+
+    def ensure_hedge_mode(self) -> None:
+        """[O1] Put the account in hedge mode (dual side position), or stop with a clear message."""
+        mode = self._request(self.client.futures_get_position_mode)
+        if mode.get("dualSidePosition") in (True, "true"):
+            log.info("[O1] Binance %s account is in hedge mode", self.venue)
+            return
+        try:
+            self._request(self.client.futures_change_position_mode, dualSidePosition="true")
+        except OrderRejectedError as error:
+            if error.code == -4059:  # already in hedge mode
+                return
+            if error.code in (-4067, -4068):
+                raise AdapterSetupError(
+                    "The Binance futures account is in one-way mode and cannot switch to hedge mode while "
+                    f"it has open {'orders' if error.code == -4067 else 'positions'}; close them on Binance "
+                    "(all symbols) or switch to Hedge Mode yourself, then start again.") from None
+            raise AdapterSetupError(f"Could not switch the account to hedge mode: {error.message}. "
+                                    f"{error.advice}") from None
+        log.info("[O1] Binance %s account switched to hedge mode", self.venue)
+
+    def prepare_symbols(self, symbols: list[str], leverage_by_symbol: dict[str, int],
+                        margin_type: str = "CROSSED") -> dict[str, SymbolRules]:
+        """Hedge mode, then per symbol: exchange filters, margin type (-4046 = already set), leverage."""
+        self.sync_time()
+        self.ensure_hedge_mode()
+        self.load_exchange_filters(symbols)
+        wanted = {"cross": "CROSSED", "crossed": "CROSSED", "isolated": "ISOLATED"}.get(margin_type.lower())
+        if wanted is None:
+            raise AdapterSetupError(f"Margin type {margin_type!r} is not known; use 'cross' or 'isolated'.")
+        for symbol in symbols:
+            try:
+                self._request(self.client.futures_change_margin_type, symbol=symbol, marginType=wanted)
+            except OrderRejectedError as error:
+                if error.code != -4046:  # -4046: no need to change margin type
+                    raise AdapterSetupError(f"{symbol}: could not set margin type {wanted}: {error.message}. "
+                                            "Close the symbol's positions and orders on Binance, then start again."
+                                            ) from None
+            leverage = int(leverage_by_symbol.get(symbol, 1))
+            try:
+                self._request(self.client.futures_change_leverage, symbol=symbol, leverage=leverage)
+            except OrderRejectedError as error:
+                raise AdapterSetupError(f"{symbol}: could not set leverage {leverage}: {error.message}. "
+                                        "Choose a leverage the symbol allows.") from None
+            log.info("[O1] %s ready: margin %s, leverage %dx, %s", symbol, wanted, leverage, self._rules[symbol])
+        return {symbol: self._rules[symbol] for symbol in symbols}
+
+    def load_exchange_filters(self, symbols: list[str]) -> None:
+        """[O6] Read LOT_SIZE / MARKET_LOT_SIZE / MIN_NOTIONAL for ``symbols`` from exchangeInfo."""
+        info = self._request(self.client.futures_exchange_info, resync=False)
+        for symbol in symbols:
+            rules = rules_from_exchange_info(info, symbol)
+            if rules is None:
+                raise AdapterSetupError(f"{symbol} is not a USDT-M futures symbol on Binance {self.venue}; "
+                                        "check the symbol list in Settings.")
+            self._rules[symbol] = rules
+
+    # ----- Broker port --------------------------------------------------------------------------
+
+    def symbol_rules(self, symbol: str) -> SymbolRules:
+        if symbol not in self._rules:
+            self.load_exchange_filters([symbol])
+        return self._rules[symbol]
+
+    def submit_market_order(self, symbol: str, side: Side, action: Action, qty: Decimal,
+                            client_id: str) -> OrderReport:
+        """[O1] MARKET, hedge mode: BUY/SELL by side and action, ``positionSide`` always, no reduceOnly."""
+        order_side = "BUY" if buys(side, action) else "SELL"
+        log.info("[O1] %s %s %s: sending MARKET %s %s (client id %s)", symbol, side.value, action.value,
+                 order_side, _format_qty(qty), client_id)
+        response = self._request(
+            self.client.futures_create_order, order_submission=True,
+            symbol=symbol, side=order_side, positionSide=side.value, type="MARKET",
+            quantity=_format_qty(qty), newClientOrderId=client_id, newOrderRespType="RESULT",
+        )
+        return self._report(response)
+
+    def query_order(self, symbol: str, client_id: str) -> OrderReport | None:
+        try:
+            response = self._request(self.client.futures_get_order, symbol=symbol, origClientOrderId=client_id)
+        except OrderRejectedError as error:
+            if error.code == -2013:  # Order does not exist
+                return None
+            raise
+        return self._report(response)
+
+    def positions(self, symbol: str) -> dict[Side, ExchangePosition]:
+        """[O7] LONG and SHORT of ``symbol`` from positionRisk (quantity 0 when flat)."""
+        rows = self._request(self.client.futures_position_information, symbol=symbol)
+        result = {side: ExchangePosition(symbol, side, Decimal(0), Decimal(0)) for side in Side}
+        for row in rows:
+            if row.get("symbol") != symbol or row.get("positionSide") not in ("LONG", "SHORT"):
+                continue
+            side = Side(row["positionSide"])
+            result[side] = ExchangePosition(symbol, side, abs(_decimal(row.get("positionAmt"))),
+                                            _decimal(row.get("entryPrice")))
+        return result
+
+    def _report(self, response: dict[str, Any]) -> OrderReport:
+        executed = _decimal(response.get("executedQty"))
+        avg_price = _decimal(response.get("avgPrice"))
+        return OrderReport(
+            client_id=str(response.get("clientOrderId")),
+            status=OrderStatus(response.get("status", "NEW")),
+            executed_qty=executed,
+            avg_price=avg_price,
+            fee=executed * avg_price * self.taker_fee_rate,  # estimate: the order answer carries no fee
+            update_time=int(response.get("updateTime") or response.get("time") or 0),
+        )
+
+    # ----- account and market data ------------------------------------------------------------------
+
+    def balance(self, asset: str = "USDT") -> AccountBalance:
+        rows = self._request(self.client.futures_account_balance)
+        for row in rows:
+            if row.get("asset") == asset:
+                return AccountBalance(asset, _decimal(row.get("balance")), _decimal(row.get("availableBalance")),
+                                      _decimal(row.get("crossUnPnl")))
+        return AccountBalance(asset, Decimal(0), Decimal(0), Decimal(0))
+
+    def klines(self, symbol: str, interval: str, start_ms: int, end_ms: int | None = None,
+               limit: int = KLINE_LIMIT) -> list[Candle]:
+        """Closed candles with open time in [start_ms, end_ms], paginated, oldest first.
+
+        ``limit`` is the page size (at most 1500). A candle still open on the server is dropped.
+        """
+        step = INTERVAL_MS.get(interval)
+        if step is None:
+            raise ValueError(f"unsupported interval {interval!r}")
+        page = max(1, min(limit, KLINE_LIMIT))
+        now = self._server_now_ms() if self._synced else None
+        candles: list[Candle] = []
+        cursor = start_ms
+        while end_ms is None or cursor <= end_ms:
+            params: dict[str, Any] = {"symbol": symbol, "interval": interval, "startTime": cursor, "limit": page}
+            if end_ms is not None:
+                params["endTime"] = end_ms
+            rows = self._request(self.client.futures_klines, resync=False, **params)
+            for row in rows:
+                close_time = int(row[6]) + 1
+                if now is not None and close_time > now:
+                    continue  # still open
+                candles.append(Candle(int(row[0]), float(row[1]), float(row[2]), float(row[3]), float(row[4]),
+                                      float(row[5]), close_time))
+            if len(rows) < page:
+                break
+            cursor = int(rows[-1][0]) + step
+        return candles
+
+    # ----- "test connection" ----------------------------------------------------------------------------
+
+    def check_connection(self) -> ConnectionCheck:
+        """Reach the server, sync the clock, and make one signed call; say in one sentence what is wrong."""
+        if not self._has_credentials:
+            return ConnectionCheck(False, f"No API key is set for Binance {self.venue}; enter the key and "
+                                          "secret in Settings.")
+        try:
+            offset = self.sync_time()
+        except BrokerError as error:
+            return ConnectionCheck(False, f"Cannot reach Binance {self.venue} ({error.message}); check the "
+                                          "internet connection, proxy or firewall.")
+        try:
+            balance = self.balance()
+        except RetryableError as error:
+            if error.resync_time:
+                return ConnectionCheck(False, "This computer's clock differs from Binance's by more than the "
+                                              "receive window; turn on automatic time synchronisation.", offset)
+            return ConnectionCheck(False, f"Binance {self.venue} did not answer properly ({error.message}); "
+                                          "try again in a minute.", offset)
+        except OrderRejectedError as error:
+            return ConnectionCheck(False, _key_problem(error), offset)
+        return ConnectionCheck(True, f"Connected to Binance {self.venue}: {balance.wallet.normalize():f} USDT in "
+                                     f"the futures wallet, clock offset {offset:+d} ms.", offset)
+
+
+def _key_problem(error: OrderRejectedError) -> str:
+    if error.code == -2015:
+        return ("Binance refused the API key: it is wrong, this computer's IP address is not on its whitelist, "
+                "or futures permission is off; check it in Binance API management.")
+    if error.code == -2014:
+        return "The API key is malformed; re-enter it in Settings without spaces."
+    if error.code == -1022:
+        return "The API secret does not match the API key; re-enter the secret in Settings."
+    if error.code == -1011:
+        return "This computer's IP address is not allowed for the API key; add it to the key's whitelist."
+    return f"Binance refused the request ({error.message}); {error.advice}"
