@@ -191,7 +191,7 @@ def test_live_switch_and_flatten_ask_for_confirmation(qtbot, home, settings, rep
     assert window.api.current_mode() == "replay"  # declined: nothing changed
     window.api.mode.setCurrentIndex(live)
     assert window.api.current_mode() == "live"
-    assert "REAL MONEY" in questions[0] and "LIVE…3456" in questions[0]
+    assert "REAL MONEY" in questions[0] and "***3456" in questions[0]
     assert "DOGEUSDT (CALL_SIZE 100)" in questions[0] and "ALGOUSDT (CALL_SIZE 50)" in questions[0]
 
     window.api.set_mode("replay")

@@ -6,8 +6,9 @@ is never written to settings.yaml, the window's INI file or a log line.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Callable, Protocol
+
+import keyring.errors
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
     QLineEdit, QPushButton, QWidget,
 )
 
+from adapters.secrets import ApiCredentials, mask
 from core.errors import UserError
 from ui.worker import BackgroundCall
 
@@ -28,32 +30,16 @@ MODES: dict[str, str] = {
 KEYED_MODES = ("testnet", "live")
 
 
-@dataclass(frozen=True)
-class Credentials:
-    """An API key pair held in memory only. ``repr`` never shows the secret."""
-
-    api_key: str
-    api_secret: str
-
-    def __repr__(self) -> str:
-        return f"Credentials(api_key={mask(self.api_key)!r}, api_secret='***')"
-
-    __str__ = __repr__
-
-
-def mask(key: str) -> str:
-    """What the window may show of a key: its first and last 4 characters."""
-    return f"{key[:4]}…{key[-4:]}" if len(key) > 10 else "…"
-
-
 class CredentialStore(Protocol):
-    def load(self) -> Credentials | None: ...
-    def save(self, credentials: Credentials) -> None: ...
-    def delete(self) -> None: ...
+    """The OS keyring, one entry per venue (adapters.secrets implements it)."""
+
+    def load_credentials(self, testnet: bool) -> ApiCredentials | None: ...
+    def save_credentials(self, credentials: ApiCredentials, testnet: bool) -> None: ...
+    def delete_credentials(self, testnet: bool) -> bool: ...
 
 
-# (credentials or None, mode) -> one sentence describing the account on success; raises UserError with the reason
-ConnectionChecker = Callable[[Credentials | None, str], str]
+# (credentials, mode) -> one sentence describing the account on success; raises UserError with the exact reason
+ConnectionChecker = Callable[[ApiCredentials, str], str]
 
 
 class ApiPanel(QGroupBox):
@@ -112,7 +98,6 @@ class ApiPanel(QGroupBox):
         grid.addWidget(self.test_button, 3, 3)
         grid.addWidget(self.result, 4, 0, 1, 4)
         grid.setColumnStretch(1, 1)
-        self._load_saved_credentials()
         self._update_enabled()
 
     # ----- mode -------------------------------------------------------------------------------
@@ -126,6 +111,7 @@ class ApiPanel(QGroupBox):
         self.mode.blockSignals(True)
         self.mode.setCurrentIndex(list(MODES).index(self._mode))
         self.mode.blockSignals(False)
+        self._load_saved_credentials()
         self._update_enabled()
 
     def _on_mode_index(self, index: int) -> None:
@@ -134,12 +120,13 @@ class ApiPanel(QGroupBox):
             self.set_mode(self._mode)  # refused: back to the previous mode
             return
         self._mode = wanted
+        self._load_saved_credentials()
         self._update_enabled()
         self.mode_changed.emit(wanted)
 
     def _update_enabled(self) -> None:
         keyed = self._mode in KEYED_MODES
-        for widget in (self.api_key, self.api_secret, self.remember):
+        for widget in (self.api_key, self.api_secret, self.remember, self.test_button):
             widget.setEnabled(keyed and (widget is not self.remember or self._store is not None))
         replay = self._mode == "replay"
         for widget in (self.replay_dir, self.replay_browse, self.speed):
@@ -158,45 +145,44 @@ class ApiPanel(QGroupBox):
 
     # ----- credentials ------------------------------------------------------------------------
 
-    def credentials(self) -> Credentials | None:
+    def credentials(self) -> ApiCredentials | None:
         """The key pair for a keyed mode; None for paper modes. Raises UserError when missing."""
         if self._mode not in KEYED_MODES:
             return None
         key, secret = self.api_key.text().strip(), self.api_secret.text().strip()
         if not key or not secret:
             raise UserError(f"{MODES[self._mode]} needs an API key and secret; enter both above")
-        return Credentials(key, secret)
+        return ApiCredentials(key, secret, "entered")
 
-    def credentials_if_entered(self) -> Credentials | None:
+    def credentials_if_entered(self) -> ApiCredentials | None:
         """The key pair typed in, whatever the mode (for naming the account before switching to live)."""
         key, secret = self.api_key.text().strip(), self.api_secret.text().strip()
-        return Credentials(key, secret) if key and secret else None
+        return ApiCredentials(key, secret, "entered") if key and secret else None
 
     def remember_if_asked(self) -> None:
-        """Save to the keyring when ticked; forget a saved pair when unticked."""
-        if self._store is None:
+        """Save the pair in the keyring when ticked; forget this venue's saved pair when unticked."""
+        if self._store is None or self._mode not in KEYED_MODES:
             return
-        credentials = self.credentials() if self._mode in KEYED_MODES else None
+        testnet = self._mode == "testnet"
         try:
-            if self.remember.isChecked() and credentials is not None:
-                self._store.save(credentials)
-            elif not self.remember.isChecked():
-                self._store.delete()
-        except UserError as exc:
-            self.result.setText(str(exc))
+            if self.remember.isChecked():
+                credentials = self.credentials()
+                self._store.save_credentials(credentials, testnet)
+            else:
+                self._store.delete_credentials(testnet)
+        except keyring.errors.KeyringError as exc:
+            self._show_result(False, f"The OS keyring could not store the key ({type(exc).__name__}); "
+                                     "it is used for this session only")
 
     def _load_saved_credentials(self) -> None:
-        if self._store is None:
+        """Fill key and secret from the keyring / environment for the venue just selected."""
+        if self._store is None or self._mode not in KEYED_MODES or self.api_key.text():
             return
-        try:
-            saved = self._store.load()
-        except UserError as exc:
-            self.result.setText(str(exc))
-            return
+        saved = self._store.load_credentials(self._mode == "testnet")
         if saved is not None:
             self.api_key.setText(saved.api_key)
             self.api_secret.setText(saved.api_secret)
-            self.remember.setChecked(True)
+            self.remember.setChecked(saved.source == "keyring")
 
     # ----- connection test --------------------------------------------------------------------
 

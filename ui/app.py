@@ -1,101 +1,63 @@
 """``python main.py`` / ``python main.py gui``: open the trader's window.
 
-This is the composition root of the GUI: it picks the real trading service,
-connection test and keyring store when this build has them, and hands them to
-the window, which only knows their small contracts. The default mode is a
+This is the composition root of the GUI: it hands the window the real trading
+service builder, connection test and keyring store, which the window only
+knows through small contracts (tests pass their own). The default mode is a
 paper replay of the bundled sample, so a newcomer sees the bot trade with no
 keys and no network.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
-import logging
 import sys
 from typing import Any, Callable
 
-from ui.api_panel import Credentials, CredentialStore, ConnectionChecker
-
-log = logging.getLogger(__name__)
+from adapters.secrets import ApiCredentials
+from core.errors import UserError
+from ui.api_panel import ConnectionChecker, CredentialStore
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--screenshot", metavar="PNG", help=argparse.SUPPRESS)
+    parser.add_argument("--screenshot", metavar="PNG",
+                        help="save a picture of the window to PNG and exit (documentation, smoke tests)")
 
 
-def _optional(module_name: str, attribute: str) -> Any:
-    """``module.attribute`` when this build has it, else None (the window says what is missing)."""
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            return None
-        raise
-    return getattr(module, attribute, None)
+def service_builder() -> Callable[..., Any]:
+    from runner.factory import build_service
+    return build_service
 
 
-def service_builder() -> Callable[..., Any] | None:
-    build = _optional("runner.service", "build_service")
-    if build is None:
-        return None
-
-    def builder(settings, listener, *, mode, replay_dir, speed, credentials, state_dir):
-        return build(settings, listener, mode=mode, replay_dir=replay_dir, speed=speed,
-                     credentials=_api_credentials(credentials), state_dir=state_dir)
-    return builder
-
-
-def _api_credentials(credentials: Credentials | None) -> Any:
-    if credentials is None:
-        return None
-    api_type = _optional("adapters.secrets", "ApiCredentials")
-    return credentials if api_type is None else api_type(credentials.api_key, credentials.api_secret)
+def connection_checker(base_url: str | None = None) -> ConnectionChecker:
+    """Binance 'test connection': reach the server, sync the clock, one signed call [O4]."""
+    def check(credentials: ApiCredentials, mode: str) -> str:
+        from adapters.binance_futures import BinanceFuturesAdapter
+        result = BinanceFuturesAdapter(credentials, testnet=(mode != "live"), base_url=base_url).check_connection()
+        if not result.ok:
+            raise UserError(result.reason)
+        return result.reason
+    return check
 
 
-def connection_checker() -> ConnectionChecker | None:
-    check = _optional("adapters.binance_futures", "check_connection")
-    if check is None:
-        return None
-
-    def checker(credentials: Credentials | None, mode: str) -> str:
-        return str(check(_api_credentials(credentials), testnet=(mode != "live")))
-    return checker
-
-
-class KeyringStore:
-    """The OS keyring through adapters.secrets (the only place that touches it)."""
-
-    def __init__(self, secrets_module: Any):
-        self._secrets = secrets_module
-
-    def load(self) -> Credentials | None:
-        saved = self._secrets.load_credentials()
-        return None if saved is None else Credentials(saved.api_key, saved.api_secret)
-
-    def save(self, credentials: Credentials) -> None:
-        self._secrets.save_credentials(_api_credentials(credentials))
-
-    def delete(self) -> None:
-        self._secrets.delete_credentials()
-
-
-def credential_store() -> CredentialStore | None:
-    try:
-        secrets = importlib.import_module("adapters.secrets")
-    except ModuleNotFoundError:
-        return None
-    needed = ("load_credentials", "save_credentials", "delete_credentials")
-    return KeyringStore(secrets) if all(hasattr(secrets, name) for name in needed) else None
+def credential_store() -> CredentialStore:
+    from adapters import secrets
+    return secrets  # load_credentials / save_credentials / delete_credentials, one keyring entry per venue
 
 
 def run(args: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QApplication
 
+    from config.paths import resolve_user_path
+    from runner.logging_setup import setup_logging
     from ui.main_window import MainWindow
+    from ui.paths import load_user_settings
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("AutoHedge")
-    window = MainWindow(service_builder(), connection_checker(), credential_store())
+    settings, problem = load_user_settings()
+    setup_logging(resolve_user_path(settings.paths.log_dir), console=False)
+    window = MainWindow(service_builder(), connection_checker(), credential_store(), settings=settings)
+    if problem:
+        window.show_message(problem, level="WARNING")
     window.show()
     if getattr(args, "screenshot", None):
         app.processEvents()

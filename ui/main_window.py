@@ -23,7 +23,8 @@ from config.settings import AppSettings, save_settings
 from core.errors import UserError
 from runner.events import Event, FillEvent, LogEvent, ProgressEvent, ServiceStateEvent, StatusRow
 from ui import paths
-from ui.api_panel import ApiPanel, ConnectionChecker, CredentialStore, Credentials, mask
+from adapters.secrets import ApiCredentials, install_log_redaction, mask
+from ui.api_panel import ApiPanel, ConnectionChecker, CredentialStore
 from ui.backtest_tab import BacktestRunner, BacktestTab
 from ui.backtest_job import run_backtest_job
 from ui.log_pane import LogPane
@@ -203,6 +204,8 @@ class MainWindow(QMainWindow):
         if mode == "live" and not self.ask("Start LIVE trading", self._live_question(credentials, settings, "Start")):
             self.show_message("Live start cancelled")
             return
+        if credentials is not None:
+            install_log_redaction(credentials)  # no log record of this process may carry the key or secret
         self.api.remember_if_asked()
         self.save_ui_state()
         if mode == "paper":
@@ -276,7 +279,7 @@ class MainWindow(QMainWindow):
 
     # ----- confirmations ---------------------------------------------------------------------
 
-    def _live_question(self, credentials: Credentials | None, settings: AppSettings, verb: str) -> str:
+    def _live_question(self, credentials: ApiCredentials | None, settings: AppSettings, verb: str) -> str:
         account = f"the Binance USDT-M futures account of API key {mask(credentials.api_key)}" if credentials \
             else "the Binance USDT-M futures account of the key you will enter"
         sizes = ", ".join(f"{name} (CALL_SIZE {sym.call_size:g})" for name, sym in settings.symbols.items())
