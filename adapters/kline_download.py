@@ -1,0 +1,192 @@
+"""Kline download from Binance USDT-M futures: GET /fapi/v1/klines, paginated and resumable.
+
+One file per symbol and interval, ``<out>/<SYMBOL>-<interval>.csv`` with the
+header ``open_time,open,high,low,close,volume`` (the format
+adapters.kline_files reads). Pages of up to 1500 candles are appended as they
+arrive, so an interrupted download keeps what it got; running the same command
+again appends only what is missing after the file's last candle. Only closed
+candles are written (``close_time`` before the injected clock's now).
+
+The public market-data endpoint needs no API key. Retryable failures (network,
+timeouts, 5xx, 429/418 rate limits) are retried with back-off; anything else is
+a :class:`DownloadError` sentence.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from adapters.kline_files import COLUMNS, interval_to_ms
+from core.errors import UserError
+
+DEFAULT_BASE_URL = "https://fapi.binance.com"
+KLINES_PATH = "/fapi/v1/klines"
+PAGE_LIMIT = 1500  # the endpoint's maximum
+RETRY_STATUSES = frozenset({418, 429, 500, 502, 503, 504})
+
+Fetch = Callable[[str, float], bytes]
+ProgressCallback = Callable[[int, int], None]
+
+
+class DownloadError(UserError):
+    """The download cannot go on; the message says why (and that a re-run resumes)."""
+
+
+class _Retryable(Exception):
+    def __init__(self, message: str, wait: float | None = None):
+        super().__init__(message)
+        self.wait = wait
+
+
+def http_get(url: str, timeout: float) -> bytes:
+    """GET ``url``; raises _Retryable for errors that may pass, DownloadError for the rest."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.read()
+    except urllib.error.HTTPError as error:
+        body = error.read().decode("utf-8", "replace")[:200]
+        if error.code in RETRY_STATUSES:
+            retry_after = error.headers.get("Retry-After")
+            raise _Retryable(f"HTTP {error.code}", float(retry_after) if retry_after else None) from error
+        raise DownloadError(f"Binance refused the request ({error.code}): {_exchange_message(body)}") from error
+    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as error:
+        raise _Retryable(f"network error: {getattr(error, 'reason', error)}") from error
+
+
+def _exchange_message(body: str) -> str:
+    try:
+        return str(json.loads(body).get("msg", body))
+    except (ValueError, AttributeError):
+        return body
+
+
+@dataclass
+class DownloadResult:
+    symbol: str
+    path: Path
+    added: int  # candles appended by this run
+    last_open_time: int | None  # of the file's last candle after this run
+    pages: int
+    note: str = ""
+
+
+class KlineDownloader:
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        fetch: Fetch = http_get,
+        now_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+        sleep: Callable[[float], None] = time.sleep,
+        max_retries: int = 3,
+        backoff_seconds: tuple[float, ...] = (1.0, 2.0, 4.0),
+        timeout: float = 10.0,
+        page_limit: int = PAGE_LIMIT,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.fetch = fetch
+        self.now_ms = now_ms
+        self.sleep = sleep
+        self.max_retries = max_retries
+        self.backoff_seconds = backoff_seconds
+        self.timeout = timeout
+        self.page_limit = page_limit
+
+    def page(self, symbol: str, interval: str, start_ms: int, end_ms: int) -> list[list]:
+        """One page of raw klines opening in [start_ms, end_ms]."""
+        query = urllib.parse.urlencode({"symbol": symbol, "interval": interval, "startTime": start_ms,
+                                        "endTime": end_ms, "limit": self.page_limit})
+        url = f"{self.base_url}{KLINES_PATH}?{query}"
+        for attempt in range(self.max_retries + 1):
+            try:
+                body = self.fetch(url, self.timeout)
+                break
+            except _Retryable as error:
+                if attempt == self.max_retries:
+                    raise DownloadError(f"{symbol}: download stopped after {attempt} retries ({error}); "
+                                        "run the same command again to resume") from error
+                self.sleep(error.wait if error.wait is not None else
+                           self.backoff_seconds[min(attempt, len(self.backoff_seconds) - 1)])
+        try:
+            rows = json.loads(body)
+        except ValueError as error:
+            raise DownloadError(f"{symbol}: the exchange's answer is not JSON; run again to resume") from error
+        if not isinstance(rows, list):
+            raise DownloadError(f"{symbol}: unexpected answer from the exchange: {str(rows)[:120]}")
+        return rows
+
+    def download(
+        self,
+        symbol: str,
+        interval: str,
+        start_ms: int,
+        end_ms: int | None,
+        out_dir: Path | str,
+        progress: ProgressCallback | None = None,
+    ) -> DownloadResult:
+        """Append ``symbol``'s closed candles opening in [start_ms, end_ms) to its file."""
+        step = interval_to_ms(interval)
+        path = Path(out_dir) / f"{symbol}-{interval}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        first_in_file, last_in_file = file_bounds(path)
+        note = ""
+        if first_in_file is not None and start_ms < first_in_file:
+            note = (f"{path.name} starts later than --start; earlier candles were not fetched "
+                    "(download into a new folder to get them)")
+        cursor = start_ms if last_in_file is None else max(start_ms, last_in_file + step)
+        now = self.now_ms()
+        stop = now if end_ms is None else min(end_ms, now)
+        total = max(0, (stop - cursor + step - 1) // step)
+        added, pages, last = 0, 0, last_in_file
+        with open(path, "a", encoding="utf-8", newline="") as handle:
+            if last_in_file is None and path.stat().st_size == 0:
+                handle.write(",".join(COLUMNS) + "\n")
+            while cursor < stop:
+                rows = self.page(symbol, interval, cursor, stop - 1)
+                pages += 1
+                closed = [row for row in rows if _valid_row(row) and int(row[0]) >= cursor
+                          and int(row[0]) < stop and int(row[6]) < now]
+                if closed:
+                    handle.write("".join(",".join(str(v) for v in row[:6]) + "\n" for row in closed))
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                    added += len(closed)
+                    last = int(closed[-1][0])
+                    cursor = last + step
+                if progress is not None:
+                    progress(added, total)
+                if len(rows) < self.page_limit or not closed:
+                    break
+        return DownloadResult(symbol, path, added, last, pages, note)
+
+
+def _valid_row(row: object) -> bool:
+    return isinstance(row, list) and len(row) >= 7
+
+
+def file_bounds(path: Path) -> tuple[int | None, int | None]:
+    """First and last open_time in a downloaded CSV (None, None when absent or empty)."""
+    if not path.exists():
+        return None, None
+    first = last = None
+    with open(path, "rb") as handle:
+        for line in handle:
+            head = line.split(b",", 1)[0].strip()
+            if head.isdigit():
+                first = int(head)
+                break
+        handle.seek(0, os.SEEK_END)
+        size = handle.tell()
+        handle.seek(max(0, size - 4096))
+        for line in reversed(handle.read().splitlines()):
+            head = line.split(b",", 1)[0].strip()
+            if head.isdigit():
+                last = int(head)
+                break
+    return first, last
