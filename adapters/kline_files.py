@@ -293,9 +293,11 @@ def load_funding_csv(path: Path | str) -> dict[str, pd.DataFrame]:
         raise KlineFileError(f"funding file {path} needs a header with funding_time and funding_rate columns")
     rates = pd.to_numeric(raw[rate_column], errors="coerce")
     times = pd.to_numeric(raw[time_column], errors="coerce")
-    if times.isna().any():  # ISO-8601 text instead of ms
-        parsed = pd.to_datetime(raw[time_column], utc=True, errors="coerce")
-        times = pd.Series(parsed.to_numpy(dtype="datetime64[ms]").astype(np.int64), index=raw.index).where(parsed.notna())
+    text_times = times.isna()
+    if text_times.any():  # ISO-8601 text instead of ms
+        parsed = pd.to_datetime(raw.loc[text_times, time_column], utc=True, errors="coerce", format="ISO8601")
+        as_ms = pd.Series(parsed.to_numpy(dtype="datetime64[ms]").astype(np.int64), index=parsed.index)
+        times = times.astype("float64").where(~text_times, as_ms.where(parsed.notna()))
     bad = rates.isna() | times.isna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
