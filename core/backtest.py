@@ -37,7 +37,7 @@ import pandas as pd
 from core import indicators
 from core.errors import UserError
 from core.executor import ExecutionStatus, OrderExecutor
-from core.model import FIVE_MINUTES_MS, ONE_DAY_MS, BarClose, Fill, OrderIntent, Side, Signal
+from core.model import FIVE_MINUTES_MS, ONE_DAY_MS, Action, BarClose, Fill, OrderIntent, Side, Signal
 from core.params import StrategyParams
 from core.sim_broker import SimulatedBroker, buys
 from core.strategy import HedgeStrategy
@@ -109,8 +109,8 @@ class Summary:
     max_drawdown: float  # USDT below the running peak
     max_drawdown_pct: float  # percent below the running peak (positive number)
     sharpe: float  # daily returns, annualised with sqrt(365)
-    trades: int  # closed positions (round trips)
-    wins: int
+    trades: int  # closing fills (round trips)
+    wins: int  # closes whose PnL after both fills' fees was > 0
     fees: float
     funding: float  # paid (+) or received (-); 0 when not modelled
     hedges_opened: int
@@ -169,7 +169,7 @@ class _Ledger:
         self.cash -= fill.fee
         self.fees += fill.fee
         held = self.qty[side]
-        if fill.action.value == "OPEN":
+        if fill.action is Action.OPEN:
             self.entry[side] = (self.entry[side] * held + notional) / (held + fill.qty)
             self.qty[side] = held + fill.qty
             self.open_fees[side] += fill.fee
@@ -335,6 +335,9 @@ class _SymbolBacktest:
                 tick(_PROGRESS_EVERY)
         tick(count % _PROGRESS_EVERY)
         self.drop(queued)
+        if strategy.state.regime is None:
+            self.warnings.append(f"[G2] {self.symbol}: no daily signal was known at any bar "
+                                 f"({len(day_closes)} daily candles): the strategy never traded")
         open_positions = {f"{self.symbol} {side.value}": qty for side, qty in ledger.qty.items() if qty > 0}
         return _SymbolRun(ledger, EquityCurve(times, equity), in_market, self.warnings, open_positions)
 

@@ -165,3 +165,9 @@ def test_empty_range_and_missing_call_size_are_user_errors():
         run_backtest({SYMBOL: frame}, PARAMS, {}, ZERO_COST_CLOSE)
     with pytest.raises(BacktestInputError, match="fill model"):
         BacktestConfig(fill="later")
+
+
+def test_g2_no_daily_signal_means_no_trades_and_a_warning():
+    result = run(candles(SCENARIO_A_CLOSES), ZERO_COST_CLOSE, daily_frame=daily([1, 2]))  # RSI(2) still warming up
+    assert result.trades == []
+    assert any(w.startswith("[G2] DOGEUSDT") for w in result.warnings)
