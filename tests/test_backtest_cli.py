@@ -115,3 +115,22 @@ def test_main_py_subprocess_exit_code(tmp_path):
                                cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert completed.returncode != 0
     assert "no 5m data for NOPEUSDT" in completed.stderr and "Traceback" not in completed.stderr
+
+
+def test_progress_bar_is_silent_for_quick_runs_and_drawn_after_a_second():
+    import io
+
+    from runner.console_progress import ProgressBar
+    now = [0.0]
+    quick, slow = io.StringIO(), io.StringIO()
+    bar = ProgressBar("backtest", unit="bars", stream=quick, clock=lambda: now[0])
+    bar.update(50, 100)
+    bar.finish()
+    assert quick.getvalue() == ""
+    bar = ProgressBar("backtest", unit="bars", stream=slow, clock=lambda: now[0])
+    now[0] = 1.5
+    bar.update(50, 100)
+    bar.update(60, 100)  # within the refresh interval: not redrawn
+    bar.finish()
+    assert slow.getvalue() == ("\rbacktest [###############...............]  50.0% 50/100 bars"
+                               "\rbacktest [##################............]  60.0% 60/100 bars\n")
