@@ -45,6 +45,9 @@ ERRORS: dict[int, tuple[int, str]] = {
     -4164: (400, "Order's notional must be no smaller than %s (unless you choose reduce only)."),
 }
 
+# What "%s" becomes when an error is injected as a fault without its request context.
+DEFAULT_ARGS: dict[int, object] = {-1003: 2400, -1102: "quantity", -1106: "reduceonly", -4028: 0, -4164: 5}
+
 # The 503 body Binance documents for "sent, but no answer in time: execution status UNKNOWN".
 UNKNOWN_ERROR_CODE = -1000
 
@@ -61,7 +64,9 @@ class ApiError(Exception):
     @classmethod
     def of(cls, code: int, *args: object, headers: dict[str, str] | None = None) -> "ApiError":
         status, template = ERRORS[code]
-        message = template % args if args else template.replace(" %s", "").replace("'%s' ", "")
+        if not args and "%s" in template:
+            args = (DEFAULT_ARGS[code],)
+        message = template % args if args else template
         return cls(code, message, status, headers)
 
     def body(self) -> dict[str, object]:

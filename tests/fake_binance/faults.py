@@ -2,7 +2,8 @@
 
 A rule matches a request by HTTP method and path (``*`` = any) and, for order
 endpoints, optionally by client order id. It fires ``times`` times, then is
-gone. Kinds:
+gone. One request fires every matching latency rule but only the first other
+matching rule (rules queue up). Kinds:
 
 - ``latency``      sleep ``latency_ms`` before handling (the request is still executed:
                    a client that times out does not know the outcome)
@@ -71,10 +72,14 @@ class FaultBook:
             return [asdict(rule) for rule in self._rules]
 
     def take(self, method: str, path: str, client_id: str | None) -> list[Fault]:
+        """Latency rules all apply; of the other rules only the first matching one fires, so
+        rules armed one after another hit consecutive requests."""
         with self._lock:
             fired = []
+            answered = False
             for rule in list(self._rules):
-                if rule.matches(method, path, client_id):
+                if rule.matches(method, path, client_id) and not (answered and rule.kind != "latency"):
+                    answered = answered or rule.kind != "latency"
                     rule.fired += 1
                     fired.append(rule)
                     self.history.append({"kind": rule.kind, "method": method, "path": path, "client_id": client_id})
