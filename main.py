@@ -28,14 +28,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only ``command``'s module is imported (a headless run never loads Qt)."""
     parser = argparse.ArgumentParser(prog="autohedge", description="AutoHedge: Binance USDT-M hedge-mode trading bot")
     sub = parser.add_subparsers(dest="command")
     for name, (module_name, help_text) in COMMANDS.items():
         command_parser = sub.add_parser(name, help=help_text)
-        module = _load(module_name)
-        if module is not None:
-            module.add_arguments(command_parser)
+        if name == command:
+            module = _load(module_name)
+            if module is not None:
+                module.add_arguments(command_parser)
         command_parser.set_defaults(_module=module_name)
     return parser
 
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv.insert(0, "gui")
-    parser = build_parser()
+    parser = build_parser(argv[0] if argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

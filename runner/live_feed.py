@@ -89,8 +89,8 @@ class BinanceKlineFeed:
             try:
                 with connect(self.stream_url, open_timeout=10, close_timeout=2) as socket:
                     self.connected.set()
-                    if attempt or self.reconnects:
-                        self._incoming.put(_RECONNECTED)
+                    # On every (re)connect: fetch what closed while not connected.
+                    self._incoming.put(_RECONNECTED)
                     attempt = 0
                     while not self._stop.is_set():
                         try:
@@ -131,7 +131,7 @@ class BinanceKlineFeed:
             self._check_overdue()
         else:
             if item is _RECONNECTED:
-                log.info("kline stream reconnected: backfilling missed closes over REST")
+                log.info("kline stream connected: backfilling closes missed while disconnected over REST")
                 for symbol in self.symbols:
                     self._backfill(symbol, until=None)
             else:

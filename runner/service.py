@@ -138,6 +138,9 @@ class TradingService:
     def run(self) -> None:
         """Start every symbol, then process closed candles until stop() or the replay ends."""
         self._emit(ServiceStateEvent(True, "starting"))
+        start_feed = getattr(self.feed, "start", None)
+        if start_feed is not None:
+            start_feed()  # connect while the symbols warm up, so no close falls between the two
         try:
             for symbol in self.call_sizes:
                 self._guard(symbol, lambda s=symbol: self._start_symbol(s))

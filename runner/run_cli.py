@@ -1,0 +1,74 @@
+"""``python main.py run``: the trading service, headless.
+
+Logs to the console and a rotating file in the log folder. Ctrl-C (or SIGTERM)
+stops after the current step with the state saved. On exit the fills so far
+are written as trades.csv [B3] next to the state.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+from datetime import datetime, timezone
+
+from config.paths import resolve_user_path
+from config.settings import load_settings
+from core.errors import UserError
+from runner.factory import MODES, build_service, default_state_dir
+from runner.logging_setup import setup_logging
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mode", choices=MODES, help="replay | paper | testnet | live (default: the settings' mode)")
+    parser.add_argument("--replay", metavar="DIR", help="kline folder to replay (implies --mode replay)")
+    parser.add_argument("--speed", type=float, default=None, help="replay speed: 0 = as fast as possible, N = N x real time")
+    parser.add_argument("--start", help="replay from this UTC date (YYYY-MM-DD)")
+    parser.add_argument("--end", help="replay up to this UTC date (exclusive)")
+    parser.add_argument("--resume", action="store_true", help="continue a previous replay instead of starting fresh")
+    parser.add_argument("--config", metavar="FILE", help="settings file (default: config/settings.yaml)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a setting, e.g. --set symbols.DOGEUSDT.call_size=200")
+    parser.add_argument("--state-dir", help="state folder (default: <paths.state_dir>/<mode>)")
+    parser.add_argument("--fee-pct", type=float, help="paper/replay taker fee in percent (default: backtest.fee_pct)")
+    parser.add_argument("--trades-out", help="where to write trades.csv at the end (default: <state folder>/trades.csv)")
+    parser.add_argument("--confirm-live", action="store_true", help="required with --mode live: real money")
+    parser.add_argument("--base-url", help=argparse.SUPPRESS)  # tests: a local fake exchange
+    parser.add_argument("--stream-url", help=argparse.SUPPRESS)
+
+
+def _date_ms(text: str | None, flag: str) -> int | None:
+    if text is None:
+        return None
+    try:
+        return int(datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=timezone.utc).timestamp() * 1000)
+    except ValueError:
+        raise UserError(f"{flag} {text!r} is not a date; use YYYY-MM-DD") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config, args.overrides)
+    mode = "replay" if args.replay else (args.mode or settings.mode)
+    if mode == "live" and not args.confirm_live:
+        raise UserError("live mode trades REAL money: add --confirm-live if you mean it")
+    log_file = setup_logging(resolve_user_path(settings.paths.log_dir))
+    state_dir = resolve_user_path(args.state_dir) if args.state_dir else default_state_dir(settings, mode)
+    service = build_service(
+        settings, lambda event: None, mode=mode, replay_dir=args.replay, speed=args.speed, state_dir=state_dir,
+        fee_pct=args.fee_pct, start_ms=_date_ms(args.start, "--start"), end_ms=_date_ms(args.end, "--end"),
+        resume=args.resume, base_url=args.base_url, stream_url=args.stream_url,
+    )
+    for warning in settings.warnings():
+        print(f"WARNING: {warning}")
+    stop = lambda signum, frame: service.stop()  # noqa: E731 - stop after the current step
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        print(f"AutoHedge {mode}: symbols {', '.join(settings.symbols)}; state in {state_dir}; log in {log_file}. "
+              "Ctrl-C stops cleanly.")
+        service.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    trades_path = resolve_user_path(args.trades_out) if args.trades_out else state_dir / "trades.csv"
+    service.journal.write_trades_csv(trades_path)
+    print(f"stopped; state saved in {state_dir}; {len(service.journal.fills)} fills written to {trades_path}")
+    errors = [slot for slot in service.slots.values() if slot.run_state.value == "error"]
+    return 1 if errors else 0
