@@ -39,6 +39,24 @@ def marker_kind(side: str, action: str, reason: str) -> str:
     return "open_long" if side == "LONG" else "open_short"
 
 
+MAX_CURVE_POINTS = 4000  # more than a screen has pixels; keeps drawing in the GUI thread short
+PRICE_WINDOW_MS = 14 * 24 * 60 * 60 * 1000  # the price chart shows the last two weeks (4032 bars)
+
+
+def envelope(x: np.ndarray, y: np.ndarray, max_points: int = MAX_CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``max_points`` points with each bucket's min and max kept, so no peak or
+    drawdown trough disappears from the picture."""
+    if x.size <= max_points:
+        return x, y
+    buckets = max_points // 2
+    edges = np.linspace(0, x.size, buckets + 1).astype(int)
+    lows = np.minimum.reduceat(y, edges[:-1])
+    highs = np.maximum.reduceat(y, edges[:-1])
+    xs = np.repeat(x[edges[:-1]], 2)
+    ys = np.column_stack([lows, highs]).ravel()
+    return xs, ys
+
+
 def _seconds(times_ms: np.ndarray) -> np.ndarray:
     return np.asarray(times_ms, dtype=float) / 1000.0
 
@@ -68,9 +86,9 @@ class EquityChart(QWidget):
         x = _seconds(times_ms)
         self.equity_plot.clear()
         self.drawdown_plot.clear()
-        self.equity_plot.plot(x, np.asarray(equity, dtype=float), pen=pg.mkPen("#1565c0", width=1.5))
-        self.drawdown_plot.plot(x, -np.abs(np.asarray(drawdown_pct, dtype=float)), pen=pg.mkPen("#c62828", width=1),
-                                fillLevel=0, brush=(198, 40, 40, 60))
+        self.equity_plot.plot(*envelope(x, np.asarray(equity, dtype=float)), pen=pg.mkPen("#1565c0", width=1.5))
+        self.drawdown_plot.plot(*envelope(x, -np.abs(np.asarray(drawdown_pct, dtype=float))),
+                                pen=pg.mkPen("#c62828", width=1), fillLevel=0, brush=(198, 40, 40, 60))
 
 
 class PriceChart(QWidget):
@@ -85,11 +103,15 @@ class PriceChart(QWidget):
         layout.addWidget(self.plot)
 
     def show_prices(self, symbol: str, times_ms: np.ndarray, closes: np.ndarray, markers: list[TradeMarker]) -> None:
+        """The last two weeks of ``times_ms``: a year of 5m bars and its fills is unreadable on one screen."""
         self.plot.clear()
-        self.plot.setTitle(f"{symbol} 5m close")
-        self.plot.plot(_seconds(times_ms), np.asarray(closes, dtype=float), pen=pg.mkPen("#546e7a", width=1))
+        times_ms = np.asarray(times_ms)
+        start = times_ms[-1] - PRICE_WINDOW_MS if times_ms.size else 0
+        keep = times_ms > start
+        self.plot.setTitle(f"{symbol} 5m close, last {int(keep.sum())} bars")
+        self.plot.plot(_seconds(times_ms[keep]), np.asarray(closes, dtype=float)[keep], pen=pg.mkPen("#546e7a", width=1))
         for kind, (symbol_code, colour, label) in MARKER_STYLES.items():
-            chosen = [m for m in markers if m.kind == kind]
+            chosen = [m for m in markers if m.kind == kind and m.time_ms > start]
             if not chosen:
                 continue
             self.plot.plot([m.time_ms / 1000.0 for m in chosen], [m.price for m in chosen], pen=None,

@@ -17,14 +17,9 @@ ALL = "All symbols"
 
 
 def format_line(event: LogEvent) -> str:
-    parts = [utc_text(event.time_ms)]
-    if event.level != "INFO":
-        parts.append(event.level)
-    if event.symbol:
-        parts.append(event.symbol)
-    if event.rule:
-        parts.append(f"[{event.rule}]")
-    return " ".join(parts) + f"  {event.message}"
+    """'2025-11-19 10:05 [R2] DOGEUSDT: ...': the service's messages already name the rule and symbol."""
+    level = "" if event.level == "INFO" else f"{event.level} "
+    return f"{utc_text(event.time_ms)}  {level}{event.message}"
 
 
 class LogPane(QWidget):

@@ -343,6 +343,7 @@ class MainWindow(QMainWindow):
                 self.show_message("The trading service did not stop in time; close again to retry", level="ERROR")
                 event.ignore()
                 return
+            self._on_events()  # the service's last lines ("stopped; state saved")
         self.backtest.wait()
         self.api.wait_for_test()
         event.accept()
