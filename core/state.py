@@ -12,6 +12,7 @@ This is the only module under core/ that touches files.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,10 +103,10 @@ class SymbolState:
             raise ValueError(f"unknown schema_version {version!r} (this program reads {SCHEMA_VERSION})")
         positions = {
             Side(name): PositionState(
-                qty=float(pos["qty"]),
-                entry_price=float(pos["entry_price"]),
-                entry_time=int(pos["entry_time"]),
-                best_price=float(pos["best_price"]),
+                qty=_amount(pos["qty"], "qty"),
+                entry_price=_amount(pos["entry_price"], "entry_price"),
+                entry_time=_whole(pos["entry_time"], "entry_time"),
+                best_price=_amount(pos["best_price"], "best_price"),
             )
             for name, pos in data["positions"].items()
         }
@@ -117,10 +118,10 @@ class SymbolState:
                 client_id=str(item["client_id"]),
                 side=Side(item["side"]),
                 action=Action(item["action"]),
-                qty=float(item["qty"]),
+                qty=_amount(item["qty"], "qty"),
                 reason=str(item["reason"]),
-                decision_time=int(item["decision_time"]),
-                filled_qty=float(item["filled_qty"]),
+                decision_time=_whole(item["decision_time"], "decision_time"),
+                filled_qty=_amount(item["filled_qty"], "filled_qty"),
             )
             pending[order.client_id] = order
         regime = data["regime"]
@@ -129,10 +130,30 @@ class SymbolState:
             regime=Regime(regime) if regime is not None else None,
             positions=positions,
             pending=pending,
-            last_daily_close=int(data["last_daily_close"]),
-            last_bar_close=int(data["last_bar_close"]),
-            order_seq=int(data["order_seq"]),
+            last_daily_close=_whole(data["last_daily_close"], "last_daily_close"),
+            last_bar_close=_whole(data["last_bar_close"], "last_bar_close"),
+            order_seq=_whole(data["order_seq"], "order_seq"),
         )
+
+
+def _amount(value: Any, name: str) -> float:
+    """A quantity or price as saved: a finite, non-negative JSON number.
+
+    float() alone would take "100" (text), true, NaN or -5 — a damaged file must be
+    refused [P], not read as a flat or negative position.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _whole(value: Any, name: str) -> int:
+    """A time (ms) or counter as saved: a JSON integer (int() would truncate 1.7 or read "5")."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a whole number, got {value!r}")
+    return value
 
 
 class StateFileError(Exception):
