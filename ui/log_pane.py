@@ -32,7 +32,7 @@ class LogPane(QWidget):
         self.text = QPlainTextEdit()
         self.text.setReadOnly(True)
         self.text.setMaximumBlockCount(MAX_LINES)
-        self.text.setLineWrapMode(QPlainTextEdit.NoWrap)
+        self.text.setLineWrapMode(QPlainTextEdit.WidgetWidth)
         top = QHBoxLayout()
         top.addWidget(QLabel("Log"))
         top.addStretch(1)

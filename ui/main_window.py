@@ -239,6 +239,8 @@ class MainWindow(QMainWindow):
             self.runner.pause()
         self._paused = not self._paused
         self._update_buttons()
+        self.state_label.setText(("Paused (no new entries or hedges; positions kept and tracked) — "
+                                  if self._paused else "Running — ") + self.api.mode.currentText())
 
     def stop(self) -> None:
         if self.is_running():
@@ -314,12 +316,18 @@ class MainWindow(QMainWindow):
                 self.replay_progress.setRange(0, max(event.total, 1))
                 self.replay_progress.setValue(event.done)
             elif isinstance(event, ServiceStateEvent):
-                text = "Running" if event.running else "Stopped"
-                self.state_label.setText(text + (f": {event.detail}" if event.detail else ""))
+                self._show_state(event)
             elif isinstance(event, FillEvent):
                 pass  # the service logs every fill as a trader line; the table shows the position
         if lines:
             self.log_pane.append_many(lines)
+
+    def _show_state(self, event: ServiceStateEvent) -> None:
+        if event.running:
+            self.state_label.setText(f"Running — {self.api.mode.currentText()}"
+                                     + (f" ({event.detail})" if event.detail else ""))
+        else:
+            self.state_label.setText("Stopped" + (f": {event.detail}" if event.detail else ""))
 
     def _on_runner_finished(self) -> None:
         self._on_events()  # the last events (final status, "stopped")

@@ -102,10 +102,11 @@ class StrategyPanel(QGroupBox):
                 grid.addWidget(QLabel(label_b), row, 2)
                 grid.addWidget(widget_b, row, 3)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.symbols, 1)
+        layout.addWidget(self.symbols)
         layout.addLayout(grid)
         layout.addWidget(self.s3_warning)
         layout.addWidget(self.messages)
+        layout.addStretch(1)
         self._update_warning()
 
     # ----- public ---------------------------------------------------------------------------

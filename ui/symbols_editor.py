@@ -39,6 +39,7 @@ class SymbolsEditor(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self.table.setMinimumHeight(80)
+        self.table.setMaximumHeight(150)  # about four symbols; more scroll
         self.table.itemChanged.connect(self._on_item_changed)
 
         self.new_symbol = QLineEdit()
