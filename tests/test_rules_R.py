@@ -280,3 +280,12 @@ def test_repeated_or_older_bar_is_ignored(regime):
     assert brief(driver.bar(6, E, roles.fav)) == [(roles.main, OPEN, CALL_SIZE, "R2")]
     assert driver.bar(6, favour(regime, E, 0.5), roles.adv) == []  # a repeat cannot close it either
     assert driver.held(roles.main) == (CALL_SIZE, E)
+
+
+@pytest.mark.parametrize("reason", ["manual", "stop"])
+def test_close_all_closes_every_open_side_with_the_users_reason(regime, reason):
+    driver, roles = with_main_and_hedge(regime)
+    intents = driver.strategy.close_all(reason, bar_time(3))
+    assert sorted(brief(intents)) == sorted([(roles.main, CLOSE, CALL_SIZE, reason),
+                                             (roles.hedge, CLOSE, CALL_SIZE, reason)])
+    assert driver.strategy.close_all(reason, bar_time(3)) == []  # already closing: nothing twice
