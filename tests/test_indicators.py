@@ -12,18 +12,28 @@ import talib
 
 from core.indicators import ema, macd_line, rsi, signal_codes
 from core.params import SignalParams
-from tests.conftest import SHARED_DATA
+from tests.conftest import BUNDLED_DATA, SHARED_DATA
 
-REAL_FILES = ["futures/DOGEUSDT-5m.csv.gz", "spot/ALGOUSDT-5m.csv.gz"]
+# (shared data set file, the bundled copy used when a clone has no ../shared beside it)
+REAL_FILES = {
+    "DOGEUSDT_futures": ("futures/DOGEUSDT-5m.csv.gz", "sample/DOGEUSDT-5m.csv.gz"),
+    "ALGOUSDT_spot": ("spot/ALGOUSDT-5m.csv.gz", "sample/ALGOUSDT-5m.csv.gz"),
+}
 TOLERANCE = 1e-9
 
 
-@pytest.fixture(scope="module", params=REAL_FILES)
-def real_closes(request) -> np.ndarray:
-    frame = pd.read_csv(SHARED_DATA / request.param, usecols=["close"])
-    closes = frame["close"].to_numpy(dtype=np.float64)
+def read_real_closes(name: str) -> np.ndarray:
+    """Real Binance 5m closes: the shared file, or the bundled sample of the same market data."""
+    shared, bundled = REAL_FILES[name]
+    path = SHARED_DATA / shared if (SHARED_DATA / shared).exists() else BUNDLED_DATA / bundled
+    closes = pd.read_csv(path, usecols=["close"])["close"].to_numpy(dtype=np.float64)
     assert closes.size > 100_000
     return closes
+
+
+@pytest.fixture(scope="module", params=list(REAL_FILES))
+def real_closes(request) -> np.ndarray:
+    return read_real_closes(request.param)
 
 
 def assert_same_series(ours: np.ndarray, reference: np.ndarray) -> None:

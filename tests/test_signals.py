@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from config.settings import parse_settings
 from core.indicators import DOWN, NONE, UP, code_to_signal, last_signal, macd_line, reference_line, rsi, signal_codes
 from core.model import Signal
 from core.params import SignalParams
-from tests.conftest import SHARED_DATA
+from tests.test_indicators import read_real_closes
 
 # RSI(2) of these closes, index 2 onwards, by hand: 50, 83.33..., then falling.
 CLOSES = np.array([1.0, 2.0, 1.0, 3.0, 2.9, 1.0])
@@ -17,8 +16,7 @@ CLOSES = np.array([1.0, 2.0, 1.0, 3.0, 2.9, 1.0])
 
 @pytest.fixture(scope="module")
 def doge_closes() -> np.ndarray:
-    frame = pd.read_csv(SHARED_DATA / "futures/DOGEUSDT-5m.csv.gz", usecols=["close"])
-    return frame["close"].to_numpy(dtype=np.float64)
+    return read_real_closes("DOGEUSDT_futures")
 
 
 # ----- S1 reference line -------------------------------------------------------------------------
