@@ -210,6 +210,9 @@ class TradingService:
         for warning in self.params.signal.warnings():
             self._log("WARNING", symbol, warning, rule="S3")
 
+        resume_after = getattr(self.feed, "resume_after", None)
+        if not fresh and resume_after is not None:
+            resume_after(symbol, strategy.state.last_bar_close)  # a replay's history ends where we stopped
         limit = buffer_length(self.params.signal)
         daily = self.feed.history(symbol, "1d", limit)
         bars = self.feed.history(symbol, "5m", limit)
@@ -307,11 +310,18 @@ class TradingService:
         self._save(slot)
 
     def _look_up_fills(self, intent: OrderIntent) -> list[Fill]:
-        """Fills the exchange has for ``intent`` (its client id and its -r<n> resends)."""
+        """Fills the exchange has for ``intent`` (its client id and its -r<n> resends).
+
+        Raises BrokerError when an order is still open on the exchange: neither
+        finished nor re-sent, the symbol stops until the user looks at it.
+        """
         resolve = getattr(self.executor, "resolve_in_flight", None)
         if resolve is not None:
             found: list[Fill] = []
-            resolve(intent, found.append)
+            result = resolve(intent, found.append)
+            if getattr(result, "still_open", False):
+                raise BrokerError(f"order {intent.client_id} is still open on the exchange "
+                                  f"({getattr(result, 'message', '')}); cancel it on Binance, then restart")
             return found
         fills = []
         for suffix in ("", "-r1", "-r2", "-r3"):
@@ -443,6 +453,9 @@ class TradingService:
             self.store.save(slot.strategy.state)
 
     def _executor_log(self, message: str) -> None:
+        if message.startswith("[O3]"):
+            log.debug(message)  # the service logs each fill itself, with its fee, once applied
+            return
         self._log("WARNING", self._current_symbol, message)
 
     def _log(self, level: str, symbol: str | None, message: str, rule: str | None = None, at: int | None = None) -> None:

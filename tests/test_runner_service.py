@@ -1,0 +1,160 @@
+"""The trading service on replays of real bundled data: isolation, controls, recovery."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from config.settings import load_settings
+from core.model import Action
+from core.ports import OrderRejectedError
+from core.sim_broker import SimulatedBroker
+from runner.events import FillEvent, LogEvent, StatusRow, SymbolRunState
+from runner.feeds import ReplayFeed
+from runner.service import ServiceOptions, TradingService, build_service
+from tests.conftest import BUNDLED_DATA
+
+SAMPLE = BUNDLED_DATA / "sample"
+SYMBOLS = ["DOGEUSDT", "ALGOUSDT"]
+
+
+def _ms(day: str) -> int:
+    return int(datetime.fromisoformat(day).replace(tzinfo=timezone.utc).timestamp() * 1000)
+
+
+class Recorder:
+    def __init__(self):
+        self.events = []
+
+    def __call__(self, event):
+        self.events.append(event)
+
+    def of(self, kind):
+        return [event for event in self.events if isinstance(event, kind)]
+
+    def fills(self, symbol=None):
+        return [e.fill for e in self.of(FillEvent) if symbol in (None, e.fill.symbol)]
+
+    def last_row(self, symbol) -> StatusRow:
+        return [row for row in self.of(StatusRow) if row.symbol == symbol][-1]
+
+
+def _replay(tmp_path, listener, start="2023-03-01", end="2023-03-03", resume=False, settings=None):
+    return build_service(settings or load_settings(), listener, mode="replay", replay_dir=SAMPLE, speed=0,
+                         state_dir=tmp_path / "state", fee_pct=0, start_ms=_ms(start), end_ms=_ms(end),
+                         resume=resume)
+
+
+def test_P_corrupt_state_file_stops_only_its_symbol_and_is_kept(tmp_path):
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    corrupt = state_dir / "DOGEUSDT.json"
+    corrupt.write_bytes(b'{"schema_version": 1, "symbol": "DOGEUSDT", "posi')
+    recorder = Recorder()
+    _replay(tmp_path, recorder, resume=True).run()
+
+    doge = recorder.last_row("DOGEUSDT")
+    assert doge.state is SymbolRunState.ERROR
+    assert str(corrupt) in doge.detail and "refused" in doge.detail
+    assert corrupt.read_bytes() == b'{"schema_version": 1, "symbol": "DOGEUSDT", "posi'
+    assert not recorder.fills("DOGEUSDT")
+    assert len(recorder.fills("ALGOUSDT")) > 10  # the other symbol traded on
+
+
+class RejectingBroker(SimulatedBroker):
+    """The exchange refuses DOGEUSDT's opening orders for lack of margin (-2019)."""
+
+    def submit_market_order(self, symbol, side, action, qty, client_id):
+        if symbol == "DOGEUSDT" and action is Action.OPEN:
+            raise OrderRejectedError("Margin is insufficient.", -2019, "Add USDT to the futures wallet.")
+        return super().submit_market_order(symbol, side, action, qty, client_id)
+
+
+def test_O4_rejected_order_pauses_only_its_symbol_with_one_sentence(tmp_path):
+    settings = load_settings()
+    feed = ReplayFeed(SAMPLE, SYMBOLS, start_ms=_ms("2023-03-01"), end_ms=_ms("2023-03-02"))
+    recorder = Recorder()
+    service = TradingService({s: settings.symbols[s].call_size for s in SYMBOLS}, settings.strategy, feed,
+                             RejectingBroker(fee_pct=0), recorder, ServiceOptions(tmp_path, reconcile=False),
+                             clock=lambda: feed.now, sleep=lambda s: None)
+    service.run()
+
+    doge = recorder.last_row("DOGEUSDT")
+    assert doge.state is SymbolRunState.ERROR
+    assert "-2019" in doge.detail and "Margin is insufficient" in doge.detail and "Add USDT" in doge.detail
+    errors = [e for e in recorder.of(LogEvent) if e.level == "ERROR"]
+    assert len(errors) == 1 and errors[0].symbol == "DOGEUSDT"
+    assert not recorder.fills("DOGEUSDT")
+    assert len(recorder.fills("ALGOUSDT")) > 10
+    assert recorder.last_row("ALGOUSDT").state is SymbolRunState.STOPPED
+
+
+def test_pause_blocks_new_entries_and_hedges_flatten_closes_everything(tmp_path):
+    recorder = Recorder()
+    service = _replay(tmp_path, recorder)
+    bars = {"n": 0}
+    marks: dict[str, int] = {}
+    open_at_resume: list[float] = []
+
+    def listener(event):
+        recorder(event)
+        if isinstance(event, LogEvent) and "paused by the user" in event.message:
+            marks.setdefault("paused", len(recorder.fills()))
+        if isinstance(event, LogEvent) and "resumed by the user" in event.message:
+            marks.setdefault("resumed", len(recorder.fills()))
+            open_at_resume.extend(pos.qty for slot in service.slots.values()
+                                  for pos in slot.strategy.state.positions.values())
+        if isinstance(event, StatusRow) and event.symbol == "DOGEUSDT":
+            bars["n"] += 1
+            if bars["n"] == 100:
+                service.pause()
+            elif bars["n"] == 101:
+                service.flatten()
+            elif bars["n"] == 200:
+                service.resume()
+
+    service.listener = listener
+    service.run()
+
+    fills = recorder.fills()
+    while_paused = fills[marks["paused"]:marks["resumed"]]
+    assert while_paused, "something must have been closed while paused"
+    assert all(f.action is Action.CLOSE for f in while_paused), "pause: no new entries or hedges"
+    assert any(f.reason == "manual" for f in while_paused), "flatten closes with reason 'manual'"
+    assert open_at_resume and all(qty == 0 for qty in open_at_resume), "flatten left every symbol flat"
+    assert any(f.action is Action.OPEN for f in fills[marks["resumed"]:]), "after resume it trades again"
+
+
+def test_P_replay_resumed_after_a_stop_continues_where_it_was(tmp_path):
+    # One run over two days, versus the same two days in two runs with a stop and --resume between.
+    whole = Recorder()
+    _replay(tmp_path / "whole", whole, start="2023-03-01", end="2023-03-03").run()
+    first, second = Recorder(), Recorder()
+    _replay(tmp_path / "split", first, start="2023-03-01", end="2023-03-02").run()
+    service = _replay(tmp_path / "split", second, start="2023-03-01", end="2023-03-03", resume=True)
+    service.run()
+
+    def rows(fills):
+        return [(f.decision_time, f.symbol, f.side, f.action, f.qty, f.price, f.reason) for f in fills]
+
+    assert len(whole.fills()) > 20
+    assert rows(first.fills()) + rows(second.fills()) == rows(whole.fills())
+    # Orders decided on the first run's last bar were filled there, not repeated.
+    assert len(service.journal.fills) == len(whole.fills())
+
+
+def test_set_call_size_applies_to_the_next_order(tmp_path):
+    recorder = Recorder()
+    service = _replay(tmp_path, recorder, end="2023-03-05")
+    count = {"n": 0}
+
+    def listener(event):
+        recorder(event)
+        if isinstance(event, StatusRow) and event.symbol == "ALGOUSDT":
+            count["n"] += 1
+            if count["n"] == 20:
+                service.set_call_size("ALGOUSDT", 70)
+
+    service.listener = listener
+    service.run()
+    opens = [f for f in recorder.fills("ALGOUSDT") if f.action is Action.OPEN and f.reason == "R2"]
+    assert opens[0].qty == 50 and opens[-1].qty == 70
+    assert recorder.last_row("ALGOUSDT").call_size == 70
