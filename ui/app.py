@@ -20,6 +20,8 @@ from ui.api_panel import ConnectionChecker, CredentialStore
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--screenshot", metavar="PNG",
                         help="save a picture of the window to PNG and exit (documentation, smoke tests)")
+    parser.add_argument("--quit-after", type=float, metavar="SECONDS",
+                        help="close the window after SECONDS, as if the user closed it (smoke tests of a build)")
 
 
 def service_builder() -> Callable[..., Any]:
@@ -64,4 +66,7 @@ def run(args: argparse.Namespace) -> int:
         window.grab().save(args.screenshot)
         window.close()
         return 0
+    if getattr(args, "quit_after", None) is not None:
+        from PySide6.QtCore import QTimer
+        QTimer.singleShot(max(0, int(args.quit_after * 1000)), window.close)  # the normal close path: state saved
     return app.exec()
