@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from adapters import kline_files
+from runner.backtest_data import load_backtest_inputs
 from config.settings import FILL_MODELS, AppSettings, load_settings, settings_to_dict
 from core.backtest import BacktestConfig, BacktestResult, run_backtest
 from core.errors import UserError
@@ -86,18 +87,8 @@ def run(args: argparse.Namespace) -> int:
     if start_ms is not None and end_ms is not None and end_ms <= start_ms:
         raise UserError(f"the date range is empty: --end {args.end} is not after --start {args.start}")
 
-    candles_5m, candles_1d, notes = {}, {}, []
-    for symbol in symbols:
-        loaded = kline_files.load_symbol(args.data, symbol, "5m")
-        candles_5m[symbol] = loaded.frame
-        notes += [text for text in (loaded.gap_summary(),) if text]
-        if loaded.duplicates_dropped:
-            notes.append(f"{symbol} 5m: {loaded.duplicates_dropped} duplicate candles dropped")
-        daily = kline_files.load_symbol(args.data, symbol, "1d", required=False)
-        if daily is not None:
-            candles_1d[symbol] = daily.frame
-        else:
-            notes.append(f"{symbol}: no 1d file, daily candles resampled from 5m by UTC day [B5]")
+    inputs = load_backtest_inputs(args.data, symbols)
+    candles_5m, candles_1d, notes = inputs.candles_5m, inputs.candles_1d, inputs.notes
     funding = kline_files.load_funding_csv(args.funding) if args.funding else None
     config = BacktestConfig(
         fill=settings.backtest.fill,

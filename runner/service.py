@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 from core.executor import ExecutionStatus, OrderExecutor
-from core.model import FIVE_MINUTES_MS, Candle, Fill, OrderIntent, Side
+from core.model import FIVE_MINUTES_MS, Action, Candle, Fill, OrderIntent, Side
 from core.ports import Broker, BrokerError
 from core.rules import pnl, pnl_pct
 from core.state import PositionState, StateFileError, StateStore, SymbolState
@@ -69,7 +69,9 @@ class SymbolSlot:
 
     @property
     def tradable(self) -> bool:
-        return self.driver is not None and self.run_state is not SymbolRunState.ERROR
+        """Started (state loaded). A symbol paused by a rejected order still manages its
+        positions (exits, G3); only opens are blocked until the user resumes it."""
+        return self.driver is not None
 
 
 @dataclass
@@ -373,9 +375,18 @@ class TradingService:
         self._emit_status(slot)
 
     def _execute(self, slot: SymbolSlot, intents: list[OrderIntent], price: float, at: int) -> None:
+        """Send ``intents`` in order. After a rejection that pauses the symbol the rest are
+        dropped; an open on a side whose close did not fully fill is dropped too, so two
+        positions never merge on one side."""
         strategy = slot.strategy
         self._save(slot)  # [O2] intents are in state before anything is sent
-        for intent in intents:
+        unfinished_close_sides: set[Side] = set()
+        for index, intent in enumerate(intents):
+            if intent.action is Action.OPEN and intent.side in unfinished_close_sides:
+                strategy.finish_order(intent.client_id)
+                self._log("WARNING", intent.symbol, f"{intent.symbol} {intent.side.value}: the close before it did "
+                          f"not fill completely, so the {intent.reason} open of {intent.qty:g} is not sent")
+                continue
             self._log_decision(slot, intent, price)
             set_price = getattr(self.broker, "set_price", None)
             if set_price is not None:
@@ -385,10 +396,15 @@ class TradingService:
             self._save(slot)
             if result.status is ExecutionStatus.FILLED:
                 continue
+            if intent.action is Action.CLOSE:
+                unfinished_close_sides.add(intent.side)
             level = "ERROR" if result.pauses_symbol else "WARNING"
             self._log(level, intent.symbol, f"{intent.symbol} {intent.action.value} {intent.side.value} "
                       f"{intent.qty:g} ({intent.reason}): {result.message}")
             if result.pauses_symbol:
+                for dropped in intents[index + 1:]:
+                    strategy.finish_order(dropped.client_id)
+                self._save(slot)
                 strategy.opens_allowed = False
                 slot.run_state = SymbolRunState.ERROR
                 slot.detail = result.message

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QLineEdit, QPushButton, QWidget,
 )
 
-from adapters.secrets import ApiCredentials, mask
+from runner.accounts import ApiCredentials, mask
 from core.errors import UserError
 from ui.worker import BackgroundCall
 

@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import Any, Callable
 
-from adapters.secrets import ApiCredentials
+from runner.accounts import ApiCredentials
 from core.errors import UserError
 from ui.api_panel import ConnectionChecker, CredentialStore
 
@@ -32,17 +32,14 @@ def service_builder() -> Callable[..., Any]:
 def connection_checker(base_url: str | None = None) -> ConnectionChecker:
     """Binance 'test connection': reach the server, sync the clock, one signed call [O4]."""
     def check(credentials: ApiCredentials, mode: str) -> str:
-        from adapters.binance_futures import BinanceFuturesAdapter
-        result = BinanceFuturesAdapter(credentials, testnet=(mode != "live"), base_url=base_url).check_connection()
-        if not result.ok:
-            raise UserError(result.reason)
-        return result.reason
+        from runner.accounts import check_connection
+        return check_connection(credentials, mode, base_url)
     return check
 
 
 def credential_store() -> CredentialStore:
-    from adapters import secrets
-    return secrets  # load_credentials / save_credentials / delete_credentials, one keyring entry per venue
+    from runner.accounts import credential_store as store
+    return store()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 
-from adapters import kline_files
+from runner.backtest_data import load_backtest_inputs
 from config.settings import AppSettings
 from core.backtest import BacktestConfig, BacktestResult, Summary, run_backtest
 from core.errors import UserError
@@ -56,12 +56,8 @@ def run_backtest_job(request: BacktestRequest, progress: Callable[[int, int], No
     if not request.symbols:
         raise UserError("Tick at least one symbol to backtest")
     settings = request.settings
-    frames = {s: kline_files.load_symbol(request.data_dir, s, "5m").frame for s in request.symbols}
-    daily = {}
-    for symbol in request.symbols:
-        loaded = kline_files.load_symbol(request.data_dir, symbol, "1d", required=False)
-        if loaded is not None:
-            daily[symbol] = loaded.frame
+    inputs = load_backtest_inputs(request.data_dir, list(request.symbols))
+    frames, daily = inputs.candles_5m, inputs.candles_1d
     config = BacktestConfig(
         fill=settings.backtest.fill,
         fee_pct=settings.backtest.fee_pct,

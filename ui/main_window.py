@@ -23,7 +23,7 @@ from config.settings import AppSettings, save_settings
 from core.errors import UserError
 from runner.events import Event, FillEvent, LogEvent, ProgressEvent, ServiceStateEvent, StatusRow
 from ui import paths
-from adapters.secrets import ApiCredentials, install_log_redaction, mask
+from runner.accounts import ApiCredentials, install_log_redaction, mask
 from ui.api_panel import ApiPanel, ConnectionChecker, CredentialStore
 from ui.backtest_tab import BacktestRunner, BacktestTab
 from ui.backtest_job import run_backtest_job
