@@ -135,3 +135,25 @@ def test_windows_version_info_is_one_version_and_names_the_exe():
     assert fixed["prodvers"] == fixed["filevers"]
     assert strings["FileVersion"] == strings["ProductVersion"] == dotted
     assert strings["OriginalFilename"] == "AutoHedge.exe" and strings["ProductName"] == "AutoHedge"
+
+
+def test_windowed_exe_gets_streams_instead_of_none(monkeypatch):
+    """assets/rth_windowed_console.py: a windowed EXE starts with no stdout/stderr (Windows only)."""
+    import io
+
+    from assets import rth_windowed_console as hook
+
+    console = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", None)
+    monkeypatch.setattr(sys, "stderr", None)
+    hook.fix_streams("linux", attach=lambda: console)
+    assert sys.stdout is None and sys.stderr is None  # only Windows builds are windowed without streams
+    hook.fix_streams("win32", attach=lambda: console)  # started from cmd / PowerShell: their console
+    assert sys.stdout is console and sys.stderr is console
+    monkeypatch.setattr(sys, "stdout", None)
+    monkeypatch.setattr(sys, "stderr", None)
+    hook.fix_streams("win32", attach=lambda: None)  # double-clicked: no console to attach to
+    print("goes nowhere, without an error")
+    sys.stderr.write("backtest [#####.....]\r")
+    assert sys.stdout is sys.stderr and sys.stdout.name == os.devnull
+    sys.stdout.close()
