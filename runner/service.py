@@ -31,7 +31,7 @@ from core.executor import ExecutionStatus, OrderExecutor
 from core.model import FIVE_MINUTES_MS, Action, Candle, Fill, OrderIntent, Side
 from core.ports import Broker, BrokerError
 from core.rules import pnl, pnl_pct
-from core.state import PositionState, StateFileError, StateStore, SymbolState
+from core.state import PositionState, StateFileError, StateStore
 from core.strategy import HedgeStrategy
 from runner.events import (
     Event,

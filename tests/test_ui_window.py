@@ -227,3 +227,21 @@ def test_closing_stops_the_runner_and_settings_persist(qtbot, home, settings, re
     assert again.strategy.field("strategy.exit.max_hold_bars").value() == 36
     assert again.api.replay_dir.text() == str(replay_dir) and again.api.speed.value() == 2_000
     assert again.height() == size_at_close[1] == 560  # not the default 768: the geometry was restored
+
+
+def test_symbols_can_be_added_and_removed_but_not_all(qtbot, home, settings):
+    window = make_window(qtbot, settings)
+    editor = window.strategy.symbols
+    before = editor.sizes()
+    editor.new_symbol.setText("XRPUSDT")
+    editor.new_size.setText("40")
+    editor.add_button.click()
+    assert editor.sizes() == {**before, "XRPUSDT": 40.0}
+
+    editor.table.selectRow(list(editor.sizes()).index("XRPUSDT"))
+    editor.remove_button.click()
+    assert editor.sizes() == before
+
+    editor.table.selectAll()
+    editor.remove_button.click()
+    assert editor.sizes() == before, "the last symbols cannot all be removed"

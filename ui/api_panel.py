@@ -13,10 +13,10 @@ import keyring.errors
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-    QLineEdit, QPushButton, QWidget,
+    QLineEdit, QPushButton,
 )
 
-from runner.accounts import ApiCredentials, mask
+from runner.accounts import ApiCredentials
 from core.errors import UserError
 from ui.worker import BackgroundCall
 

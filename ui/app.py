@@ -13,7 +13,6 @@ import sys
 from typing import Any, Callable
 
 from runner.accounts import ApiCredentials
-from core.errors import UserError
 from ui.api_panel import ConnectionChecker, CredentialStore
 
 

@@ -11,8 +11,9 @@ from typing import Callable
 import numpy as np
 
 from runner.backtest_data import load_backtest_inputs
+from runner.backtest_report import summary_cells
 from config.settings import AppSettings
-from core.backtest import BacktestConfig, BacktestResult, Summary, run_backtest
+from core.backtest import BacktestConfig, BacktestResult, run_backtest
 from core.errors import UserError
 from core.model import FIVE_MINUTES_MS
 from ui.chart import TradeMarker, marker_kind
@@ -44,12 +45,6 @@ class BacktestView:
     def markers(self, symbol: str) -> list[TradeMarker]:
         return [TradeMarker(f.time, f.price, marker_kind(f.side.value, f.action.value, f.reason))
                 for f in self.result.fills if f.symbol == symbol]
-
-
-def summary_cells(s: Summary) -> tuple[str, ...]:
-    return (s.name, f"{s.net_pnl:+,.2f}", f"{s.return_pct:+.2f}", f"{s.max_drawdown_pct:.2f}", f"{s.sharpe:.2f}",
-            str(s.trades), f"{s.win_rate_pct:.1f}", f"{s.fees:,.2f}", str(s.hedges_opened),
-            f"{s.time_in_market_pct:.1f}")
 
 
 def run_backtest_job(request: BacktestRequest, progress: Callable[[int, int], None]) -> BacktestView:

@@ -181,7 +181,7 @@ class SymbolsEditor(QWidget):
             self._show_warnings("Select a symbol's row to remove it")
             return
         names = list(self._sizes)
-        remaining = {name: size for i, name in enumerate(names) if i not in rows}
+        remaining = {name: self._sizes[name] for i, name in enumerate(names) if i not in rows}
         if not remaining:
             self._show_warnings("At least one symbol is needed")
             return
