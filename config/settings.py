@@ -21,6 +21,7 @@ from core.params import ENTRY_MODES, REFERENCES, ExitParams, SignalParams, Strat
 DEFAULT_SETTINGS_PATH = Path(__file__).resolve().parent / "settings.yaml"
 MODES = ("paper", "testnet", "live")
 FILL_MODELS = ("next_open", "close")
+PAPER_SOURCES = ("replay", "live")
 MARGIN_TYPES = ("ISOLATED", "CROSSED")
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{2,20}USDT$")
 _SECRET_WORDS = ("secret", "api_key", "apikey", "password", "token")
@@ -53,6 +54,7 @@ class BacktestSettings:
 
 @dataclass(frozen=True)
 class PaperSettings:
+    source: str = "replay"  # replay: a kline folder, offline; live: Binance's public live klines
     replay_data: str = "data/sample"
     replay_speed: float = 0.0
 
@@ -138,6 +140,7 @@ SCHEMA: dict[str, Any] = {
     "backtest.fee_pct": _number(0, 10),
     "backtest.slippage_bps": _number(0, 1000),
     "backtest.initial_capital": _number(0, None, low_open=True),
+    "paper.source": _choice(PAPER_SOURCES),
     "paper.replay_data": _text,
     "paper.replay_speed": _number(0, 1_000_000),
     "paths.state_dir": _text,
@@ -249,6 +252,7 @@ def parse_settings(data: Any) -> AppSettings:
             initial_capital=get("backtest.initial_capital", defaults.backtest.initial_capital),
         ),
         paper=PaperSettings(
+            source=get("paper.source", defaults.paper.source),
             replay_data=get("paper.replay_data", defaults.paper.replay_data),
             replay_speed=get("paper.replay_speed", defaults.paper.replay_speed),
         ),
@@ -354,7 +358,8 @@ def settings_to_dict(settings: AppSettings) -> dict[str, Any]:
             "slippage_bps": settings.backtest.slippage_bps,
             "initial_capital": settings.backtest.initial_capital,
         },
-        "paper": {"replay_data": settings.paper.replay_data, "replay_speed": settings.paper.replay_speed},
+        "paper": {"source": settings.paper.source, "replay_data": settings.paper.replay_data,
+                  "replay_speed": settings.paper.replay_speed},
         "paths": {"state_dir": settings.paths.state_dir, "log_dir": settings.paths.log_dir},
     }
 

@@ -3,9 +3,9 @@
 | mode    | candles                           | orders                         |
 |---------|-----------------------------------|--------------------------------|
 | replay  | a kline folder (no network)       | paper broker (simulated fills) |
-| paper   | the replay folder of the settings | paper broker                   |
-|         | (``paper.replay_data``), or live  |                                |
-|         | public klines when that is empty  |                                |
+| paper   | ``paper.source: replay``: the     | paper broker                   |
+|         | folder ``paper.replay_data``;     |                                |
+|         | ``live``: Binance public klines   |                                |
 | testnet | Binance testnet klines stream     | Binance testnet (real orders)  |
 | live    | Binance klines stream             | Binance (REAL MONEY)           |
 
@@ -67,7 +67,7 @@ def build_service(
     slippage = settings.backtest.slippage_bps if slippage_bps is None else slippage_bps
     state_dir = Path(state_dir) if state_dir is not None else default_state_dir(settings, mode)
 
-    if mode == "paper" and replay_dir is None and settings.paper.replay_data:
+    if mode == "paper" and replay_dir is None and settings.paper.source == "replay":
         replay_dir = settings.paper.replay_data
     if mode in ("replay", "paper") and replay_dir is not None:
         if mode == "replay" and not resume:

@@ -64,6 +64,7 @@ CHOICES = {
     "strategy.signal.entry": ("level", "cross"),
     "exchange.margin_type": ("ISOLATED", "CROSSED"),
     "backtest.fill": ("next_open", "close"),
+    "paper.source": ("replay", "live"),
 }
 # key -> (a value out of range, the bound the message must state)
 RANGES = {

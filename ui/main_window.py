@@ -209,8 +209,8 @@ class MainWindow(QMainWindow):
         self.api.remember_if_asked()
         self.save_ui_state()
         if mode == "paper":
-            # Paper trading on live public prices: the factory replays paper.replay_data unless it is empty.
-            settings = replace(settings, paper=replace(settings.paper, replay_data=""))
+            # Paper trading on live public prices.
+            settings = replace(settings, paper=replace(settings.paper, source="live"))
         for warning in settings.warnings():
             self.show_message(warning, level="WARNING")
         self.status_table.set_symbols(list(settings.symbols))
