@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +195,12 @@ def _parse_symbols(raw: Any) -> dict[str, SymbolSettings]:
     return symbols
 
 
+def _section(cls: type, prefix: str, values: dict[str, Any]) -> Any:
+    """A settings section whose fields are named like their keys (``exchange.leverage``)."""
+    defaults = cls()
+    return cls(**{f.name: values.get(f"{prefix}.{f.name}", getattr(defaults, f.name)) for f in fields(cls)})
+
+
 def parse_settings(data: Any) -> AppSettings:
     """Validate a settings mapping (as read from YAML) into :class:`AppSettings`."""
     if data is None:
@@ -216,7 +222,6 @@ def parse_settings(data: Any) -> AppSettings:
         return values.get(key, default)
 
     signal_defaults = SignalParams()
-    exit_defaults = ExitParams()
     signal = SignalParams(
         rsi_length=get("strategy.rsi_length", signal_defaults.rsi_length),
         reference=get("strategy.signal.reference", signal_defaults.reference),
@@ -230,36 +235,15 @@ def parse_settings(data: Any) -> AppSettings:
         raise SettingsError(
             f"strategy.signal.macd.fast = {signal.macd_fast} must not exceed strategy.signal.macd.slow = {signal.macd_slow}"
         )
-    exit_params = ExitParams(
-        take_profit_pct=get("strategy.exit.take_profit_pct", exit_defaults.take_profit_pct),
-        max_hold_bars=get("strategy.exit.max_hold_bars", exit_defaults.max_hold_bars),
-        trailing_pct=get("strategy.exit.trailing_pct", exit_defaults.trailing_pct),
-        trailing_activation_pct=get("strategy.exit.trailing_activation_pct", exit_defaults.trailing_activation_pct),
-    )
+    exit_params = _section(ExitParams, "strategy.exit", values)
     return AppSettings(
         mode=get("mode", defaults.mode),
         strategy=StrategyParams(signal=signal, exit=exit_params),
         symbols=_parse_symbols(flat.get("symbols")),
-        exchange=ExchangeSettings(
-            leverage=get("exchange.leverage", defaults.exchange.leverage),
-            margin_type=get("exchange.margin_type", defaults.exchange.margin_type),
-            recv_window_ms=get("exchange.recv_window_ms", defaults.exchange.recv_window_ms),
-        ),
-        backtest=BacktestSettings(
-            fill=get("backtest.fill", defaults.backtest.fill),
-            fee_pct=get("backtest.fee_pct", defaults.backtest.fee_pct),
-            slippage_bps=get("backtest.slippage_bps", defaults.backtest.slippage_bps),
-            initial_capital=get("backtest.initial_capital", defaults.backtest.initial_capital),
-        ),
-        paper=PaperSettings(
-            source=get("paper.source", defaults.paper.source),
-            replay_data=get("paper.replay_data", defaults.paper.replay_data),
-            replay_speed=get("paper.replay_speed", defaults.paper.replay_speed),
-        ),
-        paths=PathSettings(
-            state_dir=get("paths.state_dir", defaults.paths.state_dir),
-            log_dir=get("paths.log_dir", defaults.paths.log_dir),
-        ),
+        exchange=_section(ExchangeSettings, "exchange", values),
+        backtest=_section(BacktestSettings, "backtest", values),
+        paper=_section(PaperSettings, "paper", values),
+        paths=_section(PathSettings, "paths", values),
     )
 
 
