@@ -35,6 +35,8 @@ if /i not "%~1"=="--no-venv" (
 echo Installing requirements.txt and %PYINSTALLER_PIN% ...
 "%PY%" -m pip install --disable-pip-version-check -q -r requirements.txt "%PYINSTALLER_PIN%" || goto :failed
 
+rem A fixed hash seed makes the build byte-for-byte reproducible (same sources + same pinned packages).
+set "PYTHONHASHSEED=1"
 echo Building with autohedge.spec ...
 "%PY%" -m PyInstaller --noconfirm --clean autohedge.spec || goto :failed
 if not exist dist\AutoHedge.exe goto :failed

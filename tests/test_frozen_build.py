@@ -1,7 +1,7 @@
 """Issue 7 acceptance: the PyInstaller spec builds on Linux, and the frozen binary works headless.
 
-The build (about 70 s on an idle 2-core machine) runs once per session into a
-temporary folder; then the binary's ``selftest`` must pass without a display,
+The build (about 70 s on an idle 2-core machine) runs once per module into a
+temporary folder, and once more to check it is reproducible; then the binary's ``selftest`` must pass without a display,
 the frozen GUI must open its main window offscreen and exit cleanly on
 request, and a user error must be one sentence, never a traceback. Each run
 gets its own AUTOHEDGE_HOME (user data) and TMPDIR (where a one-file binary
@@ -11,6 +11,7 @@ and that nothing is left in the unpack folder.
 from __future__ import annotations
 
 import ast
+import hashlib
 import os
 import subprocess
 import sys
@@ -26,20 +27,25 @@ SIZE_BUDGET_MB = 170  # 137 MB today; a jump means something big (scipy, botocor
 SPEC = REPO_ROOT / "autohedge.spec"
 
 
-@pytest.fixture(scope="module")
-def frozen_binary(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("pyinstaller")
+def build(root: Path) -> Path:
+    """Build the spec into ``root`` the way build_exe.bat does (fixed hash seed: reproducible)."""
     began = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
          "--distpath", str(root / "dist"), "--workpath", str(root / "work"), str(SPEC)],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S,
+        cwd=REPO_ROOT, env={**os.environ, "PYTHONHASHSEED": "1"}, capture_output=True, text=True,
+        timeout=BUILD_TIMEOUT_S,
     )
     assert done.returncode == 0, f"PyInstaller failed:\n{done.stderr[-4000:]}"
     binary = root / "dist" / ("AutoHedge.exe" if sys.platform == "win32" else "AutoHedge")
     assert binary.is_file()
     print(f"\nfrozen build: {time.monotonic() - began:.0f} s, {binary.stat().st_size / 1e6:.1f} MB")
     return binary
+
+
+@pytest.fixture(scope="module")
+def frozen_binary(tmp_path_factory) -> Path:
+    return build(tmp_path_factory.mktemp("pyinstaller"))
 
 
 def frozen_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -112,6 +118,12 @@ def test_frozen_bundle_holds_the_defaults_and_sample_and_not_the_dev_tools(froze
                                                               "IPython", "tkinter", "pydantic_core"})
     assert leaked == []
     assert frozen_binary.stat().st_size < SIZE_BUDGET_MB * 1e6
+
+
+@pytest.mark.slow
+def test_a_second_build_in_another_folder_is_byte_identical(frozen_binary, tmp_path):
+    again = build(tmp_path)
+    assert hashlib.sha256(again.read_bytes()).hexdigest() == hashlib.sha256(frozen_binary.read_bytes()).hexdigest()
 
 
 def test_windows_version_info_is_one_version_and_names_the_exe():
