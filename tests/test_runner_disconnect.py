@@ -83,3 +83,27 @@ def test_dropped_websocket_loses_no_close_and_repeats_none(fake, tmp_path):
         assert times == expected, f"{symbol}: every close once and in order"
     assert service.feed.reconnects >= 1
     assert not [event for event in logs if event.level == "ERROR"]
+
+
+def test_paper_mode_on_live_prices_trades_simulated_fills_without_keys(fake, tmp_path):
+    """paper.source=live: public klines from the exchange, fills by the paper broker, no API key."""
+    settings = load_settings(overrides=["paper.source=live"])
+    fills = []
+    service = build_service(settings, lambda event: fills.append(event.fill) if hasattr(event, "fill") else None,
+                            mode="paper", state_dir=tmp_path, base_url=fake.base_url, stream_url=fake.ws_url)
+    runner = threading.Thread(target=service.run)
+    runner.start()
+    try:
+        _wait(lambda: service.feed.connected.is_set() and len(service.slots) == 2)
+        for _ in range(24):
+            now = fake.step(candles=1)
+            _wait(lambda: all(s.strategy.state.last_bar_close >= now for s in service.slots.values()))
+    finally:
+        service.stop()
+        runner.join(30)
+    assert fills, "two hours of real candles should trade"
+    assert fake.state()["orders"] == [], "paper trading never sends an order to the exchange"
+    closes = {(c.close_time): c.close for c in service.feed.history("DOGEUSDT", "5m", 50)}
+    for fill in fills:
+        if fill.symbol == "DOGEUSDT":
+            assert fill.price == closes[fill.decision_time], "paper fills at the decision bar's close"
