@@ -64,6 +64,10 @@ class ExecutionResult:
     fills: list[Fill] = field(default_factory=list)
     message: str = ""
     error: BrokerError | None = None
+    # The exchange may hold an order (or part of one) we could not confirm: a send that
+    # timed out on the last try, or an order still open after polling. The caller must
+    # keep the order as pending and resolve it by client id before deciding anything else.
+    outcome_unknown: bool = False
 
     @property
     def avg_price(self) -> float:
@@ -126,8 +130,12 @@ class OrderExecutor:
         backoff_seconds: tuple[float, ...] = (0.5, 1.0, 2.0),
         log: LogCallback | None = None,
         poll_attempts: int = 5,
+        max_wait_seconds: float = 60.0,
     ):
         self.broker = broker
+        # A longer wait asked by the exchange (Retry-After on 429/418) is not slept through:
+        # the service thread would stop handling every symbol's exits meanwhile.
+        self.max_wait_seconds = max_wait_seconds
         self.sleep = sleep
         self.max_retries = max_retries
         self.backoff_seconds = backoff_seconds
@@ -170,12 +178,16 @@ class OrderExecutor:
                 return self._finish(result, ExecutionStatus.REJECTED, error, _rejection_message(intent, error))
             except RetryableError as error:
                 last_error = error
-                if retries >= self.max_retries:
+                wait = error.retry_after if error.retry_after is not None else self._backoff(retries + 1)
+                if retries >= self.max_retries or wait > self.max_wait_seconds:
+                    why = (f"gave up after {retries} retries" if retries >= self.max_retries else
+                           f"the exchange asks to wait {wait:g}s (rate limit or IP ban), longer than "
+                           f"{self.max_wait_seconds:g}s")
+                    result.outcome_unknown = True  # any failed send may have reached the exchange
                     return self._finish(result, ExecutionStatus.FAILED, error,
-                                        f"{_label(intent)} gave up after {retries} retries: {error.message}; "
-                                        "check the connection, then resume the symbol")
+                                        f"{_label(intent)} {why}: {error.message}; the order is kept as pending "
+                                        "and looked up by its client id before the next decision")
                 retries += 1
-                wait = error.retry_after if error.retry_after is not None else self._backoff(retries)
                 self.log(f"[O4] {_label(intent)} {order_id}: {error.message}; "
                          f"retry {retries}/{self.max_retries} in {wait:g}s")
                 self.sleep(wait)
@@ -195,9 +207,10 @@ class OrderExecutor:
                 return result
             if report is not None and not report.status.is_final:
                 # Never re-send while the order may still fill: that could double the position.
+                result.outcome_unknown = True
                 return self._finish(result, ExecutionStatus.FAILED, None,
                                     f"{_label(intent)} {order_id} is still {report.status.value} on the exchange "
-                                    "after polling; not re-sent. Check it on Binance; the bot resolves it at restart")
+                                    "after polling; not re-sent. It is kept as pending and looked up before the next decision")
             # Final status with a remainder: a partial fill [O5].
             self.log(f"[O5] {_label(intent)}: partial fill {result.filled_qty} of {qty} "
                      f"at {result.avg_price:g}; remainder {remaining}")

@@ -24,6 +24,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
@@ -107,10 +108,12 @@ class TradingService:
         self.store = StateStore(options.state_dir, durable=options.durable)
         self.journal = FillJournal(options.journal_path or Path(options.state_dir) / "fills.jsonl",
                                    durable=options.durable)
-        self.executor = OrderExecutor(broker, sleep=sleep, log=self._executor_log)
+        self._stop = threading.Event()
+        # Back-off waits end early on stop(), so Stop never hangs behind a retry.
+        wait = self._stop.wait if sleep is time.sleep else sleep
+        self.executor = OrderExecutor(broker, sleep=wait, log=self._executor_log)
         self.slots: dict[str, SymbolSlot] = {}
         self._commands: queue.Queue[Callable[[], None]] = queue.Queue()
-        self._stop = threading.Event()
         self._current_symbol: str | None = None
 
     # ----- control (thread-safe) ----------------------------------------------------------
@@ -246,6 +249,12 @@ class TradingService:
             self._catch_up(slot, days_missed, missed)
         self._save(slot)
         slot.run_state = SymbolRunState.RUNNING
+        if strategy.state.pause_reason:
+            strategy.opens_allowed = False
+            slot.run_state = SymbolRunState.ERROR
+            slot.detail = strategy.state.pause_reason
+            self._log("WARNING", symbol, f"{symbol} is still paused from before the restart: "
+                      f"{strategy.state.pause_reason} (Resume to trade it again)")
         self._log("INFO", symbol, self._position_summary(slot))
         self._emit_status(slot)
 
@@ -311,6 +320,15 @@ class TradingService:
                           "the exchange and is too old to send now; dropped")
         self._save(slot)
 
+    def _try_resolve(self, slot: SymbolSlot) -> bool:
+        """Resolve orders left pending by an unknown outcome. False while the exchange cannot tell."""
+        try:
+            self._resolve_in_flight(slot)
+        except BrokerError as exc:
+            slot.detail = f"order outcome unknown, exchange not answering: {exc.message}"
+            return False
+        return not slot.strategy.state.pending
+
     def _look_up_fills(self, intent: OrderIntent) -> list[Fill]:
         """Fills the exchange has for ``intent`` (its client id and its -r<n> resends).
 
@@ -339,13 +357,11 @@ class TradingService:
         """[O7] The exchange's LONG and SHORT positions win over the state's."""
         strategy = slot.strategy
         exchange = self.broker.positions(strategy.symbol)
-        rules = self.broker.symbol_rules(strategy.symbol)
-        tolerance = float(rules.step_size) / 2 if rules.step_size > 0 else 1e-9
         for side in Side:
             mine = strategy.state.positions[side]
             theirs = exchange[side]
             their_qty = float(theirs.qty)
-            if abs(mine.qty - their_qty) <= tolerance:
+            if Decimal(repr(mine.qty)) == theirs.qty:
                 if their_qty > 0 and theirs.entry_price > 0 and abs(mine.entry_price - float(theirs.entry_price)) > 1e-9 * max(1.0, mine.entry_price):
                     self._log("INFO", strategy.symbol, f"[O7] {strategy.symbol} {side.value}: entry price "
                               f"{mine.entry_price:g} in state, {theirs.entry_price} on the exchange; using the exchange's")
@@ -370,6 +386,13 @@ class TradingService:
         assert driver is not None
         slot.last_price = candle.close
         slot.last_time = candle.close_time
+        if slot.strategy.state.pending and not self._try_resolve(slot):
+            driver.skip_bar(candle)  # the indicators still see the close [I3]; nothing is decided
+            self._save(slot)
+            self._log("WARNING", slot.symbol, f"{slot.symbol}: no decision on the {_hhmm(candle.close_time)} close: "
+                      "an order's outcome is still unknown; it is looked up again on the next close")
+            self._emit_status(slot)
+            return
         intents = driver.on_bar(candle)
         self._execute(slot, intents, candle.close, candle.close_time)
         self._emit_status(slot)
@@ -392,6 +415,13 @@ class TradingService:
             if set_price is not None:
                 set_price(intent.symbol, price, at)
             result = self.executor.execute(intent, price, on_fill=lambda fill: self._record_fill(slot, fill))
+            if result.outcome_unknown:
+                # The exchange may hold this order: keep it pending [O2] and look it up by client id
+                # before any further decision on this symbol [O4, O7]. Later intents are dropped.
+                for dropped in intents[index + 1:]:
+                    strategy.finish_order(dropped.client_id)
+                self._enter_error(slot, result.message)
+                return
             strategy.finish_order(intent.client_id)
             self._save(slot)
             if result.status is ExecutionStatus.FILLED:
@@ -404,12 +434,19 @@ class TradingService:
             if result.pauses_symbol:
                 for dropped in intents[index + 1:]:
                     strategy.finish_order(dropped.client_id)
-                self._save(slot)
-                strategy.opens_allowed = False
-                slot.run_state = SymbolRunState.ERROR
-                slot.detail = result.message
-                self._emit_status(slot)
+                self._enter_error(slot, result.message)
                 return
+
+    def _enter_error(self, slot: SymbolSlot, why: str) -> None:
+        """No new entries or hedges until the user resumes; exits keep running. Saved, so a
+        restart does not quietly resume opening."""
+        strategy = slot.strategy
+        strategy.opens_allowed = False
+        strategy.state.pause_reason = why
+        slot.run_state = SymbolRunState.ERROR
+        slot.detail = why
+        self._save(slot)
+        self._emit_status(slot)
 
     def _record_fill(self, slot: SymbolSlot, fill: Fill) -> None:
         """Journal first, then state: a crash in between is repaired at start-up, because
@@ -442,6 +479,8 @@ class TradingService:
             slot.strategy.opens_allowed = not paused
             slot.run_state = SymbolRunState.PAUSED if paused else SymbolRunState.RUNNING
             slot.detail = "paused by the user: no new entries or hedges" if paused else ""
+            slot.strategy.state.pause_reason = slot.detail
+            self._save(slot)
             self._log("INFO", slot.symbol, f"{slot.symbol} {'paused' if paused else 'resumed'} by the user")
             self._emit_status(slot)
 

@@ -83,6 +83,16 @@ class SymbolDriver:
             return []  # older than what we hold: already processed
         return self.strategy.on_daily_close(close_time, self.daily_signal())
 
+    def skip_bar(self, candle: Candle) -> None:
+        """Take a closed candle into the buffers without asking the strategy (the symbol
+        cannot decide now); it is never processed later."""
+        if candle.close_time <= self.bars.last_time:
+            return
+        if candle.close_time % ONE_DAY_MS == 0 and candle.close_time > self.days.last_time:
+            self.days.append(candle.close_time, candle.close, self.limit)
+        self.bars.append(candle.close_time, candle.close, self.limit)
+        self.strategy.state.last_bar_close = max(self.strategy.state.last_bar_close, candle.close_time)
+
     def on_bar(self, candle: Candle) -> list[OrderIntent]:
         """A 5m candle closed: daily close first when it ends a UTC day [G4], then the bar rules."""
         if candle.close_time <= self.bars.last_time:

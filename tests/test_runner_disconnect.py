@@ -107,3 +107,88 @@ def test_paper_mode_on_live_prices_trades_simulated_fills_without_keys(fake, tmp
     for fill in fills:
         if fill.symbol == "DOGEUSDT":
             assert fill.price == closes[fill.decision_time], "paper fills at the decision bar's close"
+
+
+def test_a_close_after_a_hole_waits_until_the_hole_is_fetched():
+    """If REST cannot fill a hole, later closes are held back, not handed out past it [I3]."""
+    from core.model import Candle
+    from runner.live_feed import BinanceKlineFeed
+
+    def candle(k: int) -> Candle:
+        return Candle(k * FIVE_MIN, 1.0, 1.0, 1.0, 1.0 + k, 1.0, (k + 1) * FIVE_MIN)
+
+    rest_up = {"ok": False}
+
+    def rest(symbol, interval, start_ms, end_ms=None, limit=1500):
+        if not rest_up["ok"]:
+            raise ConnectionError("no network")
+        return [candle(k) for k in range(10) if start_ms <= k * FIVE_MIN and (end_ms is None or k * FIVE_MIN <= end_ms)
+                and (k + 1) * FIVE_MIN <= 4 * FIVE_MIN]
+
+    feed = BinanceKlineFeed(["DOGEUSDT"], rest, lambda *a: [], "ws://127.0.0.1:9/", clock=lambda: 4 * FIVE_MIN)
+    feed.resume_after("DOGEUSDT", FIVE_MIN)  # candle 0 (closing at 5 min) was processed
+    feed._accept("DOGEUSDT", candle(3))  # candles 1 and 2 are missing; REST is down
+    assert list(feed._ready) == []
+    rest_up["ok"] = True
+    feed._next_overdue_check = 0.0
+    feed._check_overdue()
+    assert [c.candle.close_time for c in feed._ready] == [2 * FIVE_MIN, 3 * FIVE_MIN, 4 * FIVE_MIN]
+
+
+def test_O4_order_with_unknown_outcome_stays_pending_and_is_resolved_before_any_new_decision(fake, tmp_path):
+    """The order executes, but every answer and every look-up fails until the executor gives up.
+    The order must stay pending (not be forgotten), no decision may be taken on that symbol
+    meanwhile, and once the exchange answers again it is found by client id: one order each,
+    and the state holds exactly the exchange's positions."""
+    logs: list[LogEvent] = []
+    service = build_service(
+        load_settings(), lambda event: logs.append(event) if isinstance(event, LogEvent) else None,
+        mode="testnet", credentials=ApiCredentials(TEST_API_KEY, TEST_API_SECRET), state_dir=tmp_path,
+        base_url=fake.base_url, stream_url=fake.ws_url, sleep=lambda seconds: None)
+    runner = threading.Thread(target=service.run)
+    runner.start()
+
+    def processed(close_time: int) -> bool:
+        return all(slot.strategy.state.last_bar_close >= close_time for slot in service.slots.values())
+
+    def stuck_orders() -> dict[str, str]:
+        return {symbol: client_id for symbol, slot in service.slots.items()
+                for client_id in slot.strategy.state.pending}
+
+    try:
+        _wait(lambda: service.feed.connected.is_set() and len(service.slots) == 2)
+        fake.add_fault(kind="error", path="/fapi/v1/order", method="POST", code=-1006, execute=True, times=1000)
+        fake.add_fault(kind="http_error", path="/fapi/v1/order", method="GET", status=502, times=1000)
+        for _ in range(60):  # until a strategy decides an order
+            now = fake.step(candles=1)
+            _wait(lambda: processed(now))
+            if stuck_orders():
+                break
+        stuck = stuck_orders()
+        assert stuck, "no order was decided in five hours of candles"
+        sent = [o["clientOrderId"] for o in fake.state()["orders"]]
+        assert set(stuck.values()) <= set(sent), "the fault executes each order before failing its answer"
+
+        now = fake.step(candles=1)  # still no answer: the close is taken in, nothing is decided
+        _wait(lambda: processed(now))
+        for symbol, client_id in stuck.items():
+            assert list(service.slots[symbol].strategy.state.pending) == [client_id]
+            assert [o["clientOrderId"] for o in fake.state()["orders"] if o["symbol"] == symbol] == \
+                [c for c in sent if c.startswith(f"ah-{symbol}-")]
+
+        fake.clear_faults()
+        now = fake.step(candles=1)  # the exchange answers: each order is found, not re-sent
+        _wait(lambda: processed(now) and not stuck_orders())
+    finally:
+        service.stop()
+        runner.join(30)
+
+    client_ids = [o["clientOrderId"] for o in fake.state()["orders"]]
+    for client_id in stuck.values():
+        assert client_ids.count(client_id) == 1
+    exchange = {(p["symbol"], p["positionSide"]): float(p["qty"]) for p in fake.state()["positions"]}
+    held = {(symbol, side.value): pos.qty for symbol, slot in service.slots.items()
+            for side, pos in slot.strategy.state.positions.items() if pos.qty}
+    assert held == exchange
+    assert any("looked up by its client id" in e.message for e in logs)
+    assert any("no decision on the" in e.message for e in logs)
