@@ -19,6 +19,7 @@ main.opposite``, and the signal that favours the regime is ``regime.favourable_s
 """
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import Enum
 
 import numpy as np
@@ -34,6 +35,13 @@ class SideStatus(Enum):
     FLAT = "flat"  # nothing held, or what is held is being closed
     OPEN = "open"  # held, nothing in flight: the rules may examine it
     OPENING = "opening"  # an open order is in flight: taken, but not examined
+
+
+def exact_sum(a: float, b: float) -> float:
+    """a + b computed in decimal from the shortest reprs: quantities are exchange step
+    multiples, and 0.1 + 0.7 must hold 0.8, not 0.7999999999999999 (which the executor
+    would round down a whole step, leaving an unclosable remainder)."""
+    return float(Decimal(repr(a)) + Decimal(repr(b)))
 
 
 def regime_from_signal(signal: Signal) -> Regime | None:
@@ -154,9 +162,9 @@ class HedgeStrategy:
         position = self.state.positions[fill.side]
         order = self.state.pending.get(fill.client_id)
         if order is not None:
-            order.filled_qty += fill.qty
+            order.filled_qty = exact_sum(order.filled_qty, fill.qty)
         if fill.action is Action.OPEN:
-            total = position.qty + fill.qty
+            total = exact_sum(position.qty, fill.qty)
             if not position.is_open:
                 position.entry_time = fill.decision_time
                 position.entry_price = fill.price
@@ -165,7 +173,7 @@ class HedgeStrategy:
                 position.entry_price = (position.entry_price * position.qty + fill.price * fill.qty) / total
             position.qty = total
         else:
-            remaining = position.qty - fill.qty
+            remaining = exact_sum(position.qty, -fill.qty)
             if remaining <= QTY_EPSILON:
                 self.state.positions[fill.side] = PositionState()
             else:
