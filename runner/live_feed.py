@@ -147,6 +147,11 @@ class BinanceKlineFeed:
             self._backfill(symbol, until=candle.open_time)
             if candle.close_time <= self._last[symbol]:
                 return
+            if self._last[symbol] != candle.open_time:
+                # The hole could not be filled (REST failed): never hand out a close past a
+                # hole. This candle is fetched again with the hole by the overdue check.
+                self._next_overdue_check = 0.0
+                return
         self._ready.append(ClosedCandle(symbol, candle))
         self._last[symbol] = candle.close_time
 
@@ -217,6 +222,10 @@ def build_exchange_service(settings, listener, *, mode: str, symbols: dict[str, 
             raise UserError(
                 f"no Binance {mode} API key: enter it in the window (and tick 'remember'), or set "
                 "BINANCE_API_KEY and BINANCE_API_SECRET in the environment or a .env file")
+    if credentials is not None and mode != "paper":
+        from adapters.secrets import install_log_redaction
+
+        install_log_redaction(credentials)  # before any request can be logged
     adapter = BinanceFuturesAdapter(credentials if mode != "paper" else None, testnet=testnet, base_url=base_url,
                                     recv_window=settings.exchange.recv_window_ms)
     names = list(symbols)
