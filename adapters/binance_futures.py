@@ -148,6 +148,16 @@ def classify(error: Exception, order_submission: bool = False) -> BrokerError:
 # ----- the adapter ----------------------------------------------------------------------------------
 
 
+def _order_status(value: Any, executed: Decimal) -> OrderStatus:
+    """Binance's status; one this program does not know is read as final (the order is no
+    longer working) so its executed quantity is kept, never as a crash after the order went out."""
+    try:
+        return OrderStatus(value)
+    except ValueError:
+        log.warning("[O3] unknown order status %r from Binance: treated as final with %s executed", value, executed)
+        return OrderStatus.EXPIRED
+
+
 def _decimal(value: Any) -> Decimal:
     try:
         return Decimal(str(value))
@@ -353,7 +363,7 @@ class BinanceFuturesAdapter:
         avg_price = _decimal(response.get("avgPrice"))
         return OrderReport(
             client_id=str(response.get("clientOrderId")),
-            status=OrderStatus(response.get("status", "NEW")),
+            status=_order_status(response.get("status", "NEW"), executed),
             executed_qty=executed,
             avg_price=avg_price,
             fee=executed * avg_price * self.taker_fee_rate,  # estimate: the order answer carries no fee

@@ -21,11 +21,12 @@ class OrderStatus(str, Enum):
     FILLED = "FILLED"
     CANCELED = "CANCELED"
     EXPIRED = "EXPIRED"
+    EXPIRED_IN_MATCH = "EXPIRED_IN_MATCH"  # self-trade prevention expired it
     REJECTED = "REJECTED"
 
     @property
     def is_final(self) -> bool:
-        return self in (OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED)
+        return self not in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
 
 
 @dataclass(frozen=True)

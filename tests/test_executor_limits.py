@@ -1,0 +1,45 @@
+"""Executor limits found in review: long exchange-requested waits, unknown order statuses."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from adapters.binance_futures import BinanceFuturesAdapter
+from core.executor import ExecutionStatus, OrderExecutor
+from core.model import Action, OrderIntent, Side
+from core.ports import OrderStatus, RetryableError, SymbolRules
+
+
+class BannedBroker:
+    """Answers every order with a 418/429 that asks to wait an hour."""
+
+    def __init__(self):
+        self.sent = 0
+
+    def symbol_rules(self, symbol):
+        return SymbolRules(symbol, Decimal("1"), Decimal("1"), Decimal("5"))
+
+    def submit_market_order(self, symbol, side, action, qty, client_id):
+        self.sent += 1
+        raise RetryableError("Way too many requests; IP banned", -1003, retry_after=3600)
+
+    def query_order(self, symbol, client_id):
+        return None
+
+
+def test_O4_a_wait_longer_than_a_minute_is_not_slept_through_and_the_order_stays_unresolved():
+    slept: list[float] = []
+    broker = BannedBroker()
+    intent = OrderIntent("DOGEUSDT", Side.LONG, Action.OPEN, 100, "R2", 0, "ah-DOGEUSDT-0-1")
+    result = OrderExecutor(broker, sleep=slept.append).execute(intent, 0.1)
+    assert result.status is ExecutionStatus.FAILED
+    assert result.outcome_unknown, "the first send may have reached the exchange"
+    assert broker.sent == 1 and slept == []
+    assert "3600" in result.message and "wait" in result.message
+
+
+def test_O3_unknown_order_status_is_read_as_final_keeping_the_executed_quantity():
+    adapter = BinanceFuturesAdapter(None, testnet=True)
+    stp = adapter._report({"status": "EXPIRED_IN_MATCH", "executedQty": "0", "avgPrice": "0", "clientOrderId": "a"})
+    assert stp.status is OrderStatus.EXPIRED_IN_MATCH and stp.status.is_final
+    odd = adapter._report({"status": "SOMETHING_NEW", "executedQty": "30", "avgPrice": "0.1", "clientOrderId": "b"})
+    assert odd.status.is_final and odd.executed_qty == Decimal("30")
