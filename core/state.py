@@ -63,6 +63,9 @@ class SymbolState:
     last_daily_close: int = 0  # close time (ms) of the last daily candle processed
     last_bar_close: int = 0  # close time (ms) of the last 5m candle processed
     order_seq: int = 0  # for unique client order ids across restarts
+    # Why new entries are blocked ("" = trading): a user pause or a rejection the user must
+    # act on. Saved so a restart does not quietly resume opening positions.
+    pause_reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -93,6 +96,7 @@ class SymbolState:
             "last_daily_close": self.last_daily_close,
             "last_bar_close": self.last_bar_close,
             "order_seq": self.order_seq,
+            "pause_reason": self.pause_reason,
         }
 
     @classmethod
@@ -133,7 +137,14 @@ class SymbolState:
             last_daily_close=_whole(data["last_daily_close"], "last_daily_close"),
             last_bar_close=_whole(data["last_bar_close"], "last_bar_close"),
             order_seq=_whole(data["order_seq"], "order_seq"),
+            pause_reason=_optional_text(data.get("pause_reason", ""), "pause_reason"),
         )
+
+
+def _optional_text(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be text, got {value!r}")
+    return value
 
 
 def _amount(value: Any, name: str) -> float:
