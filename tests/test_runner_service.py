@@ -158,3 +158,23 @@ def test_set_call_size_applies_to_the_next_order(tmp_path):
     opens = [f for f in recorder.fills("ALGOUSDT") if f.action is Action.OPEN and f.reason == "R2"]
     assert opens[0].qty == 50 and opens[-1].qty == 70
     assert recorder.last_row("ALGOUSDT").call_size == 70
+
+
+def test_P_a_rejection_pause_survives_a_restart(tmp_path):
+    settings = load_settings()
+    sizes = {s: settings.symbols[s].call_size for s in SYMBOLS}
+
+    def service(recorder, start, end):
+        feed = ReplayFeed(SAMPLE, SYMBOLS, start_ms=_ms(start), end_ms=_ms(end))
+        return TradingService(sizes, settings.strategy, feed, RejectingBroker(fee_pct=0), recorder,
+                              ServiceOptions(tmp_path, reconcile=False), clock=lambda: feed.now,
+                              sleep=lambda s: None)
+
+    service(Recorder(), "2023-03-01", "2023-03-02").run()
+    after_restart = Recorder()
+    restarted = service(after_restart, "2023-03-01", "2023-03-03")
+    restarted.run()
+    first_doge_row = next(row for row in after_restart.of(StatusRow) if row.symbol == "DOGEUSDT")
+    assert first_doge_row.state is SymbolRunState.ERROR and "-2019" in first_doge_row.detail
+    assert any("still paused from before the restart" in e.message for e in after_restart.of(LogEvent))
+    assert not restarted.slots["DOGEUSDT"].strategy.opens_allowed
