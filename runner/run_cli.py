@@ -10,7 +10,9 @@ import argparse
 import signal
 from datetime import datetime, timezone
 
-from config.paths import resolve_user_path
+from pathlib import Path
+
+from config.paths import resolve_user_path, user_home
 from config.settings import load_settings
 from core.errors import UserError
 from runner.factory import MODES, build_service, default_state_dir
@@ -24,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start", help="replay from this UTC date (YYYY-MM-DD)")
     parser.add_argument("--end", help="replay up to this UTC date (exclusive)")
     parser.add_argument("--resume", action="store_true", help="continue a previous replay instead of starting fresh")
-    parser.add_argument("--config", metavar="FILE", help="settings file (default: config/settings.yaml)")
+    parser.add_argument("--config", metavar="FILE",
+                        help="settings file (default: the one the window saved, else config/settings.yaml)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a setting, e.g. --set symbols.DOGEUSDT.call_size=200")
     parser.add_argument("--state-dir", help="state folder (default: <paths.state_dir>/<mode>)")
@@ -44,8 +47,18 @@ def _date_ms(text: str | None, flag: str) -> int | None:
         raise UserError(f"{flag} {text!r} is not a date; use YYYY-MM-DD") from None
 
 
+def settings_file(explicit: str | None) -> Path | None:
+    """--config, else the settings the window saved in the user folder, else the bundled defaults."""
+    if explicit:
+        return Path(explicit)
+    saved = user_home() / "settings.yaml"
+    return saved if saved.exists() else None
+
+
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config, args.overrides)
+    source = settings_file(args.config)
+    settings = load_settings(source, args.overrides)
+    print(f"settings: {source or 'bundled defaults (config/settings.yaml)'}")
     mode = "replay" if args.replay else (args.mode or settings.mode)
     if mode == "live" and not args.confirm_live:
         raise UserError("live mode trades REAL money: add --confirm-live if you mean it")
