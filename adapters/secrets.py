@@ -24,6 +24,7 @@ import keyring.errors
 from dotenv import dotenv_values
 
 SERVICE_NAME = "AutoHedge"
+log = logging.getLogger("autohedge.secrets")
 ENV_KEY = "BINANCE_API_KEY"
 ENV_SECRET = "BINANCE_API_SECRET"
 VENUES = ("testnet", "live")
@@ -67,7 +68,8 @@ def load_credentials(testnet: bool, env_file: Path | str | None = ".env") -> Api
             if data.get("api_key") and data.get("api_secret"):
                 return ApiCredentials(data["api_key"], data["api_secret"], "keyring")
         except (ValueError, AttributeError):
-            pass
+            log.warning("the OS keyring entry for AutoHedge %s is unreadable and was ignored; "
+                        "enter the keys again and tick 'remember' to replace it", _venue(testnet))
     key, secret = os.environ.get(ENV_KEY, "").strip(), os.environ.get(ENV_SECRET, "").strip()
     if key and secret:
         return ApiCredentials(key, secret, "environment")

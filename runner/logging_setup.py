@@ -5,6 +5,8 @@ import logging
 import logging.handlers
 from pathlib import Path
 
+from adapters.secrets import install_log_redaction
+
 FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
 
 
@@ -31,10 +33,5 @@ def setup_logging(log_dir: Path, console: bool = True, level: int = logging.INFO
         handler.setFormatter(logging.Formatter(FORMAT))
         handler._autohedge = True  # type: ignore[attr-defined]
         root.addHandler(handler)
-    try:
-        from adapters.secrets import install_log_redaction
-    except ImportError:
-        pass
-    else:
-        install_log_redaction()
+    install_log_redaction()  # signatures masked from the first record on; keys once they are known
     return path

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from config.settings import AppSettings, save_settings
 from core.errors import UserError
-from runner.events import Event, FillEvent, LogEvent, ProgressEvent, ServiceStateEvent, StatusRow
+from runner.events import Event, LogEvent, ProgressEvent, ServiceStateEvent, StatusRow
 from ui import paths
 from runner.accounts import ApiCredentials, install_log_redaction, mask
 from ui.api_panel import ApiPanel, ConnectionChecker, CredentialStore
@@ -317,8 +317,6 @@ class MainWindow(QMainWindow):
                 self.replay_progress.setValue(event.done)
             elif isinstance(event, ServiceStateEvent):
                 self._show_state(event)
-            elif isinstance(event, FillEvent):
-                pass  # the service logs every fill as a trader line; the table shows the position
         if lines:
             self.log_pane.append_many(lines)
 
