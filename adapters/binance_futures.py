@@ -67,6 +67,11 @@ ADVICE: dict[int, str] = {
     -2010: "Check the order in the Binance app, then resume the symbol.",
 }
 DEFAULT_ADVICE = "Check the order in the Binance app, then resume the symbol."
+HTTP_REFUSAL_ADVICE = {
+    403: "Binance's web firewall blocked this computer (too many requests, or a blocked network or VPN); "
+         "wait a few minutes, check the network, then resume the symbol.",
+    451: "Binance does not serve this location (restricted region); trading from here is not possible.",
+}
 
 
 class AdapterSetupError(UserError):
@@ -139,6 +144,8 @@ def classify(error: Exception, order_submission: bool = False) -> BrokerError:
         return OutcomeUnknownError(f"{message} (execution status unknown)", code or None)
     if code == -4116:  # our client id already exists: the order was placed before [O4]
         return OutcomeUnknownError(f"{message} (an order with this client id exists)", code)
+    if status in (403, 451):  # not worth retrying: the same request gets the same answer
+        return OrderRejectedError(f"Binance refused the request (HTTP {status})", None, HTTP_REFUSAL_ADVICE[status])
     if status >= 500 or not code:
         text = message if code else f"HTTP {status} from Binance"
         return unknown(f"server error: {text}", code or None)

@@ -43,3 +43,22 @@ def test_O3_unknown_order_status_is_read_as_final_keeping_the_executed_quantity(
     assert stp.status is OrderStatus.EXPIRED_IN_MATCH and stp.status.is_final
     odd = adapter._report({"status": "SOMETHING_NEW", "executedQty": "30", "avgPrice": "0.1", "clientOrderId": "b"})
     assert odd.status.is_final and odd.executed_qty == Decimal("30")
+
+
+def test_O4_http_403_and_451_are_refusals_with_their_own_sentence_not_retried():
+    from tests.fake_binance import TEST_API_KEY, TEST_API_SECRET, FakeBinance
+    from tests.conftest import BUNDLED_DATA
+    from adapters.secrets import ApiCredentials
+    from core.ports import OrderRejectedError
+
+    with FakeBinance(BUNDLED_DATA / "sample", start_ms=1_677_628_800_000) as fake:
+        adapter = BinanceFuturesAdapter(ApiCredentials(TEST_API_KEY, TEST_API_SECRET), testnet=True,
+                                        base_url=fake.base_url)
+        adapter.load_exchange_filters(["DOGEUSDT"])
+        for status, words in ((403, "firewall"), (451, "location")):
+            fake.add_fault(kind="http_error", path="/fapi/v1/order", method="POST", status=status)
+            intent = OrderIntent("DOGEUSDT", Side.LONG, Action.OPEN, 100, "R2", 0, f"ah-DOGEUSDT-0-{status}")
+            result = OrderExecutor(adapter, sleep=lambda s: None).execute(intent, 0.1)
+            assert result.status is ExecutionStatus.REJECTED and isinstance(result.error, OrderRejectedError)
+            assert f"HTTP {status}" in result.message and words in result.message
+        assert fake.state()["orders"] == [], "refused requests are not executed, and not retried into orders"
