@@ -245,3 +245,35 @@ def test_symbols_can_be_added_and_removed_but_not_all(qtbot, home, settings):
     editor.table.selectAll()
     editor.remove_button.click()
     assert editor.sizes() == before, "the last symbols cannot all be removed"
+
+
+def test_right_click_pauses_resumes_and_flattens_one_symbol(qtbot, home, settings, replay_dir):
+    window = make_window(qtbot, settings)
+    start_replay(qtbot, window, replay_dir, speed=2_000)
+    qtbot.waitUntil(lambda: len(window.status_table.latest) == 2 and states(window) == {SymbolRunState.RUNNING},
+                    timeout=20_000)
+
+    def trigger(action_label: str) -> None:
+        menu = window.status_table.menu_for("DOGEUSDT")
+        next(a for a in menu.actions() if a.text() == action_label).trigger()
+
+    def state_of(symbol: str) -> SymbolRunState:
+        return window.status_table.latest[symbol].state
+
+    trigger("Pause DOGEUSDT")
+    qtbot.waitUntil(lambda: state_of("DOGEUSDT") is SymbolRunState.PAUSED, timeout=10_000)
+    assert state_of("ALGOUSDT") is SymbolRunState.RUNNING
+
+    trigger("Resume DOGEUSDT")
+    qtbot.waitUntil(lambda: state_of("DOGEUSDT") is SymbolRunState.RUNNING, timeout=10_000)
+
+    asked: list[str] = []
+    window.ask = lambda title, question: asked.append(question) or True
+    trigger("Flatten DOGEUSDT…")
+    assert asked and "DOGEUSDT" in asked[0] and "ALGOUSDT" not in asked[0]
+    qtbot.waitUntil(lambda: any("DOGEUSDT" in line and ("[manual]" in line or "flatten requested, no open position"
+                                                         in line) for line in window.log_pane.lines()),
+                    timeout=10_000)
+    assert not any("ALGOUSDT" in line and "[manual]" in line for line in window.log_pane.lines())
+    window.stop()
+    qtbot.waitUntil(lambda: not window.is_running(), timeout=15_000)

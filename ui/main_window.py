@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop)
         self.flatten_button.clicked.connect(self.flatten_all)
+        self.status_table.symbol_action.connect(self.symbol_action)
         self.state_label = QLabel("Stopped")
         self.state_label.setWordWrap(True)
         self.state_label.setMinimumWidth(120)
@@ -247,6 +248,19 @@ class MainWindow(QMainWindow):
             self.state_label.setText("Stopping…")
             self.stop_button.setEnabled(False)
             self.runner.stop()
+
+    def symbol_action(self, action: str, symbol: str) -> None:
+        """Pause, resume or flatten one symbol (the status table's right-click menu)."""
+        if not self.is_running():
+            return
+        if action == "flatten":
+            if not self.ask(f"Flatten {symbol}", f"Close every open position (main and hedge) of {symbol} "
+                                                 "at market now?"):
+                return
+            self.runner.flatten(symbol)
+        elif action in ("pause", "resume"):
+            getattr(self.runner, action)(symbol)
+        self.show_message(f"{action.capitalize()} {symbol} requested by the user", symbol=symbol)
 
     def flatten_all(self) -> None:
         if not self.is_running():

@@ -1,8 +1,9 @@
 """The live status table: one row per symbol, updated on every StatusRow event."""
 from __future__ import annotations
 
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableWidget, QTableWidgetItem
 
 from runner.events import StatusRow, SymbolRunState
 from ui.formatting import number, pnl_color, signed
@@ -33,8 +34,15 @@ def row_cells(row: StatusRow) -> list[tuple[str, str | None]]:
 
 
 class StatusTable(QTableWidget):
+    """The live status rows. Right-click a row for that symbol's Pause / Resume / Flatten."""
+
+    symbol_action = Signal(str, str)  # (action: pause | resume | flatten, symbol)
+    ACTIONS = (("pause", "Pause {symbol}"), ("resume", "Resume {symbol}"), ("flatten", "Flatten {symbol}…"))
+
     def __init__(self, parent=None):
         super().__init__(0, len(COLUMNS), parent)
+        self.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._show_menu)
         self.setHorizontalHeaderLabels(COLUMNS)
         self.verticalHeader().setVisible(False)
         self.setEditTriggers(QAbstractItemView.NoEditTriggers)
@@ -76,3 +84,18 @@ class StatusTable(QTableWidget):
 
     def cell_text(self, symbol: str, column: str) -> str:
         return self.item(self._rows[symbol], COLUMNS.index(column)).text()
+
+    def symbol_at(self, row: int) -> str | None:
+        return next((symbol for symbol, index in self._rows.items() if index == row), None)
+
+    def menu_for(self, symbol: str) -> QMenu:
+        menu = QMenu(self)
+        for action, label in self.ACTIONS:
+            menu.addAction(label.format(symbol=symbol)).triggered.connect(
+                lambda checked=False, a=action: self.symbol_action.emit(a, symbol))
+        return menu
+
+    def _show_menu(self, position) -> None:
+        symbol = self.symbol_at(self.rowAt(position.y()))
+        if symbol is not None:
+            self.menu_for(symbol).exec(self.viewport().mapToGlobal(position))
