@@ -314,9 +314,13 @@ class BinanceFuturesAdapter:
             log.info("[O1] %s ready: margin %s, leverage %dx, %s", symbol, wanted, leverage, self._rules[symbol])
         return {symbol: self._rules[symbol] for symbol in symbols}
 
+    def exchange_info(self) -> dict[str, Any]:
+        """GET /fapi/v1/exchangeInfo (public)."""
+        return self._request(self.client.futures_exchange_info, resync=False)
+
     def load_exchange_filters(self, symbols: list[str]) -> None:
         """[O6] Read LOT_SIZE / MARKET_LOT_SIZE / MIN_NOTIONAL for ``symbols`` from exchangeInfo."""
-        info = self._request(self.client.futures_exchange_info, resync=False)
+        info = self.exchange_info()
         for symbol in symbols:
             rules = rules_from_exchange_info(info, symbol)
             if rules is None:

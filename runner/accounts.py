@@ -5,14 +5,17 @@ test a connection and to keep keys in the OS keyring; the runner asks the adapte
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 # Imported here, on the caller's (GUI) thread, not lazily inside a worker thread: a first
 # import of python-binance inside a QThread has been seen to deadlock with the Qt event loop.
 from adapters import secrets
-from adapters.binance_futures import BinanceFuturesAdapter
+from adapters.binance_futures import BinanceFuturesAdapter, rules_from_exchange_info
 from adapters.secrets import ApiCredentials, install_log_redaction, mask
 from core.errors import UserError
 
-__all__ = ["ApiCredentials", "mask", "install_log_redaction", "credential_store", "check_connection"]
+__all__ = ["ApiCredentials", "mask", "install_log_redaction", "credential_store", "check_connection",
+           "ConnectionResult"]
 
 
 def credential_store():
@@ -20,10 +23,37 @@ def credential_store():
     return secrets
 
 
-def check_connection(credentials: ApiCredentials, mode: str, base_url: str | None = None) -> str:
-    """Reach Binance, sync the clock, make one signed call. Returns a one-sentence success;
-    raises UserError with the exact reason (bad key, IP not allowed, clock skew, no network)."""
-    result = BinanceFuturesAdapter(credentials, testnet=(mode != "live"), base_url=base_url).check_connection()
+@dataclass(frozen=True)
+class ConnectionResult:
+    """A successful connection test: the sentence to show, and what the exchange trades."""
+
+    message: str
+    min_notional: dict[str, float]  # every USDT-M symbol in TRADING status -> its MIN_NOTIONAL (USDT)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def check_connection(credentials: ApiCredentials, mode: str, base_url: str | None = None) -> ConnectionResult:
+    """Reach Binance, sync the clock, make one signed call, read the symbol list.
+
+    Raises UserError with the exact reason (bad key, IP not allowed, clock skew, no network).
+    """
+    adapter = BinanceFuturesAdapter(credentials, testnet=(mode != "live"), base_url=base_url)
+    result = adapter.check_connection()
     if not result.ok:
         raise UserError(result.reason)
-    return result.reason
+    return ConnectionResult(result.reason, tradable_symbols(adapter))
+
+
+def tradable_symbols(adapter: BinanceFuturesAdapter) -> dict[str, float]:
+    """USDT-margined perpetual symbols the exchange lists as TRADING, with their MIN_NOTIONAL [O6]."""
+    info = adapter.exchange_info()
+    found = {}
+    for entry in info.get("symbols", []):
+        if entry.get("status", "TRADING") != "TRADING" or entry.get("quoteAsset", "USDT") != "USDT":
+            continue
+        rules = rules_from_exchange_info(info, entry["symbol"])
+        if rules is not None:
+            found[entry["symbol"]] = float(rules.min_notional)
+    return found

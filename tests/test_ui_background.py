@@ -203,3 +203,27 @@ def test_secret_never_reaches_a_log_or_a_file(qtbot, home, settings, fake, tmp_p
     assert TEST_API_SECRET not in caplog.text and TEST_API_KEY not in caplog.text
     shown = "\n".join(window.log_pane.lines()) + window.api.result.text() + window.statusBar().currentMessage()
     assert TEST_API_SECRET not in shown and TEST_API_KEY not in shown
+
+
+def test_a_connection_feeds_the_exchange_symbol_list_and_minimums_to_the_symbols_editor(qtbot, home, settings):
+    from decimal import Decimal
+
+    from tests.fake_binance import SymbolSpec
+
+    with FakeBinance(data_dir=FUTURES_DATA, symbols=["DOGEUSDT"], start_ms=1_740_787_200_000,
+                     specs={"DOGEUSDT": SymbolSpec(min_notional=Decimal("50"))}) as server:
+        window = window_for(qtbot, settings, ui_app.connection_checker(base_url=server.base_url))
+        editor = window.strategy.symbols
+        editor.set_price("DOGEUSDT", 0.2)  # 100 DOGE = 20 USDT: fine for the usual 5 USDT minimum
+        assert not any("DOGEUSDT" in text for text in editor.warnings())
+
+        enter_keys(window, TEST_API_KEY, TEST_API_SECRET)
+        assert "Connected" in run_connection_test(qtbot, window)
+        qtbot.waitUntil(lambda: any("DOGEUSDT" in text and "50" in text for text in editor.warnings()),
+                        timeout=5_000)
+
+        editor.new_symbol.setText("ALGOUSDT")  # a real symbol, but not listed by this exchange
+        editor.new_size.setText("10")
+        editor.add_button.click()
+        assert "ALGOUSDT" not in editor.sizes()
+        assert "not traded on the connected exchange" in editor.message.text()

@@ -39,11 +39,12 @@ class CredentialStore(Protocol):
 
 
 # (credentials, mode) -> one sentence describing the account on success; raises UserError with the exact reason
-ConnectionChecker = Callable[[ApiCredentials, str], str]
+ConnectionChecker = Callable[[ApiCredentials, str], object]  # str(result) is shown; .min_notional, if any, feeds the symbols editor
 
 
 class ApiPanel(QGroupBox):
     mode_changed = Signal(str)
+    exchange_info = Signal(object)  # {symbol: min notional} from a successful connection test
 
     def __init__(self, checker: ConnectionChecker | None, store: CredentialStore | None, parent=None):
         super().__init__("Connection", parent)
@@ -204,7 +205,7 @@ class ApiPanel(QGroupBox):
         self.result.setStyleSheet("")
         self.result.setText("Testing the connection…")
         self._check_thread = BackgroundCall(lambda _progress: checker(credentials, mode), self)
-        self._check_thread.succeeded.connect(lambda text: self._show_result(True, str(text)))
+        self._check_thread.succeeded.connect(self._on_connected)
         self._check_thread.failed.connect(lambda text: self._show_result(False, text))
         self._check_thread.finished.connect(lambda: self.test_button.setEnabled(True))
         self._check_thread.start()
@@ -215,6 +216,12 @@ class ApiPanel(QGroupBox):
     def wait_for_test(self, ms: int = 10_000) -> None:
         if self._check_thread is not None:
             self._check_thread.wait(ms)
+
+    def _on_connected(self, result: object) -> None:
+        self._show_result(True, str(result))
+        min_notional = getattr(result, "min_notional", None)
+        if min_notional:
+            self.exchange_info.emit(dict(min_notional))
 
     def _show_result(self, ok: bool, text: str) -> None:
         self.result.setStyleSheet("color: #1b7f2a;" if ok else "color: #c62828;")

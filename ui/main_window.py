@@ -82,6 +82,8 @@ class MainWindow(QMainWindow):
         self.stop_button.clicked.connect(self.stop)
         self.flatten_button.clicked.connect(self.flatten_all)
         self.status_table.symbol_action.connect(self.symbol_action)
+        self.api.exchange_info.connect(
+            lambda minimums: self.strategy.symbols.set_exchange_info(set(minimums), minimums))
         self.state_label = QLabel("Stopped")
         self.state_label.setWordWrap(True)
         self.state_label.setMinimumWidth(120)
