@@ -15,7 +15,7 @@ import pytest
 
 from adapters.secrets import ApiCredentials
 from config.settings import load_settings
-from runner.events import LogEvent
+from runner.events import LogEvent, SymbolRunState
 from runner.service import build_service
 from tests.conftest import BUNDLED_DATA
 from tests.fake_binance import TEST_API_KEY, TEST_API_SECRET, FakeBinance, parse_start
@@ -28,6 +28,13 @@ def fake():
     exchange = FakeBinance(BUNDLED_DATA / "sample", start_ms=parse_start("2023-03-10T00:00")).start()
     yield exchange
     exchange.stop()
+
+
+def _started(service, symbols: int = 2) -> bool:
+    """Stream connected and every symbol through its start-up (history, regime) — a slot
+    exists from the start of its start-up, so its presence alone is not enough."""
+    return (service.feed.connected.is_set() and len(service.slots) == symbols
+            and all(slot.run_state is SymbolRunState.RUNNING for slot in service.slots.values()))
 
 
 def _wait(condition, timeout: float = 30.0) -> None:
@@ -58,7 +65,7 @@ def test_dropped_websocket_loses_no_close_and_repeats_none(fake, tmp_path):
     runner = threading.Thread(target=service.run)
     runner.start()
     try:
-        _wait(lambda: service.feed.connected.is_set() and len(service.slots) == 2)
+        _wait(lambda: _started(service))
         start = fake.now_ms
 
         def processed_up_to(close_time: int) -> bool:
@@ -94,7 +101,7 @@ def test_paper_mode_on_live_prices_trades_simulated_fills_without_keys(fake, tmp
     runner = threading.Thread(target=service.run)
     runner.start()
     try:
-        _wait(lambda: service.feed.connected.is_set() and len(service.slots) == 2)
+        _wait(lambda: _started(service))
         for _ in range(24):
             now = fake.step(candles=1)
             _wait(lambda: all(s.strategy.state.last_bar_close >= now for s in service.slots.values()))
@@ -156,7 +163,7 @@ def test_O4_order_with_unknown_outcome_stays_pending_and_is_resolved_before_any_
                 for client_id in slot.strategy.state.pending}
 
     try:
-        _wait(lambda: service.feed.connected.is_set() and len(service.slots) == 2)
+        _wait(lambda: _started(service))
         fake.add_fault(kind="error", path="/fapi/v1/order", method="POST", code=-1006, execute=True, times=1000)
         fake.add_fault(kind="http_error", path="/fapi/v1/order", method="GET", status=502, times=1000)
         for _ in range(60):  # until a strategy decides an order
