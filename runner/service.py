@@ -34,6 +34,7 @@ from core.ports import Broker, BrokerError
 from core.rules import pnl, pnl_pct
 from core.state import PositionState, StateFileError, StateStore
 from core.strategy import HedgeStrategy
+from core.trades import iso_utc
 from runner.events import (
     Event,
     EventListener,
@@ -221,11 +222,14 @@ class TradingService:
         limit = buffer_length(self.params.signal)
         daily = self.feed.history(symbol, "1d", limit)
         bars = self.feed.history(symbol, "5m", limit)
-        last_bar = strategy.state.last_bar_close
-        known = [bar for bar in bars if bar.close_time <= last_bar] if not fresh else bars
-        missed = [bar for bar in bars if bar.close_time > last_bar] if not fresh else []
-        days_known = [day for day in daily if day.close_time <= max(strategy.state.last_daily_close, 0)] if not fresh else daily
-        days_missed = [day for day in daily if day.close_time > strategy.state.last_daily_close] if not fresh else []
+        if fresh:  # everything is warm-up history; nothing was missed
+            known, missed, days_known, days_missed = bars, [], daily, []
+        else:  # split at what the saved state had processed
+            last_bar, last_day = strategy.state.last_bar_close, strategy.state.last_daily_close
+            known = [bar for bar in bars if bar.close_time <= last_bar]
+            missed = [bar for bar in bars if bar.close_time > last_bar]
+            days_known = [day for day in daily if day.close_time <= last_day]
+            days_missed = [day for day in daily if day.close_time > last_day]
         driver.load_history(days_known, known)
         if bars:  # the market's latest close: reference price and "now" for stale orders
             slot.last_price = bars[-1].close
@@ -282,7 +286,7 @@ class TradingService:
             if first_bar is None or day.close_time < first_bar:
                 self._execute(slot, driver.on_daily_close(day.close_time, day.close), day.close, day.close_time)
         for bar in missed:
-            self._log("INFO", symbol, f"{symbol}: catching up the close of {_hhmm(bar.close_time)} missed while stopped")
+            self._log("INFO", symbol, f"{symbol}: catching up the close of {iso_utc(bar.close_time)} missed while stopped")
             self._on_bar(slot, bar)
 
     def _resolve_in_flight(self, slot: SymbolSlot) -> None:
@@ -389,7 +393,7 @@ class TradingService:
         if slot.strategy.state.pending and not self._try_resolve(slot):
             driver.skip_bar(candle)  # the indicators still see the close [I3]; nothing is decided
             self._save(slot)
-            self._log("WARNING", slot.symbol, f"{slot.symbol}: no decision on the {_hhmm(candle.close_time)} close: "
+            self._log("WARNING", slot.symbol, f"{slot.symbol}: no decision on the {iso_utc(candle.close_time)} close: "
                       "an order's outcome is still unknown; it is looked up again on the next close")
             self._emit_status(slot)
             return
@@ -563,11 +567,6 @@ class TradingService:
     def _emit_status(self, slot: SymbolSlot) -> None:
         self._emit(self.status_row(slot))
 
-
-def _hhmm(ms: int) -> str:
-    from core.trades import iso_utc
-
-    return iso_utc(ms)
 
 
 def build_service(settings, listener: EventListener, **kwargs) -> TradingService:
