@@ -165,6 +165,12 @@ def _order_status(value: Any, executed: Decimal) -> OrderStatus:
         return OrderStatus.EXPIRED
 
 
+def _candle(row: list[Any]) -> Candle:
+    """A kline row (open time, o, h, l, c, v, close time - 1 ms, ...) as a Candle."""
+    return Candle(int(row[0]), float(row[1]), float(row[2]), float(row[3]), float(row[4]), float(row[5]),
+                  int(row[6]) + 1)
+
+
 def _decimal(value: Any) -> Decimal:
     try:
         return Decimal(str(value))
@@ -409,16 +415,19 @@ class BinanceFuturesAdapter:
             if end_ms is not None:
                 params["endTime"] = end_ms
             rows = self._request(self.client.futures_klines, resync=False, **params)
-            for row in rows:
-                close_time = int(row[6]) + 1
-                if now is not None and close_time > now:
-                    continue  # still open
-                candles.append(Candle(int(row[0]), float(row[1]), float(row[2]), float(row[3]), float(row[4]),
-                                      float(row[5]), close_time))
+            candles += [candle for candle in map(_candle, rows) if now is None or candle.close_time <= now]
             if len(rows) < page:
                 break
             cursor = int(rows[-1][0]) + step
         return candles
+
+    def latest_klines(self, symbol: str, interval: str, limit: int) -> list[Candle]:
+        """The newest closed candles: GET /fapi/v1/klines without startTime returns the latest
+        page, whose last candle is usually still open (dropped by its close time)."""
+        rows = self._request(self.client.futures_klines, resync=False,
+                             symbol=symbol, interval=interval, limit=min(limit, KLINE_LIMIT))
+        now = self._server_now_ms()
+        return [candle for candle in map(_candle, rows) if candle.close_time <= now]
 
     # ----- "test connection" ----------------------------------------------------------------------------
 

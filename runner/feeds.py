@@ -38,6 +38,14 @@ class CandleFeed(Protocol):
         Raises FeedFinished when a replay is over."""
         ...
 
+    def start(self) -> None:
+        """Begin receiving (a stream connects); called once before the symbols warm up."""
+        ...
+
+    def resume_after(self, symbol: str, close_time: int) -> None:
+        """Candles of ``symbol`` up to ``close_time`` are processed already: never hand them out."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -96,6 +104,9 @@ class ReplayFeed:
         self._now = min(self._bars[s][self._position[s]].open_time for s in symbols)
         for symbol in symbols:
             self._push(symbol)
+
+    def start(self) -> None:
+        """Nothing to connect: the folder was read at construction."""
 
     def resume_after(self, symbol: str, close_time: int) -> None:
         """Skip ``symbol``'s candles that closed at or before ``close_time``."""

@@ -189,17 +189,6 @@ class BinanceKlineFeed:
 # ----- assembling a service that talks to Binance ----------------------------------------------
 
 
-def latest_klines(adapter, symbol: str, interval: str, limit: int) -> list[Candle]:
-    """The newest closed candles: GET /fapi/v1/klines without startTime returns the latest page,
-    whose last candle is usually still open (dropped by its close time)."""
-    rows = adapter._request(adapter.client.futures_klines, resync=False,  # noqa: SLF001
-                            symbol=symbol, interval=interval, limit=min(limit, 1500))
-    now = adapter._server_now_ms()  # noqa: SLF001
-    candles = [Candle(int(r[0]), float(r[1]), float(r[2]), float(r[3]), float(r[4]), float(r[5]), int(r[6]) + 1)
-               for r in rows]
-    return [candle for candle in candles if candle.close_time <= now]
-
-
 LIVE_STREAM_URL = "wss://fstream.binance.com/"
 TESTNET_STREAM_URL = "wss://fstream.binancefuture.com/"
 
@@ -240,7 +229,7 @@ def build_exchange_service(settings, listener, *, mode: str, symbols: dict[str, 
         broker = adapter
         reconcile = True
     clock = adapter._server_now_ms  # noqa: SLF001 - the exchange's clock, offset-corrected
-    feed = BinanceKlineFeed(names, adapter.klines, lambda symbol, interval, limit: latest_klines(adapter, symbol, interval, limit),
+    feed = BinanceKlineFeed(names, adapter.klines, adapter.latest_klines,
                             stream_url or (TESTNET_STREAM_URL if testnet else LIVE_STREAM_URL), clock)
     options = ServiceOptions(state_dir=state_dir, reconcile=reconcile)
     return TradingService(symbols, settings.strategy, feed, broker, listener, options, clock=clock, sleep=sleep)

@@ -144,9 +144,7 @@ class TradingService:
     def run(self) -> None:
         """Start every symbol, then process closed candles until stop() or the replay ends."""
         self._emit(ServiceStateEvent(True, "starting"))
-        start_feed = getattr(self.feed, "start", None)
-        if start_feed is not None:
-            start_feed()  # connect while the symbols warm up, so no close falls between the two
+        self.feed.start()  # connect while the symbols warm up, so no close falls between the two
         try:
             for symbol in self.call_sizes:
                 self._guard(symbol, lambda s=symbol: self._start_symbol(s))
@@ -216,9 +214,8 @@ class TradingService:
         for warning in self.params.signal.warnings():
             self._log("WARNING", symbol, warning, rule="S3")
 
-        resume_after = getattr(self.feed, "resume_after", None)
-        if not fresh and resume_after is not None:
-            resume_after(symbol, strategy.state.last_bar_close)  # a replay's history ends where we stopped
+        if not fresh:
+            self.feed.resume_after(symbol, strategy.state.last_bar_close)  # a replay's history ends where we stopped
         limit = buffer_length(self.params.signal)
         daily = self.feed.history(symbol, "1d", limit)
         bars = self.feed.history(symbol, "5m", limit)
@@ -247,7 +244,7 @@ class TradingService:
                 strategy.state.last_daily_close = max(strategy.state.last_daily_close, daily[-1].close_time)
             if bars:
                 strategy.state.last_bar_close = max(strategy.state.last_bar_close, bars[-1].close_time)
-            if hasattr(self.feed, "resume_after") and bars:
+            if bars:
                 self.feed.resume_after(symbol, bars[-1].close_time)
         else:
             self._catch_up(slot, days_missed, missed)
@@ -267,16 +264,13 @@ class TradingService:
         symbol = slot.symbol
         driver = slot.driver
         assert driver is not None
-        if hasattr(self.feed, "resume_after"):
-            self.feed.resume_after(symbol, slot.strategy.state.last_bar_close)
         if len(missed) > self.options.max_catch_up_bars:
             # Too old to act on: take the regime from the missed days, skip the bars.
             for day in days_missed:
                 self._execute(slot, driver.on_daily_close(day.close_time, day.close), day.close, day.close_time)
             driver.load_history([], missed)
             slot.strategy.state.last_bar_close = missed[-1].close_time
-            if hasattr(self.feed, "resume_after"):
-                self.feed.resume_after(symbol, missed[-1].close_time)
+            self.feed.resume_after(symbol, missed[-1].close_time)
             self._log("WARNING", symbol, f"{symbol}: {len(missed)} 5m closes passed while the bot was stopped; "
                       f"acting from the latest close on (more than {self.options.max_catch_up_bars} are not replayed)")
             return
@@ -339,23 +333,12 @@ class TradingService:
         Raises BrokerError when an order is still open on the exchange: neither
         finished nor re-sent, the symbol stops until the user looks at it.
         """
-        resolve = getattr(self.executor, "resolve_in_flight", None)
-        if resolve is not None:
-            found: list[Fill] = []
-            result = resolve(intent, found.append)
-            if getattr(result, "still_open", False):
-                raise BrokerError(f"order {intent.client_id} is still open on the exchange "
-                                  f"({getattr(result, 'message', '')}); cancel it on Binance, then restart")
-            return found
-        fills = []
-        for suffix in ("", "-r1", "-r2", "-r3"):
-            report = self.broker.query_order(intent.symbol, intent.client_id + suffix)
-            if report is not None and report.executed_qty > 0:
-                fills.append(Fill(intent.client_id, intent.symbol, intent.side, intent.action,
-                                  float(report.executed_qty), float(report.avg_price), float(report.fee),
-                                  report.update_time, intent.reason, intent.decision_time,
-                                  order_id=intent.client_id + suffix))
-        return fills
+        found: list[Fill] = []
+        result = self.executor.resolve_in_flight(intent, found.append)
+        if result.still_open:
+            raise BrokerError(f"order {intent.client_id} is still open on the exchange ({result.message}); "
+                              "cancel it on Binance, then restart")
+        return found
 
     def _reconcile_positions(self, slot: SymbolSlot) -> None:
         """[O7] The exchange's LONG and SHORT positions win over the state's."""
