@@ -9,8 +9,9 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 BUNDLED_DATA = REPO_ROOT / "data"
+# Real Binance USDT-M perpetual klines (DOGEUSDT 5m and 1d), bundled: see data/README.md.
+FUTURES_DATA = BUNDLED_DATA / "futures"
 
 
 @pytest.fixture(scope="session")

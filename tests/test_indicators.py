@@ -12,20 +12,19 @@ import talib
 
 from core.indicators import ema, macd_line, rsi, signal_codes
 from core.params import SignalParams
-from tests.conftest import BUNDLED_DATA, SHARED_DATA
+from tests.conftest import BUNDLED_DATA
 
-# (shared data set file, the bundled copy used when a clone has no ../shared beside it)
+# Real Binance 5m closes bundled with the repository (data/README.md says where each comes from).
 REAL_FILES = {
-    "DOGEUSDT_futures": ("futures/DOGEUSDT-5m.csv.gz", "sample/DOGEUSDT-5m.csv.gz"),
-    "ALGOUSDT_spot": ("spot/ALGOUSDT-5m.csv.gz", "sample/ALGOUSDT-5m.csv.gz"),
+    "DOGEUSDT_futures": "futures/DOGEUSDT-5m.csv.gz",
+    "ALGOUSDT_spot": "sample/ALGOUSDT-5m.csv.gz",
 }
 TOLERANCE = 1e-9
 
 
 def read_real_closes(name: str) -> np.ndarray:
-    """Real Binance 5m closes: the shared file, or the bundled sample of the same market data."""
-    shared, bundled = REAL_FILES[name]
-    path = SHARED_DATA / shared if (SHARED_DATA / shared).exists() else BUNDLED_DATA / bundled
+    """Real Binance 5m closes from the repository's data folder."""
+    path = BUNDLED_DATA / REAL_FILES[name]
     closes = pd.read_csv(path, usecols=["close"])["close"].to_numpy(dtype=np.float64)
     assert closes.size > 100_000
     return closes

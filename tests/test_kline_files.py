@@ -17,7 +17,7 @@ from adapters.kline_files import (
     parse_kline_text,
     resample_daily,
 )
-from tests.conftest import BUNDLED_DATA, SHARED_DATA
+from tests.conftest import BUNDLED_DATA
 
 T = 1_704_067_200_000  # 2024-01-01 00:00 UTC
 STEP = 300_000
@@ -109,8 +109,8 @@ def test_missing_and_unreadable_files_are_one_sentence(tmp_path):
 
 
 def test_b5_resampled_daily_equals_the_exchange_daily_file_on_full_days():
-    five = load_symbol(SHARED_DATA / "spot", "DOGEUSDT", "5m").frame
-    daily_file = load_symbol(SHARED_DATA / "spot", "DOGEUSDT", "1d").frame
+    five = load_symbol(BUNDLED_DATA / "sample", "DOGEUSDT", "5m").frame
+    daily_file = load_symbol(BUNDLED_DATA / "sample", "DOGEUSDT", "1d").frame
     resampled = resample_daily(five)
     merged = resampled.merge(daily_file, on="open_time", suffixes=("", "_file"))
     assert len(merged) == len(resampled) > 400  # every resampled day exists in the file

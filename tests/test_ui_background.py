@@ -22,7 +22,7 @@ from tests.fake_binance import TEST_API_KEY, TEST_API_SECRET, FakeBinance
 from ui import app as ui_app
 from ui.main_window import MainWindow
 
-FUTURES_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "futures"
+FUTURES_DATA = Path(__file__).resolve().parent.parent / "data" / "futures"
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 
 

@@ -2,7 +2,7 @@
 
 In-process::
 
-    fake = FakeBinance(data_dir="/work/shared/data/futures").start()   # binds 127.0.0.1, free port
+    fake = FakeBinance(data_dir="data/futures").start()   # binds 127.0.0.1, free port
     fake.base_url          # "http://127.0.0.1:PORT" -> client.FUTURES_URL = fake.base_url + "/fapi"
     fake.ws_url            # "ws://127.0.0.1:PORT/"   -> FSTREAM_URL for python-binance socket managers
     fake.step(candles=3)   # advance the simulated market clock, publish closed klines
@@ -12,7 +12,7 @@ In-process::
 
 As its own process (so a bot can be killed and restarted against the same state)::
 
-    python -m tests.fake_binance --data /work/shared/data/futures --port 18080 [--start 2025-03-01T00:00]
+    python -m tests.fake_binance --data data/futures --port 18080 [--start 2025-03-01T00:00]
 
 and drive it over HTTP with :class:`FakeControl` (``/_fake/...`` endpoints).
 """

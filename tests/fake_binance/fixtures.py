@@ -10,7 +10,7 @@ from binance.client import Client
 
 from tests.fake_binance import TEST_API_KEY, TEST_API_SECRET, FakeBinance
 
-DATA_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "futures"
+DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "futures"
 
 
 @pytest.fixture(scope="module")
