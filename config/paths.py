@@ -35,8 +35,10 @@ class FolderError(UserError):
 
 def why_not_writable(exc: OSError) -> str:
     """The reason of an OSError in a few words a user understands."""
-    if isinstance(exc, (FileExistsError, NotADirectoryError)):
-        return f"{exc.filename or 'a part of the path'} is a file, not a folder"
+    if isinstance(exc, (FileExistsError, NotADirectoryError)) and exc.filename:
+        path = Path(exc.filename)
+        blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), path)
+        return f"{blocker} is a file, not a folder"
     return exc.strerror or str(exc)
 
 
