@@ -350,10 +350,13 @@ def test_runs_as_its_own_process_with_http_control(tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    # Its own session: a Ctrl-C meant for pytest does not reach it, and it is stopped below whatever
+    # the parent does with SIGINT (a background shell ignores it, and so would the child).
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.fake_binance", "--data", str(DATA_DIR), "--port", str(port),
          "--start", "2025-03-01T00:00"],
-        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))), stdout=subprocess.PIPE, text=True)
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))), stdout=subprocess.PIPE, text=True,
+        start_new_session=True)
     try:
         line = process.stdout.readline()
         assert f"127.0.0.1:{port}" in line
@@ -374,6 +377,10 @@ def test_runs_as_its_own_process_with_http_control(tmp_path):
         control.reset()
         assert control.state()["orders"] == []
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(10)
+        process.terminate()  # SIGTERM is never inherited as ignored, unlike SIGINT
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
         process.stdout.close()
