@@ -384,3 +384,17 @@ def test_runs_as_its_own_process_with_http_control(tmp_path):
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(10)
         process.stdout.close()
+
+
+def test_a_fault_is_not_used_up_by_a_request_refused_for_its_timestamp(fake):
+    """The cause of the rare [O4] -4131 test failure: under load the client's clock estimate ran
+    more than 1 s ahead, the exchange refused the order for its timestamp (-1021), and that refusal
+    used up the armed fault, so the client's re-sent order filled instead of being rejected.
+    Binance checks a request's key, signature and timestamp before anything else happens to it."""
+    client = binance_client(fake)
+    fake.add_fault(kind="error", code=-4131, path="/fapi/v1/order", method="POST")
+    client.timestamp_offset += 2_000  # the client's clock two seconds ahead, as a loaded machine can make it
+    assert api_error(lambda: order(client, newClientOrderId="early")).code == -1021
+    client.timestamp_offset -= 2_000
+    assert api_error(lambda: order(client, newClientOrderId="on-time")).code == -4131
+    assert fake.state()["orders"] == []
