@@ -99,5 +99,6 @@ def exchange_start_error(mode: str, exc: BrokerError) -> str:
     if isinstance(exc, RetryableError):
         return f"cannot start {mode} trading: {venue} cannot be reached ({exc.message}); check the internet connection"
     advice = getattr(exc, "advice", "")
+    advice = advice[:1].lower() + advice[1:]
     code = f" {exc.code}" if exc.code is not None else ""
     return f"cannot start {mode} trading: {venue} refused it (error{code}: {exc.message})" + (f"; {advice}" if advice else "")

@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, TextIO
 
-from config.paths import APP_ROOT, is_frozen, resolve_app_path, resolve_user_path
+from config.paths import APP_ROOT, ensure_writable, is_frozen, resolve_app_path, resolve_user_path, why_not_writable
 from config.settings import AppSettings, load_settings
 from core.errors import UserError
 from core.model import ONE_DAY_MS
@@ -141,14 +141,15 @@ def check_state_folder(ctx: SelftestContext) -> str:
     settings = _require(ctx.settings, "settings")
     state_dir = resolve_user_path(settings.paths.state_dir)
     log_dir = resolve_user_path(settings.paths.log_dir)
-    for folder in (state_dir, log_dir):
+    for role, folder in (("state", state_dir), ("log", log_dir)):
         if is_frozen() and _inside(folder, APP_ROOT):
             raise CheckFailed(f"{folder} is inside the program's temporary folder {APP_ROOT}; "
                               "files written there are lost when the program closes")
+        ensure_writable(folder, role)  # the same sentence as every command's start-up check
         try:
-            _probe_writable(folder)
+            _probe_writable(folder)  # and a file written there is durable and reads back the same
         except OSError as exc:
-            raise CheckFailed(f"{folder} is not writable ({exc.strerror or exc})") from None
+            raise CheckFailed(f"the {role} folder {folder} is not writable ({why_not_writable(exc)})") from None
     return f"state {state_dir}, logs {log_dir}"
 
 

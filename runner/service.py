@@ -216,9 +216,8 @@ class TradingService:
         """
         if self._write_problem is not None:
             return
-        where = exc.filename or self.options.state_dir
-        self._write_problem = (f"trading paused: {where} cannot be written ({why_not_writable(exc)}); "
-                               "no decisions until it can, positions are kept")
+        self._write_problem = (f"trading paused: the state folder {self.options.state_dir} cannot be written "
+                               f"({why_not_writable(exc)}); no decisions until it can, positions are kept")
         self._log("ERROR", None, self._write_problem)
         for slot in self.slots.values():
             if slot.driver is not None and slot.run_state is not SymbolRunState.ERROR:

@@ -80,7 +80,7 @@ def test_unwritable_state_folder_fails(tmp_path):
     done = run_selftest(tmp_path, "--set", f"paths.state_dir={blocker / 'state'}")
     assert done.returncode == 1
     assert check_lines(done.stdout)["state folder"] == "FAIL"
-    assert f"FAIL state folder: {blocker / 'state'} is not writable" in done.stdout
+    assert f"FAIL state folder: the state folder {blocker / 'state'} is not writable" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
 
 
