@@ -372,13 +372,20 @@ def test_a_state_folder_that_becomes_unwritable_pauses_trading_once_then_resumes
 # ----- the README table ----------------------------------------------------------------------------
 
 
+def _shown(text: str) -> str:
+    """A case's text as the README shows it: the test's folders and ports as placeholders."""
+    return (text.replace(str(SAMPLE), "data/sample").replace("{tmp}/", "…/").replace("{port}", "PORT")
+            .replace("{fake_ws}", "ws://FAKE/").replace("{fake}", "http://FAKE"))
+
+
 def readme_table() -> str:
     """The README's "When something goes wrong" table, generated from CASES (what the tests assert)."""
-    rows = ["| what went wrong | command | what you get (exit code 2) |", "| --- | --- | --- |"]
+    rows = ["| what went wrong | command | the one sentence you get (exit code 2) |", "| --- | --- | --- |"]
     for case in CASES:
-        sentence = case.sentence.replace(str(SAMPLE), "data/sample").replace("{tmp}/", "…/")
-        sentence = sentence.replace("{port}", "PORT") + (" …" if case.prefix else "")
-        rows.append(f"| {case.fault} | `{case.command}` | {sentence.replace('|', '/')} |")
+        env = " ".join(f"{key}={value}" for key, value in case.env.items() if value)
+        command = _shown(f"{env + ' ' if env else ''}main.py {' '.join(case.argv)}")
+        sentence = _shown(case.sentence) + (" …" if case.prefix else "")
+        rows.append(f"| {case.fault} | `{command}` | {sentence.replace('|', '/')} |")
     return "\n".join(rows)
 
 
