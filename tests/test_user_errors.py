@@ -277,6 +277,15 @@ def test_download_without_network_leaves_no_file(tmp_path):
     assert list((tmp_path / "dl").iterdir()) == []
 
 
+def test_run_end_includes_its_day_as_backtest_end():
+    from runner.backtest_cli import parse_time
+    from runner.run_cli import date_range
+
+    assert date_range("2023-03-01", "2023-03-01") == (parse_time("2023-03-01", "--start"),
+                                                      parse_time("2023-03-01", "--end", end=True))
+    assert date_range("2023-03-01", "2023-03-01")[1] - date_range("2023-03-01", None)[0] == 86_400_000
+
+
 def test_selftest_says_which_folder_is_not_writable_in_its_fail_line(tmp_path):
     prepare_blocker(tmp_path)
     done = run_main(["selftest", "--report", str(tmp_path / "report.txt"),
