@@ -298,6 +298,18 @@ def test_selftest_says_which_folder_is_not_writable_in_its_fail_line(tmp_path):
         f"({tmp_path / 'blocked'} is a file, not a folder)")
 
 
+def test_selftest_checks_the_user_folder_too(tmp_path):
+    prepare_blocker(tmp_path)
+    env = user_env(tmp_path, {"AUTOHEDGE_HOME": str(tmp_path / "blocked" / "home")})
+    done = run_main(["selftest", "--report", str(tmp_path / "report.txt"),
+                     "--set", f"paths.state_dir={tmp_path / 'state'}", "--set", f"paths.log_dir={tmp_path / 'logs'}"],
+                    env, cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr
+    fail = [line for line in done.stdout.splitlines() if line.startswith("FAIL")]
+    assert len(fail) == 1 and fail[0].startswith(
+        f"FAIL state folder: the user folder {tmp_path / 'blocked' / 'home'} cannot be created")
+
+
 def test_an_unexpected_error_is_one_sentence_with_its_details_in_a_file(tmp_path, monkeypatch, capsys):
     """A bug is not a user error, but the user still gets one sentence (and a file to send)."""
     import main
