@@ -500,7 +500,10 @@ class TradingService:
                 command = self._commands.get_nowait()
             except queue.Empty:
                 return
-            command()
+            try:
+                command()
+            except OSError as exc:  # a pause, resume or size change that cannot be saved
+                self._pause_unwritable(exc)
 
     def _targets(self, symbol: str | None) -> list[SymbolSlot]:
         return [slot for name, slot in self.slots.items() if slot.driver is not None and symbol in (None, name)]
