@@ -390,6 +390,27 @@ def test_a_state_folder_that_becomes_unwritable_pauses_trading_once_then_resumes
     assert all(slot.run_state.value == "stopped" for slot in service.slots.values())
 
 
+def test_a_log_file_that_cannot_be_written_any_more_is_said_once(tmp_path, capsys):
+    import logging
+
+    from runner.logging_setup import LogFileHandler, setup_logging
+
+    setup_logging(tmp_path / "logs", console=False)
+    [handler] = [h for h in logging.getLogger().handlers if isinstance(h, LogFileHandler)]
+    try:
+        prepare_blocker(tmp_path)
+        handler.close()  # the next record reopens the file: now under a file, as after a lost folder
+        handler.baseFilename = str(tmp_path / "blocked" / "autohedge.log")
+        for number in range(50):
+            logging.getLogger("autohedge.test").warning("line %d", number)
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err
+        assert err.startswith(f"autohedge: the log file {tmp_path / 'blocked' / 'autohedge.log'} cannot be written")
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+
+
 # ----- the README table ----------------------------------------------------------------------------
 
 
