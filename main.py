@@ -7,14 +7,22 @@
     python main.py selftest        checks that this installation works
 
 Each sub-command lives in its own module exposing ``add_arguments(parser)`` and
-``run(args) -> int``; this file only wires them together and turns a user
-error into one sentence and a non-zero exit code.
+``run(args) -> int``; this file only wires them together and turns every
+failure into one sentence and a non-zero exit code, never a traceback:
+
+- a problem the user can fix (:class:`core.errors.UserError`): its sentence, exit 2;
+- a file or folder the system refused (``OSError``): which one and why, exit 2;
+- anything else is a bug: one sentence, the traceback saved to a file for the report, exit 70.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import sys
+import tempfile
+import traceback
+from datetime import datetime
+from pathlib import Path
 
 from core.errors import UserError
 
@@ -67,11 +75,52 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(module.run(args) or 0)
     except UserError as exc:
-        print(f"autohedge {args.command}: {exc}", file=sys.stderr)
+        say(f"autohedge {args.command}: {exc}")
         return 2
     except KeyboardInterrupt:
-        print("autohedge: stopped by the user", file=sys.stderr)
+        say("autohedge: stopped by the user")
         return 130
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        say(f"autohedge {args.command}: {where}{exc.strerror or exc}")
+        return 2
+    except Exception as exc:  # noqa: BLE001 - a bug: one sentence here, the details in a file
+        report = save_crash_report(args.command)
+        say(f"autohedge {args.command}: unexpected error ({type(exc).__name__}: {exc}); "
+            f"the details are in {report}, please send it with your report")
+        return 70
+
+
+def say(text: str) -> None:
+    """One line to the console's error stream (a windowed EXE has none)."""
+    stream = sys.stderr or sys.stdout
+    if stream is not None:
+        print(" ".join(text.split()), file=stream, flush=True)
+
+
+def save_crash_report(command: str) -> Path | str:
+    """Write the current exception's traceback to a file (the user folder's logs, else the temp folder)."""
+    name = f"crash-{command}-{datetime.now().strftime('%Y%m%d-%H%M%S')}.txt"
+    text = traceback.format_exc()
+    for folder in _crash_folders():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(text, encoding="utf-8")
+            return folder / name
+        except OSError:
+            continue
+    return "(nowhere: no folder can be written)"
+
+
+def _crash_folders() -> list[Path]:
+    folders = []
+    try:
+        from config.paths import user_home
+        folders.append(user_home() / "logs")
+    except Exception:  # noqa: BLE001 - the user folder itself may be the problem
+        pass
+    folders.append(Path(tempfile.gettempdir()))
+    return folders
 
 
 if __name__ == "__main__":

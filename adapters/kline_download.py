@@ -144,25 +144,36 @@ class KlineDownloader:
         stop = now if end_ms is None else min(end_ms, now)
         total = max(0, (stop - cursor + step - 1) // step)
         added, pages, last = 0, 0, last_in_file
-        with open(path, "a", encoding="utf-8", newline="") as handle:
-            if last_in_file is None and path.stat().st_size == 0:
-                handle.write(",".join(COLUMNS) + "\n")
-            while cursor < stop:
-                rows = self.page(symbol, interval, cursor, stop - 1)
-                pages += 1
-                closed = [row for row in rows if _valid_row(row) and int(row[0]) >= cursor
-                          and int(row[0]) < stop and int(row[6]) < now]
-                if closed:
-                    handle.write("".join(",".join(str(v) for v in row[:6]) + "\n" for row in closed))
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                    added += len(closed)
-                    last = int(closed[-1][0])
-                    cursor = last + step
-                if progress is not None:
-                    progress(added, total)
-                if len(rows) < self.page_limit or not closed:
-                    break
+        # A new file is written under a temporary name and gets its real name only once candles
+        # arrived: a failed first download never leaves a header-only file that loaders refuse.
+        new_file = last_in_file is None
+        target = path.with_name(path.name + ".part") if new_file else path
+        try:
+            with open(target, "w" if new_file else "a", encoding="utf-8", newline="") as handle:
+                if new_file:
+                    handle.write(",".join(COLUMNS) + "\n")
+                while cursor < stop:
+                    rows = self.page(symbol, interval, cursor, stop - 1)
+                    pages += 1
+                    closed = [row for row in rows if _valid_row(row) and int(row[0]) >= cursor
+                              and int(row[0]) < stop and int(row[6]) < now]
+                    if closed:
+                        handle.write("".join(",".join(str(v) for v in row[:6]) + "\n" for row in closed))
+                        handle.flush()
+                        os.fsync(handle.fileno())
+                        added += len(closed)
+                        last = int(closed[-1][0])
+                        cursor = last + step
+                    if progress is not None:
+                        progress(added, total)
+                    if len(rows) < self.page_limit or not closed:
+                        break
+        finally:
+            if new_file:
+                if added:
+                    target.replace(path)  # what arrived is kept, even when a later page failed
+                else:
+                    target.unlink(missing_ok=True)
         return DownloadResult(symbol, path, added, last, pages, note)
 
 

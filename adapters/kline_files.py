@@ -38,6 +38,7 @@ _INTERVAL_UNITS_MS = {"m": 60_000, "h": 3_600_000, "d": ONE_DAY_MS, "w": 7 * ONE
 _INTERVAL_PATTERN = re.compile(r"^(\d+)([mhdw])$")
 # Stamps above this are microseconds (ms stamps reach 1e13 only in the year 2286).
 _MICROSECOND_THRESHOLD = 10**14
+FIVE_MINUTES = 5 * 60_000
 
 
 class KlineFileError(UserError):
@@ -97,6 +98,30 @@ def interval_to_ms(interval: str) -> int:
 
 def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+def no_candles_in_range(symbol: str, folder: Path | str, open_times, start_ms: int | None,
+                        end_ms: int | None) -> KlineFileError:
+    """The sentence for a date range that holds none of ``symbol``'s 5m candles: which range the data covers."""
+    asked_from = f"{_iso(start_ms)} UTC" if start_ms is not None else "the first candle"
+    asked_to = f"{_iso(end_ms)} UTC" if end_ms is not None else "the last candle"
+    if len(open_times) == 0:
+        return KlineFileError(f"{symbol} has no 5m candles in {folder}")
+    first, last = int(open_times[0]), int(open_times[-1])
+    return KlineFileError(f"{symbol} has no 5m candles from {asked_from} to {asked_to}; "
+                          f"the data in {folder} covers {_iso(first)} to {_iso(last + FIVE_MINUTES)} UTC")
+
+
+def check_range(symbol: str, folder: Path | str, open_times, start_ms: int | None, end_ms: int | None) -> None:
+    """Raise :func:`no_candles_in_range` unless a candle opens in [start_ms, end_ms)."""
+    times = np.asarray(open_times, dtype=np.int64)
+    inside = np.ones(len(times), dtype=bool)
+    if start_ms is not None:
+        inside &= times >= start_ms
+    if end_ms is not None:
+        inside &= times < end_ms
+    if not inside.any():
+        raise no_candles_in_range(symbol, folder, times, start_ms, end_ms)
 
 
 # ----- finding files ----------------------------------------------------------------------------

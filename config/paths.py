@@ -7,6 +7,9 @@
   (state, logs, the user's settings): ``$AUTOHEDGE_HOME`` when set (tests point
   it at a temporary folder), else the platform's user data folder. Never the
   bundle's temporary folder.
+- ``ensure_writable()``: the start-up check of a folder the program writes to
+  (state, logs, reports, the user folder): one sentence naming the folder when
+  a file cannot be written there.
 """
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ from pathlib import Path
 
 import platformdirs
 
+from core.errors import UserError
+
 HOME_ENV = "AUTOHEDGE_HOME"
 APP_ROOT = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parent.parent))
 
@@ -24,10 +29,46 @@ def is_frozen() -> bool:
     return bool(getattr(sys, "frozen", False))
 
 
+class FolderError(UserError):
+    """A folder the program must write to cannot be written; the message names it."""
+
+
+def why_not_writable(exc: OSError) -> str:
+    """The reason of an OSError in a few words a user understands."""
+    if isinstance(exc, (FileExistsError, NotADirectoryError)) and exc.filename:
+        path = Path(exc.filename)
+        blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), path)
+        return f"{blocker} is a file, not a folder"
+    return exc.strerror or str(exc)
+
+
+def ensure_writable(folder: Path | str, role: str) -> Path:
+    """Create ``folder`` if needed and prove a file can be written, read back and removed there.
+
+    ``role`` names the folder for the user ("state", "log", "report", "user").
+    Raises :class:`FolderError` with one sentence otherwise.
+    """
+    folder = Path(folder)
+    probe = folder / f".autohedge-write-test-{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(probe, "wb") as handle:
+            handle.write(b"autohedge\n")
+        probe.unlink()
+    except OSError as exc:
+        hint = f"; set {HOME_ENV} to a folder you can write to" if role == "user" else ""
+        raise FolderError(f"the {role} folder {folder} is not writable ({why_not_writable(exc)}){hint}") from None
+    return folder
+
+
 def user_home() -> Path:
     override = os.environ.get(HOME_ENV)
     home = Path(override) if override else Path(platformdirs.user_data_dir("AutoHedge", appauthor=False))
-    home.mkdir(parents=True, exist_ok=True)
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FolderError(f"the user folder {home} cannot be created ({why_not_writable(exc)}); "
+                          f"set {HOME_ENV} to a folder you can write to") from None
     return home
 
 

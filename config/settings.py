@@ -1,20 +1,30 @@
 """Loading, validating and overriding ``settings.yaml``.
 
 Every problem is reported as one :class:`SettingsError` sentence naming the
-dotted key, the bad value and what is allowed. Secrets are refused outright:
-API keys live in the OS keyring or the environment, never in this file.
+dotted key, the bad value and what is allowed; a problem in a file also names
+the file and the line, a problem in a ``--set`` names that ``--set``. Secrets
+are refused outright: API keys live in the OS keyring or the environment, never
+in this file.
+
+A user's settings file is never lost: :func:`save_settings` keeps a copy of
+the file it replaces (``settings.yaml.bak``), and a file that no longer loads
+is renamed with a timestamp (:func:`keep_broken_file`) instead of being
+written over.
 """
 from __future__ import annotations
 
 import copy
 import math
 import re
+import shutil
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from config.paths import why_not_writable
 from core.errors import UserError
 from core.params import ENTRY_MODES, REFERENCES, ExitParams, SignalParams, StrategyParams
 
@@ -28,7 +38,15 @@ _SECRET_WORDS = ("secret", "api_key", "apikey", "password", "token")
 
 
 class SettingsError(UserError, ValueError):
-    """A settings problem a user can fix; the message is one clear sentence."""
+    """A settings problem a user can fix; the message is one clear sentence.
+
+    ``key`` is the dotted key at fault when there is one, so the caller can add the
+    line of the file it came from.
+    """
+
+    def __init__(self, message: str, key: str | None = None):
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -90,7 +108,7 @@ class AppSettings:
 def _choice(allowed: tuple[str, ...]):
     def check(key: str, value: Any) -> Any:
         if value not in allowed:
-            raise SettingsError(f"{key} = {value!r} is not allowed; use one of: {', '.join(allowed)}")
+            raise SettingsError(f"{key} = {value!r} is not allowed; use one of: {', '.join(allowed)}", key)
         return value
     return check
 
@@ -99,24 +117,24 @@ def _number(low: float | None = None, high: float | None = None, integer: bool =
             low_open: bool = False):
     def check(key: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise SettingsError(f"{key} = {value!r} must be a number")
+            raise SettingsError(f"{key} = {value!r} must be a number", key)
         if not math.isfinite(value):
             # YAML reads .nan / .inf as floats: NaN passes every range check and would
             # silently disable a rule (a NaN take profit never fires); inf crashes int().
-            raise SettingsError(f"{key} = {value!r} must be a finite number")
+            raise SettingsError(f"{key} = {value!r} must be a finite number", key)
         if integer and float(value) != int(value):
-            raise SettingsError(f"{key} = {value!r} must be a whole number")
+            raise SettingsError(f"{key} = {value!r} must be a whole number", key)
         if low is not None and (value <= low if low_open else value < low):
-            raise SettingsError(f"{key} = {value!r} must be {'>' if low_open else '>='} {low}")
+            raise SettingsError(f"{key} = {value!r} must be {'>' if low_open else '>='} {low}", key)
         if high is not None and value > high:
-            raise SettingsError(f"{key} = {value!r} must be <= {high}")
+            raise SettingsError(f"{key} = {value!r} must be <= {high}", key)
         return int(value) if integer else float(value)
     return check
 
 
 def _text(key: str, value: Any) -> Any:
     if not isinstance(value, str) or not value:
-        raise SettingsError(f"{key} = {value!r} must be a non-empty text")
+        raise SettingsError(f"{key} = {value!r} must be a non-empty text", key)
     return value
 
 
@@ -152,6 +170,11 @@ SYMBOL_SCHEMA: dict[str, Any] = {
 }
 
 
+def allowed_keys() -> str:
+    """Every key a settings file or ``--set`` may name, for the 'not a setting' sentence."""
+    return ", ".join([*sorted(SCHEMA), *(f"symbols.<SYMBOL>.{key}" for key in SYMBOL_SCHEMA)])
+
+
 def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
     """{'a': {'b': 1}} -> {'a.b': 1}; 'symbols' is kept as one entry (its keys are free)."""
     flat: dict[str, Any] = {}
@@ -173,23 +196,27 @@ def _refuse_secrets(flat: dict[str, Any]) -> None:
         if any(word in key.lower() for word in _SECRET_WORDS):
             raise SettingsError(
                 f"{key}: API keys and secrets are never read from the settings file; "
-                "use the GUI (OS keyring) or BINANCE_API_KEY / BINANCE_API_SECRET in the environment or .env"
+                "use the GUI (OS keyring) or BINANCE_API_KEY / BINANCE_API_SECRET in the environment or .env", key
             )
 
 
 def _parse_symbols(raw: Any) -> dict[str, SymbolSettings]:
     if not isinstance(raw, dict) or not raw:
-        raise SettingsError("symbols must list at least one symbol, e.g. DOGEUSDT: {call_size: 100}")
+        raise SettingsError("symbols must list at least one symbol, e.g. DOGEUSDT: {call_size: 100}", "symbols")
     symbols = {}
     for name, body in raw.items():
         if not isinstance(name, str) or not SYMBOL_PATTERN.match(name):
-            raise SettingsError(f"symbols.{name}: not a USDT-M futures symbol (expected e.g. DOGEUSDT)")
+            hint = f" (write it in capitals: {name.upper()})" if isinstance(name, str) and SYMBOL_PATTERN.match(name.upper()) else ""
+            raise SettingsError(f"symbols.{name}: not a USDT-M futures symbol (expected e.g. DOGEUSDT){hint}",
+                                f"symbols.{name}")
         if not isinstance(body, dict) or "call_size" not in body:
-            raise SettingsError(f"symbols.{name}.call_size is missing (the order quantity in base units)")
+            raise SettingsError(f"symbols.{name}.call_size is missing (the order quantity in base units)",
+                                f"symbols.{name}.call_size")
         values = {}
         for key, value in body.items():
             if key not in SYMBOL_SCHEMA:
-                raise SettingsError(f"symbols.{name}.{key} is not a setting; allowed: {', '.join(SYMBOL_SCHEMA)}")
+                raise SettingsError(f"symbols.{name}.{key} is not a setting; allowed: {', '.join(SYMBOL_SCHEMA)}",
+                                    f"symbols.{name}.{key}")
             values[key] = SYMBOL_SCHEMA[key](f"symbols.{name}.{key}", value)
         symbols[name] = SymbolSettings(**values)
     return symbols
@@ -214,7 +241,7 @@ def parse_settings(data: Any) -> AppSettings:
         if key == "symbols":
             continue
         if key not in SCHEMA:
-            raise SettingsError(f"{key} is not a setting; allowed keys: {', '.join(sorted(SCHEMA))}, symbols.<SYMBOL>.call_size")
+            raise SettingsError(f"{key} is not a setting; allowed keys: {allowed_keys()}", key)
         values[key] = SCHEMA[key](key, value)
     defaults = AppSettings()
 
@@ -233,7 +260,8 @@ def parse_settings(data: Any) -> AppSettings:
     )
     if signal.macd_fast > signal.macd_slow:
         raise SettingsError(
-            f"strategy.signal.macd.fast = {signal.macd_fast} must not exceed strategy.signal.macd.slow = {signal.macd_slow}"
+            f"strategy.signal.macd.fast = {signal.macd_fast} must not exceed strategy.signal.macd.slow = {signal.macd_slow}",
+            "strategy.signal.macd.fast",
         )
     exit_params = _section(ExitParams, "strategy.exit", values)
     return AppSettings(
@@ -259,11 +287,12 @@ def apply_override(data: dict[str, Any], assignment: str) -> dict[str, Any]:
     parts = key.split(".")
     is_symbol_key = len(parts) == 3 and parts[0] == "symbols"
     if key not in SCHEMA and not is_symbol_key:
-        raise SettingsError(f"--set {key}: not a setting; allowed keys: {', '.join(sorted(SCHEMA))}, symbols.<SYMBOL>.call_size")
+        raise SettingsError(f"--set {key}: not a setting; allowed keys: {allowed_keys()}", key)
     try:
         value = yaml.safe_load(raw_value)
     except yaml.YAMLError as exc:
-        raise SettingsError(f"--set {key}: cannot read value {raw_value!r}: {exc}") from exc
+        problem = getattr(exc, "problem", None) or "not a YAML value"
+        raise SettingsError(f"--set {key}: cannot read the value {raw_value!r} ({problem})", key) from None
     result = copy.deepcopy(data)
     node = result
     for part in parts[:-1]:
@@ -276,31 +305,79 @@ def apply_override(data: dict[str, Any], assignment: str) -> dict[str, Any]:
     return result
 
 
-def read_settings_file(path: Path | str) -> dict[str, Any]:
-    path = Path(path)
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise SettingsError(f"settings file {path} does not exist") from exc
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SettingsError(f"settings file {path} does not exist") from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"settings file {path} is not a text file (not UTF-8)") from None
     except OSError as exc:
-        raise SettingsError(f"settings file {path} cannot be read: {exc.strerror or exc}") from exc
+        raise SettingsError(f"settings file {path} cannot be read ({exc.strerror or exc})") from None
+
+
+def _parse_yaml(path: Path, text: str) -> Any:
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise SettingsError(f"settings file {path} is not valid YAML: {exc}") from exc
-    return data or {}
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "unreadable"
+        raise SettingsError(f"settings file {path}{where} is not valid YAML ({problem})") from None
+
+
+def key_line(text: str, dotted_key: str) -> int | None:
+    """The 1-based line of ``dotted_key`` in the YAML ``text`` (of its deepest part found), or None."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in dotted_key.split("."):
+        if not isinstance(node, yaml.MappingNode):
+            break
+        for key_node, value_node in node.value:
+            if str(key_node.value) == part:
+                line, node = key_node.start_mark.line + 1, value_node
+                break
+        else:
+            break
+    return line
+
+
+def read_settings_file(path: Path | str) -> dict[str, Any]:
+    """The raw mapping of a settings file; one sentence (with the line) when it cannot be read."""
+    path = Path(path)
+    return _parse_yaml(path, _read_text(path)) or {}
+
+
+def _blame_override(overrides: list[str] | tuple[str, ...], exc: SettingsError) -> str:
+    culprits = [a for a in overrides if exc.key and a.split("=", 1)[0].strip() == exc.key]
+    return " ".join(f"--set {a}" for a in (culprits or overrides))
 
 
 def load_settings(path: Path | str | None = None, overrides: list[str] | tuple[str, ...] = ()) -> AppSettings:
-    """Read ``path`` (default: config/settings.yaml), apply ``--set`` overrides, validate."""
+    """Read ``path`` (default: config/settings.yaml), apply ``--set`` overrides, validate.
+
+    A problem of the file names the file and line; a problem a ``--set`` brings names that ``--set``.
+    """
     source = Path(path) if path is not None else DEFAULT_SETTINGS_PATH
-    data = read_settings_file(source)
+    text = _read_text(source)
+    data = _parse_yaml(source, text) or {}
+    try:
+        settings = parse_settings(data)
+    except SettingsError as exc:
+        line = key_line(text, exc.key) if exc.key else None
+        where = f"settings file {source}" + (f", line {line}" if line else "")
+        raise SettingsError(f"{where}: {exc}", exc.key) from None
+    if not overrides:
+        return settings
     for assignment in overrides:
         data = apply_override(data, assignment)
     try:
         return parse_settings(data)
     except SettingsError as exc:
-        raise SettingsError(f"{source}: {exc}") from exc
+        raise SettingsError(f"{_blame_override(overrides, exc)}: {exc}", exc.key) from None
 
 
 def settings_to_dict(settings: AppSettings) -> dict[str, Any]:
@@ -348,11 +425,59 @@ def settings_to_dict(settings: AppSettings) -> dict[str, Any]:
     }
 
 
-def save_settings(settings: AppSettings, path: Path | str) -> None:
-    """Write settings as YAML (used by the GUI to persist non-secret settings)."""
+def keep_broken_file(path: Path | str, now: datetime | None = None) -> Path:
+    """Rename a settings file that does not load to ``<name>.broken-YYYYMMDD-HHMMSS`` and return the new path.
+
+    The file is kept byte for byte for the user to repair; a new settings file can then be
+    written without losing it. Raises :class:`SettingsError` when the rename is not possible.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.broken-{stamp}")
+    count = 1
+    while target.exists():
+        count += 1
+        target = path.with_name(f"{path.name}.broken-{stamp}-{count}")
+    try:
+        path.rename(target)
+    except OSError as exc:
+        raise SettingsError(f"settings file {path} cannot be renamed to {target.name} ({exc.strerror or exc})") from None
+    return target
+
+
+def _loads(path: Path) -> bool:
+    try:
+        load_settings(path)
+    except SettingsError:
+        return False
+    return True
+
+
+def save_settings(settings: AppSettings, path: Path | str) -> Path | None:
+    """Write settings as YAML (the GUI persists the non-secret settings with it).
+
+    The file it replaces is never lost: a valid one is copied to ``<name>.bak`` first, one
+    that does not load is renamed with a timestamp (:func:`keep_broken_file`). Returns the
+    backup's path (None when there was nothing to back up). Any failure is a
+    :class:`SettingsError` sentence naming the file.
+    """
+    path = Path(path)
     text = yaml.safe_dump(settings_to_dict(settings), sort_keys=False)
-    temp = path.with_name(path.name + ".tmp")
-    temp.write_text(text, encoding="utf-8")
-    temp.replace(path)
+    backup: Path | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            if path.read_bytes() == text.encode("utf-8"):
+                return None
+            if _loads(path):
+                backup = path.with_name(path.name + ".bak")
+                shutil.copy2(path, backup)
+            else:
+                backup = keep_broken_file(path)
+        temp = path.with_name(path.name + ".tmp")
+        temp.write_text(text, encoding="utf-8")
+        temp.replace(path)
+    except OSError as exc:
+        raise SettingsError(f"settings not saved: the folder {path.parent} is not writable "
+                            f"({why_not_writable(exc)})") from None
+    return backup

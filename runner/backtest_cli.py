@@ -15,7 +15,8 @@ from pathlib import Path
 
 from adapters import kline_files
 from runner.backtest_data import load_backtest_inputs
-from config.settings import FILL_MODELS, AppSettings, load_settings, settings_to_dict
+from config.paths import ensure_writable
+from config.settings import FILL_MODELS, SYMBOL_PATTERN, AppSettings, load_settings, settings_to_dict
 from core.backtest import BacktestConfig, BacktestResult, run_backtest
 from core.errors import UserError
 from core.model import ONE_DAY_MS
@@ -31,8 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
                         help="folder of <SYMBOL>-5m.csv[.gz|.zip] (and optional <SYMBOL>-1d...) files "
                              "(default: the bundled sample)")
-    parser.add_argument("--symbols", nargs="+", metavar="SYMBOL",
-                        help="symbols to backtest (default: every symbol in the settings)")
+    parser.add_argument("--symbols", nargs="+", metavar="SYMBOL", type=symbol_name,
+                        help="symbols to backtest, e.g. DOGEUSDT (default: every symbol in the settings)")
     parser.add_argument("--start", help="first day (UTC), YYYY-MM-DD or YYYY-MM-DDTHH:MM; earlier data only warms up")
     parser.add_argument("--end", help="last day (UTC, inclusive), YYYY-MM-DD; or an exclusive YYYY-MM-DDTHH:MM")
     parser.add_argument("--config", type=Path, help="settings file (default: config/settings.yaml)")
@@ -45,12 +46,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: backtest_out)")
 
 
+def symbol_name(text: str) -> str:
+    """A --symbols entry, upper-cased as the exchange writes it ('dogeusdt' -> 'DOGEUSDT')."""
+    return text.strip().upper()
+
+
+def check_symbols(symbols: list[str]) -> None:
+    bad = [s for s in symbols if not SYMBOL_PATTERN.match(s)]
+    if bad:
+        raise UserError(f"--symbols {bad[0]} is not a USDT-M futures symbol (expected e.g. DOGEUSDT)")
+
+
 def parse_time(text: str, option: str, end: bool = False) -> int:
     """'2023-01-31' -> ms UTC at 00:00 (for --end: the next day's 00:00, so the day is included)."""
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise UserError(f"{option} {text!r} is not a date; use YYYY-MM-DD (UTC)") from exc
+    except ValueError:
+        raise UserError(f"{option} {text!r} is not a date; use YYYY-MM-DD (UTC)") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     ms = int(moment.timestamp() * 1000)
@@ -78,6 +90,7 @@ def _period(start_ms: int | None, end_ms: int | None, result: BacktestResult) ->
 def run(args: argparse.Namespace) -> int:
     settings = settings_with_shortcuts(args)
     symbols = list(args.symbols or settings.symbols)
+    check_symbols(symbols)
     unsized = [s for s in symbols if s not in settings.symbols]
     if unsized:
         raise UserError(f"{', '.join(unsized)} has no call_size in the settings; add "
@@ -87,8 +100,11 @@ def run(args: argparse.Namespace) -> int:
     if start_ms is not None and end_ms is not None and end_ms <= start_ms:
         raise UserError(f"the date range is empty: --end {args.end} is not after --start {args.start}")
 
+    ensure_writable(args.out, "report")  # before minutes of work, not after
     inputs = load_backtest_inputs(args.data, symbols)
     candles_5m, candles_1d, notes = inputs.candles_5m, inputs.candles_1d, inputs.notes
+    for symbol, frame in candles_5m.items():
+        kline_files.check_range(symbol, args.data, frame["open_time"].to_numpy(), start_ms, end_ms)
     funding = kline_files.load_funding_csv(args.funding) if args.funding else None
     config = BacktestConfig(
         fill=settings.backtest.fill,

@@ -12,14 +12,15 @@ from pathlib import Path
 
 from adapters.kline_download import DEFAULT_BASE_URL, KlineDownloader
 from adapters.kline_files import interval_to_ms
-from config.settings import SYMBOL_PATTERN
+from config.paths import ensure_writable
 from core.errors import UserError
-from runner.backtest_cli import parse_time
+from runner.backtest_cli import check_symbols, parse_time, symbol_name
 from runner.console_progress import ProgressBar
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--symbols", nargs="+", required=True, metavar="SYMBOL", help="e.g. DOGEUSDT ALGOUSDT")
+    parser.add_argument("--symbols", nargs="+", required=True, metavar="SYMBOL", type=symbol_name,
+                        help="e.g. DOGEUSDT ALGOUSDT")
     parser.add_argument("--interval", default="5m", help="kline interval, e.g. 5m or 1d (default 5m)")
     parser.add_argument("--start", required=True, help="first day, YYYY-MM-DD (UTC)")
     parser.add_argument("--end", help="last day, YYYY-MM-DD (UTC, inclusive); default: up to the last closed candle")
@@ -28,14 +29,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, downloader: KlineDownloader | None = None) -> int:
-    bad = [s for s in args.symbols if not SYMBOL_PATTERN.match(s)]
-    if bad:
-        raise UserError(f"{bad[0]} is not a USDT-M futures symbol (expected e.g. DOGEUSDT)")
+    check_symbols(args.symbols)
     interval_to_ms(args.interval)
     start_ms = parse_time(args.start, "--start")
     end_ms = parse_time(args.end, "--end", end=True) if args.end else None
     if end_ms is not None and end_ms <= start_ms:
         raise UserError(f"the date range is empty: --end {args.end} is not after --start {args.start}")
+    ensure_writable(args.out, "download")
     downloader = downloader or KlineDownloader(base_url=args.base_url)
     for symbol in args.symbols:
         bar = ProgressBar(f"{symbol} {args.interval}", unit="candles", delay=0.5)

@@ -22,6 +22,7 @@ from adapters.paper import make_paper_broker
 from config.paths import resolve_app_path, resolve_user_path
 from config.settings import AppSettings
 from core.errors import UserError
+from core.ports import BrokerError, RetryableError
 from runner.events import EventListener
 from runner.feeds import ReplayFeed
 from runner.service import ServiceOptions, TradingService
@@ -84,6 +85,20 @@ def build_service(
 
     from runner.live_feed import build_exchange_service  # network pieces load only when needed
 
-    return build_exchange_service(settings, listener, mode=mode, symbols=symbols, credentials=credentials,
-                                  state_dir=state_dir, fee_pct=fee, slippage_bps=slippage,
-                                  base_url=base_url, stream_url=stream_url, sleep=sleep)
+    try:
+        return build_exchange_service(settings, listener, mode=mode, symbols=symbols, credentials=credentials,
+                                      state_dir=state_dir, fee_pct=fee, slippage_bps=slippage,
+                                      base_url=base_url, stream_url=stream_url, sleep=sleep)
+    except BrokerError as exc:
+        raise UserError(exchange_start_error(mode, exc)) from None
+
+
+def exchange_start_error(mode: str, exc: BrokerError) -> str:
+    """The one sentence for an exchange that cannot be used at start-up (network, keys, account)."""
+    venue = {"testnet": "the Binance testnet", "live": "Binance", "paper": "Binance's public market data"}[mode]
+    if isinstance(exc, RetryableError):
+        return f"cannot start {mode} trading: {venue} cannot be reached ({exc.message}); check the internet connection"
+    advice = getattr(exc, "advice", "")
+    advice = advice[:1].lower() + advice[1:]
+    code = f" {exc.code}" if exc.code is not None else ""
+    return f"cannot start {mode} trading: {venue} refused it (error{code}: {exc.message})" + (f"; {advice}" if advice else "")

@@ -91,7 +91,7 @@ class ReplayFeed:
             first = next((i for i, bar in enumerate(bars) if start_ms is None or bar.open_time >= start_ms), len(bars))
             stop = next((i for i, bar in enumerate(bars) if end_ms is not None and bar.open_time >= end_ms), len(bars))
             if stop <= first:
-                raise kline_files.KlineFileError(f"{symbol}: no 5m candles in {self.folder} for the chosen dates")
+                raise kline_files.no_candles_in_range(symbol, self.folder, [b.open_time for b in bars], start_ms, end_ms)
             self._bars[symbol] = bars  # bars before ``first`` are warm-up history [I3]
             self._position[symbol] = first
             self._stop_index[symbol] = stop

@@ -3,11 +3,31 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import sys
 from pathlib import Path
 
 from adapters.secrets import install_log_redaction
 
 FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
+
+
+class LogFileHandler(logging.handlers.RotatingFileHandler):
+    """The rotating log file; a file that can no longer be written is said once, not per record.
+
+    (The standard handler prints a traceback to the console for every record it fails to write.)
+    """
+
+    failed = False
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        if self.failed:
+            return
+        self.failed = True
+        error = sys.exc_info()[1]
+        reason = getattr(error, "strerror", None) or error
+        if sys.stderr is not None:
+            sys.stderr.write(f"autohedge: the log file {self.baseFilename} cannot be written ({reason}); "
+                             "the log goes on on the console and in the window only\n")
 
 
 def setup_logging(log_dir: Path, console: bool = True, level: int = logging.INFO) -> Path:
@@ -25,7 +45,7 @@ def setup_logging(log_dir: Path, console: bool = True, level: int = logging.INFO
             root.removeHandler(handler)
             handler.close()
     handlers: list[logging.Handler] = [
-        logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
+        LogFileHandler(path, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
     ]
     if console:
         handlers.append(logging.StreamHandler())

@@ -3,19 +3,23 @@
 Logs to the console and a rotating file in the log folder. Ctrl-C (or SIGTERM)
 stops after the current step with the state saved. On exit the fills so far
 are written as trades.csv [B3] next to the state.
+
+Everything a user can get wrong is checked before the service starts and said
+in one sentence (main.py prints it, exit code 2): the settings and ``--set``,
+the dates, the state, log and trades folders (each must be writable), the
+exchange (reachable, keys accepted).
 """
 from __future__ import annotations
 
 import argparse
 import signal
-from datetime import datetime, timezone
-
 from pathlib import Path
 
-from config.paths import resolve_user_path, user_home
+from config.paths import ensure_writable, resolve_user_path, user_home
 from config.settings import load_settings
 from core.errors import UserError
 from runner.factory import MODES, build_service, default_state_dir
+from runner.backtest_cli import parse_time
 from runner.logging_setup import setup_logging
 
 
@@ -24,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replay", metavar="DIR", help="kline folder to replay (implies --mode replay)")
     parser.add_argument("--speed", type=float, default=None, help="replay speed: 0 = as fast as possible, N = N x real time")
     parser.add_argument("--start", help="replay from this UTC date (YYYY-MM-DD)")
-    parser.add_argument("--end", help="replay up to this UTC date (exclusive)")
+    parser.add_argument("--end", help="replay up to and including this UTC date (YYYY-MM-DD), as backtest --end")
     parser.add_argument("--resume", action="store_true", help="continue a previous replay instead of starting fresh")
     parser.add_argument("--config", metavar="FILE",
                         help="settings file (default: the one the window saved, else config/settings.yaml)")
@@ -38,13 +42,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stream-url", help=argparse.SUPPRESS)
 
 
-def _date_ms(text: str | None, flag: str) -> int | None:
-    if text is None:
-        return None
-    try:
-        return int(datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=timezone.utc).timestamp() * 1000)
-    except ValueError:
-        raise UserError(f"{flag} {text!r} is not a date; use YYYY-MM-DD") from None
+def date_range(start: str | None, end: str | None) -> tuple[int | None, int | None]:
+    """--start/--end as ms UTC; --end includes its day, exactly as ``backtest --end``."""
+    start_ms = parse_time(start, "--start") if start else None
+    end_ms = parse_time(end, "--end", end=True) if end else None
+    if start_ms is not None and end_ms is not None and end_ms <= start_ms:
+        raise UserError(f"the date range is empty: --end {end} is not after --start {start}")
+    return start_ms, end_ms
 
 
 def settings_file(explicit: str | None) -> Path | None:
@@ -62,11 +66,15 @@ def run(args: argparse.Namespace) -> int:
     mode = "replay" if args.replay else (args.mode or settings.mode)
     if mode == "live" and not args.confirm_live:
         raise UserError("live mode trades REAL money: add --confirm-live if you mean it")
-    log_file = setup_logging(resolve_user_path(settings.paths.log_dir))
+    start_ms, end_ms = date_range(args.start, args.end)
     state_dir = resolve_user_path(args.state_dir) if args.state_dir else default_state_dir(settings, mode)
+    trades_path = resolve_user_path(args.trades_out) if args.trades_out else state_dir / "trades.csv"
+    ensure_writable(state_dir, "state")
+    log_file = setup_logging(ensure_writable(resolve_user_path(settings.paths.log_dir), "log"))
+    ensure_writable(trades_path.parent, "trades output")
     service = build_service(
         settings, lambda event: None, mode=mode, replay_dir=args.replay, speed=args.speed, state_dir=state_dir,
-        fee_pct=args.fee_pct, start_ms=_date_ms(args.start, "--start"), end_ms=_date_ms(args.end, "--end"),
+        fee_pct=args.fee_pct, start_ms=start_ms, end_ms=end_ms,
         resume=args.resume, base_url=args.base_url, stream_url=args.stream_url,
     )
     for warning in settings.warnings():
@@ -80,8 +88,11 @@ def run(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    trades_path = resolve_user_path(args.trades_out) if args.trades_out else state_dir / "trades.csv"
-    service.journal.write_trades_csv(trades_path)
+    try:
+        service.journal.write_trades_csv(trades_path)
+    except OSError as exc:
+        raise UserError(f"stopped; state saved in {state_dir}, but {trades_path} cannot be written "
+                        f"({exc.strerror or exc})") from None
     print(f"stopped; state saved in {state_dir}; {len(service.journal.fills)} fills written to {trades_path}")
     errors = [slot for slot in service.slots.values() if slot.run_state.value == "error"]
     return 1 if errors else 0

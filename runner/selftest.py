@@ -5,8 +5,8 @@ Runs a fixed list of checks, prints one line per check (``PASS name: detail`` or
 
 1. settings     the settings file loads and validates
 2. data         the replay folder (the bundled sample) has 5m candles for every symbol
-3. state folder the per-user state and log folders are writable, and (frozen) outside the
-                bundle's temporary folder
+3. state folder the user folder (settings, window layout) and the state and log folders are
+                writable, and (frozen) outside the bundle's temporary folder
 4. replay       one UTC day replayed through the trading service (paper broker), no symbol stopped
 5. backtest     the backtester on the same day gives the same trades as the replay [B2],
                 and its reports (CSV, JSON, PNG charts, HTML) can be written
@@ -32,7 +32,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, TextIO
 
-from config.paths import APP_ROOT, is_frozen, resolve_app_path, resolve_user_path
+from config.paths import (APP_ROOT, ensure_writable, is_frozen, resolve_app_path, resolve_user_path, user_home,
+                          why_not_writable)
 from config.settings import AppSettings, load_settings
 from core.errors import UserError
 from core.model import ONE_DAY_MS
@@ -141,14 +142,16 @@ def check_state_folder(ctx: SelftestContext) -> str:
     settings = _require(ctx.settings, "settings")
     state_dir = resolve_user_path(settings.paths.state_dir)
     log_dir = resolve_user_path(settings.paths.log_dir)
-    for folder in (state_dir, log_dir):
+    ensure_writable(user_home(), "user")  # the window's settings and layout go there, frozen or not
+    for role, folder in (("state", state_dir), ("log", log_dir)):
         if is_frozen() and _inside(folder, APP_ROOT):
             raise CheckFailed(f"{folder} is inside the program's temporary folder {APP_ROOT}; "
                               "files written there are lost when the program closes")
+        ensure_writable(folder, role)  # the same sentence as every command's start-up check
         try:
-            _probe_writable(folder)
+            _probe_writable(folder)  # and a file written there is durable and reads back the same
         except OSError as exc:
-            raise CheckFailed(f"{folder} is not writable ({exc.strerror or exc})") from None
+            raise CheckFailed(f"the {role} folder {folder} is not writable ({why_not_writable(exc)})") from None
     return f"state {state_dir}, logs {log_dir}"
 
 

@@ -28,6 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
+from config.paths import FolderError, ensure_writable, why_not_writable
 from core.executor import ExecutionStatus, OrderExecutor
 from core.model import FIVE_MINUTES_MS, Action, Candle, Fill, OrderIntent, Side
 from core.ports import Broker, BrokerError
@@ -116,6 +117,7 @@ class TradingService:
         self.slots: dict[str, SymbolSlot] = {}
         self._commands: queue.Queue[Callable[[], None]] = queue.Queue()
         self._current_symbol: str | None = None
+        self._write_problem: str | None = None  # set while the state folder cannot be written
 
     # ----- control (thread-safe) ----------------------------------------------------------
 
@@ -162,6 +164,9 @@ class TradingService:
                 slot = self.slots.get(closed.symbol)
                 if slot is None or not slot.tradable:
                     continue
+                if self._write_problem is not None and not self._writable_again():
+                    slot.driver.skip_bar(closed.candle)  # paused: indicators keep up, nothing is decided
+                    continue
                 self._guard(closed.symbol, lambda: self._on_bar(slot, closed.candle))
                 if total:
                     self._emit(ProgressEvent(getattr(self.feed, "emitted", 0), total))
@@ -172,7 +177,10 @@ class TradingService:
     def _shutdown(self) -> None:
         for slot in self.slots.values():
             if slot.driver is not None:
-                self._save(slot)
+                try:
+                    self._save(slot)
+                except OSError as exc:
+                    self._pause_unwritable(exc)
                 if slot.run_state is not SymbolRunState.ERROR:
                     slot.run_state = SymbolRunState.STOPPED
                 self._emit_status(slot)
@@ -188,11 +196,49 @@ class TradingService:
             self._fail(symbol, str(exc))
         except BrokerError as exc:
             self._fail(symbol, f"exchange error{f' {exc.code}' if exc.code is not None else ''}: {exc.message}")
+        except OSError as exc:  # the state folder or the journal cannot be written
+            slot = self.slots.get(symbol)
+            if slot is None or slot.driver is None:
+                self._fail(symbol, f"{exc.filename or self.options.state_dir} cannot be written ({why_not_writable(exc)})")
+            else:
+                self._pause_unwritable(exc)
         except Exception as exc:  # noqa: BLE001 - isolate the symbol, keep the traceback in the file log
             log.exception("unexpected error on %s", symbol)
             self._fail(symbol, f"unexpected error: {type(exc).__name__}: {exc}")
         finally:
             self._current_symbol = None
+
+    def _pause_unwritable(self, exc: OSError) -> None:
+        """[P] No decision may be taken that cannot be saved first: every symbol pauses, said once.
+
+        Each later close only feeds the indicators until the folder can be written again
+        (:meth:`_writable_again`); orders decided but not saved are settled then, as after a restart.
+        """
+        if self._write_problem is not None:
+            return
+        self._write_problem = (f"trading paused: the state folder {self.options.state_dir} cannot be written "
+                               f"({why_not_writable(exc)}); no decisions until it can, positions are kept")
+        self._log("ERROR", None, self._write_problem)
+        for slot in self.slots.values():
+            if slot.driver is not None and slot.run_state is not SymbolRunState.ERROR:
+                slot.run_state, slot.detail = SymbolRunState.PAUSED, self._write_problem
+                self._emit_status(slot)
+
+    def _writable_again(self) -> bool:
+        """Probe the state and journal folders; on success resume the symbols the pause stopped."""
+        try:
+            ensure_writable(self.options.state_dir, "state")
+            ensure_writable(self.journal.path.parent, "journal")
+        except FolderError:
+            return False
+        self._write_problem = None
+        self._log("INFO", None, f"{self.options.state_dir} can be written again: trading resumes")
+        for slot in self.slots.values():
+            if slot.driver is not None and slot.run_state is SymbolRunState.PAUSED and slot.detail.startswith("trading paused:"):
+                slot.run_state = SymbolRunState.RUNNING if slot.strategy.opens_allowed else SymbolRunState.PAUSED
+                slot.detail = "" if slot.strategy.opens_allowed else slot.strategy.state.pause_reason
+                self._emit_status(slot)
+        return True
 
     def _fail(self, symbol: str, why: str) -> None:
         slot = self.slots.setdefault(symbol, SymbolSlot(symbol, None))
@@ -454,7 +500,10 @@ class TradingService:
                 command = self._commands.get_nowait()
             except queue.Empty:
                 return
-            command()
+            try:
+                command()
+            except OSError as exc:  # a pause, resume or size change that cannot be saved
+                self._pause_unwritable(exc)
 
     def _targets(self, symbol: str | None) -> list[SymbolSlot]:
         return [slot for name, slot in self.slots.items() if slot.driver is not None and symbol in (None, name)]

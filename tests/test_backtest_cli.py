@@ -70,7 +70,7 @@ def test_set_override_reaches_the_strategy_and_warns_s3(tmp_path, capsys):
     (["--symbols", "XRPUSDT"], "XRPUSDT has no call_size in the settings"),
     (["--set", "strategy.rsi_lenght=3"], "--set strategy.rsi_lenght: not a setting"),
     (["--start", "2023-03-01", "--end", "2023-02-01"], "the date range is empty"),
-    (["--start", "2030-01-01"], "no 5m candles in the chosen date range"),
+    (["--start", "2030-01-01"], "no 5m candles from 2030-01-01 00:00 UTC to the last candle; the data in"),
     (["--start", "yesterday"], "--start 'yesterday' is not a date"),
     (["--config", "/nonexistent/settings.yaml"], "settings file /nonexistent/settings.yaml does not exist"),
     (["--funding", "/nonexistent/funding.csv"], "funding file /nonexistent/funding.csv does not exist"),

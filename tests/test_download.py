@@ -124,6 +124,22 @@ def test_interrupted_download_keeps_pages_and_a_rerun_completes_it(server, tmp_p
     pd.testing.assert_frame_equal(loaded(tmp_path), expected(START, START + 8 * DAY))
 
 
+def test_a_first_download_that_gets_nothing_leaves_no_file(server, tmp_path):
+    """No header-only CSV that backtest would then refuse: the temporary file is removed."""
+    server.fail_from = 1
+    with pytest.raises(DownloadError):
+        downloader(server, max_retries=1).download("DOGEUSDT", "5m", START, START + DAY, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_first_download_is_a_part_file_until_candles_arrived(server, tmp_path):
+    seen = []
+    result = downloader(server).download("DOGEUSDT", "5m", START, START + 6 * DAY, tmp_path,
+                                         progress=lambda done, total: seen.append(sorted(p.name for p in tmp_path.iterdir())))
+    assert seen[0] == ["DOGEUSDT-5m.csv.part"]  # while the pages arrive
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["DOGEUSDT-5m.csv"] and result.added == 6 * 288
+
+
 def test_only_closed_candles_are_written(server, tmp_path):
     now = START + DAY + 2 * 60_000  # 2 minutes into a candle: it is still open
     downloader(server, now=now).download("DOGEUSDT", "5m", START, None, tmp_path)

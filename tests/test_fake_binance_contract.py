@@ -350,10 +350,13 @@ def test_runs_as_its_own_process_with_http_control(tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    # Its own session: a Ctrl-C meant for pytest does not reach it, and it is stopped below whatever
+    # the parent does with SIGINT (a background shell ignores it, and so would the child).
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.fake_binance", "--data", str(DATA_DIR), "--port", str(port),
          "--start", "2025-03-01T00:00"],
-        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))), stdout=subprocess.PIPE, text=True)
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))), stdout=subprocess.PIPE, text=True,
+        start_new_session=True)
     try:
         line = process.stdout.readline()
         assert f"127.0.0.1:{port}" in line
@@ -374,6 +377,24 @@ def test_runs_as_its_own_process_with_http_control(tmp_path):
         control.reset()
         assert control.state()["orders"] == []
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(10)
+        process.terminate()  # SIGTERM is never inherited as ignored, unlike SIGINT
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
         process.stdout.close()
+
+
+def test_a_fault_is_not_used_up_by_a_request_refused_for_its_timestamp(fake):
+    """The cause of the rare [O4] -4131 test failure: under load the client's clock estimate ran
+    more than 1 s ahead, the exchange refused the order for its timestamp (-1021), and that refusal
+    used up the armed fault, so the client's re-sent order filled instead of being rejected.
+    Binance checks a request's key, signature and timestamp before anything else happens to it."""
+    client = binance_client(fake)
+    fake.add_fault(kind="error", code=-4131, path="/fapi/v1/order", method="POST")
+    client.timestamp_offset += 2_000  # the client's clock two seconds ahead, as a loaded machine can make it
+    assert api_error(lambda: order(client, newClientOrderId="early")).code == -1021
+    client.timestamp_offset -= 2_000
+    assert api_error(lambda: order(client, newClientOrderId="on-time")).code == -4131
+    assert fake.state()["orders"] == []

@@ -6,6 +6,7 @@ written path pointed into a temporary folder so the repository is never touched.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -80,7 +81,7 @@ def test_unwritable_state_folder_fails(tmp_path):
     done = run_selftest(tmp_path, "--set", f"paths.state_dir={blocker / 'state'}")
     assert done.returncode == 1
     assert check_lines(done.stdout)["state folder"] == "FAIL"
-    assert f"FAIL state folder: {blocker / 'state'} is not writable" in done.stdout
+    assert f"FAIL state folder: the state folder {blocker / 'state'} is not writable" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
 
 
@@ -150,3 +151,69 @@ def test_offscreen_only_when_there_is_no_display(environ, platform, expected):
     from ui.qt_check import needs_offscreen
 
     assert needs_offscreen(environ, platform) is expected
+
+
+# ----- the Qt platform: the one the window will really use, checked before Qt can abort ---------------
+
+
+def test_a_missing_xcb_library_is_named_with_its_package(monkeypatch):
+    from ui import qt_check
+
+    monkeypatch.setattr(qt_check, "plugin_path", lambda name: Path(f"/plugins/{name}.so"))
+    monkeypatch.setattr(qt_check, "missing_libraries",
+                        lambda plugin: ["libxcb-cursor.so.0"] if "xcb" in plugin.name else [])
+    monkeypatch.setattr(qt_check, "x_display_problem", lambda display: None)
+    choice = qt_check.gui_platform({"DISPLAY": ":0"}, "linux")
+    assert choice.problem == ("the window cannot open: Qt's xcb platform needs libxcb-cursor.so.0, which is not "
+                              "installed (Debian/Ubuntu: sudo apt install libxcb-cursor0)")
+    # a desktop that also offers Wayland falls back to it instead
+    assert qt_check.gui_platform({"DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0"}, "linux") == \
+        qt_check.PlatformChoice("wayland")
+
+
+@pytest.mark.parametrize("library, package", [
+    ("libxcb-cursor.so.0", "libxcb-cursor0"),
+    ("libxcb-icccm.so.4", "libxcb-icccm4"),
+    ("libxkbcommon-x11.so.0", "libxkbcommon-x11-0"),
+])
+def test_debian_package_names(library, package):
+    from ui.qt_check import debian_package
+
+    assert debian_package(library) == package
+
+
+def test_no_display_is_a_sentence_for_the_window_and_offscreen_for_the_selftest():
+    from ui.qt_check import gui_platform
+
+    choice = gui_platform({}, "linux")
+    assert choice.name == "offscreen" and choice.headless
+    assert choice.problem.startswith("the window cannot open: there is no display")
+    assert gui_platform({"QT_QPA_PLATFORM": "offscreen"}, "linux").problem is None
+
+
+def test_an_unreachable_x_display_is_found_before_qt_aborts():
+    from ui.qt_check import x_display_problem
+
+    assert x_display_problem(":987") == "the X display :987 cannot be reached"
+
+
+@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="needs Xvfb (apt install xvfb) to give Qt a real display")
+def test_selftest_and_the_window_agree_on_the_real_display(tmp_path):
+    """Under a real X server: the window opens and selftest PASSes qt on xcb, or both say the same
+    sentence (e.g. a missing xcb library), the window with exit code 2 instead of Qt's abort (134)."""
+    env = headless_env(tmp_path / "home")
+    window = subprocess.run(["xvfb-run", "-a", sys.executable, "main.py", "--quit-after", "0"], cwd=REPO_ROOT,
+                            env=env, capture_output=True, text=True, timeout=180)
+    check = subprocess.run(["xvfb-run", "-a", sys.executable, "main.py", "selftest", "--report",
+                            str(tmp_path / "report.txt"), "--set", f"paths.state_dir={tmp_path / 'state'}",
+                            "--set", f"paths.log_dir={tmp_path / 'logs'}"],
+                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in window.stderr + check.stdout + check.stderr
+    [qt_line] = [line for line in check.stdout.splitlines() if line.split(":")[0] in ("PASS qt", "FAIL qt")]
+    if window.returncode == 0:
+        assert qt_line.startswith("PASS qt: platform xcb") and check.returncode == 0
+    else:
+        assert window.returncode == 2, window.stderr
+        [sentence] = [line for line in window.stderr.splitlines() if line.startswith("autohedge gui: ")]
+        assert qt_line.startswith("FAIL qt: " + sentence.removeprefix("autohedge gui: "))
+        assert "platform needs" in sentence and check.returncode == 1

@@ -224,13 +224,64 @@ def test_override_refuses_unknown_key_missing_value_or_bad_yaml(assignment, frag
     assert fragment in str(caught.value)
 
 
-def test_override_value_is_still_validated_and_names_file_and_key(tmp_path):
+def test_override_value_is_still_validated_and_names_the_set_not_the_file(tmp_path):
     path = tmp_path / "settings.yaml"
     path.write_text(yaml.safe_dump({"symbols": SYMBOLS}), encoding="utf-8")
     assert load_settings(path, ["mode=live"]).mode == "live"
     with pytest.raises(SettingsError) as caught:
-        load_settings(path, ["mode=yolo"])
-    assert str(path) in str(caught.value) and "mode" in str(caught.value) and "paper" in str(caught.value)
+        load_settings(path, ["backtest.fee_pct=0.1", "mode=yolo"])
+    message = str(caught.value)
+    assert message.startswith("--set mode=yolo: ") and "paper" in message
+    assert str(path) not in message and "fee_pct" not in message
+    with pytest.raises(SettingsError) as caught:
+        load_settings(None, ["mode=yolo"])  # the bundled defaults are not to blame either
+    assert "config/settings.yaml" not in str(caught.value) and str(caught.value).startswith("--set mode=yolo")
+
+
+def test_unknown_key_lists_every_allowed_key_including_symbol_leverage():
+    message = refused(with_key("verbose", 1))
+    assert "symbols.<SYMBOL>.call_size" in message and "symbols.<SYMBOL>.leverage" in message
+    with pytest.raises(SettingsError) as caught:
+        apply_override({"symbols": SYMBOLS}, "verbose=1")
+    assert "symbols.<SYMBOL>.leverage" in str(caught.value)
+
+
+TYPO_FILE = """\
+mode: paper
+strategy:
+  rsi_length: 2
+symbols:
+  DOGEUSDT:
+    call_size: 250
+    levrage: 3
+"""
+
+
+def test_a_bad_key_in_a_file_names_the_file_and_its_line(tmp_path):
+    path = tmp_path / "settings.yaml"
+    path.write_text(TYPO_FILE, encoding="utf-8")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(path)
+    message = str(caught.value)
+    assert message.startswith(f"settings file {path}, line 7: symbols.DOGEUSDT.levrage is not a setting")
+    assert "\n" not in message
+
+
+def test_a_bad_value_in_a_file_names_its_line(tmp_path):
+    path = tmp_path / "settings.yaml"
+    path.write_text(TYPO_FILE.replace("levrage: 3", "leverage: 300"), encoding="utf-8")
+    with pytest.raises(SettingsError, match=r", line 7: symbols.DOGEUSDT.leverage = 300 must be <= 125"):
+        load_settings(path)
+
+
+def test_a_yaml_syntax_error_names_its_line_in_one_line(tmp_path):
+    path = tmp_path / "settings.yaml"
+    path.write_text(TYPO_FILE.replace("call_size: 250", "call_size: [250"), encoding="utf-8")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(path)
+    message = str(caught.value)
+    assert message.startswith(f"settings file {path}, line ") and "not valid YAML" in message
+    assert "\n" not in message
 
 
 def test_missing_or_invalid_yaml_file_is_one_clear_error(tmp_path):
@@ -238,7 +289,7 @@ def test_missing_or_invalid_yaml_file_is_one_clear_error(tmp_path):
         read_settings_file(tmp_path / "nope.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("mode: [paper\n", encoding="utf-8")
-    with pytest.raises(SettingsError, match="not valid YAML"):
+    with pytest.raises(SettingsError, match="line 2 is not valid YAML"):
         read_settings_file(bad)
 
 
@@ -268,3 +319,68 @@ def test_round_trip_settings_to_dict_and_parse(settings, tmp_path):
     path = tmp_path / "saved.yaml"
     save_settings(settings, path)
     assert load_settings(path) == settings
+
+
+# ----- a user's file is never lost ---------------------------------------------------------------
+
+
+def test_saving_over_a_valid_file_keeps_the_previous_one_as_bak(tmp_path):
+    path = tmp_path / "settings.yaml"
+    path.write_text(TYPO_FILE.replace("    levrage: 3\n", ""), encoding="utf-8")
+    before = path.read_bytes()
+    backup = save_settings(load_settings(DEFAULT_SETTINGS_PATH), path)
+    assert backup == tmp_path / "settings.yaml.bak" and backup.read_bytes() == before
+    assert load_settings(path) == load_settings(DEFAULT_SETTINGS_PATH)
+    assert save_settings(load_settings(DEFAULT_SETTINGS_PATH), path) is None  # same content: nothing to back up
+
+
+def test_saving_over_a_broken_file_renames_it_with_a_timestamp(tmp_path):
+    path = tmp_path / "settings.yaml"
+    path.write_text(TYPO_FILE, encoding="utf-8")
+    backup = save_settings(load_settings(DEFAULT_SETTINGS_PATH), path)
+    assert backup is not None and backup.name.startswith("settings.yaml.broken-")
+    assert backup.read_text(encoding="utf-8") == TYPO_FILE
+
+
+def test_keep_broken_file_never_overwrites_an_earlier_copy(tmp_path):
+    from datetime import datetime
+
+    from config.settings import keep_broken_file
+
+    moment = datetime(2026, 11, 24, 12, 3, 1)
+    kept = []
+    for text in ("first", "second"):
+        (tmp_path / "settings.yaml").write_text(text, encoding="utf-8")
+        kept.append(keep_broken_file(tmp_path / "settings.yaml", now=moment))
+    assert kept[0].name == "settings.yaml.broken-20261124-120301"
+    assert [p.read_text(encoding="utf-8") for p in kept] == ["first", "second"]
+
+
+def test_saving_into_an_unwritable_folder_is_one_sentence(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the settings folder should be", encoding="utf-8")  # unwritable even for root
+    with pytest.raises(SettingsError, match=f"settings not saved: the folder {blocker} is not writable") as caught:
+        save_settings(load_settings(DEFAULT_SETTINGS_PATH), blocker / "settings.yaml")
+    assert "\n" not in str(caught.value)
+
+
+def test_a_typo_in_the_users_file_survives_opening_and_closing_the_window(qtbot, tmp_path, monkeypatch):
+    from ui import paths
+    from ui.main_window import MainWindow
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("AUTOHEDGE_HOME", str(home))
+    (home / "settings.yaml").write_text(TYPO_FILE, encoding="utf-8")
+
+    window = MainWindow(None)
+    qtbot.addWidget(window)
+    window.show()
+    warning = window.log_pane.lines()[-1]
+    assert "line 7: symbols.DOGEUSDT.levrage is not a setting" in warning
+    window.close()
+
+    kept = sorted(home.glob("settings.yaml.broken-*"))
+    assert len(kept) == 1 and kept[0].read_text(encoding="utf-8") == TYPO_FILE  # call_size 250 is still there
+    assert kept[0].name in warning
+    assert load_settings(home / "settings.yaml") == paths.load_user_settings()[0]  # the window's save loads again

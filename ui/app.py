@@ -41,7 +41,44 @@ def credential_store() -> CredentialStore:
     return store()
 
 
+def folder_problems(settings) -> list[str]:
+    """One sentence per folder the window writes to that cannot be written (user folder first)."""
+    from config.paths import FolderError, ensure_writable, resolve_user_path, user_home
+
+    problems = []
+    for role, folder in (("user", None), ("log", settings.paths.log_dir), ("state", settings.paths.state_dir)):
+        try:
+            ensure_writable(user_home() if folder is None else resolve_user_path(folder), role)
+        except FolderError as exc:
+            problems.append(str(exc))
+            if folder is None:
+                break  # nothing else can be written either
+    return problems
+
+
+def _fatal_dialog(app, text: str, quit_after: float | None) -> None:
+    """Show ``text`` in an error box until the user closes it (the windowed EXE has no console)."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QMessageBox
+
+    box = QMessageBox(QMessageBox.Critical, "AutoHedge", text)
+    box.show()
+    if quit_after is not None:
+        QTimer.singleShot(max(0, int(quit_after * 1000)), box.close)
+    app.exec()
+
+
 def run(args: argparse.Namespace) -> int:
+    import os
+
+    from core.errors import UserError
+    from ui.qt_check import gui_platform
+
+    choice = gui_platform()
+    if choice.problem:  # Qt would abort the process with its own lines: say it in one sentence instead
+        raise UserError(choice.problem)
+    if choice.name:
+        os.environ["QT_QPA_PLATFORM"] = choice.name  # the platform checked above, not another one
     from PySide6.QtWidgets import QApplication
 
     from config.paths import resolve_user_path
@@ -51,18 +88,30 @@ def run(args: argparse.Namespace) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("AutoHedge")
-    settings, problem = load_user_settings()
-    setup_logging(resolve_user_path(settings.paths.log_dir), console=False)
+    quit_after = getattr(args, "quit_after", None)
+    try:
+        settings, problem = load_user_settings()
+    except UserError as exc:  # the user folder itself cannot be made
+        _fatal_dialog(app, str(exc), quit_after)
+        raise
+    folders = folder_problems(settings)
+    if folders and folders[0].startswith("the user folder"):
+        _fatal_dialog(app, folders[0], quit_after)
+        raise UserError(folders[0])
+    if not any(text.startswith("the log folder") for text in folders):
+        setup_logging(resolve_user_path(settings.paths.log_dir), console=False)
     window = MainWindow(service_builder(), connection_checker(), credential_store(), settings=settings)
     if problem:
         window.show_message(problem, level="WARNING")
+    for text in folders:
+        window.show_message(f"{text}: trading cannot start until it is", level="ERROR")
     window.show()
     if getattr(args, "screenshot", None):
         app.processEvents()
         window.grab().save(args.screenshot)
         window.close()
         return 0
-    if getattr(args, "quit_after", None) is not None:
+    if quit_after is not None:
         from PySide6.QtCore import QTimer
-        QTimer.singleShot(max(0, int(args.quit_after * 1000)), window.close)  # the normal close path: state saved
+        QTimer.singleShot(max(0, int(quit_after * 1000)), window.close)  # the normal close path: state saved
     return app.exec()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from config.paths import HOME_ENV, resolve_app_path, user_home
-from config.settings import DEFAULT_SETTINGS_PATH, AppSettings, SettingsError, load_settings
+from config.settings import DEFAULT_SETTINGS_PATH, AppSettings, SettingsError, keep_broken_file, load_settings
 
 __all__ = ["HOME_ENV", "user_home", "user_settings_path", "ui_state_path", "resolve_data_path", "load_user_settings"]
 
@@ -33,13 +33,22 @@ def resolve_data_path(text: str) -> Path:
 def load_user_settings() -> tuple[AppSettings, str | None]:
     """The user's saved settings, else the bundled defaults.
 
-    Returns the settings and, when the user's file could not be used, the one-sentence
-    reason (the window shows it; the file is left untouched for the user to inspect).
+    Returns the settings and, when the user's file could not be used, the one sentence
+    the window shows. Such a file is never lost: it is renamed with a timestamp
+    (``settings.yaml.broken-YYYYMMDD-HHMMSS``) and kept byte for byte, so the settings the
+    window saves later cannot overwrite it.
     """
     path = user_settings_path()
-    if path.exists():
-        try:
-            return load_settings(path), None
-        except SettingsError as exc:
-            return load_settings(DEFAULT_SETTINGS_PATH), f"{exc} (using the bundled defaults instead)"
-    return load_settings(DEFAULT_SETTINGS_PATH), None
+    if not path.exists():
+        return load_settings(DEFAULT_SETTINGS_PATH), None
+    try:
+        return load_settings(path), None
+    except SettingsError as exc:
+        problem = str(exc)
+    try:
+        kept = keep_broken_file(path)
+    except SettingsError as exc:
+        return load_settings(DEFAULT_SETTINGS_PATH), (
+            f"{problem}; the bundled defaults are used, and your file stays as it is ({exc})")
+    return load_settings(DEFAULT_SETTINGS_PATH), (
+        f"{problem}; your file was kept as {kept.name} and the bundled defaults are used until you fix it")
