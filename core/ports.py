@@ -93,16 +93,29 @@ class OutcomeUnknownError(RetryableError):
 
 
 class OrderRejectedError(BrokerError):
-    """An error that cannot succeed on retry (-2019 margin, -4164 notional, -1111
-    precision, -2015 key, ...). ``advice`` is what the user should do about it."""
+    """The exchange said no: the request was not executed and the same request gets the
+    same answer now (-2019 margin, -4164 notional, -1111 precision, -2015 key, ...).
+    ``advice`` is what the user should do about it.
 
-    def __init__(self, message: str, code: int | None = None, advice: str = ""):
+    ``definitive`` is False for a refusal that passes by itself (-2022: the position
+    differs, reconcile; -4131: the book is thin right now): the symbol is not paused for
+    it, the decision is made again on a later bar [O4].
+    """
+
+    def __init__(self, message: str, code: int | None = None, advice: str = "", definitive: bool = True):
         super().__init__(message, code)
         self.advice = advice
+        self.definitive = definitive
 
 
 class Broker(Protocol):
-    """What the executor needs from an exchange. Quantities and prices are Decimals."""
+    """What the executor needs from an exchange. Quantities and prices are Decimals.
+
+    A broker whose orders may have an unknown outcome (a real exchange) also has
+    ``recv_window_ms``: an order request is refused by the exchange when it arrives more
+    than this after the moment it was sent (Binance's ``recvWindow``). Brokers without it
+    (simulated) never leave an outcome unknown.
+    """
 
     def symbol_rules(self, symbol: str) -> SymbolRules: ...
 
