@@ -175,13 +175,207 @@ def test_one_way_account_rejects_position_side_with_4061(fake):
     assert order(client, positionSide=None)["status"] == "FILLED"
 
 
-def test_duplicate_client_id_and_unknown_order(fake):
+def test_client_id_is_unique_among_open_orders_only(fake):
+    """Binance (New Order, ``newClientOrderId``): "A unique id among open orders". A FILLED order's id
+    may be sent again and executes again; an id an OPEN order has answers -4116."""
     client = binance_client(fake)
     order(client, newClientOrderId="dup")
-    assert api_error(lambda: order(client, newClientOrderId="dup")).code == -4116
-    assert len(fake.state()["orders"]) == 1
+    again = order(client, newClientOrderId="dup")
+    assert again["status"] == "FILLED"
+    assert [o["clientOrderId"] for o in fake.state()["orders"]] == ["dup", "dup"]
+    assert fake.state()["positions"][0]["qty"] == "200"  # the re-send doubled the position
+    # the query by client id finds the newest order with that id
+    assert client.futures_get_order(symbol="DOGEUSDT", origClientOrderId="dup")["orderId"] == again["orderId"]
+
+    fake.add_fault(kind="ack_only", path="/fapi/v1/order", delay_ms=600_000)
+    assert order(client, newClientOrderId="open-1")["status"] == "NEW"
+    error = api_error(lambda: order(client, newClientOrderId="open-1"))
+    assert (error.code, error.message, error.status_code) == (-4116, "ClientOrderId is duplicated.", 400)
     missing = api_error(lambda: client.futures_get_order(symbol="DOGEUSDT", origClientOrderId="nope"))
     assert (missing.code, missing.message) == (-2013, "Order does not exist.")
+
+
+def test_lenient_client_ids_is_an_option_that_refuses_every_reuse():
+    from tests.fake_binance import FakeBinance
+    with FakeBinance(DATA_DIR, symbols=["DOGEUSDT"], lenient_client_ids=True) as lenient:
+        client = binance_client(lenient)
+        order(client, newClientOrderId="once")
+        assert api_error(lambda: order(client, newClientOrderId="once")).code == -4116
+        assert len(lenient.state()["orders"]) == 1
+
+
+@pytest.mark.parametrize("answer, status, code, message", [
+    ("503", 503, -1000, "Unknown error, please check your request or try again later."),
+    ("-1007", 503, -1007, "Timeout waiting for response from backend server. Send status unknown; "
+                          "execution status unknown."),
+])
+def test_execute_later_answers_an_error_and_the_order_executes_after_it(fake, answer, status, code, message):
+    client = binance_client(fake)
+    fake.add_fault(kind="execute_later", path="/fapi/v1/order", answer=answer, delay_ms=600_000)
+    error = api_error(lambda: order(client, newClientOrderId="late-1"))
+    assert (error.status_code, error.code, error.message) == (status, code, message)
+    # not executed yet: the query does not find it, and nothing is held
+    assert api_error(lambda: client.futures_get_order(symbol="DOGEUSDT", origClientOrderId="late-1")).code == -2013
+    assert fake.state()["orders"] == [] and fake.state()["positions"] == []
+    assert fake.fire_timers() == 1  # the delay is over
+    found = client.futures_get_order(symbol="DOGEUSDT", origClientOrderId="late-1")
+    assert (found["status"], found["executedQty"]) == ("FILLED", "100")
+    assert fake.state()["positions"][0]["qty"] == "100"
+
+
+def test_execute_later_plus_a_resend_with_the_same_client_id_doubles_the_position(fake):
+    """Defect 1 of issue 11 on the exchange side: after an unknown outcome, a re-send of a client id that
+    is not found yet is a second order; both execute."""
+    client = binance_client(fake)
+    fake.add_fault(kind="execute_later", path="/fapi/v1/order", answer="-1007", delay_ms=600_000)
+    api_error(lambda: order(client, newClientOrderId="twice"))
+    assert order(client, newClientOrderId="twice")["status"] == "FILLED"
+    fake.fire_timers()
+    assert [o["status"] for o in fake.state()["orders"]] == ["FILLED", "FILLED"]
+    assert fake.state()["positions"][0]["qty"] == "200"
+
+
+def test_execute_later_runs_on_the_fakes_own_timer(fake):
+    client = binance_client(fake)
+    fake.add_fault(kind="execute_later", path="/fapi/v1/order", answer="503", delay_ms=50)
+    api_error(lambda: order(client, newClientOrderId="timer-1"))
+    fake.settle()  # waits for the timer, asserts nothing about time
+    assert client.futures_get_order(symbol="DOGEUSDT", origClientOrderId="timer-1")["status"] == "FILLED"
+
+
+def test_execute_later_with_a_timeout_answer_the_client_gives_up_and_the_order_executes(fake):
+    import requests
+    client = binance_client(fake)
+    client.session.request = _with_timeout(client.session.request, 0.2)
+    fake.add_fault(kind="execute_later", path="/fapi/v1/order", answer="timeout", latency_ms=2000, delay_ms=0)
+    with pytest.raises(requests.exceptions.Timeout):
+        order(client, newClientOrderId="to-1")
+    fake.settle()
+    assert [o["clientOrderId"] for o in fake.state()["orders"]] == ["to-1"]
+    assert fake.state()["positions"][0]["qty"] == "100"
+
+
+def test_execute_later_timeout_answer_held_then_minus_1007_when_not_executed_yet(fake):
+    client = binance_client(fake)
+    fake.add_fault(kind="execute_later", path="/fapi/v1/order", answer="timeout", latency_ms=100,
+                   delay_ms=600_000)
+    assert api_error(lambda: order(client, newClientOrderId="to-2")).code == -1007
+    fake.fire_timers()
+    assert client.futures_get_order(symbol="DOGEUSDT", origClientOrderId="to-2")["status"] == "FILLED"
+
+
+def test_execute_later_is_checked_again_when_it_runs(fake):
+    """A late execution meets the account as it is then: a close of a position closed meanwhile is refused."""
+    client = binance_client(fake)
+    order(client, newClientOrderId="open")
+    fake.add_fault(kind="execute_later", path="/fapi/v1/order", answer="503", delay_ms=600_000)
+    api_error(lambda: order(client, side="SELL", newClientOrderId="close-late"))
+    order(client, side="SELL", newClientOrderId="close-now")
+    fake.fire_timers()
+    state = fake.state()
+    assert [o["clientOrderId"] for o in state["orders"]] == ["open", "close-now"] and state["positions"] == []
+    assert state["late_rejections"] == [{"clientOrderId": "close-late", "code": -2022,
+                                         "msg": "ReduceOnly Order is rejected."}]
+
+
+def test_ack_only_market_order_answers_new_and_fills_later(fake):
+    client = binance_client(fake)
+    fake.add_fault(kind="ack_only", path="/fapi/v1/order", delay_ms=600_000)
+    ack = order(client, newClientOrderId="ack-2")
+    assert (ack["status"], ack["executedQty"], ack["avgPrice"]) == ("NEW", "0", "0")
+    queried = client.futures_get_order(symbol="DOGEUSDT", origClientOrderId="ack-2")
+    assert (queried["status"], queried["executedQty"]) == ("NEW", "0")
+    assert fake.state()["positions"] == []
+    fake.fire_timers()
+    queried = client.futures_get_order(symbol="DOGEUSDT", origClientOrderId="ack-2")
+    assert (queried["status"], queried["executedQty"]) == ("FILLED", "100")
+    assert Decimal(queried["avgPrice"]) == fake.price("DOGEUSDT")
+    assert fake.state()["positions"][0]["qty"] == "100"
+
+
+def test_partial_then_fill_answers_partially_filled_then_fills_the_rest(fake):
+    client = binance_client(fake)
+    fake.add_fault(kind="partial_then_fill", path="/fapi/v1/order", fill_ratio="0.4", delay_ms=600_000)
+    first = order(client, newClientOrderId="ptf-1")
+    assert (first["status"], first["executedQty"], first["origQty"]) == ("PARTIALLY_FILLED", "40", "100")
+    assert fake.state()["positions"][0]["qty"] == "40"
+    assert api_error(lambda: order(client, newClientOrderId="ptf-1")).code == -4116  # still open
+    fake.step(candles=1)  # the rest fills at the price of its own moment
+    fake.fire_timers()
+    done = client.futures_get_order(symbol="DOGEUSDT", origClientOrderId="ptf-1")
+    assert (done["status"], done["executedQty"]) == ("FILLED", "100")
+    assert fake.state()["positions"][0]["qty"] == "100"
+
+
+def test_invisible_order_executes_but_queries_answer_2013_for_a_while(fake):
+    client = binance_client(fake)
+    fake.add_fault(kind="invisible", path="/fapi/v1/order", delay_ms=600_000)
+    assert order(client, newClientOrderId="inv-1")["status"] == "FILLED"
+    assert api_error(lambda: client.futures_get_order(symbol="DOGEUSDT", origClientOrderId="inv-1")).code == -2013
+    rows = {r["positionSide"]: r for r in client.futures_position_information(symbol="DOGEUSDT")}
+    assert rows["LONG"]["positionAmt"] == "100"  # the position shows it at once
+    fake.fire_timers()
+    assert client.futures_get_order(symbol="DOGEUSDT", origClientOrderId="inv-1")["status"] == "FILLED"
+
+
+def test_reset_cancels_delayed_executions_so_nothing_leaks_into_the_next_account(fake):
+    """Defect 9 of issue 11: a late execution armed in one test must never reach the next test's account."""
+    client = binance_client(fake)
+    for kind in ("execute_later", "ack_only", "partial_then_fill", "invisible"):
+        fake.add_fault(kind=kind, path="/fapi/v1/order", delay_ms=200)
+    api_error(lambda: order(client, newClientOrderId="leak-1"))
+    order(client, newClientOrderId="leak-2")
+    order(client, newClientOrderId="leak-3")
+    order(client, newClientOrderId="leak-4")
+    epoch = fake.state()["epoch"]
+    fake.reset()
+    assert fake.state()["epoch"] == epoch + 1
+    fake.wait_on_loop(400)  # on the fake's loop: every timer armed before the reset is due by now
+    assert fake.state()["orders"] == [] and fake.state()["positions"] == []
+    assert fake.exchange.engine.timers.pending == 0
+
+
+def test_a_request_held_across_a_reset_does_not_touch_the_new_account(fake):
+    import threading
+    client = binance_client(fake)
+    fake.add_fault(kind="latency", path="/fapi/v1/order", latency_ms=2000)
+    outcome: list = []
+    sender = threading.Thread(target=lambda: outcome.append(_catch(lambda: order(client, newClientOrderId="held"))))
+    sender.start()
+    while not fake.exchange.in_flight and sender.is_alive():
+        time.sleep(0.005)
+    fake.reset()
+    sender.join(30)
+    assert fake.state()["orders"] == [] and fake.state()["positions"] == []
+    assert isinstance(outcome[0], BinanceAPIException) and outcome[0].status_code == 503
+
+
+def test_recv_window_is_checked_when_the_request_arrives(fake):
+    """Timing security: serverTime at arrival - timestamp <= recvWindow; a request held afterwards
+    (latency inside the exchange) still executes."""
+    client = binance_client(fake)
+    client.REQUEST_RECVWINDOW = 1000  # python-binance sends this recvWindow with every signed request
+    fake.add_fault(kind="latency", path="/fapi/v1/order", latency_ms=1500)
+    assert order(client, newClientOrderId="rw-1")["status"] == "FILLED"
+    stale = binance_client(fake)
+    stale.REQUEST_RECVWINDOW = 1000
+    stale.timestamp_offset -= 1500  # signed 1.5 s before it arrives
+    error = api_error(lambda: order(stale, newClientOrderId="rw-2"))
+    assert (error.code, error.message) == (-1021, "Timestamp for this request is outside of the recvWindow.")
+
+
+def _catch(call):
+    try:
+        return call()
+    except Exception as error:  # noqa: BLE001 - the test inspects it
+        return error
+
+
+def _with_timeout(request, seconds: float):
+    def call(*args, **kwargs):
+        kwargs["timeout"] = seconds
+        return request(*args, **kwargs)
+    return call
 
 
 def test_request_security_key_signature_and_timestamp(fake):
@@ -321,8 +515,10 @@ def test_python_binance_socket_manager_receives_closed_klines_and_user_events(fa
             await asyncio.sleep(0.2)
             await asyncio.get_running_loop().run_in_executor(
                 None, lambda: order(binance_client(fake), newClientOrderId="ws-1"))
+            accepted = await asyncio.wait_for(user.recv(), 5)
             update = await asyncio.wait_for(user.recv(), 5)
         await client.close_connection()
+        assert (accepted["o"]["x"], accepted["o"]["X"], accepted["o"]["c"]) == ("NEW", "NEW", "ws-1")
         return kline, update
 
     kline, update = asyncio.run(scenario())

@@ -56,11 +56,14 @@ class FakeBinance:
     def __init__(self, data_dir: Path | str, port: int = 0, start_ms: int | None = None,
                  api_key: str = TEST_API_KEY, api_secret: str = TEST_API_SECRET,
                  specs: dict[str, SymbolSpec] | None = None, wallet: str = "10000",
-                 symbols: list[str] | None = None):
+                 symbols: list[str] | None = None, lenient_client_ids: bool = False):
+        """``lenient_client_ids``: refuse any client id used before, even by a finished order (not
+        Binance's rule, which only refuses an id an OPEN order has); for tests that name it."""
         market = Market(data_dir, symbols)
         if start_ms is not None:
             market.now_ms = start_ms
-        self.exchange = FakeExchange(Engine(market, specs, Decimal(wallet)), api_key, api_secret)
+        engine = Engine(market, specs, Decimal(wallet), lenient_client_ids=lenient_client_ids)
+        self.exchange = FakeExchange(engine, api_key, api_secret)
         self.port = port
         self._loop = asyncio.new_event_loop()
         self._thread: threading.Thread | None = None
@@ -79,6 +82,7 @@ class FakeBinance:
     def _serve(self, ready: threading.Event) -> None:
         asyncio.set_event_loop(self._loop)
         self.exchange.loop = self._loop
+        self.exchange.engine.timers.loop = self._loop
         self._runner = web.AppRunner(build_app(self.exchange), handle_signals=False)
         self._loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
@@ -112,8 +116,8 @@ class FakeBinance:
 
     # ----- in-process control ------------------------------------------------------------------
 
-    def _run(self, coroutine) -> object:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(10)
+    def _run(self, coroutine, timeout: float = 60) -> object:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
 
     def step(self, candles: int = 0, to_ms: int | None = None, ms: int = 0) -> int:
         """Advance the market clock and publish the klines that closed (on the server loop)."""
@@ -142,8 +146,31 @@ class FakeBinance:
             return self.exchange.engine.price(symbol)
 
     def reset(self) -> None:
+        """A fresh account and no faults; timers armed before it are cancelled (new epoch)."""
         self.exchange.engine.reset()
         self.exchange.faults.clear()
+
+    def fire_timers(self) -> int:
+        """Run every delayed execution / fill / visibility change now; returns how many ran."""
+        async def fire() -> int:
+            return self.exchange.engine.timers.fire_all()
+        return int(self._run(fire()))  # type: ignore[arg-type]
+
+    def wait_on_loop(self, ms: int) -> None:
+        """Sleep ``ms`` on the fake's own event loop: every timer due before then has run after it."""
+        self._run(asyncio.sleep(ms / 1000))
+
+    def settle(self, timeout: float = 60.0) -> None:
+        """Wait until no REST request is being handled and every delayed execution has run.
+
+        A wait for an event, not a timing assertion: it raises only if the fake is stuck.
+        """
+        import time
+        deadline = time.monotonic() + timeout
+        while self.exchange.in_flight or self.exchange.engine.timers.pending:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the fake exchange did not settle: requests or timers still pending")
+            time.sleep(0.01)
 
 
 class FakeControl:
@@ -183,3 +210,18 @@ class FakeControl:
 
     def reset(self) -> None:
         self._call("POST", "/_fake/reset")
+
+    def fire_timers(self) -> int:
+        return int(self._call("POST", "/_fake/timers/fire")["fired"])
+
+    def settle(self, timeout: float = 60.0) -> None:
+        """Wait until no request is being handled and every delayed execution has run."""
+        import time
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.state()
+            if not state["in_flight"] and not state["timers_pending"]:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError("the fake exchange did not settle: requests or timers still pending")
+            time.sleep(0.05)

@@ -16,9 +16,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-key", default=TEST_API_KEY)
     parser.add_argument("--api-secret", default=TEST_API_SECRET)
     parser.add_argument("--wallet", default="10000", help="starting USDT wallet balance")
+    parser.add_argument("--lenient-client-ids", action="store_true",
+                        help="refuse a client id used before even by a finished order (not Binance's rule)")
     args = parser.parse_args(argv)
     fake = FakeBinance(args.data, args.port, parse_start(args.start) if args.start else None,
-                       args.api_key, args.api_secret, wallet=args.wallet).start()
+                       args.api_key, args.api_secret, wallet=args.wallet,
+                       lenient_client_ids=args.lenient_client_ids).start()
     print(f"fake Binance listening on {fake.base_url} (market time {fake.now_ms})", flush=True)
     try:
         threading.Event().wait()

@@ -1,10 +1,16 @@
 """The fake exchange's matching engine and account: hedge-mode rules, fills, positions, balance.
 
-One account (one API key). MARKET orders fill at once at the market's current
-price (close of the last closed 5m candle); positions are kept per symbol and
-position side with an average entry price; the wallet pays a taker fee on
-every fill and receives realized PnL on every close. Every rule below answers
-with Binance's own error code and message (see errors.py).
+One account (one API key). MARKET orders fill at the market's current price
+(close of the last closed 5m candle) -- at once, or later when an order fault says
+so (see faults.py); positions are kept per symbol and position side with an
+average entry price; the wallet pays a taker fee on every fill and receives
+realized PnL on every close. Every rule below answers with Binance's own error
+code and message (see errors.py).
+
+A client order id must be unique among the account's OPEN orders only (status NEW or
+PARTIALLY_FILLED), as Binance documents for ``newClientOrderId``: the id of a FILLED,
+CANCELED or EXPIRED order may be used again. ``lenient_client_ids=True`` restores the
+old, forgiving rule (an id can never be used twice), for tests that name it.
 """
 from __future__ import annotations
 
@@ -14,7 +20,11 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
 from tests.fake_binance.errors import ApiError
+from tests.fake_binance.faults import Fault
 from tests.fake_binance.market import Market
+from tests.fake_binance.timers import Timers
+
+OPEN_STATUSES = ("NEW", "PARTIALLY_FILLED")
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,15 @@ class Order:
     time: int
     update_time: int
     commission: Decimal = Decimal(0)
+    hidden: bool = False  # created, but not yet visible to queries (fault "invisible")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def opening(self) -> bool:
+        return (self.side == "BUY") == (self.position_side in ("LONG", "BOTH"))
 
     def to_json(self) -> dict[str, object]:
         """The documented fields of an order (POST /fapi/v1/order RESULT and GET /fapi/v1/order)."""
@@ -77,7 +96,7 @@ class Order:
 class Account:
     wallet: Decimal = Decimal("10000")
     dual_side: bool = True
-    open_orders: int = 0  # resting orders (only set by tests, to provoke -4067)
+    open_orders: int = 0  # resting orders of other kinds (set by tests, to provoke -4067 / -4048)
     leverage: dict[str, int] = field(default_factory=dict)
     margin_type: dict[str, str] = field(default_factory=dict)  # "cross" / "isolated"
     positions: dict[tuple[str, str], Position] = field(default_factory=dict)
@@ -97,17 +116,25 @@ class Engine:
 
     def __init__(self, market: Market, specs: dict[str, SymbolSpec] | None = None,
                  wallet: Decimal = Decimal("10000"), taker_fee_rate: Decimal = Decimal("0.0005"),
-                 default_leverage: int = 20):
+                 default_leverage: int = 20, lenient_client_ids: bool = False):
         self.market = market
         self.specs = {symbol: (specs or {}).get(symbol, SymbolSpec()) for symbol in market.symbols}
         self.taker_fee_rate = taker_fee_rate
         self.default_leverage = default_leverage
         self.account = Account(wallet=wallet)
         self.initial_wallet = wallet
-        self.orders: dict[str, Order] = {}  # by client id, in arrival order
+        self.lenient_client_ids = lenient_client_ids
+        self.orders: list[Order] = []  # every order ever created, oldest first (client ids may repeat)
+        self.late_rejections: list[dict[str, object]] = []  # delayed executions refused when they ran
         self._order_ids = itertools.count(1_000_000)
         self.lock = threading.RLock()
+        self.timers = Timers(self.lock)
         self.listeners: list = []  # callables(event: dict) for the user data stream
+
+    @property
+    def epoch(self) -> int:
+        """The account's generation: bumped by every reset."""
+        return self.timers.epoch
 
     # ----- helpers ---------------------------------------------------------------------------
 
@@ -150,7 +177,7 @@ class Engine:
                 raise ApiError.of(-4059)
             if any(pos.qty for pos in self.account.positions.values()):
                 raise ApiError.of(-4068)
-            if self.account.open_orders:
+            if self.open_order_count():
                 raise ApiError.of(-4067)
             self.account.dual_side = dual
 
@@ -174,49 +201,96 @@ class Engine:
 
     # ----- orders ----------------------------------------------------------------------------------
 
-    def new_order(self, params: dict[str, str], fill_ratio: Decimal | None = None) -> Order:
-        """Validate and execute one MARKET order. ``fill_ratio`` < 1 = partial fill, then EXPIRED."""
+    def new_order(self, params: dict[str, str], fault: Fault | None = None, since_arrival_ms: int = 0) -> Order | None:
+        """Validate and execute one MARKET order, shaped by an order ``fault`` (faults.py).
+
+        Returns the order, or None for ``execute_later`` (it is created ``delay_ms`` after the
+        request arrived, ``since_arrival_ms`` ago).
+        """
         with self.lock:
-            symbol = _param(params, "symbol")
-            spec = self.spec(symbol)
-            side = _param(params, "side")
-            if side not in ("BUY", "SELL"):
-                raise ApiError.of(-1117)
-            order_type = _param(params, "type")
-            if order_type != "MARKET":
-                raise ApiError.of(-1116)  # the fake only trades MARKET orders
-            position_side = params.get("positionSide", "BOTH")
-            if self.account.dual_side:
-                if "reduceOnly" in params:
-                    raise ApiError.of(-1106, "reduceonly")
-                if position_side not in ("LONG", "SHORT"):
-                    raise ApiError.of(-4061)
-            elif position_side != "BOTH":
-                raise ApiError.of(-4061)
-            qty = self._quantity(_param(params, "quantity"), spec)
-            client_id = params.get("newClientOrderId") or f"fake-{next(self._order_ids)}"
-            if client_id in self.orders:
-                raise ApiError.of(-4116)
-            price = self.price(symbol)
-            opening = (side == "BUY") == (position_side in ("LONG", "BOTH"))
-            pos = self.position(symbol, position_side)
-            if opening:
-                if qty * price < spec.min_notional:
-                    raise ApiError.of(-4164, spec.min_notional)
-                if qty * price / self.leverage(symbol) > self.available():
-                    raise ApiError.of(-2019)
-            elif qty > pos.qty:
-                raise ApiError.of(-2022)
-            executed = qty
-            if fill_ratio is not None:
-                executed = (qty * fill_ratio / spec.step_size).to_integral_value(ROUND_DOWN) * spec.step_size
-            now = self.market.now_ms
-            order = Order(next(self._order_ids), client_id, symbol, side, position_side, qty, executed,
-                          price if executed else Decimal(0), "FILLED" if executed == qty else "EXPIRED", now, now)
-            self.orders[client_id] = order
-            if executed:
-                self._fill(order, opening, pos)
+            self._validate(params)
+            kind = fault.kind if fault is not None else None
+            if kind == "execute_later":
+                self.timers.later(fault.delay_ms - since_arrival_ms, lambda: self._execute_late(params))
+                return None
+            order = self._create(params)
+            if kind == "partial_fill":
+                self._fill(order, self._part(order, Decimal(fault.fill_ratio)), final=True)
+            elif kind == "partial_then_fill":
+                self._fill(order, self._part(order, Decimal(fault.fill_ratio)))
+                self.timers.later(fault.delay_ms, lambda: self._fill(order, order.orig_qty - order.executed_qty))
+            elif kind == "ack_only":
+                self.timers.later(fault.delay_ms, lambda: self._fill(order, order.orig_qty))
+            else:
+                self._fill(order, order.orig_qty)
+            if kind == "invisible":
+                order.hidden = True
+                self.timers.later(fault.delay_ms, lambda: setattr(order, "hidden", False))
             return order
+
+    def _validate(self, params: dict[str, str]) -> None:
+        """Every rule an order is checked against, in Binance's order; raises ApiError."""
+        symbol = _param(params, "symbol")
+        spec = self.spec(symbol)
+        side = _param(params, "side")
+        if side not in ("BUY", "SELL"):
+            raise ApiError.of(-1117)
+        order_type = _param(params, "type")
+        if order_type != "MARKET":
+            raise ApiError.of(-1116)  # the fake only trades MARKET orders
+        position_side = params.get("positionSide", "BOTH")
+        if self.account.dual_side:
+            if "reduceOnly" in params:
+                raise ApiError.of(-1106, "reduceonly")
+            if position_side not in ("LONG", "SHORT"):
+                raise ApiError.of(-4061)
+        elif position_side != "BOTH":
+            raise ApiError.of(-4061)
+        qty = self._quantity(_param(params, "quantity"), spec)
+        client_id = params.get("newClientOrderId")
+        if client_id and any(order.client_id == client_id and (order.is_open or self.lenient_client_ids)
+                             for order in self.orders):
+            raise ApiError.of(-4116)
+        price = self.price(symbol)
+        opening = (side == "BUY") == (position_side in ("LONG", "BOTH"))
+        if opening:
+            if qty * price < spec.min_notional:
+                raise ApiError.of(-4164, spec.min_notional)
+            if qty * price / self.leverage(symbol) > self.available():
+                raise ApiError.of(-2019)
+        elif qty > self.position(symbol, position_side).qty:
+            raise ApiError.of(-2022)
+
+    def _create(self, params: dict[str, str]) -> Order:
+        """A validated order, accepted as NEW (its fills come from ``_fill``)."""
+        now = self.market.now_ms
+        order_id = next(self._order_ids)
+        order = Order(order_id, params.get("newClientOrderId") or f"fake-{order_id}", params["symbol"],
+                      params["side"], params.get("positionSide", "BOTH"), Decimal(params["quantity"]), Decimal(0),
+                      Decimal(0), "NEW", now, now)
+        self.orders.append(order)
+        self._order_event(order, "NEW", Decimal(0), Decimal(0), Decimal(0))
+        return order
+
+    def _execute_late(self, params: dict[str, str]) -> None:
+        """A delayed execution: checked again now (the account may have changed since the request)."""
+        try:
+            self._validate(params)
+        except ApiError as error:
+            self.late_rejections.append({"clientOrderId": params.get("newClientOrderId"), "code": error.code,
+                                         "msg": error.msg})
+            return
+        order = self._create(params)
+        self._fill(order, order.orig_qty)
+
+    def _part(self, order: Order, ratio: Decimal) -> Decimal:
+        step = self.spec(order.symbol).step_size
+        return (order.orig_qty * ratio / step).to_integral_value(ROUND_DOWN) * step
+
+    def open_order_count(self, symbol: str | None = None) -> int:
+        """Open orders (NEW / PARTIALLY_FILLED) of one symbol or all, plus the ones a test set by hand."""
+        return self.account.open_orders + sum(
+            1 for order in self.orders if order.is_open and (symbol is None or order.symbol == symbol))
 
     def _quantity(self, text: str, spec: SymbolSpec) -> Decimal:
         try:
@@ -233,11 +307,35 @@ class Engine:
                            else "Quantity less than min quantity.")
         return qty
 
-    def _fill(self, order: Order, opening: bool, pos: Position) -> None:
-        qty, price = order.executed_qty, order.avg_price
+    def _fill(self, order: Order, qty: Decimal, final: bool = False) -> None:
+        """Execute ``qty`` more of ``order`` at the current price.
+
+        A close never takes more than the position holds now (it may have shrunk since the order
+        was accepted); what cannot be filled then expires. ``final``: the order ends after this
+        fill (EXPIRED when not all of it filled).
+        """
+        if not order.is_open:
+            return
+        pos = self.position(order.symbol, order.position_side)
+        if not order.opening:
+            qty = min(qty, pos.qty)
+        now = self.market.now_ms
+        order.update_time = now
+        if qty <= 0:
+            order.status = "EXPIRED"
+            self._order_event(order, "EXPIRED", Decimal(0), Decimal(0), Decimal(0))
+            return
+        price = self.price(order.symbol)
         fee = (qty * price * self.taker_fee_rate).quantize(Decimal("0.00000001"))
-        order.commission = fee
-        if opening:
+        order.avg_price = (order.avg_price * order.executed_qty + price * qty) / (order.executed_qty + qty)
+        order.executed_qty += qty
+        order.commission += fee
+        if order.executed_qty == order.orig_qty:
+            order.status = "FILLED"
+        else:
+            order.status = "EXPIRED" if final or not order.opening and pos.qty == qty else "PARTIALLY_FILLED"
+        realized = Decimal(0)
+        if order.opening:
             pos.entry_price = (pos.entry_price * pos.qty + price * qty) / (pos.qty + qty)
             pos.qty += qty
         else:
@@ -248,14 +346,21 @@ class Engine:
             pos.qty -= qty
             if pos.qty == 0:
                 pos.entry_price = Decimal(0)
-        pos.update_time = order.update_time
+        pos.update_time = now
         self.account.wallet -= fee
         self.account.fees_paid += fee
+        self._order_event(order, "TRADE", qty, price, fee, realized)
+
+    def _order_event(self, order: Order, execution: str, last_qty: Decimal, last_price: Decimal, fee: Decimal,
+                     realized: Decimal = Decimal(0)) -> None:
+        """ORDER_TRADE_UPDATE of the user data stream, with Binance's field names."""
         event = {"e": "ORDER_TRADE_UPDATE", "E": order.update_time, "T": order.update_time, "o": {
-            "s": order.symbol, "c": order.client_id, "S": order.side, "o": "MARKET", "q": str(order.orig_qty),
-            "ap": str(price), "X": order.status, "x": "TRADE", "i": order.order_id, "l": str(qty),
-            "z": str(qty), "L": str(price), "n": str(fee), "N": "USDT", "ps": order.position_side,
-            "R": False}}
+            "s": order.symbol, "c": order.client_id, "S": order.side, "o": "MARKET", "f": "GTC",
+            "q": str(order.orig_qty), "p": "0", "ap": str(order.avg_price), "sp": "0", "x": execution,
+            "X": order.status, "i": order.order_id, "l": str(last_qty), "z": str(order.executed_qty),
+            "L": str(last_price), "N": "USDT", "n": str(fee), "T": order.update_time, "t": 0, "b": "0", "a": "0",
+            "m": False, "R": False, "wt": "CONTRACT_PRICE", "ot": "MARKET", "ps": order.position_side,
+            "cp": False, "rp": str(realized), "pP": False, "si": 0, "ss": 0, "V": "NONE", "pm": "NONE", "gtd": 0}}
         for listener in list(self.listeners):
             listener(event)
 
@@ -265,10 +370,11 @@ class Engine:
             client_id, order_id = params.get("origClientOrderId"), params.get("orderId")
             if not client_id and not order_id:
                 raise ApiError(-1102, "Param 'orderId' or 'origClientOrderId' must be sent, but both were empty/null!")
-            for order in self.orders.values():
-                if order.client_id == client_id or (order_id and str(order.order_id) == order_id):
-                    if order.symbol == params["symbol"]:
-                        return order
+            for order in reversed(self.orders):  # a reused client id: the newest order has it
+                if order.hidden or order.symbol != params["symbol"]:
+                    continue
+                if (order_id and str(order.order_id) == order_id) or (not order_id and order.client_id == client_id):
+                    return order
             raise ApiError.of(-2013)
 
     # ----- views -------------------------------------------------------------------------------
@@ -324,10 +430,15 @@ class Engine:
                     {"symbol": sym, "positionSide": side, "qty": str(pos.qty), "entryPrice": str(pos.entry_price)}
                     for (sym, side), pos in sorted(self.account.positions.items()) if pos.qty
                 ],
-                "orders": [order.to_json() for order in self.orders.values()],
+                "orders": [order.to_json() for order in self.orders],
+                "late_rejections": list(self.late_rejections),
+                "epoch": self.epoch,
             }
 
     def reset(self) -> None:
+        """A fresh account; every pending timer is cancelled and a new epoch begins (timers.py)."""
         with self.lock:
+            self.timers.cancel_all()
             self.account = Account(wallet=self.initial_wallet)
             self.orders.clear()
+            self.late_rejections.clear()

@@ -20,9 +20,9 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from tests.fake_binance.engine import Engine
+from tests.fake_binance.engine import Engine, Order
 from tests.fake_binance.errors import UNKNOWN_ERROR_CODE, ApiError, signature_valid
-from tests.fake_binance.faults import Fault, FaultBook
+from tests.fake_binance.faults import ORDER_KINDS, Fault, FaultBook
 from tests.fake_binance.market import INTERVAL_MS
 from tests.fake_binance.streams import StreamHub, kline_event
 
@@ -50,6 +50,7 @@ class FakeExchange:
         self.skew_ms = 0
         self.loop: asyncio.AbstractEventLoop | None = None
         self.request_log: list[tuple[str, str]] = []  # (method, path) of every REST call
+        self.in_flight = 0  # REST requests being handled (tests wait for 0 before a reset)
         engine.listeners.append(self._on_user_event)
 
     # ----- clocks -------------------------------------------------------------------------------
@@ -57,13 +58,16 @@ class FakeExchange:
     def server_time(self) -> int:
         return int(time.time() * 1000) + self.skew_ms
 
-    def _check_timestamp(self, params: Params) -> None:
+    def _check_timestamp(self, params: Params, arrived_ms: int) -> None:
+        """Binance's timing security, against the server time when the request *arrived*:
+        ``timestamp < serverTime + 1000`` and ``serverTime - timestamp <= recvWindow``."""
         raw = params.get("timestamp")
         if not raw or not raw.isdigit():
             raise ApiError.of(-1102, "timestamp")
-        recv_window = int(params.get("recvWindow", "5000"))
-        now = self.server_time()
-        if not (int(raw) < now + 1000 and now - int(raw) <= recv_window):
+        recv_window = params.get("recvWindow", "5000")
+        if not recv_window.isdigit():
+            raise ApiError.of(-1102, "recvWindow")
+        if not (int(raw) < arrived_ms + 1000 and arrived_ms - int(raw) <= int(recv_window)):
             raise ApiError.of(-1021)
 
     def step(self, candles: int = 0, to_ms: int | None = None, ms: int = 0) -> tuple[int, list[tuple[str, dict]]]:
@@ -102,6 +106,14 @@ class FakeExchange:
                 return await self.hub.handle(request)
             return web.json_response({"code": -1099, "msg": "Not found, unauthenticated, or unauthorized."},
                                      status=404)
+        self.in_flight += 1
+        try:
+            return await self._handle(route, request)
+        finally:
+            self.in_flight -= 1
+
+    async def _handle(self, route: "Route", request: web.Request) -> web.StreamResponse:
+        arrived_ms, arrived_at, epoch = self.server_time(), time.monotonic(), self.engine.epoch
         self.request_log.append((request.method, request.path))
         query = request.rel_url.raw_query_string
         body = await request.text() if request.can_read_body else ""
@@ -112,19 +124,27 @@ class FakeExchange:
         for fault in fired:
             if fault.kind == "latency":
                 await asyncio.sleep(fault.latency_ms / 1000)
+        is_new_order = (request.method, route.path) == ("POST", "/fapi/v1/order")
+        order_fault = next((f for f in fired if f.kind in ORDER_KINDS), None) if is_new_order else None
         try:
-            self._check_security(route, request, params, query + body)
+            self._check_security(route, request, params, query + body, arrived_ms)
             for fault in fired:
                 early = _early_answer(fault)
                 if early is not None:
                     return early
-            kwargs = {}
-            partial = next((f for f in fired if f.kind == "partial_fill"), None)
-            if partial is not None and route.path == "/fapi/v1/order" and request.method == "POST":
-                kwargs["fill_ratio"] = Decimal(partial.fill_ratio)
-            result = route.handler(self, params, **kwargs)
+            with self.engine.lock:
+                if self.engine.epoch != epoch:
+                    # the request straddled a reset: it must not touch the new account
+                    return _error_response(ApiError.of(UNKNOWN_ERROR_CODE))
+                if is_new_order:
+                    since_arrival = int((time.monotonic() - arrived_at) * 1000)
+                    result = _new_order(self, params, order_fault, since_arrival)
+                else:
+                    result = route.handler(self, params)
         except ApiError as error:
             return web.json_response(error.body(), status=error.status, headers=error.headers)
+        if order_fault is not None and order_fault.kind == "execute_later":
+            return await self._answer_late_order(order_fault, params, epoch)
         for fault in fired:
             if fault.kind == "unknown_after_execute":
                 return _error_response(ApiError.of(UNKNOWN_ERROR_CODE))
@@ -132,7 +152,25 @@ class FakeExchange:
                 return _error_response(ApiError.of(fault.code or -1006))
         return web.json_response(result, headers={"X-MBX-USED-WEIGHT-1M": str(len(self.request_log))})
 
-    def _check_security(self, route: Route, request: web.Request, params: Params, total_params: str) -> None:
+    async def _answer_late_order(self, fault: Fault, params: Params, epoch: int) -> web.Response:
+        """The answer to an order that executes later: held ``latency_ms``, then 503 / -1007, or for
+        ``timeout`` the order as it stands by then (-1007 if it has not executed yet)."""
+        if fault.latency_ms:
+            await asyncio.sleep(fault.latency_ms / 1000)
+        if fault.answer == "503":
+            return _error_response(ApiError.of(UNKNOWN_ERROR_CODE))
+        if fault.answer == "timeout" and self.engine.epoch == epoch:
+            try:
+                found = self.engine.find_order({"symbol": params.get("symbol", ""),
+                                                "origClientOrderId": params.get("newClientOrderId", "")})
+            except ApiError:
+                found = None
+            if found is not None:
+                return web.json_response(_order_body(found, params))
+        return _error_response(ApiError.of(-1007))
+
+    def _check_security(self, route: Route, request: web.Request, params: Params, total_params: str,
+                        arrived_ms: int) -> None:
         if route.security == "NONE":
             return
         key = request.headers.get("X-MBX-APIKEY")
@@ -143,7 +181,7 @@ class FakeExchange:
         if route.security == "SIGNED":
             if "signature" not in params:
                 raise ApiError.of(-1102, "signature")
-            self._check_timestamp(params)
+            self._check_timestamp(params, arrived_ms)
             if not signature_valid(self._api_secret, total_params):
                 raise ApiError.of(-1022)
 
@@ -229,8 +267,12 @@ def _klines(ex: FakeExchange, params: Params) -> object:
              t + step - 1, repr(float(r[4] * r[3])), 0, "0", "0", "0"] for t, r in rows]
 
 
-def _new_order(ex: FakeExchange, params: Params, fill_ratio: Decimal | None = None) -> object:
-    order = ex.engine.new_order(params, fill_ratio)
+def _new_order(ex: FakeExchange, params: Params, fault: Fault | None = None, since_arrival_ms: int = 0) -> object:
+    order = ex.engine.new_order(params, fault, since_arrival_ms)
+    return None if order is None else _order_body(order, params)
+
+
+def _order_body(order: Order, params: Params) -> dict[str, object]:
     body = order.to_json()
     if params.get("newOrderRespType", "ACK") == "ACK":
         # ACK: the order is accepted; its outcome must be queried.
@@ -330,7 +372,8 @@ def control_routes(ex: FakeExchange) -> list[web.RouteDef]:
     async def state(request: web.Request) -> web.Response:
         snapshot = ex.engine.snapshot()
         snapshot.update(faults=ex.faults.armed(), fired=ex.faults.history, skew_ms=ex.skew_ms,
-                        server_time=ex.server_time(), requests=[list(item) for item in ex.request_log])
+                        server_time=ex.server_time(), requests=[list(item) for item in ex.request_log],
+                        in_flight=ex.in_flight, timers_pending=ex.engine.timers.pending)
         return web.json_response(snapshot)
 
     async def clock(request: web.Request) -> web.Response:
@@ -372,9 +415,13 @@ def control_routes(ex: FakeExchange) -> list[web.RouteDef]:
     async def drop(request: web.Request) -> web.Response:
         return web.json_response({"dropped": await ex.hub.drop_all()})
 
+    async def fire_timers(request: web.Request) -> web.Response:
+        return web.json_response({"fired": ex.engine.timers.fire_all()})
+
     return [web.get("/_fake/state", state), web.post("/_fake/clock", clock), web.post("/_fake/faults", faults),
             web.delete("/_fake/faults", faults), web.post("/_fake/account", account),
-            web.post("/_fake/reset", reset), web.post("/_fake/ws/drop", drop)]
+            web.post("/_fake/reset", reset), web.post("/_fake/ws/drop", drop),
+            web.post("/_fake/timers/fire", fire_timers)]
 
 
 async def _json(request: web.Request) -> dict:
