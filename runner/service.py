@@ -75,7 +75,8 @@ class SymbolSlot:
     detail: str = ""
     last_price: float | None = None
     last_time: int = 0
-    exchange_checked_at: int = 0  # exchange time (ms) the positions were last read [O7]
+    # Close time of the latest bar the exchange's positions were read for [O7]; -1: never.
+    positions_checked_bar: int = -1
 
     @property
     def strategy(self) -> HedgeStrategy:
@@ -315,7 +316,7 @@ class TradingService:
                       f"execute; waiting {wait_s:.1f}s until the exchange can no longer accept it")
             self._wait(wait_s)
             resolved = self._resolve_pending(slot, starting=True)
-        if self.options.reconcile and slot.exchange_checked_at == 0:
+        if self.options.reconcile and slot.positions_checked_bar < 0:
             self._check_positions(slot)
         if not resolved:
             self._log("WARNING", slot.symbol, f"{slot.symbol}: an order's outcome is still unknown; no decision is "
@@ -450,7 +451,7 @@ class TradingService:
     def _check_positions(self, slot: SymbolSlot, skip: set[Side] | None = None) -> set[Side]:
         """[O7] Read the exchange's positions now; the exchange wins. Returns the sides that differed."""
         changed = self._reconcile_positions(slot, skip or set())
-        slot.exchange_checked_at = self.clock()
+        slot.positions_checked_bar = max(slot.positions_checked_bar, slot.last_time)
         return changed
 
     def _reconcile_positions(self, slot: SymbolSlot, skip: set[Side]) -> set[Side]:
@@ -497,7 +498,7 @@ class TradingService:
         if slot.strategy.state.pending and not self._try_resolve(slot):
             self._skip(slot, candle, "an order's outcome is still unknown; it is looked up again on the next close")
             return
-        if self.options.reconcile and slot.exchange_checked_at < candle.close_time:
+        if self.options.reconcile and slot.positions_checked_bar < candle.close_time:
             # [O7] the last known exchange state is older than this bar: read it before deciding.
             try:
                 self._check_positions(slot)
