@@ -60,8 +60,8 @@ def test_fake_lists_every_endpoint_and_error_code_it_implements():
         ("DELETE", "/fapi/v1/listenKey", "USER_STREAM"),
     ])
     assert sorted(ERRORS) == sorted([-1000, -1003, -1006, -1007, -1021, -1022, -1102, -1106, -1111, -1116, -1117,
-                                     -1120, -1121, -1125, -2013, -2014, -2015, -2019, -2022, -4003, -4028, -4046,
-                                     -4059, -4061, -4067, -4068, -4116, -4131, -4164])
+                                     -1120, -1121, -1125, -2013, -2014, -2015, -2019, -2022, -2027, -4003, -4028,
+                                     -4046, -4047, -4048, -4059, -4061, -4067, -4068, -4116, -4131, -4161, -4164])
     # the messages the issue names, verbatim from the Binance error code page
     assert ERRORS[-4061][1] == "Order's position side does not match user's setting."
     assert ERRORS[-2019][1] == "Margin is insufficient."
@@ -69,6 +69,10 @@ def test_fake_lists_every_endpoint_and_error_code_it_implements():
     assert ERRORS[-1021][1] == "Timestamp for this request is outside of the recvWindow."
     assert ERRORS[-2013][1] == "Order does not exist."
     assert ERRORS[-4116][1] == "ClientOrderId is duplicated."
+    assert ERRORS[-4048][1] == "Margin type cannot be changed if there exists position."
+    assert ERRORS[-4047][1] == "Margin type cannot be changed if there exists open orders."
+    assert ERRORS[-4161][1] == "Leverage reduction is not supported in Isolated Margin Mode with open positions"
+    assert ERRORS[-2027][1] == "Exceeded the maximum allowable position at current leverage."
 
 
 def test_signature_check_matches_binance_documented_example():
@@ -516,9 +520,11 @@ def test_python_binance_socket_manager_receives_closed_klines_and_user_events(fa
             await asyncio.get_running_loop().run_in_executor(
                 None, lambda: order(binance_client(fake), newClientOrderId="ws-1"))
             accepted = await asyncio.wait_for(user.recv(), 5)
+            account = await asyncio.wait_for(user.recv(), 5)
             update = await asyncio.wait_for(user.recv(), 5)
         await client.close_connection()
         assert (accepted["o"]["x"], accepted["o"]["X"], accepted["o"]["c"]) == ("NEW", "NEW", "ws-1")
+        assert account["e"] == "ACCOUNT_UPDATE" and account["a"]["m"] == "ORDER"
         return kline, update
 
     kline, update = asyncio.run(scenario())
