@@ -161,6 +161,10 @@ class FakeBinance:
             self.exchange.start_clock(speed, tick_ms)
         self._run(start())
 
+    def freeze_rate_clock(self, at_ms: int = 0) -> None:
+        """The request-weight limiter stops following the wall clock (tests move it with advance_rate_clock)."""
+        self.exchange.limiter.freeze(at_ms)
+
     def advance_rate_clock(self, ms: int) -> None:
         """Let ``ms`` pass for the request-weight limiter (a minute, a Retry-After, a ban)."""
         self.exchange.limiter.advance(ms)
@@ -241,7 +245,7 @@ class FakeControl:
         self._call("POST", "/_fake/clock/run", {"speed": speed, "tick_ms": tick_ms})
 
     def limits(self, **fields: object) -> dict:
-        """advance_ms, limit (None = off), reset."""
+        """advance_ms, limit (None = off), reset, freeze_at_ms."""
         return self._call("POST", "/_fake/limits", fields)
 
     def liquidate(self, symbol: str, side: str) -> dict:

@@ -62,6 +62,7 @@ class RateLimiter:
     def __init__(self, limit: int | None = 2400):
         self.limit = limit  # None: no limit (only for tests that name it)
         self.shift_ms = 0
+        self.frozen_ms: int | None = None  # a test's fixed limiter clock (then only ``advance`` moves it)
         self._lock = threading.Lock()
         self._minute = -1
         self._used = 0
@@ -74,13 +75,20 @@ class RateLimiter:
         with self._lock:
             self.shift_ms += ms
 
+    def freeze(self, at_ms: int = 0) -> None:
+        """Stop following the request clock: the limiter's time is ``at_ms`` until ``advance`` moves it,
+        so a test never sees a minute roll over by itself."""
+        with self._lock:
+            self.frozen_ms, self.shift_ms = at_ms, 0
+
     def reset(self) -> None:
         with self._lock:
             self._minute, self._used, self._retry_until_ms, self._banned_until_ms, self.bans = -1, 0, 0, 0, 0
+            self.frozen_ms, self.shift_ms = None, 0
 
     def check(self, now_ms: int, weight: int) -> Verdict:
         with self._lock:
-            now = now_ms + self.shift_ms
+            now = (now_ms if self.frozen_ms is None else self.frozen_ms) + self.shift_ms
             minute = now // MINUTE_MS
             if minute != self._minute:
                 self._minute, self._used = minute, 0

@@ -473,6 +473,8 @@ def control_routes(ex: FakeExchange) -> list[web.RouteDef]:
         body = await _json(request)
         if body.get("reset"):
             ex.limiter.reset()
+        if "freeze_at_ms" in body:
+            ex.limiter.freeze(int(body["freeze_at_ms"]))
         if "limit" in body:
             ex.limiter.limit = None if body["limit"] is None else int(body["limit"])
         ex.limiter.advance(int(body.get("advance_ms", 0)))
