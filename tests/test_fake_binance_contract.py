@@ -60,7 +60,7 @@ def test_fake_lists_every_endpoint_and_error_code_it_implements():
         ("DELETE", "/fapi/v1/listenKey", "USER_STREAM"),
     ])
     assert sorted(ERRORS) == sorted([-1000, -1003, -1006, -1007, -1021, -1022, -1102, -1106, -1111, -1116, -1117,
-                                     -1120, -1121, -1125, -2013, -2014, -2015, -2019, -2022, -2027, -4003, -4028,
+                                     -1120, -1121, -1125, -2013, -2014, -2015, -2019, -2022, -2027, -4003, -4015, -4028,
                                      -4046, -4047, -4048, -4059, -4061, -4067, -4068, -4116, -4131, -4161, -4164])
     # the messages the issue names, verbatim from the Binance error code page
     assert ERRORS[-4061][1] == "Order's position side does not match user's setting."
@@ -161,6 +161,8 @@ def test_ack_response_then_query_shows_the_fill(fake):
     ({"quantity": "10000000"}, -2019),
     ({"side": "SELL", "quantity": "100"}, -2022),
     ({"symbol": "NOPEUSDT"}, -1121),
+    ({"newClientOrderId": "x" * 37}, -4015),
+    ({"newClientOrderId": "has space"}, -4015),
 ])
 def test_order_rules_answer_with_binance_codes_and_messages(fake, overrides, code):
     client = binance_client(fake)

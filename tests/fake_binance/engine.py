@@ -15,6 +15,7 @@ old, forgiving rule (an id can never be used twice), for tests that name it.
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
@@ -26,6 +27,7 @@ from tests.fake_binance.market import Market
 from tests.fake_binance.timers import Timers
 
 OPEN_STATUSES = ("NEW", "PARTIALLY_FILLED")
+CLIENT_ID_RULE = re.compile(r"[.A-Z:/a-z0-9_-]{1,36}")  # New Order: newClientOrderId "^[\.A-Z\:/a-z0-9_-]{1,36}$"
 
 
 @dataclass(frozen=True)
@@ -285,6 +287,8 @@ class Engine:
             raise ApiError.of(-4061)
         qty = self._quantity(_param(params, "quantity"), spec)
         client_id = params.get("newClientOrderId")
+        if client_id is not None and not CLIENT_ID_RULE.fullmatch(client_id):
+            raise ApiError.of(-4015)
         if client_id and any(order.client_id == client_id and (order.is_open or self.lenient_client_ids)
                              for order in self.orders):
             raise ApiError.of(-4116)

@@ -35,6 +35,7 @@ ERRORS: dict[int, tuple[int, str]] = {
     -2022: (400, "ReduceOnly Order is rejected."),
     -2027: (400, "Exceeded the maximum allowable position at current leverage."),
     -4003: (400, "Quantity less than or equal to zero."),
+    -4015: (400, "Client order id is not valid."),
     -4028: (400, "Leverage %s is not valid"),
     -4046: (400, "No need to change margin type."),
     -4047: (400, "Margin type cannot be changed if there exists open orders."),
