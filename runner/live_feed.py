@@ -1,7 +1,8 @@
 """Closed 5m candles from Binance: the kline WebSocket stream, with REST backfill.
 
 The stream thread reads ``<symbol>@kline_5m`` events from the combined stream
-(``<base>stream?streams=a/b``, the URL python-binance uses) and queues a
+(``<base>market/stream?streams=a/b``: klines are on Binance's /market route since the
+2026 URL split; the legacy ``<base>stream`` address no longer carries them) and queues a
 candle only when its ``k.x`` (closed) flag is set. The service thread takes
 candles through :meth:`BinanceKlineFeed.next_candle`, which guarantees, per
 symbol, that every close is handed out once and in order:
@@ -63,7 +64,7 @@ class BinanceKlineFeed:
         self.symbols = list(symbols)
         self.kline_source = kline_source
         self.latest_source = latest_source
-        self.stream_url = stream_base_url.rstrip("/") + "/stream?streams=" + "/".join(
+        self.stream_url = stream_base_url.rstrip("/") + "/market/stream?streams=" + "/".join(
             f"{symbol.lower()}@kline_5m" for symbol in self.symbols)
         self.clock = clock
         self.reconnect_delays = reconnect_delays

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from tests.fake_binance import incidents
 from tests.fake_binance.engine import Engine, SymbolSpec
 from tests.fake_binance.faults import Fault
 from tests.fake_binance.market import Market
@@ -56,14 +57,19 @@ class FakeBinance:
     def __init__(self, data_dir: Path | str, port: int = 0, start_ms: int | None = None,
                  api_key: str = TEST_API_KEY, api_secret: str = TEST_API_SECRET,
                  specs: dict[str, SymbolSpec] | None = None, wallet: str = "10000",
-                 symbols: list[str] | None = None, lenient_client_ids: bool = False):
-        """``lenient_client_ids``: refuse any client id used before, even by a finished order (not
-        Binance's rule, which only refuses an id an OPEN order has); for tests that name it."""
+                 symbols: list[str] | None = None, lenient_client_ids: bool = False,
+                 lenient_account_settings: bool = False, weight_limit: int | None = 2400):
+        """Binance's rules by default. Leniencies, only for tests that name them:
+        ``lenient_client_ids`` refuses any client id used before, even by a finished order (Binance
+        only refuses an id an OPEN order has); ``lenient_account_settings`` lets margin type and
+        leverage change whatever the positions (Binance: -4048 / -4047 / -4161 / -2027);
+        ``weight_limit=None`` turns the per-minute request weight limit off."""
         market = Market(data_dir, symbols)
         if start_ms is not None:
             market.now_ms = start_ms
-        engine = Engine(market, specs, Decimal(wallet), lenient_client_ids=lenient_client_ids)
-        self.exchange = FakeExchange(engine, api_key, api_secret)
+        engine = Engine(market, specs, Decimal(wallet), lenient_client_ids=lenient_client_ids,
+                        lenient_account_settings=lenient_account_settings)
+        self.exchange = FakeExchange(engine, api_key, api_secret, weight_limit)
         self.port = port
         self._loop = asyncio.new_event_loop()
         self._thread: threading.Thread | None = None
@@ -146,9 +152,36 @@ class FakeBinance:
             return self.exchange.engine.price(symbol)
 
     def reset(self) -> None:
-        """A fresh account and no faults; timers armed before it are cancelled (new epoch)."""
-        self.exchange.engine.reset()
-        self.exchange.faults.clear()
+        """A fresh account, no faults, no weight used; timers armed before it are cancelled (new epoch)."""
+        self.exchange.reset()
+
+    def run_market_clock(self, speed: float = 1.0, tick_ms: int = 250) -> None:
+        """Let the market clock run by itself at ``speed`` x real time (0 stops it)."""
+        async def start() -> None:
+            self.exchange.start_clock(speed, tick_ms)
+        self._run(start())
+
+    def freeze_rate_clock(self, at_ms: int = 0) -> None:
+        """The request-weight limiter stops following the wall clock (tests move it with advance_rate_clock)."""
+        self.exchange.limiter.freeze(at_ms)
+
+    def advance_rate_clock(self, ms: int) -> None:
+        """Let ``ms`` pass for the request-weight limiter (a minute, a Retry-After, a ban)."""
+        self.exchange.limiter.advance(ms)
+
+    # account incidents (incidents.py), each with its user-data events
+
+    def liquidate(self, symbol: str, side: str) -> dict:
+        return incidents.liquidate(self.exchange.engine, symbol, side).to_json()
+
+    def auto_deleverage(self, symbol: str, side: str, qty: str | None = None) -> dict:
+        return incidents.auto_deleverage(self.exchange.engine, symbol, side, qty).to_json()
+
+    def pay_funding(self, symbol: str, rate: str) -> Decimal:
+        return incidents.pay_funding(self.exchange.engine, symbol, rate)
+
+    def trade_by_hand(self, symbol: str, side: str, position_side: str, quantity: str) -> dict:
+        return incidents.trade_by_hand(self.exchange.engine, symbol, side, position_side, quantity).to_json()
 
     def fire_timers(self) -> int:
         """Run every delayed execution / fill / visibility change now; returns how many ran."""
@@ -207,6 +240,26 @@ class FakeControl:
 
     def state(self) -> dict:
         return self._call("GET", "/_fake/state")
+
+    def run_market_clock(self, speed: float = 1.0, tick_ms: int = 250) -> None:
+        self._call("POST", "/_fake/clock/run", {"speed": speed, "tick_ms": tick_ms})
+
+    def limits(self, **fields: object) -> dict:
+        """advance_ms, limit (None = off), reset, freeze_at_ms."""
+        return self._call("POST", "/_fake/limits", fields)
+
+    def liquidate(self, symbol: str, side: str) -> dict:
+        return self._call("POST", "/_fake/liquidate", {"symbol": symbol, "side": side})
+
+    def auto_deleverage(self, symbol: str, side: str, qty: str | None = None) -> dict:
+        return self._call("POST", "/_fake/adl", {"symbol": symbol, "side": side, "qty": qty})
+
+    def pay_funding(self, symbol: str, rate: str) -> dict:
+        return self._call("POST", "/_fake/funding", {"symbol": symbol, "rate": rate})
+
+    def trade_by_hand(self, symbol: str, side: str, position_side: str, quantity: str) -> dict:
+        return self._call("POST", "/_fake/trade", {"symbol": symbol, "side": side, "positionSide": position_side,
+                                                   "quantity": quantity})
 
     def reset(self) -> None:
         self._call("POST", "/_fake/reset")

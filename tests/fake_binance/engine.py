@@ -15,16 +15,19 @@ old, forgiving rule (an id can never be used twice), for tests that name it.
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
+from tests.fake_binance import events
 from tests.fake_binance.errors import ApiError
 from tests.fake_binance.faults import Fault
 from tests.fake_binance.market import Market
 from tests.fake_binance.timers import Timers
 
 OPEN_STATUSES = ("NEW", "PARTIALLY_FILLED")
+CLIENT_ID_RULE = re.compile(r"[.A-Z:/a-z0-9_-]{1,36}")  # New Order: newClientOrderId "^[\.A-Z\:/a-z0-9_-]{1,36}$"
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,19 @@ class SymbolSpec:
     market_max_qty: Decimal = Decimal("30000000")
     min_notional: Decimal = Decimal("5")
     tick_size: Decimal = Decimal("0.00001")
+    # leverage brackets (initial leverage, notional cap in USDT), highest leverage first. Illustrative
+    # values in the shape of GET /fapi/v1/leverageBracket, not DOGEUSDT's real table.
+    brackets: tuple[tuple[int, int], ...] = ((75, 10_000), (50, 50_000), (25, 250_000), (20, 1_000_000),
+                                             (10, 5_000_000), (5, 20_000_000), (4, 50_000_000),
+                                             (2, 100_000_000), (1, 200_000_000))
+
+    @property
+    def max_leverage(self) -> int:
+        return self.brackets[0][0]
+
+    def notional_cap(self, leverage: int) -> Decimal:
+        """The largest position notional allowed at ``leverage`` (its bracket's cap)."""
+        return Decimal(max(cap for lev, cap in self.brackets if lev >= leverage))
 
     @property
     def quantity_precision(self) -> int:
@@ -52,6 +68,7 @@ class Position:
     qty: Decimal = Decimal(0)
     entry_price: Decimal = Decimal(0)
     update_time: int = 0
+    realized: Decimal = Decimal(0)  # accumulated realized PnL ("cr" of ACCOUNT_UPDATE)
 
 
 @dataclass
@@ -69,6 +86,8 @@ class Order:
     update_time: int
     commission: Decimal = Decimal(0)
     hidden: bool = False  # created, but not yet visible to queries (fault "invisible")
+    order_type: str = "MARKET"  # LIQUIDATION for a liquidation's order
+    last_trade_id: int = 0
 
     @property
     def is_open(self) -> bool:
@@ -84,10 +103,10 @@ class Order:
             "avgPrice": str(self.avg_price), "clientOrderId": self.client_id,
             "cumQuote": str(self.executed_qty * self.avg_price), "cumQty": str(self.executed_qty),
             "executedQty": str(self.executed_qty), "orderId": self.order_id, "origQty": str(self.orig_qty),
-            "origType": "MARKET", "price": "0", "reduceOnly": False, "side": self.side,
+            "origType": self.order_type, "price": "0", "reduceOnly": False, "side": self.side,
             "positionSide": self.position_side, "status": self.status, "stopPrice": "0",
             "closePosition": False, "symbol": self.symbol, "time": self.time, "timeInForce": "GTC",
-            "type": "MARKET", "updateTime": self.update_time, "workingType": "CONTRACT_PRICE",
+            "type": self.order_type, "updateTime": self.update_time, "workingType": "CONTRACT_PRICE",
             "priceProtect": False, "priceMatch": "NONE", "selfTradePreventionMode": "NONE", "goodTillDate": 0,
         }
 
@@ -116,7 +135,8 @@ class Engine:
 
     def __init__(self, market: Market, specs: dict[str, SymbolSpec] | None = None,
                  wallet: Decimal = Decimal("10000"), taker_fee_rate: Decimal = Decimal("0.0005"),
-                 default_leverage: int = 20, lenient_client_ids: bool = False):
+                 default_leverage: int = 20, lenient_client_ids: bool = False,
+                 lenient_account_settings: bool = False):
         self.market = market
         self.specs = {symbol: (specs or {}).get(symbol, SymbolSpec()) for symbol in market.symbols}
         self.taker_fee_rate = taker_fee_rate
@@ -124,6 +144,8 @@ class Engine:
         self.account = Account(wallet=wallet)
         self.initial_wallet = wallet
         self.lenient_client_ids = lenient_client_ids
+        self.lenient_account_settings = lenient_account_settings
+        self._trade_ids = itertools.count(1)
         self.orders: list[Order] = []  # every order ever created, oldest first (client ids may repeat)
         self.late_rejections: list[dict[str, object]] = []  # delayed executions refused when they ran
         self._order_ids = itertools.count(1_000_000)
@@ -182,14 +204,26 @@ class Engine:
             self.account.dual_side = dual
 
     def set_leverage(self, symbol: str, leverage: int) -> dict[str, object]:
+        """POST /fapi/v1/leverage. Refused like Binance: -4028 outside 1..the symbol's maximum; -4161
+        lowering the leverage of an isolated symbol with a position; -2027 when a position's notional
+        is over the cap of the new leverage's bracket. ``lenient_account_settings`` skips the last two."""
         with self.lock:
-            self.spec(symbol)
-            if not 1 <= leverage <= 125:
+            spec = self.spec(symbol)
+            if not 1 <= leverage <= spec.max_leverage:
                 raise ApiError.of(-4028, leverage)
+            if not self.lenient_account_settings:
+                holding = [self.position(symbol, side) for side in ("LONG", "SHORT", "BOTH")]
+                if (self.account.margin_type.get(symbol, "cross") == "isolated" and leverage < self.leverage(symbol)
+                        and any(pos.qty for pos in holding)):
+                    raise ApiError.of(-4161)
+                if any(pos.qty * self.price(symbol) > spec.notional_cap(leverage) for pos in holding):
+                    raise ApiError.of(-2027)
             self.account.leverage[symbol] = leverage
-            return {"leverage": leverage, "maxNotionalValue": "5000000", "symbol": symbol}
+            return {"leverage": leverage, "maxNotionalValue": str(spec.notional_cap(leverage)), "symbol": symbol}
 
     def set_margin_type(self, symbol: str, margin_type: str) -> None:
+        """POST /fapi/v1/marginType: -4046 when unchanged, -4048 with a position on the symbol, -4047
+        with an open order on it (``lenient_account_settings`` skips the last two)."""
         with self.lock:
             self.spec(symbol)
             wanted = {"ISOLATED": "isolated", "CROSSED": "cross"}.get(margin_type.upper())
@@ -197,6 +231,11 @@ class Engine:
                 raise ApiError.of(-1102, "marginType")
             if self.account.margin_type.get(symbol, "cross") == wanted:
                 raise ApiError.of(-4046)
+            if not self.lenient_account_settings:
+                if any(self.position(symbol, side).qty for side in ("LONG", "SHORT", "BOTH")):
+                    raise ApiError.of(-4048)
+                if self.open_order_count(symbol):
+                    raise ApiError.of(-4047)
             self.account.margin_type[symbol] = wanted
 
     # ----- orders ----------------------------------------------------------------------------------
@@ -248,6 +287,8 @@ class Engine:
             raise ApiError.of(-4061)
         qty = self._quantity(_param(params, "quantity"), spec)
         client_id = params.get("newClientOrderId")
+        if client_id is not None and not CLIENT_ID_RULE.fullmatch(client_id):
+            raise ApiError.of(-4015)
         if client_id and any(order.client_id == client_id and (order.is_open or self.lenient_client_ids)
                              for order in self.orders):
             raise ApiError.of(-4116)
@@ -258,16 +299,18 @@ class Engine:
                 raise ApiError.of(-4164, spec.min_notional)
             if qty * price / self.leverage(symbol) > self.available():
                 raise ApiError.of(-2019)
+            if (self.position(symbol, position_side).qty + qty) * price > spec.notional_cap(self.leverage(symbol)):
+                raise ApiError.of(-2027)
         elif qty > self.position(symbol, position_side).qty:
             raise ApiError.of(-2022)
 
-    def _create(self, params: dict[str, str]) -> Order:
+    def _create(self, params: dict[str, str], order_type: str = "MARKET") -> Order:
         """A validated order, accepted as NEW (its fills come from ``_fill``)."""
         now = self.market.now_ms
         order_id = next(self._order_ids)
         order = Order(order_id, params.get("newClientOrderId") or f"fake-{order_id}", params["symbol"],
                       params["side"], params.get("positionSide", "BOTH"), Decimal(params["quantity"]), Decimal(0),
-                      Decimal(0), "NEW", now, now)
+                      Decimal(0), "NEW", now, now, order_type=order_type)
         self.orders.append(order)
         self._order_event(order, "NEW", Decimal(0), Decimal(0), Decimal(0))
         return order
@@ -307,7 +350,7 @@ class Engine:
                            else "Quantity less than min quantity.")
         return qty
 
-    def _fill(self, order: Order, qty: Decimal, final: bool = False) -> None:
+    def _fill(self, order: Order, qty: Decimal, final: bool = False, execution: str = "TRADE") -> None:
         """Execute ``qty`` more of ``order`` at the current price.
 
         A close never takes more than the position holds now (it may have shrunk since the order
@@ -343,24 +386,31 @@ class Engine:
             realized = (price - pos.entry_price) * qty * sign
             self.account.realized_pnl += realized
             self.account.wallet += realized
+            pos.realized += realized
             pos.qty -= qty
             if pos.qty == 0:
                 pos.entry_price = Decimal(0)
         pos.update_time = now
+        order.last_trade_id = next(self._trade_ids)
         self.account.wallet -= fee
         self.account.fees_paid += fee
-        self._order_event(order, "TRADE", qty, price, fee, realized)
+        self._account_event("ORDER", [(order.symbol, order.position_side)])
+        self._order_event(order, execution, qty, price, fee, realized)
 
     def _order_event(self, order: Order, execution: str, last_qty: Decimal, last_price: Decimal, fee: Decimal,
                      realized: Decimal = Decimal(0)) -> None:
-        """ORDER_TRADE_UPDATE of the user data stream, with Binance's field names."""
-        event = {"e": "ORDER_TRADE_UPDATE", "E": order.update_time, "T": order.update_time, "o": {
-            "s": order.symbol, "c": order.client_id, "S": order.side, "o": "MARKET", "f": "GTC",
-            "q": str(order.orig_qty), "p": "0", "ap": str(order.avg_price), "sp": "0", "x": execution,
-            "X": order.status, "i": order.order_id, "l": str(last_qty), "z": str(order.executed_qty),
-            "L": str(last_price), "N": "USDT", "n": str(fee), "T": order.update_time, "t": 0, "b": "0", "a": "0",
-            "m": False, "R": False, "wt": "CONTRACT_PRICE", "ot": "MARKET", "ps": order.position_side,
-            "cp": False, "rp": str(realized), "pP": False, "si": 0, "ss": 0, "V": "NONE", "pm": "NONE", "gtd": 0}}
+        self._emit(events.order_trade_update(order, execution, last_qty, last_price, fee, realized))
+
+    def _account_event(self, reason: str, changed: list[tuple[str, str]], balance_change: Decimal = Decimal(0)) -> None:
+        entries = []
+        for symbol, side in changed:
+            pos = self.position(symbol, side)
+            entries.append(events.position_entry(symbol, side, pos.qty, pos.entry_price, pos.realized,
+                                                 self.unrealized(symbol, side),
+                                                 self.account.margin_type.get(symbol, "cross")))
+        self._emit(events.account_update(self.market.now_ms, reason, self.account.wallet, balance_change, entries))
+
+    def _emit(self, event: dict[str, object]) -> None:
         for listener in list(self.listeners):
             listener(event)
 
@@ -404,7 +454,8 @@ class Engine:
                         "leverage": str(self.leverage(sym)),
                         "marginType": self.account.margin_type.get(sym, "cross"),
                         "isolated": self.account.margin_type.get(sym, "cross") == "isolated",
-                        "maxNotionalValue": "5000000", "updateTime": pos.update_time,
+                        "maxNotionalValue": str(self.spec(sym).notional_cap(self.leverage(sym))),
+                        "updateTime": pos.update_time,
                     })
             return rows
 
