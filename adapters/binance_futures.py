@@ -418,6 +418,16 @@ class BinanceFuturesAdapter:
                                             _decimal(row.get("entryPrice")))
         return result
 
+    # ----- user-data stream (adapters/binance_user_stream.py) ---------------------------------------
+
+    def new_listen_key(self) -> str:
+        """POST /fapi/v1/listenKey: a key for the user-data stream, valid 60 minutes."""
+        return str(self._request(self.client.futures_stream_get_listen_key, resync=False))
+
+    def keepalive_listen_key(self, key: str) -> None:
+        """PUT /fapi/v1/listenKey: another 60 minutes for ``key``."""
+        self._request(self.client.futures_stream_keepalive, resync=False, listenKey=key)
+
     def _report(self, response: dict[str, Any]) -> OrderReport:
         executed = _decimal(response.get("executedQty"))
         avg_price = _decimal(response.get("avgPrice"))

@@ -44,6 +44,8 @@ class FillJournal:
                     data = json.loads(line)
                     # Lines written before cum_qty existed hold an exchange order's whole execution.
                     cumulative = data.pop("cum_qty", None)
+                    data.pop("commission", None)
+                    data.pop("commission_asset", None)
                     fill = Fill(**{**data, "side": Side(data["side"]), "action": Action(data["action"])})
                 except (ValueError, TypeError, KeyError):
                     # A torn last line from a kill mid-write: the fill will be found again
@@ -55,11 +57,14 @@ class FillJournal:
         self._fills.append(fill)
         self._keys.add(entry_key(fill, cumulative))
 
-    def record(self, fill: Fill, cumulative: float | None = None) -> bool:
+    def record(self, fill: Fill, cumulative: float | None = None,
+               commission: tuple[float, str] | None = None) -> bool:
         """Append ``fill`` unless this step of its exchange order is already recorded.
 
         ``cumulative`` is the order's executed quantity after this fill (default: the fill's
-        own quantity, an order recorded in one step). True when appended."""
+        own quantity, an order recorded in one step). ``commission`` is Binance's (amount, asset)
+        from the user-data stream when known (``fee`` is then that amount if the asset is USDT,
+        else the USDT estimate). True when appended."""
         cumulative = fill.qty if cumulative is None else cumulative
         if entry_key(fill, cumulative) in self._keys:
             return False
@@ -68,6 +73,8 @@ class FillJournal:
         data["side"] = fill.side.value
         data["action"] = fill.action.value
         data["cum_qty"] = cumulative
+        if commission is not None:
+            data["commission"], data["commission_asset"] = commission
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write("\n" + json.dumps(data, sort_keys=True) + "\n")
             handle.flush()

@@ -233,4 +233,10 @@ def build_exchange_service(settings, listener, *, mode: str, symbols: dict[str, 
     feed = BinanceKlineFeed(names, adapter.klines, adapter.latest_klines,
                             stream_url or (TESTNET_STREAM_URL if testnet else LIVE_STREAM_URL), clock)
     options = ServiceOptions(state_dir=state_dir, reconcile=reconcile)
-    return TradingService(symbols, settings.strategy, feed, broker, listener, options, clock=clock, sleep=sleep)
+    user_stream = None
+    if reconcile:  # testnet / live: this account's fills and position changes as they happen
+        from adapters.binance_user_stream import UserDataStream
+
+        user_stream = UserDataStream(adapter, stream_url or (TESTNET_STREAM_URL if testnet else LIVE_STREAM_URL))
+    return TradingService(symbols, settings.strategy, feed, broker, listener, options, clock=clock, sleep=sleep,
+                          user_stream=user_stream)

@@ -35,11 +35,12 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
+from adapters.binance_user_stream import TradeUpdate
 from core.executor import ExecutionResult, ExecutionStatus, OrderExecutor, resend_id, to_decimal
 from core.model import FIVE_MINUTES_MS, Action, Candle, Fill, OrderIntent, Side
 from core.ports import Broker, BrokerError, OrderReport
@@ -103,6 +104,9 @@ class ServiceOptions:
     # request's timestamp.
     clock_margin_ms: int = 1000
     max_startup_wait_s: float = 65.0  # the longest start-up wait for an order's window to pass
+    # How long a fill waits for its execution on the user-data stream (real commission) before
+    # the taker-rate estimate of the order's REST answer is kept.
+    commission_wait_s: float = 2.0
     durable: bool = True  # fsync state and journal; False only for replays of simulated trading
 
 
@@ -117,8 +121,14 @@ class TradingService:
         options: ServiceOptions,
         clock: Callable[[], int] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        user_stream=None,
     ):
         self.params = params
+        # Optional user-data stream (adapters/binance_user_stream.py): real commissions, and
+        # position changes seen as they happen. REST stays the authority [O7].
+        self.user_stream = user_stream
+        self._trades: dict[str, list] = {}  # exchange order id -> its executions from the stream
+        self._position_updates: list = []
         self.call_sizes = dict(symbols)
         self.feed = feed
         self.broker = broker
@@ -167,6 +177,8 @@ class TradingService:
     def run(self) -> None:
         """Start every symbol, then process closed candles until stop() or the replay ends."""
         self._emit(ServiceStateEvent(True, "starting"))
+        if self.user_stream is not None:
+            self.user_stream.start()
         self.feed.start()  # connect while the symbols warm up, so no close falls between the two
         try:
             for symbol in self.call_sizes:
@@ -175,6 +187,7 @@ class TradingService:
             total = getattr(self.feed, "total", 0)
             while not self._stop.is_set():
                 self._drain_commands()
+                self._handle_user_stream()
                 try:
                     closed = self.feed.next_candle(self.options.poll_seconds)
                 except FeedFinished:
@@ -200,6 +213,8 @@ class TradingService:
                     slot.run_state = SymbolRunState.STOPPED
                 self._emit_status(slot)
         self.feed.close()
+        if self.user_stream is not None:
+            self.user_stream.close()
         self._emit(ServiceStateEvent(False, "stopped; state saved"))
 
     def _guard(self, symbol: str, action: Callable[[], None]) -> None:
@@ -609,18 +624,73 @@ class TradingService:
         per exchange order what it applied."""
         pending = slot.strategy.state.pending.get(fill.client_id)
         order_id = fill.journal_key
-        cumulative = fill.qty
+        before = 0.0
         if pending is not None:
-            done_qty, done_quote = pending.applied.get(order_id, (0.0, 0.0))
-            cumulative = exact_sum(done_qty, fill.qty)
-            pending.applied[order_id] = (cumulative, done_quote + fill.qty * fill.price)
-        self.journal.record(fill, cumulative)
+            before, done_quote = pending.applied.get(order_id, (0.0, 0.0))
+            pending.applied[order_id] = (exact_sum(before, fill.qty), done_quote + fill.qty * fill.price)
+        cumulative = exact_sum(before, fill.qty)
+        fill, fee_note, commission = self._with_real_commission(fill, before, cumulative)
+        self.journal.record(fill, cumulative, commission)
         slot.strategy.apply_fill(fill)
         self._save(slot)
         self._emit(FillEvent(fill))
         self._log("INFO", fill.symbol, f"[O3] {fill.symbol} filled {fill.action.value} {fill.side.value} "
-                  f"{fill.qty:g} @ {fill.price:g} fee {fill.fee:.4f} ({fill.reason}, order {fill.journal_key})",
+                  f"{fill.qty:g} @ {fill.price:g} fee {fee_note} ({fill.reason}, order {fill.journal_key})",
                   rule=fill.reason, at=fill.time)
+
+    # ----- user-data stream ---------------------------------------------------------------------
+
+    def _pull_user_stream(self, timeout: float = 0.0) -> None:
+        """Take what the stream received: executions by order id now, position changes for later."""
+        if self.user_stream is None:
+            return
+        records = self.user_stream.wait(timeout) if timeout else self.user_stream.drain()
+        for record in records:
+            if isinstance(record, TradeUpdate):
+                if len(self._trades) > 2000:  # old orders' executions are no longer asked for
+                    self._trades.clear()
+                self._trades.setdefault(record.order_id, []).append(record)
+            else:
+                self._position_updates.append(record)
+
+    def _with_real_commission(self, fill: Fill, before: float, cumulative: float) -> tuple[Fill, str, tuple | None]:
+        """[O3] The fill with Binance's commission from the user-data stream: the executions of its
+        exchange order whose cumulative quantity lies in (before, cumulative]. Waits a moment for
+        them while the stream is up; otherwise the REST answer's taker-rate estimate stays."""
+        if self.user_stream is None:
+            return fill, f"{fill.fee:.4f} (estimate)", None
+        low, high = Decimal(repr(before)), Decimal(repr(cumulative))
+        deadline = time.monotonic() + self.options.commission_wait_s
+        while True:
+            self._pull_user_stream()
+            trades = [t for t in self._trades.get(fill.journal_key, []) if low < t.cumulative_qty <= high]
+            if sum((t.last_qty for t in trades), Decimal(0)) >= high - low:
+                break
+            if not self.user_stream.connected.is_set() or time.monotonic() >= deadline:
+                return fill, f"{fill.fee:.4f} (estimate)", None
+            self._pull_user_stream(timeout=0.1)
+        assets = {t.commission_asset for t in trades}
+        commission = sum((t.commission for t in trades), Decimal(0))
+        asset = assets.pop() if len(assets) == 1 else "mixed"
+        if asset == "USDT":
+            return replace(fill, fee=float(commission)), f"{commission.normalize():f} USDT", (float(commission), asset)
+        return fill, f"{commission.normalize():f} {asset} (estimate {fill.fee:.4f} USDT)", (float(commission), asset)
+
+    def _handle_user_stream(self) -> None:
+        """A position changed on the exchange outside our own orders (liquidation, auto-deleverage,
+        a trade by hand): read the positions over REST now, not at the next close [O7]."""
+        self._pull_user_stream()
+        updates, self._position_updates = self._position_updates, []
+        for update in updates:
+            slot = self.slots.get(update.symbol)
+            if slot is None or slot.driver is None or slot.strategy.state.pending:
+                continue  # our own order in flight: resolved and checked before the next decision
+            if Decimal(repr(slot.strategy.state.positions[update.side].qty)) == update.qty:
+                continue
+            self._log("INFO", update.symbol, f"[O7] {update.symbol} {update.side.value} changed on the exchange "
+                      f"({update.reason or 'update'}): now {update.qty}; reading the positions")
+            self._guard(update.symbol, lambda s=slot: self._check_positions(s))
+            self._emit_status(slot)
 
     def _on_ban(self, sentence: str) -> None:
         """The shared request budget says Binance banned the IP (HTTP 418): one line, and the

@@ -19,6 +19,7 @@ from typing import Callable
 import pytest
 
 from adapters.binance_futures import BinanceFuturesAdapter
+from adapters.binance_user_stream import UserDataStream
 from adapters.request_budget import RequestBudget
 from adapters.secrets import ApiCredentials
 from core.model import FIVE_MINUTES_MS, ONE_DAY_MS, Action, Candle, Regime, Side
@@ -33,6 +34,7 @@ from tests.fake_binance.fixtures import fake, fake_server  # noqa: F401
 SYMBOL = "DOGEUSDT"
 ORDER_PATH = "/fapi/v1/order"
 BAR = "bar"
+IDLE = "idle"  # a poll that returns no close: the service loop runs once (commands, user stream)
 
 
 class ScriptFeed:
@@ -71,6 +73,8 @@ class ScriptFeed:
             if callable(step):
                 step()
                 continue
+            if step == IDLE:
+                return None
             if self.settle:
                 self.fake.settle()  # what five real minutes would let finish
             else:
@@ -96,7 +100,7 @@ def wait_for_requests(fake, timeout: float = 60.0) -> None:
 
 class Bot:
     def __init__(self, fake, tmp_path, script: list, call_size: float = 100, timeout_seconds: float = 2.0,
-                 settle: bool = True):
+                 settle: bool = True, user_stream: bool = False):
         self.fake = fake
         self.elapsed = [0.0]
         self.adapter = BinanceFuturesAdapter(ApiCredentials(TEST_API_KEY, TEST_API_SECRET), testnet=True,
@@ -107,10 +111,11 @@ class Bot:
         self.settle = settle
         self.events: list = []
         self.state_dir = tmp_path / "state"
+        self.user_stream = UserDataStream(self.adapter, fake.ws_url) if user_stream else None
         self.service = TradingService({SYMBOL: call_size}, StrategyParams(), self.feed, self.adapter,
                                       self.events.append, ServiceOptions(self.state_dir),
                                       clock=lambda: self.adapter._server_now_ms() + self.feed.shift_ms,
-                                      sleep=lambda seconds: None)
+                                      sleep=lambda seconds: None, user_stream=self.user_stream)
 
     def run(self) -> "Bot":
         self.service.run()
@@ -338,3 +343,45 @@ def test_O7_defect7_an_order_invisible_to_queries_is_caught_by_the_position_chec
         assert_bot_equals_exchange(bot)
     finally:
         fake.reset()  # cancels the visibility timer
+
+
+# ----- the user-data stream (defect 7, build item 2) ---------------------------------------------------------
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Wait for an event (not a timing assertion): fails only if it never happens."""
+    import time
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the awaited event did not happen"
+        time.sleep(0.01)
+
+
+def test_O3_fills_carry_binance_s_real_commission_from_the_user_data_stream(fake, tmp_path, monkeypatch):
+    monkeypatch.setattr(fake.exchange.engine, "taker_fee_rate", Decimal("0.0002"))  # a VIP / BNB-discount rate
+    bot = Bot(fake, tmp_path, [], user_stream=True)
+    bot.feed.script.extend([lambda: wait_until(bot.user_stream.connected.is_set), BAR])
+    bot.run()
+    [fill] = bot.service.journal.fills
+    assert fill.fee == pytest.approx(fill.qty * fill.price * 0.0002), "the taker-rate estimate (0.05 %) was kept"
+    assert any("[O3]" in line and "USDT (R2" in line and "estimate" not in line for line in bot.lines)
+    import json
+    journaled = [json.loads(line) for line in (bot.state_dir / "fills.jsonl").read_text().splitlines() if line]
+    assert journaled[0]["commission_asset"] == "USDT"
+
+
+def test_O7_a_trade_by_hand_seen_on_the_user_data_stream_is_reconciled_before_the_next_close(fake, tmp_path):
+    bot = Bot(fake, tmp_path, [], user_stream=True)
+    bot.feed.script.extend([
+        lambda: wait_until(bot.user_stream.connected.is_set), BAR,
+        lambda: wait_until(lambda: bot.user_stream.received >= 2),  # our own open's events
+        trade_by_hand(fake, "SELL", "LONG", "100", "by-hand-2"),
+        lambda: wait_until(lambda: bot.user_stream.received >= 4),  # the hand trade's events
+        IDLE, BAR])
+    bot.run()
+    lines = bot.lines
+    seen = [i for i, line in enumerate(lines) if "LONG changed on the exchange" in line]
+    differed = [i for i, line in enumerate(lines) if "LONG: state holds 100, the exchange 0" in line]
+    second_decision = [i for i, line in enumerate(lines) if line.startswith("[R2]")][1]
+    assert len(seen) == 1 and len(differed) == 1 and seen[0] < differed[0] < second_decision
+    assert_bot_equals_exchange(bot)
