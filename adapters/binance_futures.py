@@ -32,6 +32,7 @@ from core.ports import (
     OrderRejectedError,
     OrderReport,
     OrderStatus,
+    PASSING_REFUSAL_CODES,
     OutcomeUnknownError,
     RetryableError,
     SymbolRules,
@@ -68,8 +69,6 @@ ADVICE: dict[int, str] = {
     -1121: "Check the symbol name in Settings.",
     -2010: "Check the order in the Binance app, then resume the symbol.",
 }
-# Refusals that pass by themselves: the symbol is not paused for them [O4].
-PASSING_REFUSALS = frozenset({-2022, -4131})
 DEFAULT_ADVICE = "Check the order in the Binance app, then resume the symbol."
 HTTP_REFUSAL_ADVICE = {
     403: "Binance's web firewall blocked this computer (too many requests, or a blocked network or VPN); "
@@ -153,7 +152,7 @@ def classify(error: Exception, order_submission: bool = False) -> BrokerError:
     if status >= 500 or not code:
         text = message if code else f"HTTP {status} from Binance"
         return unknown(f"server error: {text}", code or None)
-    return OrderRejectedError(message, code, ADVICE.get(code, DEFAULT_ADVICE), definitive=code not in PASSING_REFUSALS)
+    return OrderRejectedError(message, code, ADVICE.get(code, DEFAULT_ADVICE), definitive=code not in PASSING_REFUSAL_CODES)
 
 
 # ----- the adapter ----------------------------------------------------------------------------------

@@ -92,6 +92,11 @@ class OutcomeUnknownError(RetryableError):
     -1006, -1007). The executor must look it up by client id before re-sending [O4]."""
 
 
+# Binance codes of refusals that pass by themselves: -2022 (the bot's position differs from the
+# exchange's: reconcile) and -4131 (the book is too thin right now). Never a pause [O4].
+PASSING_REFUSAL_CODES = frozenset({-2022, -4131})
+
+
 class OrderRejectedError(BrokerError):
     """The exchange said no: the request was not executed and the same request gets the
     same answer now (-2019 margin, -4164 notional, -1111 precision, -2015 key, ...).

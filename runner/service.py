@@ -43,7 +43,7 @@ from typing import Callable
 from adapters.binance_user_stream import TradeUpdate
 from core.executor import ExecutionResult, ExecutionStatus, OrderExecutor, resend_id, to_decimal
 from core.model import FIVE_MINUTES_MS, Action, Candle, Fill, OrderIntent, Side
-from core.ports import Broker, BrokerError, OrderReport
+from core.ports import PASSING_REFUSAL_CODES, Broker, BrokerError, OrderReport
 from core.rules import pnl, pnl_pct
 from core.state import QTY_EPSILON, PendingOrder, PositionState, StateFileError, StateStore
 from core.strategy import HedgeStrategy, exact_sum
@@ -286,6 +286,11 @@ class TradingService:
             self._catch_up(slot, days_missed, missed)
         self._save(slot)
         slot.run_state = SymbolRunState.RUNNING
+        if any(f"(code {code}:" in strategy.state.pause_reason for code in PASSING_REFUSAL_CODES):
+            # Saved by an earlier version for a refusal that passes by itself: not a user pause.
+            self._log("INFO", symbol, f"{symbol}: the saved pause ({strategy.state.pause_reason}) was for a refusal "
+                      "that passes by itself; it is lifted, the positions were just reconciled")
+            strategy.state.pause_reason = ""
         if strategy.state.pause_reason:
             strategy.opens_allowed = False
             slot.run_state = SymbolRunState.ERROR

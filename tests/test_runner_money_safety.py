@@ -249,22 +249,19 @@ def test_O4_defect3_a_long_retry_after_does_not_pause_and_the_next_close_trades(
 # ----- defect 4: start-up with positions open --------------------------------------------------------------
 
 
-def test_O1_defect4_refused_margin_type_and_leverage_keep_the_exchange_s_and_trade_on(fake, monkeypatch, caplog):
-    from tests.fake_binance.errors import ApiError
-
-    def refuse_margin_type(symbol, margin_type):
-        raise ApiError(-4048, "Margin type cannot be changed if there exists position.")
-
-    monkeypatch.setattr(fake.exchange.engine, "set_margin_type", refuse_margin_type)
+def test_O1_defect4_refused_margin_type_and_leverage_keep_the_exchange_s_and_trade_on(fake, caplog):
+    trade_by_hand(fake, "BUY", "LONG", "100", "held-before-start")()  # a position is open: -4048
     adapter = BinanceFuturesAdapter(ApiCredentials(TEST_API_KEY, TEST_API_SECRET), testnet=True,
                                     base_url=fake.base_url)
     with caplog.at_level("WARNING", logger="autohedge.binance"):
-        rules = adapter.prepare_symbols([SYMBOL], {SYMBOL: 500}, "isolated")  # 500x: refused (-4028)
+        rules = adapter.prepare_symbols([SYMBOL], {SYMBOL: 500}, "isolated")  # 500x: above the bracket
     assert SYMBOL in rules
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert any("-4048" in w and "keeping the exchange's current margin type" in w for w in warnings)
     assert any("-4028" in w and "keeping the exchange's current leverage" in w for w in warnings)
     assert all("\n" not in w for w in warnings)
+    order = adapter.submit_market_order(SYMBOL, Side.LONG, Action.OPEN, Decimal(100), "after-start-1")
+    assert order.executed_qty == 100  # it trades on
 
 
 # ----- defect 5: the rest of a partial fill after a crash ----------------------------------------------------
@@ -316,6 +313,18 @@ def test_O4_defect6_a_minus_2022_re_reads_the_positions_and_does_not_pause(fake,
     bot = Bot(fake, tmp_path, [BAR]).run()
     assert bot.state().pause_reason == ""
     assert not any("restart" in line for line in bot.lines if "-2022" in line)
+
+
+def test_P_defect6_a_saved_minus_2022_pause_does_not_survive_the_restart(fake, tmp_path):
+    probe = ScriptFeed(fake, [], [0.0])
+    state = SymbolState(SYMBOL, regime=Regime.UP, last_daily_close=probe.day0, last_bar_close=probe.t0, order_seq=3)
+    state.pause_reason = ("DOGEUSDT paused: the exchange rejected the LONG CLOSE order (code -2022: ReduceOnly Order "
+                          "is rejected). The bot's position differs from the exchange's; restart so it reconciles "
+                          "with the exchange.")
+    StateStore(tmp_path / "state").save(state)
+    bot = Bot(fake, tmp_path, [BAR]).run()
+    assert bot.state().pause_reason == "" and bot.last_row().state is not SymbolRunState.ERROR
+    assert exchange_qty(fake, Side.LONG) == 100, "it trades again after the restart"
 
 
 # ----- defect 7: differences found while running ----------------------------------------------------------------
