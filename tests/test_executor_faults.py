@@ -100,7 +100,7 @@ def test_O4_503_unknown_error_after_execution_then_retry_gives_one_order(stack, 
 
 def test_O4_timeout_after_execution_is_looked_up_and_never_resent(fake, tmp_path):
     stack = Stack(fake, tmp_path, timeout_seconds=0.3)
-    fake.add_fault(kind="latency", latency_ms=800, path=ORDER_PATH, method="POST")
+    fake.add_fault(kind="latency", latency_ms=3000, path=ORDER_PATH, method="POST")
     [result] = stack.bar(Signal.UP)
     # The request is still on its way when the client gives up: the outcome is unknown.
     assert result.status is ExecutionStatus.UNKNOWN and result.unknown_order_id == result.intent.client_id
@@ -115,7 +115,7 @@ def test_O4_timeout_after_execution_is_looked_up_and_never_resent(fake, tmp_path
 def test_O4_defect1_an_order_executing_after_an_unknown_outcome_is_not_doubled(stack, fake, answer):
     """Issue 11 defect 1: the order runs 2 s after an unknown answer. A re-send (client ids are
     unique among OPEN orders only) would make LONG 200; the order is never re-sent."""
-    fake.add_fault(kind="execute_later", answer=answer, delay_ms=2000, latency_ms=100, path=ORDER_PATH,
+    fake.add_fault(kind="execute_later", answer=answer, delay_ms=4000, latency_ms=100, path=ORDER_PATH,
                    method="POST")
     stack.executor.poll_attempts = 0
     [result] = stack.bar(Signal.UP)
@@ -308,7 +308,7 @@ def test_O3_defect2_an_order_still_partially_filled_reports_what_executed_once(s
     """The executor applies the 40 it saw and leaves the order pending (UNKNOWN); the later
     look-up reports the cumulative 100 of the same exchange order, which the caller turns into
     the 60 not applied yet (runner/service.py)."""
-    fake.add_fault(kind="partial_then_fill", fill_ratio="0.4", delay_ms=1500, path=ORDER_PATH, method="POST")
+    fake.add_fault(kind="partial_then_fill", fill_ratio="0.4", delay_ms=4000, path=ORDER_PATH, method="POST")
     [result] = stack.bar(Signal.UP)
     assert stack.strategy.position(Side.LONG).qty == 40
     assert result.status is ExecutionStatus.UNKNOWN and result.filled_qty == 40

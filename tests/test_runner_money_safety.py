@@ -182,7 +182,7 @@ def settled(fake_server):
 
 @pytest.mark.parametrize("answer", ["-1007", "503", "timeout"])
 def test_O4_defect1_late_execution_after_an_unknown_answer_is_found_not_doubled(fake, tmp_path, answer):
-    fake.add_fault(kind="execute_later", answer=answer, delay_ms=2000, latency_ms=100, path=ORDER_PATH,
+    fake.add_fault(kind="execute_later", answer=answer, delay_ms=4000, latency_ms=100, path=ORDER_PATH,
                    method="POST")
     bot = Bot(fake, tmp_path, [BAR, BAR, BAR]).run()
     assert exchange_qty(fake, Side.LONG) == 100, "the order was sent twice"
@@ -227,7 +227,7 @@ def test_O7_defect1_restart_while_the_killed_bot_s_order_is_still_on_its_way(fak
 
 
 def test_O3_defect2_partially_filled_then_filled_is_applied_once(fake, tmp_path):
-    fake.add_fault(kind="partial_then_fill", fill_ratio="0.4", delay_ms=1500, path=ORDER_PATH, method="POST")
+    fake.add_fault(kind="partial_then_fill", fill_ratio="0.4", delay_ms=4000, path=ORDER_PATH, method="POST")
     bot = Bot(fake, tmp_path, [BAR, BAR, BAR]).run()
     assert exchange_qty(fake, Side.LONG) == 100
     assert_bot_equals_exchange(bot)
