@@ -575,6 +575,18 @@ def test_runs_as_its_own_process_with_http_control(tmp_path):
         assert [o["clientOrderId"] for o in state["orders"]] == ["proc-1"]
         assert state["positions"][0]["qty"] == "100"
         assert state["fired"][0]["kind"] == "unknown_after_execute"
+        # incidents, timers and limits over HTTP
+        assert control.trade_by_hand("DOGEUSDT", "BUY", "LONG", "50")["clientOrderId"].startswith("web_")
+        assert Decimal(control.pay_funding("DOGEUSDT", "0.0001")["change"]) < 0
+        assert control.liquidate("DOGEUSDT", "LONG")["type"] == "LIQUIDATION"
+        assert control.state()["positions"] == []
+        control.add_fault(kind="execute_later", path="/fapi/v1/order", delay_ms=600_000)
+        with pytest.raises(BinanceAPIException):
+            order(client, newClientOrderId="proc-late")
+        assert control.fire_timers() == 1
+        control.settle()
+        assert control.state()["orders"][-1]["clientOrderId"] == "proc-late"
+        assert control.limits(freeze_at_ms=0)["limit"] == 2400
         control.reset()
         assert control.state()["orders"] == []
     finally:
