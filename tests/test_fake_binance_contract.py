@@ -575,6 +575,18 @@ def test_runs_as_its_own_process_with_http_control(tmp_path):
         assert [o["clientOrderId"] for o in state["orders"]] == ["proc-1"]
         assert state["positions"][0]["qty"] == "100"
         assert state["fired"][0]["kind"] == "unknown_after_execute"
+        # incidents, timers and limits over HTTP
+        assert control.trade_by_hand("DOGEUSDT", "BUY", "LONG", "50")["clientOrderId"].startswith("web_")
+        assert Decimal(control.pay_funding("DOGEUSDT", "0.0001")["change"]) < 0
+        assert control.liquidate("DOGEUSDT", "LONG")["type"] == "LIQUIDATION"
+        assert control.state()["positions"] == []
+        control.add_fault(kind="execute_later", path="/fapi/v1/order", delay_ms=600_000)
+        with pytest.raises(BinanceAPIException):
+            order(client, newClientOrderId="proc-late")
+        assert control.fire_timers() == 1
+        control.settle()
+        assert control.state()["orders"][-1]["clientOrderId"] == "proc-late"
+        assert control.limits(freeze_at_ms=0)["limit"] == 2400
         control.reset()
         assert control.state()["orders"] == []
     finally:
@@ -929,3 +941,36 @@ def test_market_clock_can_run_by_itself(fake):
         fake.run_market_clock(speed=0)
         market.close()
     assert seen[-1]["x"] is True and any(k["x"] is False and k["t"] == seen[-1]["t"] for k in seen)
+
+
+# ----- defect 8 of issue 11: the bot's kline stream address ------------------------------------------------
+
+
+def test_defect_8_live_feed_uses_the_market_route_and_gets_klines_from_the_stream(fake):
+    from runner.live_feed import LIVE_STREAM_URL, TESTNET_STREAM_URL, BinanceKlineFeed
+
+    def feed_for(base: str) -> BinanceKlineFeed:
+        rest_calls: list = []
+        return BinanceKlineFeed(["DOGEUSDT"], lambda *a, **k: rest_calls.append(a) or [],
+                                lambda *a: [], base, clock=lambda: 0)
+
+    assert feed_for(TESTNET_STREAM_URL).stream_url == (
+        "wss://fstream.binancefuture.com/market/stream?streams=dogeusdt@kline_5m")
+    assert feed_for(LIVE_STREAM_URL).stream_url == "wss://fstream.binance.com/market/stream?streams=dogeusdt@kline_5m"
+
+    feed = feed_for(fake.ws_url)  # REST answers nothing: a candle can only come from the stream
+    feed.resume_after("DOGEUSDT", fake.now_ms)
+    try:
+        feed.start()
+        deadline = time.monotonic() + 10
+        while not fake.exchange.hub.streams_wanted() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        fake.step(candles=1)
+        received = None
+        for _ in range(20):
+            received = received or feed.next_candle(timeout=0.5)
+            if received:
+                break
+    finally:
+        feed.close()
+    assert received is not None and received.candle.close_time == fake.now_ms

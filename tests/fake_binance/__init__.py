@@ -5,10 +5,16 @@ In-process::
     fake = FakeBinance(data_dir="data/futures").start()   # binds 127.0.0.1, free port
     fake.base_url          # "http://127.0.0.1:PORT" -> client.FUTURES_URL = fake.base_url + "/fapi"
     fake.ws_url            # "ws://127.0.0.1:PORT/"   -> FSTREAM_URL for python-binance socket managers
-    fake.step(candles=3)   # advance the simulated market clock, publish closed klines
-    fake.add_fault(kind="unknown_after_execute", path="/fapi/v1/order")
+    fake.step(candles=3)   # advance the simulated market clock, publish klines (closed and forming)
+    fake.add_fault(kind="execute_later", path="/fapi/v1/order", answer="-1007", delay_ms=2000)
+    fake.fire_timers()     # "the delay is over": delayed executions / fills / visibility now
+    fake.liquidate("DOGEUSDT", "LONG")   # also adl, funding, trades by hand, with user-data events
     fake.state()           # positions, orders (with client ids), wallet, fired faults
+    fake.reset()           # fresh account, faults and timers cancelled (a new epoch)
     fake.stop()
+
+Binance's documented behaviour by default; every rule, the page it follows and what is not
+modelled: README.md in this folder.
 
 As its own process (so a bot can be killed and restarted against the same state)::
 
@@ -96,6 +102,7 @@ class FakeBinance:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         ready.set()
         self._loop.run_forever()
+        self.exchange.start_clock(0)  # a running market clock stops with the server
         self._loop.run_until_complete(self._runner.cleanup())
         self._loop.close()
 
@@ -126,10 +133,13 @@ class FakeBinance:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
 
     def step(self, candles: int = 0, to_ms: int | None = None, ms: int = 0) -> int:
-        """Advance the market clock and publish the klines that closed (on the server loop)."""
-        now, events = self.exchange.step(candles, to_ms, ms)
-        self._run(self.exchange.publish(events))
-        return now
+        """Advance the market clock and publish the klines (closed and forming), all on the server
+        loop, which owns the WebSocket subscribers."""
+        async def advance() -> int:
+            now, events = self.exchange.step(candles, to_ms, ms)
+            await self.exchange.publish(events)
+            return now
+        return int(self._run(advance()))  # type: ignore[arg-type]
 
     def add_fault(self, **fields: object) -> None:
         self.exchange.faults.add(Fault(**fields))  # type: ignore[arg-type]
