@@ -204,6 +204,17 @@ def rules_from_exchange_info(info: dict[str, Any], symbol: str) -> SymbolRules |
     return None
 
 
+def request_weight_limit(info: dict[str, Any]) -> int | None:
+    """The per-minute REQUEST_WEIGHT limit from exchangeInfo ``rateLimits``."""
+    for limit in info.get("rateLimits", []):
+        if limit.get("rateLimitType") == "REQUEST_WEIGHT" and limit.get("interval") == "MINUTE":
+            try:
+                return int(limit["limit"]) // max(1, int(limit.get("intervalNum", 1)))
+            except (KeyError, TypeError, ValueError):
+                return None
+    return None
+
+
 class BinanceFuturesAdapter:
     """One Binance account (testnet or live). Thread-safe: calls are serialised."""
 
@@ -369,6 +380,7 @@ class BinanceFuturesAdapter:
     def load_exchange_filters(self, symbols: list[str]) -> None:
         """[O6] Read LOT_SIZE / MARKET_LOT_SIZE / MIN_NOTIONAL for ``symbols`` from exchangeInfo."""
         info = self.exchange_info()
+        self.budget.adopt_limit(request_weight_limit(info))
         for symbol in symbols:
             rules = rules_from_exchange_info(info, symbol)
             if rules is None:

@@ -42,6 +42,12 @@ class RequestBudget:
         self._weight_minute = -1  # the wall-clock minute the used weight belongs to
         self.on_ban: list[Callable[[str], None]] = []
 
+    def adopt_limit(self, limit: int | None) -> None:
+        """The exchange's own limit (exchangeInfo ``rateLimits``) when it is lower."""
+        if limit:
+            with self._lock:
+                self.weight_limit = min(self.weight_limit, limit)
+
     @property
     def used_weight(self) -> int:
         with self._lock:

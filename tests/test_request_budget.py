@@ -100,6 +100,34 @@ def test_the_adapter_reads_the_used_weight_header(fake):
     assert adapter.budget.used_weight > 0
 
 
+def test_the_budget_holds_requests_before_binance_answers_429():
+    """Against the fake's real per-minute weight rule (limit 60): the bot stops itself at 90 %."""
+    from tests.fake_binance import FakeBinance
+    from tests.fake_binance.fixtures import DATA_DIR
+
+    with FakeBinance(DATA_DIR, symbols=[SYMBOL], weight_limit=60) as small:
+        adapter = BinanceFuturesAdapter(ApiCredentials(TEST_API_KEY, TEST_API_SECRET), testnet=True,
+                                        base_url=small.base_url, budget=RequestBudget(weight_limit=60))
+        adapter.load_exchange_filters([SYMBOL])
+        assert adapter.budget.weight_limit == 60
+        held = None
+        for _ in range(40):  # positionRisk weighs 5: 11 fit under 54 in one minute
+            try:
+                adapter.positions(SYMBOL)
+            except RetryableError as error:
+                held = error
+                break
+        assert held is not None and held.message.startswith("request weight"), held
+        assert held.retry_after is not None and 0 < held.retry_after <= 60
+
+
+def test_the_weight_limit_is_read_from_exchange_info(fake):
+    adapter = BinanceFuturesAdapter(ApiCredentials(TEST_API_KEY, TEST_API_SECRET), testnet=True,
+                                    base_url=fake.base_url, budget=RequestBudget(weight_limit=100_000))
+    adapter.load_exchange_filters([SYMBOL])
+    assert adapter.budget.weight_limit == 2400
+
+
 class BudgetBroker(SimulatedBroker):
     def __init__(self):
         super().__init__()
