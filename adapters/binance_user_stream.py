@@ -24,7 +24,6 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -33,36 +32,12 @@ from websockets.exceptions import WebSocketException
 from websockets.sync.client import connect
 
 from core.model import Side
+from core.ports import PositionUpdate, TradeUpdate
 
 log = logging.getLogger("autohedge.userstream")
 
 KEEPALIVE_EVERY_S = 30 * 60.0
 EVENTS = "ORDER_TRADE_UPDATE/ACCOUNT_UPDATE"
-
-
-@dataclass(frozen=True)
-class TradeUpdate:
-    """One execution of one order (``x == TRADE``)."""
-
-    symbol: str
-    order_id: str  # the client order id (``c``)
-    last_qty: Decimal  # this execution
-    cumulative_qty: Decimal  # the order's executed quantity after it
-    last_price: Decimal
-    commission: Decimal  # of this execution
-    commission_asset: str
-    status: str
-    time: int
-
-
-@dataclass(frozen=True)
-class PositionUpdate:
-    symbol: str
-    side: Side
-    qty: Decimal
-    entry_price: Decimal
-    reason: str  # ``a.m``: ORDER, FUNDING_FEE, ...
-    time: int
 
 
 def private_url(stream_base_url: str, listen_key: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
 
 from core.model import Action, Side
 
@@ -138,3 +138,51 @@ class Broker(Protocol):
     def positions(self, symbol: str) -> dict[Side, ExchangePosition]:
         """LONG and SHORT positions of the symbol (qty 0 when flat)."""
         ...
+
+
+@dataclass(frozen=True)
+class TradeUpdate:
+    """One execution of one of our orders, pushed by the exchange (Binance ORDER_TRADE_UPDATE,
+    ``x == TRADE``): what the REST answer does not carry, the real commission and its asset."""
+
+    symbol: str
+    order_id: str  # the client order id
+    last_qty: Decimal  # this execution
+    cumulative_qty: Decimal  # the order's executed quantity after it
+    last_price: Decimal
+    commission: Decimal  # of this execution
+    commission_asset: str
+    status: str
+    time: int
+
+
+@dataclass(frozen=True)
+class PositionUpdate:
+    """A position changed on the exchange (Binance ACCOUNT_UPDATE): our order, a liquidation, an
+    auto-deleverage or a trade made by hand. ``reason`` is the exchange's (ORDER, FUNDING_FEE...)."""
+
+    symbol: str
+    side: Side
+    qty: Decimal
+    entry_price: Decimal
+    reason: str
+    time: int
+
+
+class UserStream(Protocol):
+    """Pushed account events (optional). REST stays the authority; this only makes things show
+    earlier and carries the real commission of each fill."""
+
+    connected: Any  # a threading.Event: set while connected
+
+    def start(self) -> None: ...
+
+    def drain(self) -> list[TradeUpdate | PositionUpdate]:
+        """Everything received so far."""
+        ...
+
+    def wait(self, timeout: float) -> list[TradeUpdate | PositionUpdate]:
+        """Like drain, waiting up to ``timeout`` seconds for the first record."""
+        ...
+
+    def close(self) -> None: ...

@@ -40,10 +40,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
-from adapters.binance_user_stream import TradeUpdate
 from core.executor import ExecutionResult, ExecutionStatus, OrderExecutor, resend_id, to_decimal
 from core.model import FIVE_MINUTES_MS, Action, Candle, Fill, OrderIntent, Side
-from core.ports import PASSING_REFUSAL_CODES, Broker, BrokerError, OrderReport
+from core.ports import PASSING_REFUSAL_CODES, Broker, BrokerError, OrderReport, TradeUpdate, UserStream
 from core.rules import pnl, pnl_pct
 from core.state import QTY_EPSILON, PendingOrder, PositionState, StateFileError, StateStore
 from core.strategy import HedgeStrategy, exact_sum
@@ -121,7 +120,7 @@ class TradingService:
         options: ServiceOptions,
         clock: Callable[[], int] | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        user_stream=None,
+        user_stream: UserStream | None = None,
     ):
         self.params = params
         # Optional user-data stream (adapters/binance_user_stream.py): real commissions, and
