@@ -154,20 +154,29 @@ def assert_bot_equals_exchange(bot: Bot) -> None:
     assert saved.pending == {}
 
 
-def trade_by_hand(fake, side: str, position_side: str, qty: str, client_id: str, fault: dict | None = None
-                  ) -> Callable[[], None]:
-    """An order the bot did not send (the Binance app, or a killed bot's request in flight)."""
+def trade_by_hand(fake, side: str, position_side: str, qty: str, client_id: str, fault: dict | None = None,
+                  timeout_seconds: float = 10.0) -> Callable[[], None]:
+    """An order the bot did not send (the Binance app, or a killed bot's request in flight: a
+    client that gives up after ``timeout_seconds``)."""
     def send() -> None:
         from tests.fake_binance.fixtures import binance_client
         if fault:
             fake.add_fault(path=ORDER_PATH, method="POST", client_id=client_id, **fault)
         client = binance_client(fake)
+        client.session.request = _with_timeout(client.session.request, timeout_seconds)
         try:
             client.futures_create_order(symbol=SYMBOL, side=side, positionSide=position_side, type="MARKET",
                                         quantity=qty, newClientOrderId=client_id, newOrderRespType="RESULT")
         except Exception:  # noqa: BLE001 - an unknown answer is the point of some scripts
             pass
     return send
+
+
+def _with_timeout(request, seconds: float):
+    def call(*args, **kwargs):
+        kwargs["timeout"] = seconds
+        return request(*args, **kwargs)
+    return call
 
 
 @pytest.fixture(autouse=True)
@@ -202,8 +211,12 @@ def test_O4_defect1_an_order_that_never_executed_is_decided_again_with_a_new_cli
     assert any("given up" in line and "decides again" in line for line in bot.lines)
 
 
-def test_O7_defect1_restart_while_the_killed_bot_s_order_is_still_on_its_way(fake, tmp_path):
-    """SIGKILL right after sending, the exchange executes 2 s later: the restart must not re-send."""
+@pytest.mark.parametrize("fault", [
+    {"kind": "execute_later", "answer": "-1007", "delay_ms": 2000},  # executes 2 s after the -1007
+    {"kind": "latency", "latency_ms": 4800},  # the killed bot's request still being handled
+])
+def test_O7_defect1_restart_while_the_killed_bot_s_order_is_still_on_its_way(fake, tmp_path, fault):
+    """SIGKILL right after sending, the exchange executes seconds later: the restart must not re-send."""
     feed_probe = ScriptFeed(fake, [], [0.0])
     client_id = "ah-DOGEUSDT-killed-1"
     store = StateStore(tmp_path / "state")
@@ -215,8 +228,7 @@ def test_O7_defect1_restart_while_the_killed_bot_s_order_is_still_on_its_way(fak
     state.pending[client_id] = PendingOrder(client_id, Side.LONG, Action.OPEN, 100, "R2", feed_probe.t0,
                                             sends={client_id: adapter._server_now_ms()})
     store.save(state)
-    trade_by_hand(fake, "BUY", "LONG", "100", client_id,
-                  {"kind": "execute_later", "answer": "-1007", "delay_ms": 2000})()
+    trade_by_hand(fake, "BUY", "LONG", "100", client_id, fault, timeout_seconds=0.3)()
     bot = Bot(fake, tmp_path, [BAR, BAR]).run()
     assert exchange_qty(fake, Side.LONG) == 100, "the restart re-sent an order that was on its way"
     assert [order["clientOrderId"] for order in orders(fake)] == [client_id]
