@@ -420,7 +420,7 @@ class TradingService:
             self._log("INFO", slot.symbol, f"[O7] {slot.symbol}: order {order_id} ({order.action.value} "
                       f"{order.side.value}) executed {report.executed_qty} on the exchange, {increase} of it not "
                       f"recorded yet; recorded now (status {report.status.value})")
-            self._record_fill(slot, fill)
+            self._record_fill(slot, fill, just_executed=False)
 
     def _settle(self, slot: SymbolSlot, order: PendingOrder, changed: set[Side], starting: bool) -> None:
         """[O5] An order that can no longer execute: finish it, re-sending its remainder when that
@@ -622,7 +622,7 @@ class TradingService:
         self._save(slot)
         self._emit_status(slot)
 
-    def _record_fill(self, slot: SymbolSlot, fill: Fill) -> None:
+    def _record_fill(self, slot: SymbolSlot, fill: Fill, just_executed: bool = True) -> None:
         """Journal first, then state: a crash in between is repaired at start-up, because the
         journal is idempotent per exchange order and cumulative quantity, and the state knows
         per exchange order what it applied."""
@@ -633,7 +633,7 @@ class TradingService:
             before, done_quote = pending.applied.get(order_id, (0.0, 0.0))
             pending.applied[order_id] = (exact_sum(before, fill.qty), done_quote + fill.qty * fill.price)
         cumulative = exact_sum(before, fill.qty)
-        fill, fee_note, commission = self._with_real_commission(fill, before, cumulative)
+        fill, fee_note, commission = self._with_real_commission(fill, before, cumulative, wait=just_executed)
         self.journal.record(fill, cumulative, commission)
         slot.strategy.apply_fill(fill)
         self._save(slot)
@@ -657,14 +657,16 @@ class TradingService:
             else:
                 self._position_updates.append(record)
 
-    def _with_real_commission(self, fill: Fill, before: float, cumulative: float) -> tuple[Fill, str, tuple | None]:
+    def _with_real_commission(self, fill: Fill, before: float, cumulative: float,
+                              wait: bool = True) -> tuple[Fill, str, tuple | None]:
         """[O3] The fill with Binance's commission from the user-data stream: the executions of its
         exchange order whose cumulative quantity lies in (before, cumulative]. Waits a moment for
-        them while the stream is up; otherwise the REST answer's taker-rate estimate stays."""
+        them while the stream is up (``wait``: the order executed just now); otherwise the REST
+        answer's taker-rate estimate stays."""
         if self.user_stream is None:
             return fill, f"{fill.fee:.4f} (estimate)", None
         low, high = Decimal(repr(before)), Decimal(repr(cumulative))
-        deadline = time.monotonic() + self.options.commission_wait_s
+        deadline = time.monotonic() + (self.options.commission_wait_s if wait else 0.0)
         while True:
             self._pull_user_stream()
             trades = [t for t in self._trades.get(fill.journal_key, []) if low < t.cumulative_qty <= high]
