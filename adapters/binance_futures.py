@@ -32,11 +32,13 @@ from core.ports import (
     OrderRejectedError,
     OrderReport,
     OrderStatus,
+    PASSING_REFUSAL_CODES,
     OutcomeUnknownError,
     RetryableError,
     SymbolRules,
 )
 from core.sim_broker import buys
+from adapters.request_budget import RequestBudget
 
 log = logging.getLogger("autohedge.binance")
 
@@ -61,8 +63,9 @@ ADVICE: dict[int, str] = {
     -1011: "Add this computer's IP address to the API key's whitelist in Binance API management.",
     -4061: "Switch the account to Hedge Mode in Binance futures settings (or restart so the bot switches it).",
     -1106: "This is a bug in the bot's order parameters; report it and trade the symbol manually meanwhile.",
-    -2022: "The bot's position differs from the exchange's; restart so it reconciles with the exchange.",
-    -4131: "The order book is too thin for a market order right now; wait, then resume the symbol.",
+    -2022: "The bot's position differs from the exchange's; it re-reads the exchange's positions now and "
+           "decides again on the next close.",
+    -4131: "The order book is too thin for a market order right now; the decision is made again on the next close.",
     -1121: "Check the symbol name in Settings.",
     -2010: "Check the order in the Binance app, then resume the symbol.",
 }
@@ -149,7 +152,7 @@ def classify(error: Exception, order_submission: bool = False) -> BrokerError:
     if status >= 500 or not code:
         text = message if code else f"HTTP {status} from Binance"
         return unknown(f"server error: {text}", code or None)
-    return OrderRejectedError(message, code, ADVICE.get(code, DEFAULT_ADVICE))
+    return OrderRejectedError(message, code, ADVICE.get(code, DEFAULT_ADVICE), definitive=code not in PASSING_REFUSAL_CODES)
 
 
 # ----- the adapter ----------------------------------------------------------------------------------
@@ -201,6 +204,17 @@ def rules_from_exchange_info(info: dict[str, Any], symbol: str) -> SymbolRules |
     return None
 
 
+def request_weight_limit(info: dict[str, Any]) -> int | None:
+    """The per-minute REQUEST_WEIGHT limit from exchangeInfo ``rateLimits``."""
+    for limit in info.get("rateLimits", []):
+        if limit.get("rateLimitType") == "REQUEST_WEIGHT" and limit.get("interval") == "MINUTE":
+            try:
+                return int(limit["limit"]) // max(1, int(limit.get("intervalNum", 1)))
+            except (KeyError, TypeError, ValueError):
+                return None
+    return None
+
+
 class BinanceFuturesAdapter:
     """One Binance account (testnet or live). Thread-safe: calls are serialised."""
 
@@ -213,6 +227,7 @@ class BinanceFuturesAdapter:
         timeout_seconds: float = 10.0,
         taker_fee_rate: Decimal = Decimal("0.0005"),
         clock: Callable[[], float] = time.time,
+        budget: RequestBudget | None = None,
     ):
         api_key = getattr(credentials, "api_key", None)
         api_secret = getattr(credentials, "api_secret", None)
@@ -230,6 +245,9 @@ class BinanceFuturesAdapter:
         self._lock = threading.RLock()
         self._rules: dict[str, SymbolRules] = {}
         self._synced = False
+        self.recv_window_ms = recv_window  # [O4] an order request arriving later than this is refused
+        # One budget for every request of the bot (all symbols and the kline back-fill).
+        self.budget = budget or RequestBudget()
 
     # ----- plumbing ---------------------------------------------------------------------------
 
@@ -251,23 +269,39 @@ class BinanceFuturesAdapter:
 
     def _request(self, method: Callable[..., Any], order_submission: bool = False, resync: bool = True,
                  **params: Any) -> Any:
-        """Call python-binance; on -1021 re-sync the clock and try once more (the request was
-        refused before execution, so this cannot double an order)."""
+        """Call python-binance through the shared request budget; on -1021 re-sync the clock and
+        try once more (the request was refused before execution, so this cannot double an order).
+        A new order is not re-sent here: its -1021 is raised after the re-sync, so the executor
+        sends it again with a fresh timestamp it has saved [O2, O4]."""
         with self._lock:
             if resync and not self._synced:
                 self.sync_time()
             try:
-                return method(**params)
+                return self._call(method, params)
             except Exception as exc:  # noqa: BLE001 - every failure is classified below
                 error = classify(exc, order_submission)
             if not (isinstance(error, RetryableError) and error.resync_time and resync):
                 raise error
-            log.warning("[O4] %s; re-syncing the clock and retrying once", error.message)
+            log.warning("[O4] %s; re-syncing the clock%s", error.message,
+                        "" if order_submission else " and retrying once")
             self.sync_time()
+            if order_submission:
+                raise error
             try:
-                return method(**params)
+                return self._call(method, params)
             except Exception as exc:  # noqa: BLE001
                 raise classify(exc, order_submission) from None
+
+    def _call(self, method: Callable[..., Any], params: dict[str, Any]) -> Any:
+        """One HTTP request, counted by the budget (weight header, 429/418 Retry-After)."""
+        self.budget.before_request()
+        self.client.response = None
+        try:
+            return method(**params)
+        finally:
+            response = self.client.response
+            if response is not None:
+                self.budget.after_response(response.status_code, response.headers)
 
     def _server_now_ms(self) -> int:
         return int(self._clock() * 1000 + self.client.timestamp_offset)
@@ -296,7 +330,10 @@ class BinanceFuturesAdapter:
 
     def prepare_symbols(self, symbols: list[str], leverage_by_symbol: dict[str, int],
                         margin_type: str = "CROSSED") -> dict[str, SymbolRules]:
-        """Hedge mode, then per symbol: exchange filters, margin type (-4046 = already set), leverage."""
+        """Hedge mode, then per symbol: exchange filters, margin type (-4046 = already set), leverage.
+
+        Hedge mode is required (it stops start-up when it cannot be set); a refused margin type or
+        leverage is logged in one sentence and the exchange's current one is kept."""
         self.sync_time()
         self.ensure_hedge_mode()
         self.load_exchange_filters(symbols)
@@ -304,21 +341,37 @@ class BinanceFuturesAdapter:
         if wanted is None:
             raise AdapterSetupError(f"Margin type {margin_type!r} is not known; use 'cross' or 'isolated'.")
         for symbol in symbols:
-            try:
-                self._request(self.client.futures_change_margin_type, symbol=symbol, marginType=wanted)
-            except OrderRejectedError as error:
-                if error.code != -4046:  # -4046: no need to change margin type
-                    raise AdapterSetupError(f"{symbol}: could not set margin type {wanted}: {error.message}. "
-                                            "Close the symbol's positions and orders on Binance, then start again."
-                                            ) from None
-            leverage = int(leverage_by_symbol.get(symbol, 1))
-            try:
-                self._request(self.client.futures_change_leverage, symbol=symbol, leverage=leverage)
-            except OrderRejectedError as error:
-                raise AdapterSetupError(f"{symbol}: could not set leverage {leverage}: {error.message}. "
-                                        "Choose a leverage the symbol allows.") from None
-            log.info("[O1] %s ready: margin %s, leverage %dx, %s", symbol, wanted, leverage, self._rules[symbol])
+            self._set_margin_type(symbol, wanted)
+            self._set_leverage(symbol, int(leverage_by_symbol.get(symbol, 1)))
+            log.info("[O1] %s ready: %s", symbol, self._rules[symbol])
         return {symbol: self._rules[symbol] for symbol in symbols}
+
+    def _set_margin_type(self, symbol: str, wanted: str) -> None:
+        """Binance refuses a margin-type change while the symbol has a position or open orders
+        (-4048 and kin): the exchange's current margin type is kept and trading goes on."""
+        try:
+            self._request(self.client.futures_change_margin_type, symbol=symbol, marginType=wanted)
+        except OrderRejectedError as error:
+            if error.code == -4046:  # no need to change margin type
+                log.info("[O1] %s margin type is %s", symbol, wanted)
+                return
+            log.warning("[O1] %s: Binance refused to set margin type %s (%s%s); keeping the exchange's current "
+                        "margin type for this symbol and trading on", symbol, wanted,
+                        f"code {error.code}: " if error.code is not None else "", _sentence(error.message))
+            return
+        log.info("[O1] %s margin type set to %s", symbol, wanted)
+
+    def _set_leverage(self, symbol: str, leverage: int) -> None:
+        """A refused leverage change (positions open, or above the symbol's bracket) keeps the
+        exchange's current leverage for this symbol; trading goes on."""
+        try:
+            self._request(self.client.futures_change_leverage, symbol=symbol, leverage=leverage)
+        except OrderRejectedError as error:
+            log.warning("[O1] %s: Binance refused to set leverage %dx (%s%s); keeping the exchange's current "
+                        "leverage for this symbol and trading on", symbol, leverage,
+                        f"code {error.code}: " if error.code is not None else "", _sentence(error.message))
+            return
+        log.info("[O1] %s leverage set to %dx", symbol, leverage)
 
     def exchange_info(self) -> dict[str, Any]:
         """GET /fapi/v1/exchangeInfo (public)."""
@@ -327,6 +380,7 @@ class BinanceFuturesAdapter:
     def load_exchange_filters(self, symbols: list[str]) -> None:
         """[O6] Read LOT_SIZE / MARKET_LOT_SIZE / MIN_NOTIONAL for ``symbols`` from exchangeInfo."""
         info = self.exchange_info()
+        self.budget.adopt_limit(request_weight_limit(info))
         for symbol in symbols:
             rules = rules_from_exchange_info(info, symbol)
             if rules is None:
@@ -374,6 +428,16 @@ class BinanceFuturesAdapter:
             result[side] = ExchangePosition(symbol, side, abs(_decimal(row.get("positionAmt"))),
                                             _decimal(row.get("entryPrice")))
         return result
+
+    # ----- user-data stream (adapters/binance_user_stream.py) ---------------------------------------
+
+    def new_listen_key(self) -> str:
+        """POST /fapi/v1/listenKey: a key for the user-data stream, valid 60 minutes."""
+        return str(self._request(self.client.futures_stream_get_listen_key, resync=False))
+
+    def keepalive_listen_key(self, key: str) -> None:
+        """PUT /fapi/v1/listenKey: another 60 minutes for ``key``."""
+        self._request(self.client.futures_stream_keepalive, resync=False, listenKey=key)
 
     def _report(self, response: dict[str, Any]) -> OrderReport:
         executed = _decimal(response.get("executedQty"))

@@ -6,20 +6,27 @@ rules below hold everywhere:
 - [O6] the quantity is rounded *down* to the symbol's step; an opening order
   below the minimum quantity or notional is refused before it is sent.
 - [O2] the intent's client id goes to the exchange as ``newClientOrderId``; a
-  remainder re-sent after a partial fill gets ``<id>-r<n>``.
+  remainder re-sent after a partial fill gets ``<id>-r<n>``. ``on_send(order_id)`` is
+  called before every request that may create an order, so the caller can save the
+  id (and the time) before it leaves.
 - [O3] fills are reported from the exchange's executed quantity and average
   price, never from the requested ones.
-- [O4] retryable errors are retried up to ``max_retries`` times with back-off.
-  After any failed send the outcome is treated as unknown and the order is
-  looked up by client id *before* anything is re-sent, so a retry can never
-  double a position. Non-retryable errors stop at once.
+- [O4] an error that says the request was refused *before* execution (rate limit,
+  clock, connection never made) is retried with the same id, up to ``max_retries``
+  times with back-off. An error after which the order **may** exist (timeout, 5xx,
+  503 "Unknown error", -1006, -1007) is never answered by sending again: Binance keeps
+  client ids unique among *open* orders only, so a filled first order plus a re-send
+  would double the position. The order is looked up by client id; when it is not
+  found the result is ``UNKNOWN`` and the caller keeps the order pending until it can
+  no longer execute (see runner/service.py). Definitive refusals stop at once
+  (``REJECTED``, the symbol pauses); passing ones give ``FAILED`` (no pause: the
+  decision is made again on a later bar).
 - [O5] a partial fill is a real position: it is reported, and the remainder is
   re-sent (counting as a retry) or given up when below the minimum.
-
-- an order still open after polling is never re-sent (it might fill later): the
-  execution FAILS, which pauses the symbol, and the start-up check resolves it.
-- [O7] :meth:`OrderExecutor.resolve_in_flight` looks up an order left in flight by
-  a crash (its client id and the ``-r1..-rN`` resend ids) and reports what executed.
+- an order still open after polling is never re-sent (it might fill later): the result
+  is ``UNKNOWN`` and the caller resolves it by client id before deciding again.
+- [O7] :meth:`OrderExecutor.resolve_in_flight` looks up the exchange orders of an
+  order left pending and reports what each executed.
 
 The executor sleeps only through the injected ``sleep`` so tests run instantly.
 """
@@ -45,6 +52,7 @@ from core.state import PendingOrder
 
 FillCallback = Callable[[Fill], None]
 LogCallback = Callable[[str], None]
+SendCallback = Callable[[str], None]
 
 
 class ExecutionStatus(str, Enum):
@@ -52,7 +60,8 @@ class ExecutionStatus(str, Enum):
     PARTIAL = "PARTIAL"  # some was executed; the rest was given up (logged)
     REFUSED = "REFUSED"  # not sent: below the exchange minimum [O6]
     REJECTED = "REJECTED"  # the exchange said no and retrying cannot help: pause the symbol [O4]
-    FAILED = "FAILED"  # retries exhausted on errors that might have passed later
+    FAILED = "FAILED"  # a passing failure (retries exhausted, long wait): nothing more executes; no pause
+    UNKNOWN = "UNKNOWN"  # an order may still execute on the exchange: keep it pending, look it up
 
 
 @dataclass
@@ -64,10 +73,14 @@ class ExecutionResult:
     fills: list[Fill] = field(default_factory=list)
     message: str = ""
     error: BrokerError | None = None
-    # The exchange may hold an order (or part of one) we could not confirm: a send that
-    # timed out on the last try, or an order still open after polling. The caller must
-    # keep the order as pending and resolve it by client id before deciding anything else.
-    outcome_unknown: bool = False
+    # The exchange order (client id or -r<n>) whose outcome is unknown, when status is UNKNOWN.
+    unknown_order_id: str | None = None
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """The exchange may hold an order (or part of one) we could not confirm: the caller
+        keeps the order pending and resolves it by client id before deciding anything else."""
+        return self.status is ExecutionStatus.UNKNOWN
 
     @property
     def avg_price(self) -> float:
@@ -76,8 +89,8 @@ class ExecutionResult:
 
     @property
     def pauses_symbol(self) -> bool:
-        """A rejection the user must act on pauses the symbol [O4]."""
-        return self.status in (ExecutionStatus.REJECTED, ExecutionStatus.FAILED)
+        """Only a definitive refusal the user must act on pauses the symbol [O4]."""
+        return self.status is ExecutionStatus.REJECTED
 
 
 def round_down_to_step(qty: Decimal, step: Decimal) -> Decimal:
@@ -112,13 +125,15 @@ def resend_id(client_id: str, index: int) -> str:
 
 @dataclass
 class ResolutionResult:
-    """[O7] What the exchange says about an order left in flight at start-up."""
+    """[O7] What the exchange says about an order left pending."""
 
     client_id: str
     found: bool  # the exchange knows at least one of the order's ids
-    fills: list[Fill] = field(default_factory=list)  # one per exchange order with executed quantity
+    fills: list[Fill] = field(default_factory=list)  # one per exchange order with executed quantity (cumulative)
     still_open: bool = False  # an order is not final yet: check again later, do not re-send
     message: str = ""
+    # Every exchange order id asked about, with the exchange's report (None: not found).
+    reports: dict[str, OrderReport | None] = field(default_factory=dict)
 
 
 class OrderExecutor:
@@ -143,15 +158,21 @@ class OrderExecutor:
         self.poll_attempts = poll_attempts
 
     def execute(
-        self, intent: OrderIntent, reference_price: float, on_fill: FillCallback | None = None
+        self, intent: OrderIntent, reference_price: float, on_fill: FillCallback | None = None,
+        on_send: SendCallback | None = None, resend_index: int = 0,
     ) -> ExecutionResult:
-        """Execute ``intent`` to completion. ``reference_price`` is for the notional check only."""
+        """Execute ``intent`` to completion. ``reference_price`` is for the notional check only.
+
+        ``resend_index`` > 0 sends the first order as ``<client id>-r<resend_index>`` (the
+        remainder of an order whose earlier exchange orders are final [O5]).
+        """
         on_fill = on_fill or (lambda fill: None)
+        on_send = on_send or (lambda order_id: None)
         try:
             rules = self.broker.symbol_rules(intent.symbol)
         except OrderRejectedError as error:
             result = ExecutionResult(intent, ExecutionStatus.REJECTED, to_decimal(intent.qty))
-            return self._finish(result, ExecutionStatus.REJECTED, error, _rejection_message(intent, error))
+            return self._refused(result, error)
         except RetryableError as error:
             result = ExecutionResult(intent, ExecutionStatus.FAILED, to_decimal(intent.qty))
             return self._finish(result, ExecutionStatus.FAILED, error,
@@ -167,33 +188,48 @@ class OrderExecutor:
         result = ExecutionResult(intent, ExecutionStatus.FILLED, qty)
         remaining = qty
         retries = 0
-        resend_index = 0
-        order_id = intent.client_id
-        last_error: RetryableError | None = None  # a send of order_id failed: look it up before re-sending
+        order_id = resend_id(intent.client_id, resend_index) if resend_index else intent.client_id
         while True:
             try:
-                report = self._send_or_look_up(intent, order_id, remaining, last_error)
-                report = self._wait_until_final(intent, report)
+                on_send(order_id)  # [O2] the id is saved before the request leaves
+                report: OrderReport | None = self.broker.submit_market_order(
+                    intent.symbol, intent.side, intent.action, remaining, order_id)
             except OrderRejectedError as error:
-                return self._finish(result, ExecutionStatus.REJECTED, error, _rejection_message(intent, error))
+                return self._refused(result, error)
+            except OutcomeUnknownError as error:
+                # [O4] The order may exist, or may still be created: never send it again.
+                self.log(f"[O4] {_label(intent)} {order_id}: {error.message}; looking the order up by its "
+                         "client id (an order whose outcome is unknown is never re-sent)")
+                report = self._look_up(intent, order_id)
+                if report is None:
+                    return self._unknown(result, order_id, error,
+                                         f"{_label(intent)} {order_id}: outcome unknown ({error.message}) and not "
+                                         "found on the exchange yet; not re-sent. It stays pending and is looked up "
+                                         "again before the next decision on the symbol")
+                self.log(f"[O4] {_label(intent)} {order_id} found on the exchange after an error "
+                         f"(status {report.status.value}); not re-sent")
             except RetryableError as error:
-                last_error = error
-                wait = error.retry_after if error.retry_after is not None else self._backoff(retries + 1)
+                # Refused before execution (rate limit, clock offset, no connection): the same id is safe.
+                if error.resync_time:
+                    wait = 0.0  # the adapter has re-synced the clock already
+                else:
+                    wait = error.retry_after if error.retry_after is not None else self._backoff(retries + 1)
                 if retries >= self.max_retries or wait > self.max_wait_seconds:
                     why = (f"gave up after {retries} retries" if retries >= self.max_retries else
                            f"the exchange asks to wait {wait:g}s (rate limit or IP ban), longer than "
                            f"{self.max_wait_seconds:g}s")
-                    result.outcome_unknown = True  # any failed send may have reached the exchange
                     return self._finish(result, ExecutionStatus.FAILED, error,
-                                        f"{_label(intent)} {why}: {error.message}; the order is kept as pending "
-                                        "and looked up by its client id before the next decision")
+                                        f"{_label(intent)} {why}: {error.message}; the request was refused before "
+                                        "execution, nothing is pending. Not paused: the decision is made again on "
+                                        "the next close")
                 retries += 1
                 self.log(f"[O4] {_label(intent)} {order_id}: {error.message}; "
                          f"retry {retries}/{self.max_retries} in {wait:g}s")
-                self.sleep(wait)
+                if wait:
+                    self.sleep(wait)
                 continue
 
-            last_error = None
+            report = self._wait_until_final(intent, report)
             executed = report.executed_qty if report is not None else Decimal(0)
             if executed > 0:
                 fill = _fill_from_report(intent, report, executed, order_id)
@@ -207,10 +243,10 @@ class OrderExecutor:
                 return result
             if report is not None and not report.status.is_final:
                 # Never re-send while the order may still fill: that could double the position.
-                result.outcome_unknown = True
-                return self._finish(result, ExecutionStatus.FAILED, None,
-                                    f"{_label(intent)} {order_id} is still {report.status.value} on the exchange "
-                                    "after polling; not re-sent. It is kept as pending and looked up before the next decision")
+                return self._unknown(result, order_id, None,
+                                     f"{_label(intent)} {order_id} is still {report.status.value} on the exchange "
+                                     "after polling; not re-sent. It stays pending and is looked up before the next "
+                                     "decision on the symbol")
             # Final status with a remainder: a partial fill [O5].
             self.log(f"[O5] {_label(intent)}: partial fill {result.filled_qty} of {qty} "
                      f"at {result.avg_price:g}; remainder {remaining}")
@@ -226,17 +262,18 @@ class OrderExecutor:
             self.sleep(self._backoff(retries))
 
     def resolve_in_flight(
-        self, order: OrderIntent | PendingOrder, on_fill: FillCallback | None = None, symbol: str | None = None
+        self, order: OrderIntent | PendingOrder, on_fill: FillCallback | None = None, symbol: str | None = None,
+        ids: list[str] | None = None,
     ) -> ResolutionResult:
-        """[O7] Look up an order the state still lists as in flight (e.g. after a crash).
+        """[O7] Look up the exchange orders of an order the state still lists as pending.
 
         ``order`` is the intent (or the state's :class:`PendingOrder` plus ``symbol``).
-        Queries its client id and the ``-r1..-rN`` re-send ids and reports, through
-        ``on_fill``, one fill per exchange order with executed quantity (``Fill.order_id``
-        names the exchange order). Nothing is sent. The caller skips what the state already
-        applied (``PendingOrder.filled_qty``; fills come in send order) and finishes the order
-        when ``still_open`` is False. Broker errors propagate: a symbol whose orders are
-        unresolved must not trade.
+        ``ids`` are the exchange orders to ask about (``PendingOrder.sends``); without it,
+        the client id and the ``-r1..-rN`` re-send ids are asked in order until one is
+        missing. Reports, through ``on_fill``, one fill per exchange order with its whole
+        executed quantity (``Fill.order_id`` names the exchange order); the caller applies
+        only what it has not applied yet. Nothing is sent. Broker errors propagate: a
+        symbol whose orders are unresolved must not trade.
         """
         on_fill = on_fill or (lambda fill: None)
         if isinstance(order, PendingOrder):
@@ -245,11 +282,16 @@ class OrderExecutor:
             order = OrderIntent(symbol, order.side, order.action, order.qty, order.reason,
                                 order.decision_time, order.client_id)
         result = ResolutionResult(order.client_id, found=False)
-        ids = [order.client_id] + [resend_id(order.client_id, i) for i in range(1, self.max_retries + 1)]
+        legacy = ids is None
+        if legacy:
+            ids = [order.client_id] + [resend_id(order.client_id, i) for i in range(1, self.max_retries + 1)]
         for order_id in ids:
             report = self.broker.query_order(order.symbol, order_id)
+            result.reports[order_id] = report
             if report is None:
-                break  # re-sends are numbered in order: none after a missing one
+                if legacy:
+                    break  # re-sends are numbered in order: none after a missing one
+                continue
             result.found = True
             result.still_open = result.still_open or not report.status.is_final
             if report.executed_qty > 0:
@@ -258,51 +300,66 @@ class OrderExecutor:
                 on_fill(fill)
         executed = sum((to_decimal(f.qty) for f in result.fills), Decimal(0))
         state = "still open on the exchange" if result.still_open else (
-            "final" if result.found else "not found on the exchange (never executed)")
-        result.message = (f"[O7] {_label(order)} {order.client_id} left in flight: {state}; "
+            "final" if result.found else "not found on the exchange")
+        result.message = (f"[O7] {_label(order)} {order.client_id} pending: {state}; "
                           f"executed {executed} in {len(result.fills)} order(s) ({order.reason})")
         self.log(result.message)
         return result
 
     # ----- helpers -------------------------------------------------------------------------
 
-    def _send_or_look_up(
-        self, intent: OrderIntent, order_id: str, qty: Decimal, last_error: RetryableError | None
-    ) -> OrderReport | None:
-        """[O4] After a failed send, the order may exist: ask before sending again.
-
-        When the exchange itself said the outcome is unknown, an order may show up with a
-        delay, so it is looked up twice (with a pause) before the id counts as never executed.
-        """
-        if last_error is not None:
-            lookups = 2 if isinstance(last_error, OutcomeUnknownError) else 1
-            for lookup in range(lookups):
-                if lookup:
-                    self.sleep(self._backoff(1))
+    def _look_up(self, intent: OrderIntent, order_id: str) -> OrderReport | None:
+        """[O4] After an unknown outcome: is the order there? Twice, with a pause, since an
+        order may show up late. A failing look-up counts as 'not found' (it is not re-sent)."""
+        for lookup in range(2):
+            if lookup:
+                self.sleep(self._backoff(1))
+            try:
                 existing = self.broker.query_order(intent.symbol, order_id)
-                if existing is not None:
-                    self.log(f"[O4] {_label(intent)} {order_id} found on the exchange after an error "
-                             f"(status {existing.status.value}); not re-sent")
-                    return existing
-            self.log(f"[O4] {_label(intent)} {order_id} not on the exchange after an error; sending it again")
-        return self.broker.submit_market_order(intent.symbol, intent.side, intent.action, qty, order_id)
+            except BrokerError as error:
+                self.log(f"[O4] {_label(intent)} {order_id}: look-up failed ({error.message})")
+                continue
+            if existing is not None:
+                return existing
+        return None
 
     def _wait_until_final(self, intent: OrderIntent, report: OrderReport | None) -> OrderReport | None:
-        """A MARKET order normally comes back final; poll briefly if it did not."""
+        """A MARKET order normally comes back final; poll briefly if it did not. A failing
+        poll ends the polling: the order is then resolved later by client id."""
         for attempt in range(self.poll_attempts):
             if report is None or report.status.is_final:
                 return report
             self.sleep(self._backoff(attempt + 1))
-            report = self.broker.query_order(intent.symbol, report.client_id) or report
+            try:
+                report = self.broker.query_order(intent.symbol, report.client_id) or report
+            except BrokerError as error:
+                self.log(f"[O4] {_label(intent)} {report.client_id}: status query failed ({error.message})")
+                return report
         return report
 
     def _backoff(self, attempt: int) -> float:
         index = min(attempt - 1, len(self.backoff_seconds) - 1)
         return self.backoff_seconds[index] if self.backoff_seconds else 0.0
 
+    def _refused(self, result: ExecutionResult, error: OrderRejectedError) -> ExecutionResult:
+        """A definitive refusal pauses the symbol [O4]; a passing one (-2022, -4131) does not."""
+        if error.definitive:
+            return self._finish(result, ExecutionStatus.REJECTED, error, _rejection_message(result.intent, error))
+        code = f"code {error.code}: " if error.code is not None else ""
+        advice = f" {error.advice}" if error.advice else ""
+        return self._finish(result, ExecutionStatus.FAILED, error,
+                            f"{_label(result.intent)} refused by the exchange for now ({code}"
+                            f"{error.message.rstrip('.')}); not paused.{advice}")
+
+    def _unknown(self, result: ExecutionResult, order_id: str, error: BrokerError | None,
+                 message: str) -> ExecutionResult:
+        result.unknown_order_id = order_id
+        return self._finish(result, ExecutionStatus.UNKNOWN, error, message)
+
     def _finish(self, result: ExecutionResult, status: ExecutionStatus, error: BrokerError | None,
                 message: str) -> ExecutionResult:
-        if result.filled_qty > 0 and status in (ExecutionStatus.REJECTED, ExecutionStatus.FAILED):
+        if result.filled_qty > 0 and status in (ExecutionStatus.REJECTED, ExecutionStatus.FAILED,
+                                                ExecutionStatus.UNKNOWN):
             message += f" (partially filled {result.filled_qty} before that)"
         result.status = status
         result.error = error

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
 
 from core.model import Action, Side
 
@@ -92,17 +92,35 @@ class OutcomeUnknownError(RetryableError):
     -1006, -1007). The executor must look it up by client id before re-sending [O4]."""
 
 
-class OrderRejectedError(BrokerError):
-    """An error that cannot succeed on retry (-2019 margin, -4164 notional, -1111
-    precision, -2015 key, ...). ``advice`` is what the user should do about it."""
+# Binance codes of refusals that pass by themselves: -2022 (the bot's position differs from the
+# exchange's: reconcile) and -4131 (the book is too thin right now). Never a pause [O4].
+PASSING_REFUSAL_CODES = frozenset({-2022, -4131})
 
-    def __init__(self, message: str, code: int | None = None, advice: str = ""):
+
+class OrderRejectedError(BrokerError):
+    """The exchange said no: the request was not executed and the same request gets the
+    same answer now (-2019 margin, -4164 notional, -1111 precision, -2015 key, ...).
+    ``advice`` is what the user should do about it.
+
+    ``definitive`` is False for a refusal that passes by itself (-2022: the position
+    differs, reconcile; -4131: the book is thin right now): the symbol is not paused for
+    it, the decision is made again on a later bar [O4].
+    """
+
+    def __init__(self, message: str, code: int | None = None, advice: str = "", definitive: bool = True):
         super().__init__(message, code)
         self.advice = advice
+        self.definitive = definitive
 
 
 class Broker(Protocol):
-    """What the executor needs from an exchange. Quantities and prices are Decimals."""
+    """What the executor needs from an exchange. Quantities and prices are Decimals.
+
+    A broker whose orders may have an unknown outcome (a real exchange) also has
+    ``recv_window_ms``: an order request is refused by the exchange when it arrives more
+    than this after the moment it was sent (Binance's ``recvWindow``). Brokers without it
+    (simulated) never leave an outcome unknown.
+    """
 
     def symbol_rules(self, symbol: str) -> SymbolRules: ...
 
@@ -120,3 +138,51 @@ class Broker(Protocol):
     def positions(self, symbol: str) -> dict[Side, ExchangePosition]:
         """LONG and SHORT positions of the symbol (qty 0 when flat)."""
         ...
+
+
+@dataclass(frozen=True)
+class TradeUpdate:
+    """One execution of one of our orders, pushed by the exchange (Binance ORDER_TRADE_UPDATE,
+    ``x == TRADE``): what the REST answer does not carry, the real commission and its asset."""
+
+    symbol: str
+    order_id: str  # the client order id
+    last_qty: Decimal  # this execution
+    cumulative_qty: Decimal  # the order's executed quantity after it
+    last_price: Decimal
+    commission: Decimal  # of this execution
+    commission_asset: str
+    status: str
+    time: int
+
+
+@dataclass(frozen=True)
+class PositionUpdate:
+    """A position changed on the exchange (Binance ACCOUNT_UPDATE): our order, a liquidation, an
+    auto-deleverage or a trade made by hand. ``reason`` is the exchange's (ORDER, FUNDING_FEE...)."""
+
+    symbol: str
+    side: Side
+    qty: Decimal
+    entry_price: Decimal
+    reason: str
+    time: int
+
+
+class UserStream(Protocol):
+    """Pushed account events (optional). REST stays the authority; this only makes things show
+    earlier and carries the real commission of each fill."""
+
+    connected: Any  # a threading.Event: set while connected
+
+    def start(self) -> None: ...
+
+    def drain(self) -> list[TradeUpdate | PositionUpdate]:
+        """Everything received so far."""
+        ...
+
+    def wait(self, timeout: float) -> list[TradeUpdate | PositionUpdate]:
+        """Like drain, waiting up to ``timeout`` seconds for the first record."""
+        ...
+
+    def close(self) -> None: ...

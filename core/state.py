@@ -41,7 +41,15 @@ class PositionState:
 
 @dataclass
 class PendingOrder:
-    """An order decided but not yet finished: written to state *before* it is sent [O2]."""
+    """An order decided but not yet finished: written to state *before* it is sent [O2].
+
+    ``sends`` names every exchange order sent for it (its client id and the ``-r<n>``
+    re-sends of a remainder [O5]) with the exchange time (ms) of the last attempt to send
+    it; an id is in ``sends`` (saved) *before* its request leaves, so an id absent from it
+    never reached the exchange. ``applied`` holds, per exchange order, the executed
+    quantity and quote amount already applied to the position: a later report of the same
+    order applies only the increase of its cumulative executed quantity [O3, O5].
+    """
 
     client_id: str
     side: Side
@@ -50,6 +58,11 @@ class PendingOrder:
     reason: str
     decision_time: int
     filled_qty: float = 0.0
+    sends: dict[str, int] = field(default_factory=dict)
+    applied: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def applied_qty(self, order_id: str) -> float:
+        return self.applied.get(order_id, (0.0, 0.0))[0]
 
 
 @dataclass
@@ -90,6 +103,8 @@ class SymbolState:
                     "reason": order.reason,
                     "decision_time": order.decision_time,
                     "filled_qty": order.filled_qty,
+                    "sends": dict(order.sends),
+                    "applied": {key: list(value) for key, value in order.applied.items()},
                 }
                 for order in self.pending.values()
             ],
@@ -126,6 +141,9 @@ class SymbolState:
                 reason=str(item["reason"]),
                 decision_time=_whole(item["decision_time"], "decision_time"),
                 filled_qty=_amount(item["filled_qty"], "filled_qty"),
+                # Absent in files written before these fields existed: nothing known.
+                sends={str(key): _whole(value, "sends") for key, value in _mapping(item.get("sends", {})).items()},
+                applied={str(key): _pair(value) for key, value in _mapping(item.get("applied", {})).items()},
             )
             pending[order.client_id] = order
         regime = data["regime"]
@@ -139,6 +157,18 @@ class SymbolState:
             order_seq=_whole(data["order_seq"], "order_seq"),
             pause_reason=_optional_text(data.get("pause_reason", ""), "pause_reason"),
         )
+
+
+def _mapping(value: Any) -> dict:
+    if not isinstance(value, dict):
+        raise TypeError(f"expected an object, got {value!r}")
+    return value
+
+
+def _pair(value: Any) -> tuple[float, float]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise TypeError(f"applied must be [qty, quote], got {value!r}")
+    return _amount(value[0], "applied qty"), _amount(value[1], "applied quote")
 
 
 def _optional_text(value: Any, name: str) -> str:

@@ -1,19 +1,28 @@
-"""Append-only journal of fills, one JSON line per exchange order.
+"""Append-only journal of fills, one JSON line per executed increment of an exchange order.
 
 The journal is written *before* a fill is applied to the strategy's state.
-Recording is idempotent per exchange order (``Fill.journal_key``), so after a
-crash the same fill found again by client id is not recorded twice, and a fill
-recorded just before a crash is not lost. ``trades.csv`` [B3] is rendered from it.
+An exchange order may be recorded in several steps (40 executed while it was
+PARTIALLY_FILLED, then 60 more when it became FILLED): each line carries the
+order's cumulative executed quantity after it (``cum_qty``), and recording is
+idempotent per (exchange order, cumulative quantity). So after a crash the same
+execution found again by client id is not recorded twice, and one recorded just
+before a crash is not lost. ``trades.csv`` [B3] is rendered from it.
 """
 from __future__ import annotations
 
 import json
 import os
 from dataclasses import asdict
+from decimal import Decimal
 from pathlib import Path
 
 from core.model import Action, Fill, Side
 from core.trades import TradeRecord, sort_key, write_trades_csv
+
+
+def entry_key(fill: Fill, cumulative: float) -> str:
+    """(exchange order, cumulative executed quantity): what makes recording idempotent."""
+    return f"{fill.journal_key}@{Decimal(repr(float(cumulative))).normalize():f}"
 
 
 class FillJournal:
@@ -33,35 +42,50 @@ class FillJournal:
                     continue
                 try:
                     data = json.loads(line)
+                    # Lines written before cum_qty existed hold an exchange order's whole execution.
+                    cumulative = data.pop("cum_qty", None)
+                    data.pop("commission", None)
+                    data.pop("commission_asset", None)
                     fill = Fill(**{**data, "side": Side(data["side"]), "action": Action(data["action"])})
                 except (ValueError, TypeError, KeyError):
                     # A torn last line from a kill mid-write: the fill will be found again
                     # by client id at start-up and re-recorded.
                     continue
-                self._remember(fill)
+                self._remember(fill, fill.qty if cumulative is None else float(cumulative))
 
-    def _remember(self, fill: Fill) -> None:
+    def _remember(self, fill: Fill, cumulative: float) -> None:
         self._fills.append(fill)
-        self._keys.add(fill.journal_key)
+        self._keys.add(entry_key(fill, cumulative))
 
-    def record(self, fill: Fill) -> bool:
-        """Append ``fill`` unless its exchange order is already recorded. True when appended."""
-        if fill.journal_key in self._keys:
+    def record(self, fill: Fill, cumulative: float | None = None,
+               commission: tuple[float, str] | None = None) -> bool:
+        """Append ``fill`` unless this step of its exchange order is already recorded.
+
+        ``cumulative`` is the order's executed quantity after this fill (default: the fill's
+        own quantity, an order recorded in one step). ``commission`` is Binance's (amount, asset)
+        from the user-data stream when known (``fee`` is then that amount if the asset is USDT,
+        else the USDT estimate). True when appended."""
+        cumulative = fill.qty if cumulative is None else cumulative
+        if entry_key(fill, cumulative) in self._keys:
             return False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         data = asdict(fill)
         data["side"] = fill.side.value
         data["action"] = fill.action.value
+        data["cum_qty"] = cumulative
+        if commission is not None:
+            data["commission"], data["commission_asset"] = commission
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write("\n" + json.dumps(data, sort_keys=True) + "\n")
             handle.flush()
             if self.durable:
                 os.fsync(handle.fileno())
-        self._remember(fill)
+        self._remember(fill, cumulative)
         return True
 
     def __contains__(self, fill: Fill) -> bool:
-        return fill.journal_key in self._keys
+        """True when an exchange order's fill of this (cumulative) quantity is recorded."""
+        return entry_key(fill, fill.qty) in self._keys
 
     @property
     def fills(self) -> list[Fill]:

@@ -1,7 +1,8 @@
 """Closed 5m candles from Binance: the kline WebSocket stream, with REST backfill.
 
 The stream thread reads ``<symbol>@kline_5m`` events from the combined stream
-(``<base>stream?streams=a/b``, the URL python-binance uses) and queues a
+(``<base>market/stream?streams=a/b``: klines are on Binance's /market route since the
+2026 URL split; the legacy ``<base>stream`` address no longer carries them) and queues a
 candle only when its ``k.x`` (closed) flag is set. The service thread takes
 candles through :meth:`BinanceKlineFeed.next_candle`, which guarantees, per
 symbol, that every close is handed out once and in order:
@@ -63,7 +64,7 @@ class BinanceKlineFeed:
         self.symbols = list(symbols)
         self.kline_source = kline_source
         self.latest_source = latest_source
-        self.stream_url = stream_base_url.rstrip("/") + "/stream?streams=" + "/".join(
+        self.stream_url = stream_base_url.rstrip("/") + "/market/stream?streams=" + "/".join(
             f"{symbol.lower()}@kline_5m" for symbol in self.symbols)
         self.clock = clock
         self.reconnect_delays = reconnect_delays
@@ -232,4 +233,10 @@ def build_exchange_service(settings, listener, *, mode: str, symbols: dict[str, 
     feed = BinanceKlineFeed(names, adapter.klines, adapter.latest_klines,
                             stream_url or (TESTNET_STREAM_URL if testnet else LIVE_STREAM_URL), clock)
     options = ServiceOptions(state_dir=state_dir, reconcile=reconcile)
-    return TradingService(symbols, settings.strategy, feed, broker, listener, options, clock=clock, sleep=sleep)
+    user_stream = None
+    if reconcile:  # testnet / live: this account's fills and position changes as they happen
+        from adapters.binance_user_stream import UserDataStream
+
+        user_stream = UserDataStream(adapter, stream_url or (TESTNET_STREAM_URL if testnet else LIVE_STREAM_URL))
+    return TradingService(symbols, settings.strategy, feed, broker, listener, options, clock=clock, sleep=sleep,
+                          user_stream=user_stream)

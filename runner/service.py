@@ -9,9 +9,21 @@ One service runs every configured symbol. Per closed 5m candle and symbol:
    journaled, applied to the strategy and saved at once [O3];
 4. events (log lines, fills, status rows) go to the listener.
 
-At start-up each symbol loads its state, resolves orders left in flight by
-client id, reconciles with the exchange's positions (the exchange wins) [O7],
-warms its indicators up, and sets or catches up its regime [G2, G1].
+At start-up each symbol loads its state, looks up the orders left pending by
+client id (nothing is sent), reconciles with the exchange's positions (the
+exchange wins) [O7], and only then decides what to do with the remainder of a
+pending order [O5]; it warms its indicators up and sets or catches up its regime
+[G2, G1]. While running, the positions are re-read before every decision whose
+last exchange check is older than the bar [O7].
+
+The unknown-outcome rule [O4]: an order whose outcome is unknown (timeout, 5xx,
+-1006, -1007, or still open after polling) is never re-sent. It stays pending and
+the symbol decides nothing until it is resolved by client id: found -> its
+executed quantity is applied (only the part not applied yet); not found -> it
+counts as never executed only once its request can no longer be accepted (the
+saved send time + the broker's ``recv_window_ms`` + a clock margin has passed on the
+exchange's clock) *and* the exchange's positions agree with the state. Only then may
+the strategy decide again, and every new order has a new client id.
 
 A symbol whose state file is unreadable, or whose orders the exchange
 rejects, is put in the ERROR state alone: the other symbols keep trading.
@@ -23,18 +35,18 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
 from config.paths import FolderError, ensure_writable, why_not_writable
-from core.executor import ExecutionStatus, OrderExecutor
+from core.executor import ExecutionResult, ExecutionStatus, OrderExecutor, resend_id, to_decimal
 from core.model import FIVE_MINUTES_MS, Action, Candle, Fill, OrderIntent, Side
-from core.ports import Broker, BrokerError
+from core.ports import PASSING_REFUSAL_CODES, Broker, BrokerError, OrderReport, TradeUpdate, UserStream
 from core.rules import pnl, pnl_pct
-from core.state import PositionState, StateFileError, StateStore
-from core.strategy import HedgeStrategy
+from core.state import QTY_EPSILON, PendingOrder, PositionState, StateFileError, StateStore
+from core.strategy import HedgeStrategy, exact_sum
 from core.trades import iso_utc
 from runner.events import (
     Event,
@@ -64,6 +76,8 @@ class SymbolSlot:
     detail: str = ""
     last_price: float | None = None
     last_time: int = 0
+    # Close time of the latest bar the exchange's positions were read for [O7]; -1: never.
+    positions_checked_bar: int = -1
 
     @property
     def strategy(self) -> HedgeStrategy:
@@ -85,6 +99,14 @@ class ServiceOptions:
     stale_intent_ms: int = 2 * FIVE_MINUTES_MS  # an unsent intent older than this is dropped at start-up
     poll_seconds: float = 0.25
     reconcile: bool = True  # False for paper/replay: the simulated exchange forgets on restart
+    # Added to the broker's recv_window_ms before a missing order counts as never executed:
+    # the error of the clock offset estimate, and the gap between saving the send time and the
+    # request's timestamp.
+    clock_margin_ms: int = 1000
+    max_startup_wait_s: float = 65.0  # the longest start-up wait for an order's window to pass
+    # How long a fill waits for its execution on the user-data stream (real commission) before
+    # the taker-rate estimate of the order's REST answer is kept.
+    commission_wait_s: float = 2.0
     durable: bool = True  # fsync state and journal; False only for replays of simulated trading
 
 
@@ -99,8 +121,14 @@ class TradingService:
         options: ServiceOptions,
         clock: Callable[[], int] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        user_stream: UserStream | None = None,
     ):
         self.params = params
+        # Optional user-data stream (adapters/binance_user_stream.py): real commissions, and
+        # position changes seen as they happen. REST stays the authority [O7].
+        self.user_stream = user_stream
+        self._trades: dict[str, list] = {}  # exchange order id -> its executions from the stream
+        self._position_updates: list = []
         self.call_sizes = dict(symbols)
         self.feed = feed
         self.broker = broker
@@ -113,7 +141,11 @@ class TradingService:
         self._stop = threading.Event()
         # Back-off waits end early on stop(), so Stop never hangs behind a retry.
         wait = self._stop.wait if sleep is time.sleep else sleep
+        self._wait = wait
         self.executor = OrderExecutor(broker, sleep=wait, log=self._executor_log)
+        budget = getattr(broker, "budget", None)
+        if budget is not None:  # the shared request budget tells about an IP ban (HTTP 418)
+            budget.on_ban.append(self._on_ban)
         self.slots: dict[str, SymbolSlot] = {}
         self._commands: queue.Queue[Callable[[], None]] = queue.Queue()
         self._current_symbol: str | None = None
@@ -146,6 +178,8 @@ class TradingService:
     def run(self) -> None:
         """Start every symbol, then process closed candles until stop() or the replay ends."""
         self._emit(ServiceStateEvent(True, "starting"))
+        if self.user_stream is not None:
+            self.user_stream.start()
         self.feed.start()  # connect while the symbols warm up, so no close falls between the two
         try:
             for symbol in self.call_sizes:
@@ -154,6 +188,7 @@ class TradingService:
             total = getattr(self.feed, "total", 0)
             while not self._stop.is_set():
                 self._drain_commands()
+                self._handle_user_stream()
                 try:
                     closed = self.feed.next_candle(self.options.poll_seconds)
                 except FeedFinished:
@@ -185,6 +220,8 @@ class TradingService:
                     slot.run_state = SymbolRunState.STOPPED
                 self._emit_status(slot)
         self.feed.close()
+        if self.user_stream is not None:
+            self.user_stream.close()
         self._emit(ServiceStateEvent(False, "stopped; state saved"))
 
     def _guard(self, symbol: str, action: Callable[[], None]) -> None:
@@ -277,9 +314,7 @@ class TradingService:
         if bars:  # the market's latest close: reference price and "now" for stale orders
             slot.last_price = bars[-1].close
             slot.last_time = bars[-1].close_time
-        self._resolve_in_flight(slot)
-        if self.options.reconcile:
-            self._reconcile_positions(slot)
+        self._start_pending(slot)  # [O7] look up, reconcile, then re-send or give up remainders [O5]
 
         if fresh or strategy.state.regime is None:
             regime = driver.initial_regime() if daily else None
@@ -296,6 +331,11 @@ class TradingService:
             self._catch_up(slot, days_missed, missed)
         self._save(slot)
         slot.run_state = SymbolRunState.RUNNING
+        if any(f"(code {code}:" in strategy.state.pause_reason for code in PASSING_REFUSAL_CODES):
+            # Saved by an earlier version for a refusal that passes by itself: not a user pause.
+            self._log("INFO", symbol, f"{symbol}: the saved pause ({strategy.state.pause_reason}) was for a refusal "
+                      "that passes by itself; it is lifted, the positions were just reconciled")
+            strategy.state.pause_reason = ""
         if strategy.state.pause_reason:
             strategy.opens_allowed = False
             slot.run_state = SymbolRunState.ERROR
@@ -329,68 +369,165 @@ class TradingService:
             self._log("INFO", symbol, f"{symbol}: catching up the close of {iso_utc(bar.close_time)} missed while stopped")
             self._on_bar(slot, bar)
 
-    def _resolve_in_flight(self, slot: SymbolSlot) -> None:
-        """[O7] Orders the state says were in flight: find out what happened to each.
+    # ----- orders left pending [O4, O5, O7] -------------------------------------------------
 
-        Fills already applied before a crash (``filled_qty``) are not applied again;
-        fills the journal already holds are not journaled again.
-        """
-        strategy = slot.strategy
-        for order in list(strategy.state.pending.values()):
-            intent = OrderIntent(strategy.symbol, order.side, order.action, order.qty, order.reason,
-                                 order.decision_time, order.client_id)
-            fills = self._look_up_fills(intent)
-            if fills:
-                already_applied = order.filled_qty
-                for fill in fills:
-                    if already_applied >= fill.qty * (1 - 1e-9):
-                        already_applied -= fill.qty
-                        self.journal.record(fill)
-                        continue
-                    self._record_fill(slot, fill)
-                self._log("INFO", strategy.symbol, f"[O7] {strategy.symbol}: order {order.client_id} left in flight "
-                          f"was filled on the exchange ({sum(f.qty for f in fills):g}); recorded")
-                strategy.finish_order(order.client_id)
-                continue
-            age = (slot.last_time or self.clock()) - order.decision_time
-            if order.filled_qty == 0 and age <= self.options.stale_intent_ms:
-                self._log("INFO", strategy.symbol, f"[O7] {strategy.symbol}: order {order.client_id} was decided but "
-                          "never reached the exchange; sending it now")
-                self._execute(slot, [intent], slot.last_price or 0.0, order.decision_time)
-            else:
-                strategy.finish_order(order.client_id)
-                self._log("WARNING", strategy.symbol, f"[O7] {strategy.symbol}: order {order.client_id} "
-                          f"({order.action.value} {order.side.value} {order.qty:g}, {order.reason}) never reached "
-                          "the exchange and is too old to send now; dropped")
-        self._save(slot)
+    def _start_pending(self, slot: SymbolSlot) -> None:
+        """Start-up: resolve what the state left pending, then reconcile [O7]. An order that may
+        still execute is waited for (its window is short), so the symbol starts resolved."""
+        resolved = self._resolve_pending(slot, starting=True)
+        wait_s = self._longest_window_s(slot)
+        if not resolved and 0 < wait_s <= self.options.max_startup_wait_s:
+            self._log("INFO", slot.symbol, f"[O4] {slot.symbol}: an order sent just before the stop may still "
+                      f"execute; waiting {wait_s:.1f}s until the exchange can no longer accept it")
+            self._wait(wait_s)
+            resolved = self._resolve_pending(slot, starting=True)
+        if self.options.reconcile and slot.positions_checked_bar < 0:
+            self._check_positions(slot)
+        if not resolved:
+            self._log("WARNING", slot.symbol, f"{slot.symbol}: an order's outcome is still unknown; no decision is "
+                      "made until it is resolved by its client id (looked up on every close)")
 
     def _try_resolve(self, slot: SymbolSlot) -> bool:
         """Resolve orders left pending by an unknown outcome. False while the exchange cannot tell."""
         try:
-            self._resolve_in_flight(slot)
+            return self._resolve_pending(slot, starting=False)
         except BrokerError as exc:
             slot.detail = f"order outcome unknown, exchange not answering: {exc.message}"
             return False
-        return not slot.strategy.state.pending
 
-    def _look_up_fills(self, intent: OrderIntent) -> list[Fill]:
-        """Fills the exchange has for ``intent`` (its client id and its -r<n> resends).
+    def _resolve_pending(self, slot: SymbolSlot, starting: bool) -> bool:
+        """Look every pending order up by its exchange ids (nothing is sent), apply what executed
+        and was not applied yet, and when none may execute any more: reconcile the positions,
+        then settle each order's remainder [O5]. True when nothing is left pending."""
+        strategy = slot.strategy
+        orders = list(strategy.state.pending.values())
+        if not orders:
+            return True
+        unresolved = [order for order in orders if not self._look_up(slot, order)]
+        self._save(slot)
+        if unresolved:
+            if self.options.reconcile:  # the other sides can be checked; these wait for their order
+                self._check_positions(slot, skip={order.side for order in unresolved})
+            return False
+        changed = self._check_positions(slot) if self.options.reconcile else set()
+        for order in orders:
+            self._settle(slot, order, changed, starting)
+        self._save(slot)
+        return not strategy.state.pending
 
-        Raises BrokerError when an order is still open on the exchange: neither
-        finished nor re-sent, the symbol stops until the user looks at it.
-        """
-        found: list[Fill] = []
-        result = self.executor.resolve_in_flight(intent, found.append)
+    def _look_up(self, slot: SymbolSlot, order: PendingOrder) -> bool:
+        """[O7] Apply what the exchange executed for ``order``. True when none of its exchange
+        orders can execute any more (each is final, or missing past its window)."""
+        result = self.executor.resolve_in_flight(order, symbol=slot.symbol, ids=list(order.sends) or None)
+        self._apply_reports(slot, order, result.reports)
         if result.still_open:
-            raise BrokerError(f"order {intent.client_id} is still open on the exchange ({result.message}); "
-                              "cancel it on Binance, then restart")
-        return found
+            return False
+        now = self.clock()
+        for order_id, report in result.reports.items():
+            if report is None and order_id in order.sends and now <= self._window_end(order, order_id):
+                return False  # not visible yet, and it may still be accepted: wait
+        return True
 
-    def _reconcile_positions(self, slot: SymbolSlot) -> None:
-        """[O7] The exchange's LONG and SHORT positions win over the state's."""
+    def _window_end(self, order: PendingOrder, order_id: str) -> int:
+        """Exchange time after which the request of ``order_id`` can no longer be accepted."""
+        recv_window = int(getattr(self.broker, "recv_window_ms", 0) or 0)
+        margin = self.options.clock_margin_ms if recv_window else 0
+        return order.sends[order_id] + recv_window + margin
+
+    def _longest_window_s(self, slot: SymbolSlot) -> float:
+        now = self.clock()
+        ends = [self._window_end(order, order_id) for order in slot.strategy.state.pending.values()
+                for order_id in order.sends]
+        return max([(end - now) / 1000 + 0.05 for end in ends if end >= now], default=0.0)
+
+    def _apply_reports(self, slot: SymbolSlot, order: PendingOrder, reports: dict[str, OrderReport | None]) -> None:
+        """[O3, O5] Apply only the increase of each exchange order's cumulative executed quantity."""
+        found = [(order_id, report) for order_id, report in reports.items()
+                 if report is not None and report.executed_qty > 0]
+        if not order.applied and order.filled_qty > 0:
+            # A state saved before per-order tracking: what was applied came in send order.
+            left = to_decimal(order.filled_qty)
+            for order_id, report in found:
+                take = min(left, report.executed_qty)
+                if take > 0:
+                    order.applied[order_id] = (float(take), float(take * report.avg_price))
+                left -= take
+        for order_id, report in found:
+            done_qty, done_quote = order.applied.get(order_id, (0.0, 0.0))
+            increase = report.executed_qty - to_decimal(done_qty)
+            if increase <= 0:
+                continue
+            quote = report.executed_qty * report.avg_price - to_decimal(done_quote)
+            price = quote / increase if quote > 0 else report.avg_price
+            fill = Fill(client_id=order.client_id, symbol=slot.symbol, side=order.side, action=order.action,
+                        qty=float(increase), price=float(price),
+                        fee=float(report.fee * increase / report.executed_qty), time=report.update_time,
+                        reason=order.reason, decision_time=order.decision_time, order_id=order_id)
+            self._log("INFO", slot.symbol, f"[O7] {slot.symbol}: order {order_id} ({order.action.value} "
+                      f"{order.side.value}) executed {report.executed_qty} on the exchange, {increase} of it not "
+                      f"recorded yet; recorded now (status {report.status.value})")
+            self._record_fill(slot, fill, just_executed=False)
+
+    def _settle(self, slot: SymbolSlot, order: PendingOrder, changed: set[Side], starting: bool) -> None:
+        """[O5] An order that can no longer execute: finish it, re-sending its remainder when that
+        still makes sense against the reconciled position, or saying in one line why not."""
+        strategy = slot.strategy
+        symbol = slot.symbol
+        remainder = float(to_decimal(order.qty) - to_decimal(order.filled_qty))
+        what = f"{symbol} {order.action.value} {order.side.value} {order.qty:g} ({order.reason}, {order.client_id})"
+        if remainder <= QTY_EPSILON:
+            strategy.finish_order(order.client_id)
+            return
+        done = f"{order.filled_qty:g} of {order.qty:g} executed"
+        if order.side in changed:
+            strategy.finish_order(order.client_id)
+            self._log("WARNING", symbol, f"[O5] {what}: {done}; the exchange's {order.side.value} position differed "
+                      f"from the state and was taken, so the remainder {remainder:g} is not re-sent")
+            return
+        if order.action is Action.CLOSE:
+            qty = min(remainder, strategy.state.positions[order.side].qty)
+            if qty <= QTY_EPSILON:
+                strategy.finish_order(order.client_id)
+                self._log("INFO", symbol, f"[O5] {what}: {done}; nothing is left to close")
+                return
+        else:
+            age = (slot.last_time or self.clock()) - order.decision_time
+            if not starting or age > self.options.stale_intent_ms:
+                strategy.finish_order(order.client_id)
+                why = ("decided on a close too long ago" if starting else
+                       "its outcome was unknown until now; the strategy decides again on this close")
+                self._log("WARNING", symbol, f"[O5] {what}: {done}; the remainder {remainder:g} is given up: {why}")
+                return
+            qty = remainder
+        index = 1
+        while resend_id(order.client_id, index) in order.sends:
+            index += 1
+        first = 0 if not order.sends else index
+        self._log("INFO", symbol, f"[O5] {what}: {done}; the remainder {qty:g} is sent now as "
+                  f"{resend_id(order.client_id, first) if first else order.client_id}")
+        intent = OrderIntent(symbol, order.side, order.action, qty, order.reason, order.decision_time,
+                             order.client_id)
+        set_price = getattr(self.broker, "set_price", None)
+        if set_price is not None and slot.last_price is not None:
+            set_price(symbol, slot.last_price, slot.last_time)
+        result = self._send(slot, intent, slot.last_price or 0.0, resend_index=first)
+        self._after_send(slot, intent, result, [])
+
+    def _check_positions(self, slot: SymbolSlot, skip: set[Side] | None = None) -> set[Side]:
+        """[O7] Read the exchange's positions now; the exchange wins. Returns the sides that differed."""
+        changed = self._reconcile_positions(slot, skip or set())
+        slot.positions_checked_bar = max(slot.positions_checked_bar, slot.last_time)
+        return changed
+
+    def _reconcile_positions(self, slot: SymbolSlot, skip: set[Side]) -> set[Side]:
+        """[O7] The exchange's LONG and SHORT positions win over the state's (one line per difference:
+        a liquidation, an auto-deleverage, a trade made by hand, or an order executed late)."""
         strategy = slot.strategy
         exchange = self.broker.positions(strategy.symbol)
+        changed: set[Side] = set()
         for side in Side:
+            if side in skip:
+                continue
             mine = strategy.state.positions[side]
             theirs = exchange[side]
             their_qty = float(theirs.qty)
@@ -400,6 +537,7 @@ class TradingService:
                               f"{mine.entry_price:g} in state, {theirs.entry_price} on the exchange; using the exchange's")
                     mine.entry_price = float(theirs.entry_price)
                 continue
+            changed.add(side)
             self._log("WARNING", strategy.symbol, f"[O7] {strategy.symbol} {side.value}: state holds {mine.qty:g}, "
                       f"the exchange {their_qty:g}; the exchange's position is taken")
             if their_qty <= 0:
@@ -411,6 +549,9 @@ class TradingService:
             else:
                 mine.qty = their_qty
                 mine.entry_price = float(theirs.entry_price)
+        if changed:
+            self._save(slot)
+        return changed
 
     # ----- per bar --------------------------------------------------------------------------
 
@@ -420,20 +561,34 @@ class TradingService:
         slot.last_price = candle.close
         slot.last_time = candle.close_time
         if slot.strategy.state.pending and not self._try_resolve(slot):
-            driver.skip_bar(candle)  # the indicators still see the close [I3]; nothing is decided
-            self._save(slot)
-            self._log("WARNING", slot.symbol, f"{slot.symbol}: no decision on the {iso_utc(candle.close_time)} close: "
-                      "an order's outcome is still unknown; it is looked up again on the next close")
-            self._emit_status(slot)
+            self._skip(slot, candle, "an order's outcome is still unknown; it is looked up again on the next close")
             return
+        if self.options.reconcile and slot.positions_checked_bar < candle.close_time:
+            # [O7] the last known exchange state is older than this bar: read it before deciding.
+            try:
+                self._check_positions(slot)
+            except BrokerError as exc:
+                self._skip(slot, candle, f"the exchange's positions could not be read ({exc.message}); "
+                           "they are read again on the next close")
+                return
+        if slot.detail and slot.run_state is SymbolRunState.RUNNING:
+            slot.detail = ""  # an unknown outcome is resolved
         intents = driver.on_bar(candle)
         self._execute(slot, intents, candle.close, candle.close_time)
         self._emit_status(slot)
 
+    def _skip(self, slot: SymbolSlot, candle: Candle, why: str) -> None:
+        """No decision on this close: the indicators still see it [I3]."""
+        assert slot.driver is not None
+        slot.driver.skip_bar(candle)
+        self._save(slot)
+        self._log("WARNING", slot.symbol, f"{slot.symbol}: no decision on the {iso_utc(candle.close_time)} close: {why}")
+        self._emit_status(slot)
+
     def _execute(self, slot: SymbolSlot, intents: list[OrderIntent], price: float, at: int) -> None:
-        """Send ``intents`` in order. After a rejection that pauses the symbol the rest are
-        dropped; an open on a side whose close did not fully fill is dropped too, so two
-        positions never merge on one side."""
+        """Send ``intents`` in order. After a rejection that pauses the symbol, or an unknown
+        outcome, the rest are dropped; an open on a side whose close did not fully fill is
+        dropped too, so two positions never merge on one side."""
         strategy = slot.strategy
         self._save(slot)  # [O2] intents are in state before anything is sent
         unfinished_close_sides: set[Side] = set()
@@ -447,32 +602,64 @@ class TradingService:
             set_price = getattr(self.broker, "set_price", None)
             if set_price is not None:
                 set_price(intent.symbol, price, at)
-            result = self.executor.execute(intent, price, on_fill=lambda fill: self._record_fill(slot, fill))
-            if result.outcome_unknown:
-                # The exchange may hold this order: keep it pending [O2] and look it up by client id
-                # before any further decision on this symbol [O4, O7]. Later intents are dropped.
-                for dropped in intents[index + 1:]:
-                    strategy.finish_order(dropped.client_id)
-                self._enter_error(slot, result.message)
+            result = self._send(slot, intent, price)
+            if not self._after_send(slot, intent, result, intents[index + 1:]):
                 return
-            strategy.finish_order(intent.client_id)
-            self._save(slot)
-            if result.status is ExecutionStatus.FILLED:
-                continue
-            if intent.action is Action.CLOSE:
+            if result.status is not ExecutionStatus.FILLED and intent.action is Action.CLOSE:
                 unfinished_close_sides.add(intent.side)
-            level = "ERROR" if result.pauses_symbol else "WARNING"
-            self._log(level, intent.symbol, f"{intent.symbol} {intent.action.value} {intent.side.value} "
-                      f"{intent.qty:g} ({intent.reason}): {result.message}")
-            if result.pauses_symbol:
-                for dropped in intents[index + 1:]:
-                    strategy.finish_order(dropped.client_id)
-                self._enter_error(slot, result.message)
-                return
+
+    def _send(self, slot: SymbolSlot, intent: OrderIntent, price: float, resend_index: int = 0) -> ExecutionResult:
+        """One intent through the executor; each exchange id is saved with its send time before
+        the request leaves [O2], so a restart knows which orders may exist and until when."""
+        pending = slot.strategy.state.pending.get(intent.client_id)
+
+        def on_send(order_id: str) -> None:
+            if pending is not None:
+                pending.sends[order_id] = self.clock()
+                self._save(slot)
+
+        result = self.executor.execute(intent, price, on_fill=lambda fill: self._record_fill(slot, fill),
+                                       on_send=on_send, resend_index=resend_index)
+        if result.outcome_unknown and pending is not None and result.unknown_order_id in pending.sends:
+            # The request's timestamp is not later than now: the window ends at the latest from here.
+            pending.sends[result.unknown_order_id] = max(pending.sends[result.unknown_order_id], self.clock())
+            self._save(slot)
+        return result
+
+    def _after_send(self, slot: SymbolSlot, intent: OrderIntent, result: ExecutionResult,
+                    rest: list[OrderIntent]) -> bool:
+        """Finish the order (or keep it pending when its outcome is unknown). False when the
+        intents after it must not be sent."""
+        strategy = slot.strategy
+        if result.outcome_unknown:
+            # [O4] The exchange may hold this order: keep it pending and look it up by client id
+            # before any further decision on this symbol. Not a pause: nothing for the user to do.
+            for dropped in rest:
+                strategy.finish_order(dropped.client_id)
+            slot.detail = "an order's outcome is unknown; it is looked up by client id before the next decision"
+            self._save(slot)
+            self._emit_status(slot)
+            return False
+        strategy.finish_order(intent.client_id)
+        self._save(slot)
+        if result.status is ExecutionStatus.FILLED:
+            return True
+        level = "ERROR" if result.pauses_symbol else "WARNING"
+        self._log(level, intent.symbol, f"{intent.symbol} {intent.action.value} {intent.side.value} "
+                  f"{intent.qty:g} ({intent.reason}): {result.message}")
+        if result.pauses_symbol:
+            for dropped in rest:
+                strategy.finish_order(dropped.client_id)
+            self._enter_error(slot, result.message)
+            return False
+        if result.error is not None and result.error.code == -2022 and self.options.reconcile:
+            # The close was larger than the exchange's position: read the positions now [O7].
+            self._check_positions(slot)
+        return True
 
     def _enter_error(self, slot: SymbolSlot, why: str) -> None:
-        """No new entries or hedges until the user resumes; exits keep running. Saved, so a
-        restart does not quietly resume opening."""
+        """A definitive refusal the user must act on: no new entries or hedges until the user
+        resumes; exits keep running. Saved, so a restart does not quietly resume opening."""
         strategy = slot.strategy
         strategy.opens_allowed = False
         strategy.state.pause_reason = why
@@ -481,16 +668,87 @@ class TradingService:
         self._save(slot)
         self._emit_status(slot)
 
-    def _record_fill(self, slot: SymbolSlot, fill: Fill) -> None:
-        """Journal first, then state: a crash in between is repaired at start-up, because
-        journaling is idempotent per exchange order and the state knows what it applied."""
-        self.journal.record(fill)
+    def _record_fill(self, slot: SymbolSlot, fill: Fill, just_executed: bool = True) -> None:
+        """Journal first, then state: a crash in between is repaired at start-up, because the
+        journal is idempotent per exchange order and cumulative quantity, and the state knows
+        per exchange order what it applied."""
+        pending = slot.strategy.state.pending.get(fill.client_id)
+        order_id = fill.journal_key
+        before = 0.0
+        if pending is not None:
+            before, done_quote = pending.applied.get(order_id, (0.0, 0.0))
+            pending.applied[order_id] = (exact_sum(before, fill.qty), done_quote + fill.qty * fill.price)
+        cumulative = exact_sum(before, fill.qty)
+        fill, fee_note, commission = self._with_real_commission(fill, before, cumulative, wait=just_executed)
+        self.journal.record(fill, cumulative, commission)
         slot.strategy.apply_fill(fill)
         self._save(slot)
         self._emit(FillEvent(fill))
         self._log("INFO", fill.symbol, f"[O3] {fill.symbol} filled {fill.action.value} {fill.side.value} "
-                  f"{fill.qty:g} @ {fill.price:g} fee {fill.fee:.4f} ({fill.reason}, order {fill.journal_key})",
+                  f"{fill.qty:g} @ {fill.price:g} fee {fee_note} ({fill.reason}, order {fill.journal_key})",
                   rule=fill.reason, at=fill.time)
+
+    # ----- user-data stream ---------------------------------------------------------------------
+
+    def _pull_user_stream(self, timeout: float = 0.0) -> None:
+        """Take what the stream received: executions by order id now, position changes for later."""
+        if self.user_stream is None:
+            return
+        records = self.user_stream.wait(timeout) if timeout else self.user_stream.drain()
+        for record in records:
+            if isinstance(record, TradeUpdate):
+                if len(self._trades) > 2000:  # old orders' executions are no longer asked for
+                    self._trades.clear()
+                self._trades.setdefault(record.order_id, []).append(record)
+            else:
+                self._position_updates.append(record)
+
+    def _with_real_commission(self, fill: Fill, before: float, cumulative: float,
+                              wait: bool = True) -> tuple[Fill, str, tuple | None]:
+        """[O3] The fill with Binance's commission from the user-data stream: the executions of its
+        exchange order whose cumulative quantity lies in (before, cumulative]. Waits a moment for
+        them while the stream is up (``wait``: the order executed just now); otherwise the REST
+        answer's taker-rate estimate stays."""
+        if self.user_stream is None:
+            return fill, f"{fill.fee:.4f} (estimate)", None
+        low, high = Decimal(repr(before)), Decimal(repr(cumulative))
+        deadline = time.monotonic() + (self.options.commission_wait_s if wait else 0.0)
+        while True:
+            self._pull_user_stream()
+            trades = [t for t in self._trades.get(fill.journal_key, []) if low < t.cumulative_qty <= high]
+            if sum((t.last_qty for t in trades), Decimal(0)) >= high - low:
+                break
+            if not self.user_stream.connected.is_set() or time.monotonic() >= deadline:
+                return fill, f"{fill.fee:.4f} (estimate)", None
+            self._pull_user_stream(timeout=0.1)
+        assets = {t.commission_asset for t in trades}
+        commission = sum((t.commission for t in trades), Decimal(0))
+        asset = assets.pop() if len(assets) == 1 else "mixed"
+        if asset == "USDT":
+            return replace(fill, fee=float(commission)), f"{commission.normalize():f} USDT", (float(commission), asset)
+        return fill, f"{commission.normalize():f} {asset} (estimate {fill.fee:.4f} USDT)", (float(commission), asset)
+
+    def _handle_user_stream(self) -> None:
+        """A position changed on the exchange outside our own orders (liquidation, auto-deleverage,
+        a trade by hand): read the positions over REST now, not at the next close [O7]."""
+        self._pull_user_stream()
+        updates, self._position_updates = self._position_updates, []
+        for update in updates:
+            slot = self.slots.get(update.symbol)
+            if slot is None or slot.driver is None or slot.strategy.state.pending:
+                continue  # our own order in flight: resolved and checked before the next decision
+            if Decimal(repr(slot.strategy.state.positions[update.side].qty)) == update.qty:
+                continue
+            self._log("INFO", update.symbol, f"[O7] {update.symbol} {update.side.value} changed on the exchange "
+                      f"({update.reason or 'update'}): now {update.qty}; reading the positions")
+            self._guard(update.symbol, lambda s=slot: self._check_positions(s))
+            self._emit_status(slot)
+
+    def _on_ban(self, sentence: str) -> None:
+        """The shared request budget says Binance banned the IP (HTTP 418): one line, and the
+        window's state line."""
+        self._log("ERROR", None, sentence)
+        self._emit(ServiceStateEvent(True, sentence))
 
     # ----- commands ---------------------------------------------------------------------------
 

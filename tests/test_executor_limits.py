@@ -26,13 +26,16 @@ class BannedBroker:
         return None
 
 
-def test_O4_a_wait_longer_than_a_minute_is_not_slept_through_and_the_order_stays_unresolved():
+def test_O4_defect3_a_wait_longer_than_a_minute_is_not_slept_through_and_does_not_pause():
+    """Issue 11 defect 3: a 429/418 is refused before execution, so nothing is pending, and a
+    passing error must not pause the symbol (the decision is made again on a later bar)."""
     slept: list[float] = []
     broker = BannedBroker()
     intent = OrderIntent("DOGEUSDT", Side.LONG, Action.OPEN, 100, "R2", 0, "ah-DOGEUSDT-0-1")
     result = OrderExecutor(broker, sleep=slept.append).execute(intent, 0.1)
     assert result.status is ExecutionStatus.FAILED
-    assert result.outcome_unknown, "the first send may have reached the exchange"
+    assert not result.pauses_symbol, "a passing error must not pause the symbol"
+    assert not result.outcome_unknown, "a rate-limited request was refused before execution"
     assert broker.sent == 1 and slept == []
     assert "3600" in result.message and "wait" in result.message
 

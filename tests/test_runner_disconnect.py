@@ -197,5 +197,5 @@ def test_O4_order_with_unknown_outcome_stays_pending_and_is_resolved_before_any_
     held = {(symbol, side.value): pos.qty for symbol, slot in service.slots.items()
             for side, pos in slot.strategy.state.positions.items() if pos.qty}
     assert held == exchange
-    assert any("looked up by its client id" in e.message for e in logs)
+    assert any("never re-sent" in e.message for e in logs)
     assert any("no decision on the" in e.message for e in logs)

@@ -5,10 +5,16 @@ In-process::
     fake = FakeBinance(data_dir="data/futures").start()   # binds 127.0.0.1, free port
     fake.base_url          # "http://127.0.0.1:PORT" -> client.FUTURES_URL = fake.base_url + "/fapi"
     fake.ws_url            # "ws://127.0.0.1:PORT/"   -> FSTREAM_URL for python-binance socket managers
-    fake.step(candles=3)   # advance the simulated market clock, publish closed klines
-    fake.add_fault(kind="unknown_after_execute", path="/fapi/v1/order")
+    fake.step(candles=3)   # advance the simulated market clock, publish klines (closed and forming)
+    fake.add_fault(kind="execute_later", path="/fapi/v1/order", answer="-1007", delay_ms=2000)
+    fake.fire_timers()     # "the delay is over": delayed executions / fills / visibility now
+    fake.liquidate("DOGEUSDT", "LONG")   # also adl, funding, trades by hand, with user-data events
     fake.state()           # positions, orders (with client ids), wallet, fired faults
+    fake.reset()           # fresh account, faults and timers cancelled (a new epoch)
     fake.stop()
+
+Binance's documented behaviour by default; every rule, the page it follows and what is not
+modelled: README.md in this folder.
 
 As its own process (so a bot can be killed and restarted against the same state)::
 
@@ -27,6 +33,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from tests.fake_binance import incidents
 from tests.fake_binance.engine import Engine, SymbolSpec
 from tests.fake_binance.faults import Fault
 from tests.fake_binance.market import Market
@@ -56,11 +63,19 @@ class FakeBinance:
     def __init__(self, data_dir: Path | str, port: int = 0, start_ms: int | None = None,
                  api_key: str = TEST_API_KEY, api_secret: str = TEST_API_SECRET,
                  specs: dict[str, SymbolSpec] | None = None, wallet: str = "10000",
-                 symbols: list[str] | None = None):
+                 symbols: list[str] | None = None, lenient_client_ids: bool = False,
+                 lenient_account_settings: bool = False, weight_limit: int | None = 2400):
+        """Binance's rules by default. Leniencies, only for tests that name them:
+        ``lenient_client_ids`` refuses any client id used before, even by a finished order (Binance
+        only refuses an id an OPEN order has); ``lenient_account_settings`` lets margin type and
+        leverage change whatever the positions (Binance: -4048 / -4047 / -4161 / -2027);
+        ``weight_limit=None`` turns the per-minute request weight limit off."""
         market = Market(data_dir, symbols)
         if start_ms is not None:
             market.now_ms = start_ms
-        self.exchange = FakeExchange(Engine(market, specs, Decimal(wallet)), api_key, api_secret)
+        engine = Engine(market, specs, Decimal(wallet), lenient_client_ids=lenient_client_ids,
+                        lenient_account_settings=lenient_account_settings)
+        self.exchange = FakeExchange(engine, api_key, api_secret, weight_limit)
         self.port = port
         self._loop = asyncio.new_event_loop()
         self._thread: threading.Thread | None = None
@@ -79,6 +94,7 @@ class FakeBinance:
     def _serve(self, ready: threading.Event) -> None:
         asyncio.set_event_loop(self._loop)
         self.exchange.loop = self._loop
+        self.exchange.engine.timers.loop = self._loop
         self._runner = web.AppRunner(build_app(self.exchange), handle_signals=False)
         self._loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
@@ -86,6 +102,7 @@ class FakeBinance:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         ready.set()
         self._loop.run_forever()
+        self.exchange.start_clock(0)  # a running market clock stops with the server
         self._loop.run_until_complete(self._runner.cleanup())
         self._loop.close()
 
@@ -112,14 +129,17 @@ class FakeBinance:
 
     # ----- in-process control ------------------------------------------------------------------
 
-    def _run(self, coroutine) -> object:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(10)
+    def _run(self, coroutine, timeout: float = 60) -> object:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
 
     def step(self, candles: int = 0, to_ms: int | None = None, ms: int = 0) -> int:
-        """Advance the market clock and publish the klines that closed (on the server loop)."""
-        now, events = self.exchange.step(candles, to_ms, ms)
-        self._run(self.exchange.publish(events))
-        return now
+        """Advance the market clock and publish the klines (closed and forming), all on the server
+        loop, which owns the WebSocket subscribers."""
+        async def advance() -> int:
+            now, events = self.exchange.step(candles, to_ms, ms)
+            await self.exchange.publish(events)
+            return now
+        return int(self._run(advance()))  # type: ignore[arg-type]
 
     def add_fault(self, **fields: object) -> None:
         self.exchange.faults.add(Fault(**fields))  # type: ignore[arg-type]
@@ -142,8 +162,58 @@ class FakeBinance:
             return self.exchange.engine.price(symbol)
 
     def reset(self) -> None:
-        self.exchange.engine.reset()
-        self.exchange.faults.clear()
+        """A fresh account, no faults, no weight used; timers armed before it are cancelled (new epoch)."""
+        self.exchange.reset()
+
+    def run_market_clock(self, speed: float = 1.0, tick_ms: int = 250) -> None:
+        """Let the market clock run by itself at ``speed`` x real time (0 stops it)."""
+        async def start() -> None:
+            self.exchange.start_clock(speed, tick_ms)
+        self._run(start())
+
+    def freeze_rate_clock(self, at_ms: int = 0) -> None:
+        """The request-weight limiter stops following the wall clock (tests move it with advance_rate_clock)."""
+        self.exchange.limiter.freeze(at_ms)
+
+    def advance_rate_clock(self, ms: int) -> None:
+        """Let ``ms`` pass for the request-weight limiter (a minute, a Retry-After, a ban)."""
+        self.exchange.limiter.advance(ms)
+
+    # account incidents (incidents.py), each with its user-data events
+
+    def liquidate(self, symbol: str, side: str) -> dict:
+        return incidents.liquidate(self.exchange.engine, symbol, side).to_json()
+
+    def auto_deleverage(self, symbol: str, side: str, qty: str | None = None) -> dict:
+        return incidents.auto_deleverage(self.exchange.engine, symbol, side, qty).to_json()
+
+    def pay_funding(self, symbol: str, rate: str) -> Decimal:
+        return incidents.pay_funding(self.exchange.engine, symbol, rate)
+
+    def trade_by_hand(self, symbol: str, side: str, position_side: str, quantity: str) -> dict:
+        return incidents.trade_by_hand(self.exchange.engine, symbol, side, position_side, quantity).to_json()
+
+    def fire_timers(self) -> int:
+        """Run every delayed execution / fill / visibility change now; returns how many ran."""
+        async def fire() -> int:
+            return self.exchange.engine.timers.fire_all()
+        return int(self._run(fire()))  # type: ignore[arg-type]
+
+    def wait_on_loop(self, ms: int) -> None:
+        """Sleep ``ms`` on the fake's own event loop: every timer due before then has run after it."""
+        self._run(asyncio.sleep(ms / 1000))
+
+    def settle(self, timeout: float = 60.0) -> None:
+        """Wait until no REST request is being handled and every delayed execution has run.
+
+        A wait for an event, not a timing assertion: it raises only if the fake is stuck.
+        """
+        import time
+        deadline = time.monotonic() + timeout
+        while self.exchange.in_flight or self.exchange.engine.timers.pending:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the fake exchange did not settle: requests or timers still pending")
+            time.sleep(0.01)
 
 
 class FakeControl:
@@ -181,5 +251,40 @@ class FakeControl:
     def state(self) -> dict:
         return self._call("GET", "/_fake/state")
 
+    def run_market_clock(self, speed: float = 1.0, tick_ms: int = 250) -> None:
+        self._call("POST", "/_fake/clock/run", {"speed": speed, "tick_ms": tick_ms})
+
+    def limits(self, **fields: object) -> dict:
+        """advance_ms, limit (None = off), reset, freeze_at_ms."""
+        return self._call("POST", "/_fake/limits", fields)
+
+    def liquidate(self, symbol: str, side: str) -> dict:
+        return self._call("POST", "/_fake/liquidate", {"symbol": symbol, "side": side})
+
+    def auto_deleverage(self, symbol: str, side: str, qty: str | None = None) -> dict:
+        return self._call("POST", "/_fake/adl", {"symbol": symbol, "side": side, "qty": qty})
+
+    def pay_funding(self, symbol: str, rate: str) -> dict:
+        return self._call("POST", "/_fake/funding", {"symbol": symbol, "rate": rate})
+
+    def trade_by_hand(self, symbol: str, side: str, position_side: str, quantity: str) -> dict:
+        return self._call("POST", "/_fake/trade", {"symbol": symbol, "side": side, "positionSide": position_side,
+                                                   "quantity": quantity})
+
     def reset(self) -> None:
         self._call("POST", "/_fake/reset")
+
+    def fire_timers(self) -> int:
+        return int(self._call("POST", "/_fake/timers/fire")["fired"])
+
+    def settle(self, timeout: float = 60.0) -> None:
+        """Wait until no request is being handled and every delayed execution has run."""
+        import time
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.state()
+            if not state["in_flight"] and not state["timers_pending"]:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError("the fake exchange did not settle: requests or timers still pending")
+            time.sleep(0.05)

@@ -16,9 +16,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-key", default=TEST_API_KEY)
     parser.add_argument("--api-secret", default=TEST_API_SECRET)
     parser.add_argument("--wallet", default="10000", help="starting USDT wallet balance")
+    parser.add_argument("--lenient-client-ids", action="store_true",
+                        help="refuse a client id used before even by a finished order (not Binance's rule)")
+    parser.add_argument("--clock-speed", type=float, default=0.0,
+                        help="let the market clock run at this multiple of real time (0 = only /_fake/clock moves it)")
+    parser.add_argument("--no-weight-limit", action="store_true",
+                        help="turn off the 2400/minute request weight limit (not Binance's behaviour)")
     args = parser.parse_args(argv)
     fake = FakeBinance(args.data, args.port, parse_start(args.start) if args.start else None,
-                       args.api_key, args.api_secret, wallet=args.wallet).start()
+                       args.api_key, args.api_secret, wallet=args.wallet,
+                       lenient_client_ids=args.lenient_client_ids,
+                       weight_limit=None if args.no_weight_limit else 2400).start()
+    if args.clock_speed > 0:
+        fake.run_market_clock(args.clock_speed)
     print(f"fake Binance listening on {fake.base_url} (market time {fake.now_ms})", flush=True)
     try:
         threading.Event().wait()

@@ -27,23 +27,31 @@ ERRORS: dict[int, tuple[int, str]] = {
     -1117: (400, "Invalid side."),
     -1120: (400, "Invalid interval."),
     -1121: (400, "Invalid symbol."),
-    -1125: (400, "This listenKey does not exist."),
+    -1125: (400, "This listenKey does not exist. Please use `POST /fapi/v1/listenKey` to recreate `listenKey`"),
     -2013: (400, "Order does not exist."),
     -2014: (401, "API-key format invalid."),
     -2015: (401, "Invalid API-key, IP, or permissions for action."),
     -2019: (400, "Margin is insufficient."),
     -2022: (400, "ReduceOnly Order is rejected."),
+    -2027: (400, "Exceeded the maximum allowable position at current leverage."),
     -4003: (400, "Quantity less than or equal to zero."),
+    -4015: (400, "Client order id is not valid."),
     -4028: (400, "Leverage %s is not valid"),
     -4046: (400, "No need to change margin type."),
+    -4047: (400, "Margin type cannot be changed if there exists open orders."),
+    -4048: (400, "Margin type cannot be changed if there exists position."),
     -4059: (400, "No need to change position side."),
     -4061: (400, "Order's position side does not match user's setting."),
     -4067: (400, "Position side cannot be changed if there exists open orders."),
     -4068: (400, "Position side cannot be changed if there exists position."),
     -4116: (400, "ClientOrderId is duplicated."),
     -4131: (400, "The counterparty's best price does not meet the PERCENT_PRICE filter limit."),
+    -4161: (400, "Leverage reduction is not supported in Isolated Margin Mode with open positions"),
     -4164: (400, "Order's notional must be no smaller than %s (unless you choose reduce only)."),
 }
+
+# The second -1003 message, for a request from a banned IP (HTTP 418).
+BANNED_MESSAGE = "Way too many requests; IP banned until %s. Please use the websocket for live updates to avoid bans."
 
 # What "%s" becomes when an error is injected as a fault without its request context.
 DEFAULT_ARGS: dict[int, object] = {-1003: 2400, -1102: "quantity", -1106: "reduceonly", -4028: 0, -4164: 5}
@@ -71,6 +79,11 @@ class ApiError(Exception):
 
     def body(self) -> dict[str, object]:
         return {"code": self.code, "msg": self.msg}
+
+
+def banned(until_ms: int, headers: dict[str, str]) -> ApiError:
+    """HTTP 418: the IP is banned for not backing off after a 429 (-1003, second message)."""
+    return ApiError(-1003, BANNED_MESSAGE % until_ms, 418, headers)
 
 
 def split_signature(total_params: str) -> tuple[str, str | None]:

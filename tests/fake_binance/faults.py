@@ -15,6 +15,22 @@ matching rule (rules queue up). Kinds:
 - ``rate_limit``   429 / -1003, with a ``Retry-After`` header when ``retry_after`` is given
 - ``timestamp``    -1021 once (as if the client's clock had drifted)
 - ``partial_fill`` the order fills ``fill_ratio`` of its quantity, then EXPIRED
+
+Order faults that finish later, on a timer of the fake's own event loop (``delay_ms`` after
+the request arrived). A reset cancels every pending timer and starts a new account epoch,
+so nothing armed before a reset can touch the account after it:
+
+- ``execute_later``  the order request is answered with ``answer`` -- ``"503"`` (HTTP 503
+                   "Unknown error, please check your request or try again later."), ``"-1007"``
+                   (timeout waiting for the backend) or ``"timeout"`` (the answer is held
+                   ``latency_ms``, so a client with a shorter timeout gives up) -- and the order
+                   is executed ``delay_ms`` after the request arrived: before, during or after the
+                   answer. Until then a query answers -2013 "Order does not exist."
+- ``ack_only``     a MARKET order answers status NEW, executedQty 0, and fills ``delay_ms`` later
+- ``partial_then_fill``  answers PARTIALLY_FILLED with ``fill_ratio`` executed; the rest fills
+                   ``delay_ms`` later (then FILLED)
+- ``invisible``    the order executes normally, but queries answer -2013 for ``delay_ms`` after
+                   it was created (delayed visibility)
 """
 from __future__ import annotations
 
@@ -22,7 +38,10 @@ import threading
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
-KINDS = ("latency", "http_error", "unknown_after_execute", "error", "rate_limit", "timestamp", "partial_fill")
+KINDS = ("latency", "http_error", "unknown_after_execute", "error", "rate_limit", "timestamp", "partial_fill",
+         "execute_later", "ack_only", "partial_then_fill", "invisible")
+ORDER_KINDS = ("partial_fill", "execute_later", "ack_only", "partial_then_fill", "invisible")
+ANSWERS = ("503", "-1007", "timeout")
 
 
 @dataclass
@@ -38,12 +57,18 @@ class Fault:
     execute: bool = False
     retry_after: int | None = None
     fill_ratio: str = "0.5"
+    delay_ms: int = 0
+    answer: str = "503"
     fired: int = field(default=0)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; one of {', '.join(KINDS)}")
         Decimal(self.fill_ratio)  # validate early
+        if self.answer not in ANSWERS:
+            raise ValueError(f"unknown answer {self.answer!r}; one of {', '.join(ANSWERS)}")
+        if self.delay_ms < 0 or self.latency_ms < 0:
+            raise ValueError("delay_ms and latency_ms cannot be negative")
 
     def matches(self, method: str, path: str, client_id: str | None) -> bool:
         return ((self.method == "*" or self.method.upper() == method.upper())

@@ -27,7 +27,6 @@ def fake_server() -> Iterator[FakeBinance]:
 def fake(fake_server: FakeBinance) -> FakeBinance:
     """The module's fake with a fresh account and no faults."""
     fake_server.reset()
-    fake_server.exchange.skew_ms = 0
     return fake_server
 
 

@@ -120,3 +120,32 @@ class Market:
         else:
             lo = max(0, hi - limit)
         return [(int(series.open_time[i]), series.ohlcv[i]) for i in range(lo, max(lo, hi))]
+
+    def forming(self, symbol: str, interval: str, now_ms: int) -> tuple[int, np.ndarray] | None:
+        """The candle still open at ``now_ms`` (None when ``now_ms`` is exactly on a boundary).
+
+        Built from the 5m candles that closed inside it plus the current 5m candle *in proportion*:
+        the files hold no trades inside a 5m candle, so its close is taken to move in a straight
+        line from its open to its final close, its volume in proportion to the elapsed time (high
+        and low follow that line). Never beyond what the final candle will show.
+        """
+        step = INTERVAL_MS[interval]
+        open_time = now_ms // step * step
+        base = self.series.get((symbol, BASE_INTERVAL))
+        if open_time == now_ms or base is None:
+            return None
+        lo = int(np.searchsorted(base.open_time, open_time, side="left"))
+        hi = base.closed_count(now_ms)
+        rows = [base.ohlcv[i] for i in range(lo, hi)]
+        current = now_ms // INTERVAL_MS[BASE_INTERVAL] * INTERVAL_MS[BASE_INTERVAL]
+        index = int(np.searchsorted(base.open_time, current, side="left"))
+        if current < now_ms and index < len(base.open_time) and base.open_time[index] == current:
+            o, h, low, c, v = base.ohlcv[index]
+            share = (now_ms - current) / INTERVAL_MS[BASE_INTERVAL]
+            price = o + (c - o) * share
+            rows.append(np.array([o, max(o, price), min(o, price), price, v * share]))
+        if not rows:
+            return None
+        stacked = np.vstack(rows)
+        return open_time, np.array([stacked[0, 0], stacked[:, 1].max(), stacked[:, 2].min(), stacked[-1, 3],
+                                    stacked[:, 4].sum()])

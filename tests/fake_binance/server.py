@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -20,11 +19,13 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from tests.fake_binance.engine import Engine
-from tests.fake_binance.errors import UNKNOWN_ERROR_CODE, ApiError, signature_valid
-from tests.fake_binance.faults import Fault, FaultBook
+from tests.fake_binance import incidents
+from tests.fake_binance.engine import Engine, Order
+from tests.fake_binance.errors import UNKNOWN_ERROR_CODE, ApiError, banned, signature_valid
+from tests.fake_binance.faults import ORDER_KINDS, Fault, FaultBook
+from tests.fake_binance.limits import RateLimiter, weight_of
 from tests.fake_binance.market import INTERVAL_MS
-from tests.fake_binance.streams import StreamHub, kline_event
+from tests.fake_binance.streams import ListenKeys, StreamHub, kline_event
 
 Params = dict[str, str]
 
@@ -40,16 +41,21 @@ class Route:
 class FakeExchange:
     """Engine + faults + streams + request security, independent of how the server is run."""
 
-    def __init__(self, engine: Engine, api_key: str, api_secret: str):
+    def __init__(self, engine: Engine, api_key: str, api_secret: str, weight_limit: int | None = 2400):
+        """``weight_limit``: the IP's REQUEST_WEIGHT per minute (Binance: 2400); None = no limit,
+        only for tests that name it."""
         self.engine = engine
         self.api_key = api_key
         self._api_secret = api_secret
         self.faults = FaultBook()
-        self.listen_keys: set[str] = set()
-        self.hub = StreamHub(self.listen_keys)
+        self.limiter = RateLimiter(weight_limit)
+        self.listen_keys = ListenKeys()
+        self.hub = StreamHub(self.listen_keys, lambda: self.engine.market.now_ms)
+        self._clock_task: asyncio.Task | None = None
         self.skew_ms = 0
         self.loop: asyncio.AbstractEventLoop | None = None
         self.request_log: list[tuple[str, str]] = []  # (method, path) of every REST call
+        self.in_flight = 0  # REST requests being handled (tests wait for 0 before a reset)
         engine.listeners.append(self._on_user_event)
 
     # ----- clocks -------------------------------------------------------------------------------
@@ -57,13 +63,16 @@ class FakeExchange:
     def server_time(self) -> int:
         return int(time.time() * 1000) + self.skew_ms
 
-    def _check_timestamp(self, params: Params) -> None:
+    def _check_timestamp(self, params: Params, arrived_ms: int) -> None:
+        """Binance's timing security, against the server time when the request *arrived*:
+        ``timestamp < serverTime + 1000`` and ``serverTime - timestamp <= recvWindow``."""
         raw = params.get("timestamp")
         if not raw or not raw.isdigit():
             raise ApiError.of(-1102, "timestamp")
-        recv_window = int(params.get("recvWindow", "5000"))
-        now = self.server_time()
-        if not (int(raw) < now + 1000 and now - int(raw) <= recv_window):
+        recv_window = params.get("recvWindow", "5000")
+        if not recv_window.isdigit():
+            raise ApiError.of(-1102, "recvWindow")
+        if not (int(raw) < arrived_ms + 1000 and arrived_ms - int(raw) <= int(recv_window)):
             raise ApiError.of(-1021)
 
     def step(self, candles: int = 0, to_ms: int | None = None, ms: int = 0) -> tuple[int, list[tuple[str, dict]]]:
@@ -79,15 +88,46 @@ class FakeExchange:
             for stream in sorted(self.hub.streams_wanted()):
                 symbol, _, interval = stream.partition("@kline_")
                 symbol = symbol.upper()
+                if interval not in INTERVAL_MS or symbol not in market.symbols:
+                    continue
                 for open_time, row in market.closed_between(symbol, interval, before, target):
-                    events.append((open_time, stream,
-                                   kline_event(symbol, interval, open_time, row, open_time + INTERVAL_MS[interval])))
+                    close = open_time + INTERVAL_MS[interval]
+                    events.append((close, stream, kline_event(symbol, interval, open_time, row, close)))
+                forming = market.forming(symbol, interval, target) if target > before else None
+                if forming is not None:
+                    events.append((target, stream, kline_event(symbol, interval, forming[0], forming[1], target,
+                                                               closed=False)))
             events.sort(key=lambda item: (item[0], item[1]))
             return target, [(stream, event) for _, stream, event in events]
 
     async def publish(self, events: list[tuple[str, dict]]) -> None:
         for stream, event in events:
             await self.hub.publish(stream, event)
+        await self.hub.housekeeping()
+
+    async def run_clock(self, speed: float, tick_ms: int) -> None:
+        """The market clock runs by itself: every ``tick_ms`` of real time it moves ``tick_ms * speed``
+        and the klines are published (forming ones with x=false, closed ones with x=true)."""
+        while True:
+            await asyncio.sleep(tick_ms / 1000)
+            _, events = self.step(ms=max(1, int(tick_ms * speed)))
+            await self.publish(events)
+
+    def start_clock(self, speed: float, tick_ms: int = 250) -> None:
+        """On the server loop: (re)start or, with speed 0, stop the running market clock."""
+        if self._clock_task is not None:
+            self._clock_task.cancel()
+            self._clock_task = None
+        if speed > 0:
+            self._clock_task = asyncio.ensure_future(self.run_clock(speed, tick_ms))
+
+    def reset(self) -> None:
+        """A fresh account, no faults, no skew, no weight used, no listenKey (a new epoch)."""
+        self.engine.reset()
+        self.faults.clear()
+        self.skew_ms = 0
+        self.limiter.reset()
+        self.listen_keys.clear()
 
     def _on_user_event(self, event: dict) -> None:
         if self.loop is not None:
@@ -102,42 +142,89 @@ class FakeExchange:
                 return await self.hub.handle(request)
             return web.json_response({"code": -1099, "msg": "Not found, unauthenticated, or unauthorized."},
                                      status=404)
+        self.in_flight += 1
+        try:
+            return await self._handle(route, request)
+        finally:
+            self.in_flight -= 1
+
+    async def _handle(self, route: "Route", request: web.Request) -> web.StreamResponse:
+        arrived_ms, arrived_at, epoch = self.server_time(), time.monotonic(), self.engine.epoch
         self.request_log.append((request.method, request.path))
         query = request.rel_url.raw_query_string
         body = await request.text() if request.can_read_body else ""
         params: Params = dict(parse_qsl(body, keep_blank_values=True))
         params.update(parse_qsl(query, keep_blank_values=True))  # the query string wins, as documented
+        verdict = self.limiter.check(arrived_ms, weight_of(request.method, route.path, params))
+        used = {"X-MBX-USED-WEIGHT-1M": str(verdict.used)}
+        if verdict.status == 429:
+            return _error_response(ApiError.of(-1003, self.limiter.limit, headers={
+                **used, "Retry-After": str(verdict.retry_after_s)}))
+        if verdict.status == 418:
+            return _error_response(banned(verdict.banned_until_ms, {**used, "Retry-After": str(verdict.retry_after_s)}))
+        response = await self._handle_allowed(route, request, params, query, body, arrived_ms, arrived_at, epoch)
+        response.headers.update(used)
+        return response
+
+    async def _handle_allowed(self, route: "Route", request: web.Request, params: Params, query: str, body: str,
+                              arrived_ms: int, arrived_at: float, epoch: int) -> web.Response:
         client_id = params.get("newClientOrderId") or params.get("origClientOrderId")
         try:
             # Key, signature and timestamp first, as Binance does: a refused request never uses up a
             # fault armed for the next real one (a -1021 under load once made a test flaky).
-            self._check_security(route, request, params, query + body)
+            self._check_security(route, request, params, query + body, arrived_ms)
         except ApiError as error:
-            return web.json_response(error.body(), status=error.status, headers=error.headers)
+            return _error_response(error)
         fired = self.faults.take(request.method, request.path, client_id)
         for fault in fired:
             if fault.kind == "latency":
                 await asyncio.sleep(fault.latency_ms / 1000)
+        is_new_order = (request.method, route.path) == ("POST", "/fapi/v1/order")
+        order_fault = next((f for f in fired if f.kind in ORDER_KINDS), None) if is_new_order else None
         try:
             for fault in fired:
                 early = _early_answer(fault)
                 if early is not None:
                     return early
-            kwargs = {}
-            partial = next((f for f in fired if f.kind == "partial_fill"), None)
-            if partial is not None and route.path == "/fapi/v1/order" and request.method == "POST":
-                kwargs["fill_ratio"] = Decimal(partial.fill_ratio)
-            result = route.handler(self, params, **kwargs)
+            with self.engine.lock:
+                if self.engine.epoch != epoch:
+                    # the request straddled a reset: it must not touch the new account
+                    return _error_response(ApiError.of(UNKNOWN_ERROR_CODE))
+                if is_new_order:
+                    since_arrival = int((time.monotonic() - arrived_at) * 1000)
+                    result = _new_order(self, params, order_fault, since_arrival)
+                else:
+                    result = route.handler(self, params)
         except ApiError as error:
             return web.json_response(error.body(), status=error.status, headers=error.headers)
+        if order_fault is not None and order_fault.kind == "execute_later":
+            return await self._answer_late_order(order_fault, params, epoch)
         for fault in fired:
             if fault.kind == "unknown_after_execute":
                 return _error_response(ApiError.of(UNKNOWN_ERROR_CODE))
             if fault.kind == "error" and fault.execute:
                 return _error_response(ApiError.of(fault.code or -1006))
-        return web.json_response(result, headers={"X-MBX-USED-WEIGHT-1M": str(len(self.request_log))})
+        return web.json_response(result)
 
-    def _check_security(self, route: Route, request: web.Request, params: Params, total_params: str) -> None:
+    async def _answer_late_order(self, fault: Fault, params: Params, epoch: int) -> web.Response:
+        """The answer to an order that executes later: held ``latency_ms``, then 503 / -1007, or for
+        ``timeout`` the order as it stands by then (-1007 if it has not executed yet)."""
+        if fault.latency_ms:
+            await asyncio.sleep(fault.latency_ms / 1000)
+        if fault.answer == "503":
+            return _error_response(ApiError.of(UNKNOWN_ERROR_CODE))
+        if fault.answer == "timeout" and self.engine.epoch == epoch:
+            try:
+                found = self.engine.find_order({"symbol": params.get("symbol", ""),
+                                                "origClientOrderId": params.get("newClientOrderId", "")})
+            except ApiError:
+                found = None
+            if found is not None:
+                return web.json_response(_order_body(found, params))
+        return _error_response(ApiError.of(-1007))
+
+    def _check_security(self, route: Route, request: web.Request, params: Params, total_params: str,
+                        arrived_ms: int) -> None:
         if route.security == "NONE":
             return
         key = request.headers.get("X-MBX-APIKEY")
@@ -148,7 +235,7 @@ class FakeExchange:
         if route.security == "SIGNED":
             if "signature" not in params:
                 raise ApiError.of(-1102, "signature")
-            self._check_timestamp(params)
+            self._check_timestamp(params, arrived_ms)
             if not signature_valid(self._api_secret, total_params):
                 raise ApiError.of(-1022)
 
@@ -234,8 +321,12 @@ def _klines(ex: FakeExchange, params: Params) -> object:
              t + step - 1, repr(float(r[4] * r[3])), 0, "0", "0", "0"] for t, r in rows]
 
 
-def _new_order(ex: FakeExchange, params: Params, fill_ratio: Decimal | None = None) -> object:
-    order = ex.engine.new_order(params, fill_ratio)
+def _new_order(ex: FakeExchange, params: Params, fault: Fault | None = None, since_arrival_ms: int = 0) -> object:
+    order = ex.engine.new_order(params, fault, since_arrival_ms)
+    return None if order is None else _order_body(order, params)
+
+
+def _order_body(order: Order, params: Params) -> dict[str, object]:
     body = order.to_json()
     if params.get("newOrderRespType", "ACK") == "ACK":
         # ACK: the order is accepted; its outcome must be queried.
@@ -288,19 +379,17 @@ def _margin_type(ex: FakeExchange, params: Params) -> object:
 
 
 def _listen_key_new(ex: FakeExchange, params: Params) -> object:
-    key = secrets.token_hex(32)
-    ex.listen_keys.add(key)
-    return {"listenKey": key}
+    return {"listenKey": ex.listen_keys.create(ex.engine.market.now_ms)}
 
 
 def _listen_key_keepalive(ex: FakeExchange, params: Params) -> object:
-    if params.get("listenKey") not in ex.listen_keys:
-        raise ApiError(-1125, "This listenKey does not exist. Please use `POST /fapi/v1/listenKey` to recreate `listenKey`")
-    return {"listenKey": params["listenKey"]}
+    key = params.get("listenKey", "")
+    ex.listen_keys.keep_alive(key, ex.engine.market.now_ms)
+    return {"listenKey": key}
 
 
 def _listen_key_close(ex: FakeExchange, params: Params) -> object:
-    ex.listen_keys.discard(params.get("listenKey", ""))
+    ex.listen_keys.close(params.get("listenKey", ""))
     return {}
 
 
@@ -335,7 +424,8 @@ def control_routes(ex: FakeExchange) -> list[web.RouteDef]:
     async def state(request: web.Request) -> web.Response:
         snapshot = ex.engine.snapshot()
         snapshot.update(faults=ex.faults.armed(), fired=ex.faults.history, skew_ms=ex.skew_ms,
-                        server_time=ex.server_time(), requests=[list(item) for item in ex.request_log])
+                        server_time=ex.server_time(), requests=[list(item) for item in ex.request_log],
+                        in_flight=ex.in_flight, timers_pending=ex.engine.timers.pending)
         return web.json_response(snapshot)
 
     async def clock(request: web.Request) -> web.Response:
@@ -369,17 +459,55 @@ def control_routes(ex: FakeExchange) -> list[web.RouteDef]:
         return web.json_response({"ok": True})
 
     async def reset(request: web.Request) -> web.Response:
-        ex.engine.reset()
-        ex.faults.clear()
-        ex.skew_ms = 0
+        ex.reset()
         return web.json_response({"ok": True})
+
+    def incident(action: Callable[[dict], object]) -> Callable:
+        async def handler(request: web.Request) -> web.Response:
+            body = await _json(request)
+            try:
+                result = action(body)
+            except ApiError as error:
+                return web.json_response(error.body(), status=400)
+            except (KeyError, TypeError, ValueError, ArithmeticError) as error:
+                return web.json_response({"error": f"bad request: {error}"}, status=400)
+            return web.json_response(result.to_json() if isinstance(result, Order) else result)
+        return handler
+
+    async def limits(request: web.Request) -> web.Response:
+        body = await _json(request)
+        if body.get("reset"):
+            ex.limiter.reset()
+        if "freeze_at_ms" in body:
+            ex.limiter.freeze(int(body["freeze_at_ms"]))
+        if "limit" in body:
+            ex.limiter.limit = None if body["limit"] is None else int(body["limit"])
+        ex.limiter.advance(int(body.get("advance_ms", 0)))
+        return web.json_response({"used": ex.limiter.used, "limit": ex.limiter.limit, "bans": ex.limiter.bans})
+
+    async def run_clock(request: web.Request) -> web.Response:
+        body = await _json(request)
+        ex.start_clock(float(body.get("speed", 1.0)), int(body.get("tick_ms", 250)))
+        return web.json_response({"running": ex._clock_task is not None})
 
     async def drop(request: web.Request) -> web.Response:
         return web.json_response({"dropped": await ex.hub.drop_all()})
 
+    async def fire_timers(request: web.Request) -> web.Response:
+        return web.json_response({"fired": ex.engine.timers.fire_all()})
+
     return [web.get("/_fake/state", state), web.post("/_fake/clock", clock), web.post("/_fake/faults", faults),
             web.delete("/_fake/faults", faults), web.post("/_fake/account", account),
-            web.post("/_fake/reset", reset), web.post("/_fake/ws/drop", drop)]
+            web.post("/_fake/reset", reset), web.post("/_fake/ws/drop", drop),
+            web.post("/_fake/timers/fire", fire_timers), web.post("/_fake/limits", limits),
+            web.post("/_fake/clock/run", run_clock),
+            web.post("/_fake/liquidate", incident(lambda b: incidents.liquidate(ex.engine, b["symbol"], b["side"]))),
+            web.post("/_fake/adl", incident(lambda b: incidents.auto_deleverage(ex.engine, b["symbol"], b["side"],
+                                                                                 b.get("qty")))),
+            web.post("/_fake/funding", incident(lambda b: {"change": str(incidents.pay_funding(
+                ex.engine, b["symbol"], str(b["rate"])))})),
+            web.post("/_fake/trade", incident(lambda b: incidents.trade_by_hand(
+                ex.engine, b["symbol"], b["side"], b["positionSide"], str(b["quantity"]))))]
 
 
 async def _json(request: web.Request) -> dict:
