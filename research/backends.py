@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Hashable
@@ -130,7 +131,6 @@ class DaskBackend:
         except ImportError:
             raise UserError(f"--cluster needs Dask distributed, which is not installed; install it with "
                             f"{DASK_INSTALL_HINT}") from None
-        self._distributed = distributed
         try:
             self._client = distributed.Client(address, timeout="10s", set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
@@ -147,13 +147,16 @@ class DaskBackend:
         self._futures[future] = job
 
     def next_done(self, timeout: float) -> tuple[Job, Metrics] | None:
-        try:
-            done, _ = self._distributed.wait(list(self._futures), timeout=timeout, return_when="FIRST_COMPLETED")
-        except TimeoutError:
-            return None
-        future = next(iter(done))
-        job = self._futures.pop(future)
-        return job, future.result()
+        # Polled, not distributed.wait(): that one needs a process-wide default client.
+        deadline = time.monotonic() + timeout
+        while True:
+            future = next((f for f in self._futures if f.done()), None)
+            if future is not None:
+                job = self._futures.pop(future)
+                return job, future.result()
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.01)
 
     def close(self, cancel: bool = False) -> None:
         if cancel and self._futures:
