@@ -77,7 +77,7 @@ def _figure(width: float, height: float):
 
 def heatmap_png(grid: Grid, x_key: str, y_key: str, title: str) -> str:
     xs, ys, z = grid
-    figure = _figure(1.2 + 0.9 * max(len(xs), 4), 1.2 + 0.6 * max(len(ys), 3))
+    figure = _figure(max(6.5, 2.5 + 0.9 * len(xs)), 1.8 + 0.6 * max(len(ys), 3))
     axes = figure.subplots()
     image = axes.imshow(np.ma.masked_invalid(z), origin="lower", aspect="auto", cmap="RdYlGn")
     axes.set_xticks(range(len(xs)), [str(x) for x in xs], rotation=45 if len(xs) > 8 else 0)
@@ -157,7 +157,7 @@ def report_html(result: SearchResult, keys: Sequence[str], objective: str, heade
         for out_of_sample in ((False, True) if walk_forward else (False,)):
             grid = pair_grid(result.rows, x_key, y_key, objective, out_of_sample)
             label = ("out-of-sample" if out_of_sample else "in-sample") + (", mean over windows" if walk_forward else "")
-            title = f"{objective} ({label}; best over other parameters)"
+            title = f"{objective}\n({label}; best over the other parameters)"
             parts.append(_img(heatmap_png(grid, x_key, y_key, title), f"{objective} heatmap {x_key} x {y_key}"))
     body = "\n".join(parts)
     return f"""<!DOCTYPE html>

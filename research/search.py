@@ -138,7 +138,8 @@ class OptunaProposer:
             self.study = optuna.create_study(study_name=name, storage=plan.storage, sampler=sampler,
                                              direction="maximize", load_if_exists=True)
         except ImportError as exc:
-            raise UserError(f"Optuna cannot open its study file here ({exc}); use --search grid") from None
+            raise UserError(f"Optuna's study file needs SQLAlchemy, which this build does not include ({exc}); "
+                            "use --search grid, or run from source") from None
         stored = self.study.user_attrs.get("search")
         if stored is None:
             self.study.set_user_attr("search", fingerprint)
