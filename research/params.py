@@ -21,6 +21,7 @@ from core.errors import UserError
 
 Assignment = tuple[tuple[str, Any], ...]  # ((key, value), ...) in --param order
 MAX_RANGE_VALUES = 10_000
+SEARCHABLE_PREFIXES = ("strategy.", "backtest.")  # what changes a backtest (with symbols.<SYMBOL>.call_size)
 
 
 class ParamError(UserError):
@@ -69,7 +70,7 @@ def _is_known_key(key: str, base: AppSettings) -> bool:
     parts = key.split(".")
     if len(parts) == 3 and parts[0] == "symbols" and parts[2] == "call_size":
         return parts[1] in base.symbols
-    return key in SCHEMA and key != "mode"
+    return key in SCHEMA and key.startswith(SEARCHABLE_PREFIXES)
 
 
 def _range_values(key: str, text: str) -> tuple[tuple[Any, ...], float, float, float]:
@@ -99,8 +100,8 @@ def parse_param(text: str, base: AppSettings) -> ParamSpec:
                          "e.g. strategy.exit.take_profit_pct=0.5,1,2")
     key, raw = (part.strip() for part in text.split("=", 1))
     if not _is_known_key(key, base):
-        raise ParamError(f"--param {key}: not a setting that can be searched; use a strategy.*, backtest.* or "
-                         f"exchange.* key, or symbols.<SYMBOL>.call_size of a symbol in the settings")
+        raise ParamError(f"--param {key}: not a setting that changes a backtest; use a strategy.* or backtest.* "
+                         f"key, or symbols.<SYMBOL>.call_size of a symbol in the settings")
     if not raw:
         raise ParamError(f"--param {key}: no values given; e.g. {key}=1,2,3 or {key}=1:3:1")
     low = high = step = None

@@ -116,6 +116,9 @@ class GridProposer:
     def previous(self) -> list[tuple[int, Assignment, Metrics]]:
         return []
 
+    def pending(self) -> int:
+        return len(self._combos) - self._next
+
 
 class OptunaProposer:
     """TPE proposals from an Optuna study (ask/tell, several trials in flight).
@@ -240,10 +243,6 @@ class Search:
             self.notes += refused
         return GridProposer(combos)
 
-    @staticmethod
-    def _planned(proposer) -> int:
-        return proposer.pending() if isinstance(proposer, OptunaProposer) else len(proposer._combos)
-
     def _step(self, amount: int = 1) -> None:
         self.done += amount
         self.progress(self.done, self.total)
@@ -286,7 +285,7 @@ class Search:
         plan = self.plan
         proposer = self._proposer("optimize")
         previous = proposer.previous()
-        self.total = self._planned(proposer) + 1  # +1: the best settings again, keeping their equity
+        self.total = proposer.pending() + 1  # +1: the best settings again, keeping their equity
         rows = [Row(assignment, metrics) for _, assignment, metrics in previous]
         for row in rows:
             self.on_row(row)
@@ -310,7 +309,7 @@ class Search:
         self.total = 0
         for window in plan.windows:
             proposer = self._proposer(f"window-{window.index + 1:03d}")
-            planned = self._planned(proposer) + len(proposer.previous())
+            planned = proposer.pending() + len(proposer.previous())
             if window.index == 0:
                 self.total = 2 * planned * len(plan.windows)
             in_sample = proposer.previous()

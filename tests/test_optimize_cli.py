@@ -196,6 +196,7 @@ def test_resume_without_a_study_is_one_sentence(tmp_path, capsys):
 
 @pytest.mark.parametrize("param, named, reason", [
     ("strategy.exit.take_profit=1,2", "strategy.exit.take_profit", "not a setting"),
+    ("paths.state_dir=a,b", "paths.state_dir", "not a setting"),
     ("strategy.exit.take_profit_pct=1,-2", "strategy.exit.take_profit_pct", "-2"),
     ("strategy.exit.max_hold_bars=2.5,3", "strategy.exit.max_hold_bars", "whole number"),
     ("strategy.signal.reference=centerline,rsi", "strategy.signal.reference", "rsi"),

@@ -426,7 +426,8 @@ class OptimizeTab(QWidget):
         self.table.setSortingEnabled(False)
         self.table.clear()
         self.table.setRowCount(0)
-        header = results_header(self._keys, walk_forward)
+        # The results.csv names; settings keys stay as they are, figures go through tr() for a translation.
+        header = [name if name in self._keys else self.tr(name) for name in results_header(self._keys, walk_forward)]
         self.table.setColumnCount(len(header))
         self.table.setHorizontalHeaderLabels(header)
         self.table.setSortingEnabled(True)
