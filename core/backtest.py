@@ -157,6 +157,7 @@ class _Ledger:
     wins: int = 0
     hedges_opened: int = 0
     fills: list[Fill] = field(default_factory=list)
+    fill_count: int = 0  # len(fills), or the count alone when the records are not kept
 
     @property
     def net_qty(self) -> float:
@@ -190,6 +191,7 @@ class _Ledger:
             if self.qty[side] <= 1e-12:
                 self.qty[side], self.entry[side], self.open_fees[side] = 0.0, 0.0, 0.0
         self.fills.append(fill)
+        self.fill_count += 1
 
     def charge_funding(self, rate: float, mark: float) -> None:
         """Longs pay ``rate x notional`` to shorts (a negative rate reverses it)."""
@@ -379,9 +381,9 @@ def kernel_unsupported(call_sizes: Mapping[str, float]) -> str | None:
 
 
 def _run_symbol_kernel(symbol: str, params: StrategyParams, call_size: float, config: BacktestConfig,
-                       frame_5m: pd.DataFrame, frame_1d: pd.DataFrame | None) -> _SymbolRun:
+                       frame_5m: pd.DataFrame, frame_1d: pd.DataFrame | None, records: bool = True) -> _SymbolRun:
     """One symbol through :func:`core.kernel.run_symbol`: the same inputs and results as
-    :meth:`_SymbolBacktest.run`, fills and equity identical."""
+    :meth:`_SymbolBacktest.run`, fills and equity identical (fill records only if ``records``)."""
     from core import kernel  # imported here: compiling it is only worth it for a backtest
 
     all_open_times = _column(frame_5m, "open_time", np.int64)
@@ -401,7 +403,7 @@ def _run_symbol_kernel(symbol: str, params: StrategyParams, call_size: float, co
         first, stop, config.fill == "close", call_size, config.fee_pct, config.slippage_bps,
         config.initial_capital, params,
     )
-    fills = _kernel_fills(symbol, run)
+    fills = _kernel_fills(symbol, run) if records else []
     ledger = _Ledger(
         cash=float(run.cash),
         qty={Side.LONG: float(run.qty_long), Side.SHORT: float(run.qty_short)},
@@ -411,6 +413,7 @@ def _run_symbol_kernel(symbol: str, params: StrategyParams, call_size: float, co
         wins=int(run.wins),
         hedges_opened=int(run.hedges_opened),
         fills=fills,
+        fill_count=int(run.fill_count),
     )
     warnings = []
     if run.regime == 0:
@@ -477,7 +480,7 @@ def _summary(name: str, curve: EquityCurve, capital: float, ledgers: list[_Ledge
         fees=sum(ledger.fees for ledger in ledgers),
         funding=sum(ledger.funding for ledger in ledgers),
         hedges_opened=sum(ledger.hedges_opened for ledger in ledgers),
-        fills=sum(len(ledger.fills) for ledger in ledgers),
+        fills=sum(ledger.fill_count for ledger in ledgers),
         time_in_market_pct=bars_in_market / bars * 100.0 if bars else 0.0,
         open_positions=open_positions,
     )
@@ -507,6 +510,7 @@ def run_backtest(
     progress: ProgressCallback | None = None,
     engine: str = DEFAULT_ENGINE,
     log: Callable[[str], None] | None = None,
+    records: bool = True,
 ) -> BacktestResult:
     """Backtest every symbol of ``candles_5m`` (sorted, unique ``open_time``) [SPEC B].
 
@@ -519,6 +523,9 @@ def run_backtest(
     ``exact`` drives HedgeStrategy through the order executor and the simulated
     broker bar by bar. When a setting is one the kernel cannot reproduce
     (:func:`kernel_unsupported`), the exact engine runs and ``log`` is told why.
+
+    ``records=False`` (kernel only; for searches that read the figures): the result's
+    ``trades`` and ``fills`` are left empty; summaries, equity and warnings are complete.
     """
     if engine not in ENGINES:
         raise BacktestInputError(f"engine = {engine!r} is not a backtest engine; use one of: {', '.join(ENGINES)}")
@@ -548,7 +555,7 @@ def run_backtest(
     for symbol, frame in candles_5m.items():
         daily = (candles_1d or {}).get(symbol)
         if engine == "kernel":
-            runs[symbol] = _run_symbol_kernel(symbol, params, call_sizes[symbol], config, frame, daily)
+            runs[symbol] = _run_symbol_kernel(symbol, params, call_sizes[symbol], config, frame, daily, records)
             tick(runs[symbol].curve.times.size)
         else:
             runs[symbol] = _SymbolBacktest(symbol, params, call_sizes[symbol], config).run(frame, daily, tick)
