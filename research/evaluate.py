@@ -1,9 +1,9 @@
 """The one seam between a search and the backtest engine: one settings object -> its figures.
 
 Every backtest of a search (grid, Optuna, walk-forward, local pool, Dask) goes
-through :func:`evaluate`. It calls today's engine (:func:`core.backtest.run_backtest`);
-a faster engine that returns the same results plugs in by changing the one line
-marked ENGINE below. The figures are the backtest summary's TOTAL row
+through :func:`evaluate`, which makes the one call into the backtester
+(:func:`core.backtest.run_backtest`, marked ENGINE below): another engine
+returning the same results plugs in there. The figures are the backtest summary's TOTAL row
 (``runner.backtest_report``), so a row of a search equals ``python main.py
 backtest`` run with the same settings and dates.
 """
@@ -117,8 +117,10 @@ def evaluate(settings: AppSettings, data: MarketData, start_ms: int | None, end_
                             initial_capital=backtest.initial_capital, funding=data.funding,
                             start_ms=start_ms, end_ms=end_ms)
     sizes = {symbol: settings.symbols[symbol].call_size for symbol in data.candles_5m}
-    # ENGINE: the one line to change for another engine returning the same BacktestResult.
-    result = run_backtest(dict(data.candles_5m), settings.strategy, sizes, config, dict(data.candles_1d) or None)
+    # ENGINE: the one call into the backtester. The compiled kernel (the default engine, equal to the
+    # exact one) without per-fill records: a search reads only the figures and the equity.
+    result = run_backtest(dict(data.candles_5m), settings.strategy, sizes, config, dict(data.candles_1d) or None,
+                          records=False)
     total = result.total
     metrics = curve_metrics(result.combined.times, result.combined.equity, config.initial_capital,
                             total.trades, total.fees, total.hedges_opened, keep_equity)
