@@ -77,6 +77,18 @@ class ResultsWriter:
     def close(self) -> None:
         self._handle.close()
 
+    def rewrite(self, rows: Sequence[Row]) -> None:
+        """At the end: the same rows in search order (they were written as they finished, in any order)."""
+        self.close()
+        temp = self.path.with_name(self.path.name + ".tmp")
+        with open(temp, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            with open(self.path, newline="", encoding="utf-8") as written:
+                writer.writerow(next(csv.reader(written)))
+            writer.writerows(row_cells(row) for row in rows)
+        temp.replace(self.path)
+        self.rows = len(rows)
+
 
 def write_windows(path: Path, keys: Sequence[str], objective: str, result: SearchResult) -> None:
     """walk_forward.csv: per window the chosen settings, their in-sample objective and out-of-sample figures."""

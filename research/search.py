@@ -80,7 +80,7 @@ class WindowResult:
 
 @dataclass
 class SearchResult:
-    rows: list[Row]
+    rows: list[Row]  # in the order the settings were proposed (grid order, Optuna trial number)
     best: Assignment  # without walk-forward: the best row; with it: the last window's choice
     best_metrics: Metrics  # its in-sample figures, equity kept
     windows: list[WindowResult] = field(default_factory=list)
@@ -286,21 +286,19 @@ class Search:
         proposer = self._proposer("optimize")
         previous = proposer.previous()
         self.total = proposer.pending() + 1  # +1: the best settings again, keeping their equity
-        rows = [Row(assignment, metrics) for _, assignment, metrics in previous]
-        for row in rows:
-            self.on_row(row)
+        for _, assignment, metrics in previous:
+            self.on_row(Row(assignment, metrics))
 
         def emit(seq: int, assignment: Assignment, metrics: Metrics) -> None:
-            row = Row(assignment, metrics)
-            rows.append(row)
-            self.on_row(row)
+            self.on_row(Row(assignment, metrics))  # as it finishes, so an interruption keeps it
 
         results = previous + self._segment(proposer, plan.start_ms, plan.end_ms, on_done=emit)
         if not results:
             raise UserError("the search finished no backtest")
         _, best, _ = pick_best(results, plan.objective)
         best_metrics = self._rerun_with_equity(best, plan.start_ms, plan.end_ms)
-        return SearchResult(rows, best, best_metrics)
+        rows = [Row(assignment, metrics) for _, assignment, metrics in sorted(results, key=lambda item: item[0])]
+        return SearchResult(rows, best, best_metrics)  # rows in proposal order, wherever they ran
 
     def _walk_forward(self) -> SearchResult:
         plan = self.plan

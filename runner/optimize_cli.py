@@ -134,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         writer.close()
     bar.finish()
+    writer.rewrite(result.rows)
     _write_outputs(out, settings, plan, result, header)
     for note in result.notes:
         print(note)
