@@ -504,9 +504,9 @@ class OptimizeTab(QWidget):
         objective = self.objective.currentData()
         xs, ys, z = pair_grid(self.rows, x_key, y_key, objective, out_of_sample)
         side = self.tr("out-of-sample") if out_of_sample else self.tr("in-sample")
-        self.heatmap.show_grid(xs, ys, z, x_key, y_key,
-                               self.tr("{objective} ({side}), best over the other settings").format(
-                                   objective=objective, side=side))
+        title = (self.tr("{objective} ({side}, mean over the windows), best over the other settings")
+                 if self.rows[0].window is not None else self.tr("{objective} ({side}), best over the other settings"))
+        self.heatmap.show_grid(xs, ys, z, x_key, y_key, title.format(objective=objective, side=side))
 
     # ----- using a row ------------------------------------------------------------------------
 
