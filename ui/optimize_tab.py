@@ -10,6 +10,7 @@ asking first while the bot trades (they apply at the next Start).
 """
 from __future__ import annotations
 
+import html
 import logging
 import math
 import os
@@ -140,7 +141,8 @@ class HeatMap(QWidget):
         self.plot = pg.PlotWidget()
         self.plot.setMouseEnabled(x=False, y=False)
         self.image = pg.ImageItem()
-        self.image.setColorMap(pg.colormap.get("viridis"))
+        # Loss red, middle yellow, profit green (as the report); built here, no colormap file to bundle.
+        self.image.setColorMap(pg.ColorMap(pos=[0.0, 0.5, 1.0], color=[(198, 40, 40), (255, 240, 170), (27, 127, 42)]))
         self.plot.addItem(self.image)
         self._labels: list[pg.TextItem] = []
         self.values = np.zeros((0, 0))  # z[y, x] as shown
@@ -157,7 +159,7 @@ class HeatMap(QWidget):
         low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         shown = np.where(np.isfinite(z), z, low)
         self.image.setImage(shown.T, levels=(low, high if high > low else low + 1e-9))  # ImageItem is [x, y]
-        self.plot.setTitle(title)
+        self.plot.setTitle(html.escape(title).replace(", best", "<br>best"), size="9pt")  # fits a narrow pane
         self.plot.getAxis("bottom").setTicks([[(i + 0.5, str(x)) for i, x in enumerate(xs)]])
         self.plot.getAxis("left").setTicks([[(j + 0.5, str(y)) for j, y in enumerate(ys)]])
         self.plot.setLabel("bottom", x_key)
@@ -165,7 +167,7 @@ class HeatMap(QWidget):
         if z.size <= 400:
             for (j, i), value in np.ndenumerate(z):
                 if math.isfinite(value):
-                    label = pg.TextItem(f"{value:.3g}", color="w", anchor=(0.5, 0.5))
+                    label = pg.TextItem(f"{value:.3g}", color="#111", anchor=(0.5, 0.5))
                     label.setPos(i + 0.5, j + 0.5)
                     self.plot.addItem(label)
                     self._labels.append(label)
@@ -327,6 +329,7 @@ class OptimizeTab(QWidget):
         lower.addWidget(heat)
         lower.setStretchFactor(0, 3)
         lower.setStretchFactor(1, 2)
+        lower.setSizes([760, 600])
 
         layout = QVBoxLayout(self)
         layout.addLayout(data_row)
@@ -430,6 +433,8 @@ class OptimizeTab(QWidget):
         header = [name if name in self._keys else self.tr(name) for name in results_header(self._keys, walk_forward)]
         self.table.setColumnCount(len(header))
         self.table.setHorizontalHeaderLabels(header)
+        for column in range(len(header)):  # the window's days: in the window cell's tooltip
+            self.table.setColumnHidden(column, walk_forward and 1 <= column <= 4)
         self.table.setSortingEnabled(True)
 
     def _reset_heatmap_choices(self, walk_forward: bool) -> None:
@@ -465,6 +470,9 @@ class OptimizeTab(QWidget):
             item = _number_item(value)
             if column == 0:
                 item.setData(Qt.UserRole + 1, len(self.rows) - 1)  # which Row this line shows
+                if row.window is not None:
+                    item.setToolTip(self.tr("in-sample {a} to {b}, out-of-sample {c} to {d}").format(
+                        a=cells[1], b=cells[2], c=cells[3], d=cells[4]))
             self.table.setItem(index, column, item)
         self.table.setSortingEnabled(True)
         self.refresh_heatmap()
