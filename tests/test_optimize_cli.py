@@ -232,3 +232,20 @@ def test_objectives_rank_by_their_own_figure(tmp_path, capsys):
         for row in rows:
             ratio = float(row["return_pct"]) / float(row["max_dd_pct"])
             assert math.isclose(float(row["calmar"]), ratio, rel_tol=1e-5)
+
+
+def test_optuna_walk_forward_runs_one_study_per_window(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert optimize(out, "--search", "optuna", "--trials", "2", "--param", f"{TP}=0.5:3:0.5",
+                    "--param", f"{CENTER}=40:60:5", "--start", "2023-02-01", "--end", "2023-02-04",
+                    "--walk-forward", "2:1") == 0
+    with sqlite3.connect(out / "optuna.db") as db:
+        studies = db.execute("SELECT s.study_name, COUNT(t.trial_id) FROM studies s JOIN trials t USING (study_id) "
+                             "WHERE t.state = 'COMPLETE' GROUP BY s.study_name ORDER BY s.study_name").fetchall()
+    assert studies == [("window-001", 2), ("window-002", 2)]
+    _, rows = read_rows(out / "results.csv")
+    assert [r["window"] for r in rows] == ["1", "1", "2", "2"]
+    _, windows = read_rows(out / "walk_forward.csv")
+    for window in windows[:-1]:
+        own = [r for r in rows if r["window"] == window["window"]]
+        assert window["oos_net_pnl"] == max(own, key=lambda r: float(r["is_net_pnl"]))["oos_net_pnl"]
