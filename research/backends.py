@@ -135,8 +135,7 @@ class DaskBackend:
             self._client = distributed.Client(address, timeout="10s", set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
             raise UserError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
-        workers = len(self._client.scheduler_info().get("workers", {})) or 1
-        threads = sum(self._client.nthreads().values()) or workers
+        threads = sum(self._client.nthreads().values()) or 1  # every worker thread busy, one job queued behind each
         self.capacity = 2 * threads
         self._base = base
         self._data = self._client.scatter(data, broadcast=True, hash=False)
