@@ -194,7 +194,7 @@ class OptimizeTab(QWidget):
         self._keys: list[str] = []
 
         self.data_dir = QLineEdit()
-        browse = QPushButton("…")
+        browse = QPushButton(self.tr("…"))
         browse.setFixedWidth(28)
         browse.setToolTip(self.tr("Choose the kline data folder"))
         browse.clicked.connect(self._browse)
@@ -222,7 +222,7 @@ class OptimizeTab(QWidget):
 
         self.objective = QComboBox()
         for name in OBJECTIVES:
-            self.objective.addItem(name, name)
+            self.objective.addItem(self.tr(name), name)
         self.method = QComboBox()
         self.method.addItem(self.tr("Grid: every combination"), "grid")
         self.method.addItem(self.tr("Optuna (TPE): sampled, for large spaces"), "optuna")
