@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Hashable
 
 from config.settings import AppSettings
+from core.backtest import DEFAULT_ENGINE
 from core.errors import UserError
 from research import evaluate as evaluation
 from research.evaluate import MarketData, Metrics
@@ -38,11 +39,12 @@ class Job:
     start_ms: int | None
     end_ms: int | None
     keep_equity: bool = False
+    engine: str = DEFAULT_ENGINE
 
 
 def run_job(job: Job, base: AppSettings, data: MarketData) -> Metrics:
     settings = apply_assignment(base, job.assignment)
-    return evaluation.evaluate(settings, data, job.start_ms, job.end_ms, job.keep_equity)
+    return evaluation.evaluate(settings, data, job.start_ms, job.end_ms, job.keep_equity, job.engine)
 
 
 class SerialBackend:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from config.settings import AppSettings
-from core.backtest import BacktestConfig, EquityCurve, _daily_sharpe, run_backtest
+from core.backtest import DEFAULT_ENGINE, BacktestConfig, EquityCurve, _daily_sharpe, run_backtest
 from core.model import ONE_DAY_MS
 
 OBJECTIVES = ("net_pnl", "sharpe", "calmar", "profit_factor")
@@ -109,18 +109,19 @@ def curve_metrics(times: np.ndarray, equity: np.ndarray, capital: float, trades:
 
 
 def evaluate(settings: AppSettings, data: MarketData, start_ms: int | None, end_ms: int | None,
-             keep_equity: bool = False) -> Metrics:
+             keep_equity: bool = False, engine: str = DEFAULT_ENGINE) -> Metrics:
     """Backtest ``settings`` on ``data``, trading bars with ``start_ms <= open < end_ms``
-    (earlier candles warm up the indicators and the regime, as ``backtest --start`` does)."""
+    (earlier candles warm up the indicators and the regime, as ``backtest --start`` does).
+    ``engine`` as ``backtest --engine`` (both give the same figures)."""
     backtest = settings.backtest
     config = BacktestConfig(fill=backtest.fill, fee_pct=backtest.fee_pct, slippage_bps=backtest.slippage_bps,
                             initial_capital=backtest.initial_capital, funding=data.funding,
                             start_ms=start_ms, end_ms=end_ms)
     sizes = {symbol: settings.symbols[symbol].call_size for symbol in data.candles_5m}
-    # ENGINE: the one call into the backtester. The compiled kernel (the default engine, equal to the
-    # exact one) without per-fill records: a search reads only the figures and the equity.
+    # ENGINE: the one call into the backtester. The kernel runs without per-fill records: a search
+    # reads only the figures and the equity.
     result = run_backtest(dict(data.candles_5m), settings.strategy, sizes, config, dict(data.candles_1d) or None,
-                          records=False)
+                          engine=engine, records=engine != "kernel")
     total = result.total
     metrics = curve_metrics(result.combined.times, result.combined.equity, config.initial_capital,
                             total.trades, total.fees, total.hedges_opened, keep_equity)

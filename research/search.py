@@ -21,6 +21,7 @@ from typing import Any, Callable, Protocol, Sequence
 import numpy as np
 
 from config.settings import AppSettings
+from core.backtest import DEFAULT_ENGINE
 from core.errors import UserError
 from research.backends import Job
 from research.evaluate import Metrics, curve_metrics
@@ -54,6 +55,7 @@ class SearchPlan:
     windows: tuple[Window, ...] = ()  # empty: no walk-forward
     seed: int = 0
     storage: str | None = None  # optuna: an SQLAlchemy URL (sqlite:///...), None = in memory
+    engine: str = DEFAULT_ENGINE  # as backtest --engine
 
     @property
     def keys(self) -> list[str]:
@@ -259,7 +261,7 @@ class Search:
                 if proposal is None:
                     break
                 seq, assignment = proposal
-                self.backend.submit(Job(seq, assignment, start, end, assignment == keep_equity_of))
+                self.backend.submit(Job(seq, assignment, start, end, assignment == keep_equity_of, self.plan.engine))
                 in_flight += 1
             if in_flight == 0:
                 return sorted(results, key=lambda item: item[0])

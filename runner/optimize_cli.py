@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from config.settings import AppSettings, settings_to_dict
+from core.backtest import DEFAULT_ENGINE
 from core.errors import UserError
 from research.backends import make_backend
 from research.evaluate import OBJECTIVES, MarketData
@@ -90,8 +91,9 @@ def build_plan(args: argparse.Namespace, settings: AppSettings, data: MarketData
         if args.resume and not study.exists():
             raise UserError(f"--resume: there is no Optuna study to continue in {args.out} ({STUDY_FILE})")
         storage = f"sqlite:///{study.resolve().as_posix()}"
+    engine = getattr(args, "engine", None) or DEFAULT_ENGINE  # backtest's --engine, when it has one
     return SearchPlan(specs, args.objective, args.search, args.trials, start_ms, end_ms, found_windows,
-                      args.seed, storage)
+                      args.seed, storage, engine)
 
 
 def run(args: argparse.Namespace) -> int:

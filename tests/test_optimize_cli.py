@@ -249,3 +249,20 @@ def test_optuna_walk_forward_runs_one_study_per_window(tmp_path, capsys):
     for window in windows[:-1]:
         own = [r for r in rows if r["window"] == window["window"]]
         assert window["oos_net_pnl"] == max(own, key=lambda r: float(r["is_net_pnl"]))["oos_net_pnl"]
+
+
+def test_both_engines_give_the_same_results_csv(tmp_path, capsys, monkeypatch):
+    engines = []
+    real = evaluation.run_backtest
+
+    def spy(*args, **kwargs):
+        engines.append(kwargs["engine"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "run_backtest", spy)
+    assert optimize(tmp_path / "kernel", *PARAMS, "--engine", "kernel") == 0
+    assert set(engines) == {"kernel"}
+    engines.clear()
+    assert optimize(tmp_path / "exact", *PARAMS, "--engine", "exact") == 0
+    assert set(engines) == {"exact"}
+    assert (tmp_path / "kernel" / "results.csv").read_text() == (tmp_path / "exact" / "results.csv").read_text()
