@@ -2,6 +2,7 @@
 
     python main.py                 the trader's window (paper trading on the bundled sample)
     python main.py backtest ...    multi-symbol backtest with reports
+    python main.py optimize ...    search settings by backtest (grid / Optuna, walk-forward)
     python main.py run ...         headless trading service (paper / replay / testnet / live)
     python main.py download ...    download klines from Binance USDT-M futures
     python main.py selftest        checks that this installation works
@@ -30,6 +31,7 @@ from core.errors import UserError
 COMMANDS: dict[str, tuple[str, str]] = {
     "gui": ("ui.app", "open the trader's window (default)"),
     "backtest": ("runner.backtest_cli", "run a multi-symbol backtest and write reports"),
+    "optimize": ("runner.optimize_cli", "search settings by backtest (grid or Optuna, walk-forward)"),
     "run": ("runner.run_cli", "run the trading service headless"),
     "download": ("runner.download_cli", "download klines from Binance USDT-M futures"),
     "selftest": ("runner.selftest", "check that this installation works"),
@@ -124,4 +126,7 @@ def _crash_folders() -> list[Path]:
 
 
 if __name__ == "__main__":
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # optimize's worker processes, in the frozen EXE
     sys.exit(main())

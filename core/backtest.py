@@ -28,6 +28,7 @@ combined equity curve is the per-symbol PnL aligned by time and summed.
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -40,10 +41,13 @@ from core.executor import ExecutionStatus, OrderExecutor
 from core.model import FIVE_MINUTES_MS, ONE_DAY_MS, Action, BarClose, Fill, OrderIntent, Side, Signal
 from core.params import StrategyParams
 from core.sim_broker import SimulatedBroker, buys
+from core.state import QTY_EPSILON
 from core.strategy import HedgeStrategy
 from core.trades import TradeRecord
 
 FILL_MODES = ("next_open", "close")
+ENGINES = ("kernel", "exact")
+DEFAULT_ENGINE = "kernel"
 HEDGE_OPEN_REASONS = frozenset({"R3", "R5"})
 TRADING_DAYS_PER_YEAR = 365  # crypto trades every day
 _PROGRESS_EVERY = 4096  # bars between progress callbacks
@@ -153,6 +157,7 @@ class _Ledger:
     wins: int = 0
     hedges_opened: int = 0
     fills: list[Fill] = field(default_factory=list)
+    fill_count: int = 0  # len(fills), or the count alone when the records are not kept
 
     @property
     def net_qty(self) -> float:
@@ -186,6 +191,7 @@ class _Ledger:
             if self.qty[side] <= 1e-12:
                 self.qty[side], self.entry[side], self.open_fees[side] = 0.0, 0.0, 0.0
         self.fills.append(fill)
+        self.fill_count += 1
 
     def charge_funding(self, rate: float, mark: float) -> None:
         """Longs pay ``rate x notional`` to shorts (a negative rate reverses it)."""
@@ -342,11 +348,99 @@ class _SymbolBacktest:
         return _SymbolRun(ledger, EquityCurve(times, equity), in_market, self.warnings, open_positions)
 
     def _funding_arrays(self) -> tuple[list[int], list[float]]:
-        funding = self.config.funding
-        if funding is None or self.symbol not in funding:
-            return [], []
-        frame = funding[self.symbol].sort_values("funding_time")
-        return frame["funding_time"].astype("int64").tolist(), frame["funding_rate"].astype(float).tolist()
+        return _funding_arrays(self.config, self.symbol)
+
+
+def _funding_arrays(config: BacktestConfig, symbol: str) -> tuple[list[int], list[float]]:
+    """The symbol's funding times (ms) and rates, in time order; empty when not modelled."""
+    funding = config.funding
+    if funding is None or symbol not in funding:
+        return [], []
+    frame = funding[symbol].sort_values("funding_time")
+    return frame["funding_time"].astype("int64").tolist(), frame["funding_rate"].astype(float).tolist()
+
+
+# ----- the kernel engine --------------------------------------------------------------------------
+
+# A fill's fee goes through Decimal(repr(fee)) * qty / qty in the executor: exact (hence equal to
+# the kernel's float) while the product fits Decimal's 28 digits, i.e. qty has at most 28 - 17.
+_KERNEL_MAX_SIZE_DIGITS = 11
+
+
+def kernel_unsupported(call_sizes: Mapping[str, float]) -> str | None:
+    """Why the kernel cannot reproduce the exact engine for these settings, or None when it can."""
+    for symbol, size in call_sizes.items():
+        size = float(size)
+        if not (math.isfinite(size) and size > QTY_EPSILON):
+            return f"{symbol} call_size {size!r} is not a positive quantity"
+        digits = len(Decimal(repr(size)).as_tuple().digits)
+        if digits > _KERNEL_MAX_SIZE_DIGITS:
+            return (f"{symbol} call_size {size!r} has {digits} significant digits "
+                    f"(the kernel reproduces the executor's fee rounding up to {_KERNEL_MAX_SIZE_DIGITS})")
+    return None
+
+
+def _run_symbol_kernel(symbol: str, params: StrategyParams, call_size: float, config: BacktestConfig,
+                       frame_5m: pd.DataFrame, frame_1d: pd.DataFrame | None, records: bool = True) -> _SymbolRun:
+    """One symbol through :func:`core.kernel.run_symbol`: the same inputs and results as
+    :meth:`_SymbolBacktest.run`, fills and equity identical (fill records only if ``records``)."""
+    from core import kernel  # imported here: compiling it is only worth it for a backtest
+
+    all_open_times = _column(frame_5m, "open_time", np.int64)
+    first, stop = _trading_range(all_open_times, config)
+    if stop <= first:
+        raise BacktestInputError(f"{symbol} has no 5m candles in the chosen date range")
+    closes = _column(frame_5m, "close", np.float64)[:stop]
+    codes = kernel.signal_codes(closes, params.signal)
+    if frame_1d is None:
+        frame_1d = resample_daily(frame_5m.iloc[:stop])
+    day_closes = _column(frame_1d, "open_time", np.int64) + ONE_DAY_MS
+    day_codes = kernel.signal_codes(_column(frame_1d, "close", np.float64), params.signal)
+    funding_times, funding_rates = _funding_arrays(config, symbol)
+    run = kernel.run_symbol(
+        all_open_times[:stop], _column(frame_5m, "open", np.float64)[:stop], closes, codes, day_closes, day_codes,
+        np.asarray(funding_times, dtype=np.int64), np.asarray(funding_rates, dtype=np.float64),
+        first, stop, config.fill == "close", call_size, config.fee_pct, config.slippage_bps,
+        config.initial_capital, params,
+    )
+    fills = _kernel_fills(symbol, run) if records else []
+    ledger = _Ledger(
+        cash=float(run.cash),
+        qty={Side.LONG: float(run.qty_long), Side.SHORT: float(run.qty_short)},
+        fees=float(run.fees),
+        funding=float(run.funding),
+        trades=int(run.trades),
+        wins=int(run.wins),
+        hedges_opened=int(run.hedges_opened),
+        fills=fills,
+        fill_count=int(run.fill_count),
+    )
+    warnings = []
+    if run.regime == 0:
+        warnings.append(f"[G2] {symbol}: no daily signal was known at any bar "
+                        f"({len(day_closes)} daily candles): the strategy never traded")
+    times = all_open_times[first:stop] + FIVE_MINUTES_MS
+    open_positions = {f"{symbol} {side.value}": qty for side, qty in ledger.qty.items() if qty > 0}
+    return _SymbolRun(ledger, EquityCurve(times, np.asarray(run.equity)), int(run.bars_in_market), warnings,
+                      open_positions)
+
+
+def _kernel_fills(symbol: str, run) -> list[Fill]:
+    """The kernel's fill arrays as the Fill records the executor would have reported."""
+    from core import decide
+
+    sides, actions = (Side.LONG, Side.SHORT), (Action.OPEN, Action.CLOSE)
+    prefix = f"ah-{symbol[:12]}-"
+    fills = []
+    columns = (run.fill_decision_time, run.fill_time, run.fill_side, run.fill_action, run.fill_reason,
+               run.fill_qty, run.fill_price, run.fill_fee, run.fill_seq)
+    for decision_time, time_ms, side, action, reason, qty, price, fee, seq in zip(*(np.asarray(c).tolist()
+                                                                                    for c in columns)):
+        client_id = f"{prefix}{decision_time // 1000}-{seq}"  # as HedgeStrategy._intent numbers orders
+        fills.append(Fill(client_id=client_id, symbol=symbol, side=sides[side], action=actions[action], qty=qty,
+                          price=price, fee=fee, time=time_ms, reason=decide.REASONS[reason],
+                          decision_time=decision_time, order_id=client_id))
+    return fills
 
 
 # ----- metrics ------------------------------------------------------------------------------------
@@ -386,7 +480,7 @@ def _summary(name: str, curve: EquityCurve, capital: float, ledgers: list[_Ledge
         fees=sum(ledger.fees for ledger in ledgers),
         funding=sum(ledger.funding for ledger in ledgers),
         hedges_opened=sum(ledger.hedges_opened for ledger in ledgers),
-        fills=sum(len(ledger.fills) for ledger in ledgers),
+        fills=sum(ledger.fill_count for ledger in ledgers),
         time_in_market_pct=bars_in_market / bars * 100.0 if bars else 0.0,
         open_positions=open_positions,
     )
@@ -414,13 +508,27 @@ def run_backtest(
     config: BacktestConfig,
     candles_1d: dict[str, pd.DataFrame] | None = None,
     progress: ProgressCallback | None = None,
+    engine: str = DEFAULT_ENGINE,
+    log: Callable[[str], None] | None = None,
+    records: bool = True,
 ) -> BacktestResult:
     """Backtest every symbol of ``candles_5m`` (sorted, unique ``open_time``) [SPEC B].
 
     ``candles_1d[symbol]`` gives that symbol's daily candles; missing ones are
     resampled from the 5m data by UTC day [B5]. ``progress(done, total)`` is
-    called every few thousand bars.
+    called every few thousand bars (once per symbol with the kernel).
+
+    ``engine``: ``kernel`` (default) runs each symbol through the compiled loop of
+    :mod:`core.kernel`, whose fills and equity equal the exact engine's;
+    ``exact`` drives HedgeStrategy through the order executor and the simulated
+    broker bar by bar. When a setting is one the kernel cannot reproduce
+    (:func:`kernel_unsupported`), the exact engine runs and ``log`` is told why.
+
+    ``records=False`` (kernel only; for searches that read the figures): the result's
+    ``trades`` and ``fills`` are left empty; summaries, equity and warnings are complete.
     """
+    if engine not in ENGINES:
+        raise BacktestInputError(f"engine = {engine!r} is not a backtest engine; use one of: {', '.join(ENGINES)}")
     if not candles_5m:
         raise BacktestInputError("no symbols to backtest")
     missing = [symbol for symbol in candles_5m if symbol not in call_sizes]
@@ -438,10 +546,19 @@ def run_backtest(
         if progress is not None:
             progress(done, total_bars)
 
+    if engine == "kernel":
+        why = kernel_unsupported({symbol: call_sizes[symbol] for symbol in candles_5m})
+        if why is not None:
+            engine = "exact"
+            (log or (lambda message: None))(f"backtest: using the exact engine: {why}")
     runs: dict[str, _SymbolRun] = {}
     for symbol, frame in candles_5m.items():
         daily = (candles_1d or {}).get(symbol)
-        runs[symbol] = _SymbolBacktest(symbol, params, call_sizes[symbol], config).run(frame, daily, tick)
+        if engine == "kernel":
+            runs[symbol] = _run_symbol_kernel(symbol, params, call_sizes[symbol], config, frame, daily, records)
+            tick(runs[symbol].curve.times.size)
+        else:
+            runs[symbol] = _SymbolBacktest(symbol, params, call_sizes[symbol], config).run(frame, daily, tick)
 
     capital = config.initial_capital
     summaries = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.kernel_jit import compiled, jitable, loop_input
 from core.model import Signal
 from core.params import SignalParams
 
@@ -41,21 +42,28 @@ def rsi(closes: np.ndarray, length: int = 2) -> np.ndarray:
     changes = np.diff(closes)
     gains = np.where(changes > 0, changes, 0.0)
     losses = np.where(changes < 0, -changes, 0.0)
-    avg_gain = float(gains[:length].mean())
+    avg_gain = float(gains[:length].mean())  # numpy's (pairwise) mean: the seed is computed here, not compiled
     avg_loss = float(losses[:length].mean())
+    out[length] = _rsi_value(avg_gain, avg_loss)
+    _wilder_rsi_tail(loop_input(gains), loop_input(losses), length, avg_gain, avg_loss, out)
+    return out
+
+
+def _wilder_rsi_loop(gains: np.ndarray, losses: np.ndarray, length: int, avg_gain: float, avg_loss: float,
+                     out: np.ndarray) -> None:
+    """out[i + 1] for i >= length: Wilder's smoothing from the seeded averages [I1].
+
+    The recursion is sequential; it runs compiled when numba is there (the same
+    float operations in the same order, so the values are identical either way).
+    """
     keep = length - 1
-    values = out  # alias for readability in the loop
-    values[length] = _rsi_value(avg_gain, avg_loss)
-    # A plain loop: the recursion is inherently sequential and this is ~0.1 s per 100k bars.
-    gain_list = gains.tolist()
-    loss_list = losses.tolist()
-    for i in range(length, changes.size):
-        avg_gain = (avg_gain * keep + gain_list[i]) / length
-        avg_loss = (avg_loss * keep + loss_list[i]) / length
-        values[i + 1] = _rsi_value(avg_gain, avg_loss)
-    return values
+    for i in range(length, len(gains)):
+        avg_gain = (avg_gain * keep + gains[i]) / length
+        avg_loss = (avg_loss * keep + losses[i]) / length
+        out[i + 1] = _rsi_value(avg_gain, avg_loss)
 
 
+@jitable
 def _rsi_value(avg_gain: float, avg_loss: float) -> float:
     total = avg_gain + avg_loss
     if total == 0.0:
@@ -79,11 +87,15 @@ def ema(values: np.ndarray, length: int) -> np.ndarray:
         # alpha == 1: EMA(1) is the series itself.
         out[:] = values
         return out
-    value_list = values.tolist()
-    for i in range(length, values.size):
-        current = (value_list[i] - current) * alpha + current
-        out[i] = current
+    _ema_tail(loop_input(values), length, alpha, current, out)
     return out
+
+
+def _ema_loop(values: np.ndarray, length: int, alpha: float, current: float, out: np.ndarray) -> None:
+    """out[i] for i >= length from the seed ``current`` [I2] (compiled when numba is there)."""
+    for i in range(length, len(values)):
+        current = (values[i] - current) * alpha + current
+        out[i] = current
 
 
 def macd_line(closes: np.ndarray, fast: int, slow: int) -> np.ndarray:
@@ -103,6 +115,10 @@ def reference_line(closes: np.ndarray, params: SignalParams) -> np.ndarray:
     if params.reference == "macd":
         return macd_line(closes, params.macd_fast, params.macd_slow)
     raise ValueError(f"unknown signal reference {params.reference!r}; allowed: centerline, macd")
+
+
+_wilder_rsi_tail = compiled(_wilder_rsi_loop)
+_ema_tail = compiled(_ema_loop)
 
 
 def signal_codes(closes: np.ndarray, params: SignalParams) -> np.ndarray:

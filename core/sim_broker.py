@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from core import decide
+from core.kernel_jit import jitable
 from core.model import Action, Side
 from core.ports import ExchangePosition, OrderReport, OrderStatus, SymbolRules
 
@@ -19,15 +21,29 @@ DEFAULT_RULES = SymbolRules(symbol="*", step_size=Decimal("0"), min_qty=Decimal(
 
 def buys(side: Side, action: Action) -> bool:
     """[O1] open call = BUY, close call = SELL, open put = SELL, close put = BUY."""
-    return (side is Side.LONG) == (action is Action.OPEN)
+    return buys_code(decide.LONG if side is Side.LONG else decide.SHORT,
+                     decide.OPEN if action is Action.OPEN else decide.CLOSE)
+
+
+@jitable
+def buys_code(side: int, action: int) -> bool:
+    """:func:`buys` over core.decide's side and action codes (for the backtest kernel)."""
+    return (side == decide.LONG) == (action == decide.OPEN)
 
 
 def slipped_price(price: float, side: Side, action: Action, slippage_bps: float) -> float:
     """Price moved against the trader: up when buying, down when selling."""
-    sign = 1.0 if buys(side, action) else -1.0
+    return slipped(price, buys(side, action), slippage_bps)
+
+
+@jitable
+def slipped(price: float, buying: bool, slippage_bps: float) -> float:
+    """:func:`slipped_price` for a buy (``buying``) or a sell: the fill model the kernel shares."""
+    sign = 1.0 if buying else -1.0
     return price * (1.0 + sign * slippage_bps / 10_000.0)
 
 
+@jitable
 def fee_for(qty: float, price: float, fee_pct: float) -> float:
     """Taker fee: ``fee_pct`` percent of the notional."""
     return abs(qty * price) * fee_pct / 100.0

@@ -26,15 +26,24 @@ import numpy as np
 
 from core.model import Action, BarClose, Fill, OrderIntent, Regime, Side, Signal
 from core.params import StrategyParams
-from core.rules import exit_rule_hit, improve_best, pnl
 from core.state import QTY_EPSILON, PendingOrder, PositionState, SymbolState
-from core import indicators
+from core import decide, indicators
+
+
+_SIDES = (Side.LONG, Side.SHORT)  # index = core.decide side code
+_ACTIONS = (Action.OPEN, Action.CLOSE)  # index = core.decide action code
+_SIGNAL_CODES = {Signal.UP: decide.UP, Signal.DOWN: decide.DOWN, Signal.NONE: decide.NONE}
+_REGIME_CODES = {None: decide.NONE, Regime.UP: decide.UP, Regime.DOWN: decide.DOWN}
+_CODE_REGIMES = {code: regime for regime, code in _REGIME_CODES.items()}
 
 
 class SideStatus(Enum):
     FLAT = "flat"  # nothing held, or what is held is being closed
     OPEN = "open"  # held, nothing in flight: the rules may examine it
     OPENING = "opening"  # an open order is in flight: taken, but not examined
+
+
+_STATUSES = {decide.FLAT: SideStatus.FLAT, decide.HELD: SideStatus.OPEN, decide.OPENING: SideStatus.OPENING}
 
 
 def exact_sum(a: float, b: float) -> float:
@@ -87,71 +96,36 @@ class HedgeStrategy:
 
     def on_daily_close(self, close_time: int, signal: Signal) -> list[OrderIntent]:
         """[G1] Update the regime from the daily candle that just closed; [G3] on a change,
-        close every open position on the new hedge side. Already-seen closes are ignored."""
+        close every open position on the new hedge side. Already-seen closes are ignored.
+        The rules themselves are :func:`core.decide.decide_daily`."""
         if close_time <= self.state.last_daily_close:
             return []
         self.state.last_daily_close = close_time
-        new_regime = regime_from_signal(signal)
-        old_regime = self.state.regime
-        if new_regime is None or new_regime is old_regime:
-            return []
-        self.state.regime = new_regime
-        if old_regime is None:
-            return []  # [G2] first regime known: nothing held under an old one
-        intents: list[OrderIntent] = []
-        new_hedge = new_regime.main_side.opposite
-        if self.status(new_hedge) is SideStatus.OPEN:
-            intents.append(self._close(new_hedge, "G3", close_time))
-        return intents
+        qty, opening, closing = self._side_views()
+        decision = decide.decide_daily(_REGIME_CODES[self.state.regime], _SIGNAL_CODES[signal], qty, opening, closing)
+        self.state.regime = _CODE_REGIMES[decision.regime]
+        return self._intents(decision.orders, close_time)
 
     def on_bar_close(self, bar: BarClose) -> list[OrderIntent]:
-        """[R1-R5] The per-bar rules, in SPEC order, for the current regime."""
+        """[X3, R1-R5, S4] The per-bar rules, in SPEC order, for the current regime.
+        The rules themselves are :func:`core.decide.decide_bar`."""
         if bar.close_time <= self.state.last_bar_close:
             return []
         self.state.last_bar_close = bar.close_time
-        self._track_best_prices(bar.close)
-        regime = self.state.regime
-        if regime is None:
-            return []  # [G2] no trading before the first daily signal
-        main = regime.main_side
-        hedge = main.opposite
-        favourable = regime.favourable_signal
-        adverse = favourable.opposite
-        signal = bar.signal
-        price = bar.close
-        at = bar.close_time
-        intents: list[OrderIntent] = []
-
-        # [R1] favourable signal: drop the hedge, whatever its PnL.
-        if signal is favourable and self.status(hedge) is SideStatus.OPEN:
-            intents.append(self._close(hedge, "R1", at))
-
-        # [R2] favourable signal (level or cross, [S4]) and no main: open one.
-        if self._entry_signal(bar, favourable) and self.status(main) is SideStatus.FLAT:
-            if self.opens_allowed:
-                intents.append(self._open(main, self.call_size, "R2", at))
-        if self.status(main) is not SideStatus.OPEN:
-            return intents  # no main, or one opened on this bar: nothing to examine
-
-        main_position = self.state.positions[main]
-        main_pnl = pnl(main, main_position.entry_price, price, main_position.qty)
-        if signal is adverse:
-            # [R3] adverse signal: lock a profit, or hedge a loss.
-            if main_pnl >= 0:
-                intents.append(self._close(main, "R3", at))
-            elif self.status(hedge) is SideStatus.FLAT and self.opens_allowed:
-                intents.append(self._open(hedge, main_position.qty, "R3", at))  # [R6]
-        elif main_pnl >= 0:
-            # [R4] main recovered: release the hedge, then apply the exit rules [X].
-            if self.status(hedge) is SideStatus.OPEN:
-                intents.append(self._close(hedge, "R4", at))
-            exit_reason = exit_rule_hit(main, main_position, price, at, self.params.exit)
-            if exit_reason is not None:
-                intents.append(self._close(main, exit_reason, at))
-        elif signal is Signal.NONE and self.status(hedge) is SideStatus.FLAT and self.opens_allowed:
-            # [R5] no signal and the main is losing: hedge it.
-            intents.append(self._open(hedge, main_position.qty, "R5", at))  # [R6]
-        return intents
+        positions = self.state.positions
+        long, short = positions[Side.LONG], positions[Side.SHORT]
+        qty, opening, closing = self._side_views()
+        exit_params = self.params.exit
+        decision = decide.decide_bar(
+            _REGIME_CODES[self.state.regime], _SIGNAL_CODES[bar.signal], _SIGNAL_CODES[bar.prev_signal],
+            bar.close, bar.close_time, self.call_size, self.opens_allowed,
+            qty, (long.entry_price, short.entry_price), (long.entry_time, short.entry_time),
+            (long.best_price, short.best_price), opening, closing,
+            self.params.signal.entry == "cross", exit_params.take_profit_pct, exit_params.max_hold_bars,
+            exit_params.trailing_pct, exit_params.trailing_activation_pct,
+        )
+        long.best_price, short.best_price = decision.best_long, decision.best_short  # [X3]
+        return self._intents(decision.orders, bar.close_time)
 
     def close_all(self, reason: str, at: int) -> list[OrderIntent]:
         """Close every open position (user's 'flatten' = ``manual``, or ``stop``)."""
@@ -186,35 +160,32 @@ class HedgeStrategy:
     # ----- views -----------------------------------------------------------------------------
 
     def status(self, side: Side) -> SideStatus:
-        """How the rules see a side, counting orders in flight [B4]."""
+        """How the rules see a side, counting orders in flight [B4] (core.decide.side_status)."""
         in_flight = [order.action for order in self.state.pending.values() if order.side is side]
-        if Action.OPEN in in_flight:
-            return SideStatus.OPENING
-        if Action.CLOSE in in_flight or not self.state.positions[side].is_open:
-            return SideStatus.FLAT
-        return SideStatus.OPEN
+        code = decide.side_status(self.state.positions[side].qty, Action.OPEN in in_flight, Action.CLOSE in in_flight)
+        return _STATUSES[code]
 
     def position(self, side: Side) -> PositionState:
         return self.state.positions[side]
 
     # ----- helpers ---------------------------------------------------------------------------
 
-    def _entry_signal(self, bar: BarClose, favourable: Signal) -> bool:
-        """[S4] level: the bar's signal favours the regime; cross: and the previous bar's did not."""
-        if bar.signal is not favourable:
-            return False
-        if self.params.signal.entry == "cross":
-            return bar.prev_signal is not favourable
-        return True
+    def _side_views(self) -> tuple[tuple[float, float], tuple[bool, bool], tuple[bool, bool]]:
+        """(qty, open in flight, close in flight) per side, as (long, short), for core.decide [B4]."""
+        in_flight = [(order.side, order.action) for order in self.state.pending.values()]
+        positions = self.state.positions
+        return (
+            (positions[Side.LONG].qty, positions[Side.SHORT].qty),
+            ((Side.LONG, Action.OPEN) in in_flight, (Side.SHORT, Action.OPEN) in in_flight),
+            ((Side.LONG, Action.CLOSE) in in_flight, (Side.SHORT, Action.CLOSE) in in_flight),
+        )
 
-    def _track_best_prices(self, price: float) -> None:
-        """[X3] best close since entry, updated with this bar's close before any test."""
-        for side, position in self.state.positions.items():
-            if position.is_open:
-                position.best_price = improve_best(side, position.best_price, price)
-
-    def _open(self, side: Side, qty: float, reason: str, at: int) -> OrderIntent:
-        return self._intent(side, Action.OPEN, qty, reason, at)
+    def _intents(self, orders: decide.Orders, at: int) -> list[OrderIntent]:
+        """The orders core.decide returned, as intents recorded pending in state [O2]."""
+        decided = [(orders.side0, orders.action0, orders.reason0, orders.qty0),
+                   (orders.side1, orders.action1, orders.reason1, orders.qty1)][:orders.count]
+        return [self._intent(_SIDES[side], _ACTIONS[action], qty, decide.REASONS[reason], at)
+                for side, action, reason, qty in decided]
 
     def _close(self, side: Side, reason: str, at: int) -> OrderIntent:
         return self._intent(side, Action.CLOSE, self.state.positions[side].qty, reason, at)

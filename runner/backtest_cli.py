@@ -17,7 +17,7 @@ from adapters import kline_files
 from runner.backtest_data import load_backtest_inputs
 from config.paths import ensure_writable
 from config.settings import FILL_MODELS, SYMBOL_PATTERN, AppSettings, load_settings, settings_to_dict
-from core.backtest import BacktestConfig, BacktestResult, run_backtest
+from core.backtest import DEFAULT_ENGINE, ENGINES, BacktestConfig, BacktestResult, run_backtest
 from core.errors import UserError
 from core.model import ONE_DAY_MS
 from runner.backtest_report import ReportInfo, format_table, header_lines, write_report
@@ -44,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--slippage-bps", type=float, help="slippage against the trader, bps per fill")
     parser.add_argument("--funding", type=Path, help="CSV of funding rates (symbol, funding_time, funding_rate)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: backtest_out)")
+    parser.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
+                        help="kernel: compiled loop, same fills as exact (default); exact: bar by bar "
+                             "through the order executor")
 
 
 def symbol_name(text: str) -> str:
@@ -118,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
     bar = ProgressBar("backtest", unit="bars")
     began = time.monotonic()
     result = run_backtest(candles_5m, settings.strategy, {s: settings.symbols[s].call_size for s in symbols},
-                          config, candles_1d, bar.update)
+                          config, candles_1d, bar.update, engine=args.engine,
+                          log=lambda line: print(line, file=sys.stderr))
     bar.finish()
     elapsed = time.monotonic() - began
     info = ReportInfo(str(args.data), _period(start_ms, end_ms, result), settings_to_dict(settings), notes)

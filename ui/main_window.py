@@ -28,6 +28,7 @@ from ui.api_panel import ApiPanel, ConnectionChecker, CredentialStore
 from ui.backtest_tab import BacktestRunner, BacktestTab
 from ui.backtest_job import run_backtest_job
 from ui.log_pane import LogPane
+from ui.optimize_tab import OptimizeTab
 from ui.runner_thread import RunnerThread
 from ui.status_table import StatusTable
 from ui.strategy_panel import StrategyPanel
@@ -71,6 +72,8 @@ class MainWindow(QMainWindow):
         self.status_table = StatusTable()
         self.log_pane = LogPane()
         self.backtest = BacktestTab(self._settings_for_backtest, backtest_runner)
+        self.optimize = OptimizeTab(self._settings_for_backtest, self.strategy, self.is_running,
+                                    lambda title, question: self.ask(title, question))
 
         self.start_button = QPushButton("Start")
         self.pause_button = QPushButton("Pause")
@@ -142,6 +145,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.splitter, "Trading")
         self.tabs.addTab(self.backtest, "Backtest")
+        self.tabs.addTab(self.optimize, self.optimize.tr("Optimize"))
         self.setCentralWidget(self.tabs)
         self.resize(1366, 768)
 
@@ -157,6 +161,7 @@ class MainWindow(QMainWindow):
         self.api.replay_dir.setText(str(state.value("replay_dir", self._settings.paper.replay_data)))
         self.api.speed.setValue(float(state.value("replay_speed", DEFAULT_REPLAY_SPEED)))
         self.backtest.data_dir.setText(str(state.value("backtest_dir", self._settings.paper.replay_data)))
+        self.optimize.data_dir.setText(self.backtest.data_dir.text())
 
     def save_ui_state(self) -> None:
         """Geometry and the GUI's own non-secret choices (QSettings); strategy settings as YAML."""
@@ -367,5 +372,6 @@ class MainWindow(QMainWindow):
                 return
             self._on_events()  # the service's last lines ("stopped; state saved")
         self.backtest.wait()
+        self.optimize.stop_and_wait()
         self.api.wait_for_test()
         event.accept()

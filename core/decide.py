@@ -1,0 +1,240 @@
+"""The decision rules [SPEC G, R, X, S4] as pure functions over plain numbers.
+
+This module is the one source of the rules. Two drivers call it:
+
+- :class:`core.strategy.HedgeStrategy` (live, paper and the exact backtest) turns its
+  state into numbers, calls :func:`decide_daily` / :func:`decide_bar` interpreted, and
+  turns the answer into :class:`core.model.OrderIntent` records;
+- :mod:`core.kernel` (the fast backtest) calls the same functions from a loop that
+  numba compiles (or runs interpreted where numba is missing).
+
+Everything here is numbers: sides, actions, statuses, signals, regimes and rule ids
+are small integer codes (below), times are int ms, prices and quantities floats.
+Per-side values come as ``(long, short)`` tuples indexed by the side code. The
+functions only read their arguments and return named tuples; numba compiles them
+as they are (no classes, no strings, no exceptions).
+
+UP and DOWN are one code path: ``main = main_side(regime)``, ``hedge = 1 - main``,
+and the favourable signal code equals the regime code.
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+
+from core.kernel_jit import jitable
+from core.model import FIVE_MINUTES_MS
+
+# ----- codes ---------------------------------------------------------------------------------------
+
+LONG, SHORT = 0, 1  # side codes: index into the (long, short) tuples
+OPEN, CLOSE = 0, 1  # action codes
+UP, DOWN, NONE = 1, -1, 0  # signal codes (as core.indicators) and regime codes (NONE = not known yet)
+FLAT, HELD, OPENING = 0, 1, 2  # how the rules see a side [B4]: see side_status
+
+# Rule ids an order carries; the code is the index in REASONS.
+REASONS = ("", "R1", "R2", "R3", "R4", "R5", "X1", "X2", "X3", "G3")
+NO_RULE, R1, R2, R3, R4, R5, X1, X2, X3, G3 = range(len(REASONS))
+REASON_CODES = {name: code for code, name in enumerate(REASONS) if name}
+
+# Quantities at or below this are treated as zero (as core.state.QTY_EPSILON).
+QTY_EPSILON = 1e-12
+# Percent thresholds are compared with this slack so that a price exactly at the
+# threshold (e.g. entry * 1.01 for a 1 % take profit) counts as reached despite
+# binary floating point.
+PCT_TOLERANCE = 1e-9
+
+# Up to two orders: a driver reads order 0, then order 1, up to ``count``.
+Orders = namedtuple("Orders", "count side0 action0 reason0 qty0 side1 action1 reason1 qty1")
+# The bar rules' answer: the orders and each side's best close since entry [X3].
+BarDecision = namedtuple("BarDecision", "orders best_long best_short")
+# The daily rules' answer: the regime from now on and the orders (G3 closes only).
+DailyDecision = namedtuple("DailyDecision", "regime orders")
+
+
+# ----- position arithmetic [R7, X] ------------------------------------------------------------------
+
+
+@jitable
+def direction(side: int) -> int:
+    """+1 for LONG, -1 for SHORT: the sign of PnL per unit of price rise [R7]."""
+    return 1 - 2 * side
+
+
+@jitable
+def main_side(regime: int) -> int:
+    """The side that matches the regime: call (LONG) in UP, put (SHORT) in DOWN."""
+    return LONG if regime == UP else SHORT
+
+
+@jitable
+def pnl(side_direction: int, entry_price: float, price: float, qty: float) -> float:
+    """[R7] call: (p - entry) * qty; put: (entry - p) * qty. Fees excluded."""
+    return (price - entry_price) * qty * side_direction
+
+
+@jitable
+def pnl_pct(side_direction: int, entry_price: float, price: float) -> float:
+    """Profit in percent of the entry price, positive when the position gains."""
+    return (price - entry_price) / entry_price * 100.0 * side_direction
+
+
+@jitable
+def improve_best(side_direction: int, best: float, price: float) -> float:
+    """[X3] The better of ``best`` and ``price``: higher for a call, lower for a put."""
+    return price if (price - best) * side_direction > 0 else best
+
+
+@jitable
+def bars_held(entry_time: int, bar_close_time: int) -> float:
+    """[X2] (this bar's close time - the entry decision bar's close time) / 5 min."""
+    return (bar_close_time - entry_time) / FIVE_MINUTES_MS
+
+
+@jitable
+def trailing_stop_hit(side_direction: int, entry_price: float, best: float, price: float,
+                      trailing_pct: float, trailing_activation_pct: float) -> bool:
+    """[X3] Once best has been ``trailing_activation_pct`` in profit, exit when price
+    has given back ``trailing_pct`` from best (``best`` already includes ``price``)."""
+    activated = pnl_pct(side_direction, entry_price, best) >= trailing_activation_pct - PCT_TOLERANCE
+    if not activated:
+        return False
+    given_back_pct = (best - price) / best * 100.0 * side_direction
+    return given_back_pct >= trailing_pct - PCT_TOLERANCE
+
+
+@jitable
+def exit_rule(side_direction: int, entry_price: float, entry_time: int, best: float, price: float,
+              bar_close_time: int, take_profit_pct: float, max_hold_bars: int, trailing_pct: float,
+              trailing_activation_pct: float) -> int:
+    """exit_rule_hit [X]: the code of the first exit rule that holds for the main, or NO_RULE.
+
+    Only evaluated by R4, i.e. with PnL >= 0. X4 (RSI rollover) is R3's job.
+    """
+    if pnl_pct(side_direction, entry_price, price) >= take_profit_pct - PCT_TOLERANCE:
+        return X1
+    if bars_held(entry_time, bar_close_time) >= max_hold_bars:
+        return X2
+    if trailing_stop_hit(side_direction, entry_price, best, price, trailing_pct, trailing_activation_pct):
+        return X3
+    return NO_RULE
+
+
+@jitable
+def side_status(qty: float, open_in_flight: bool, close_in_flight: bool) -> int:
+    """[B4] A side with an open in flight is taken but not examined (OPENING); one with a
+    close in flight, or nothing held, is FLAT; otherwise HELD (the rules may examine it)."""
+    if open_in_flight:
+        return OPENING
+    if close_in_flight or not qty > QTY_EPSILON:
+        return FLAT
+    return HELD
+
+
+# ----- decisions ------------------------------------------------------------------------------------
+
+
+@jitable
+def no_orders() -> Orders:
+    return Orders(0, 0, 0, NO_RULE, 0.0, 0, 0, NO_RULE, 0.0)
+
+
+@jitable
+def add_order(orders: Orders, side: int, action: int, reason: int, qty: float) -> Orders:
+    """``orders`` with one more (at most two per call: the rules never decide more)."""
+    if orders.count == 0:
+        return Orders(1, side, action, reason, qty, orders.side1, orders.action1, orders.reason1, orders.qty1)
+    return Orders(2, orders.side0, orders.action0, orders.reason0, orders.qty0, side, action, reason, qty)
+
+
+@jitable
+def regime_from_signal(regime: int, signal: int) -> int:
+    """[G1] up -> UP, down -> DOWN, none -> unchanged."""
+    return regime if signal == NONE else signal
+
+
+@jitable
+def decide_daily(regime: int, signal: int, qty: tuple, opening: tuple, closing: tuple) -> DailyDecision:
+    """[G1-G3] A daily candle closed with ``signal``: the new regime, and on a change the
+    close of every open position on the new hedge side [G3]. The first regime known
+    closes nothing [G2]."""
+    orders = no_orders()
+    new_regime = regime_from_signal(regime, signal)
+    if new_regime == regime or regime == NONE:
+        return DailyDecision(new_regime, orders)
+    hedge = 1 - main_side(new_regime)
+    if side_status(qty[hedge], opening[hedge], closing[hedge]) == HELD:
+        orders = add_order(orders, hedge, CLOSE, G3, qty[hedge])
+    return DailyDecision(new_regime, orders)
+
+
+@jitable
+def entry_signal(signal: int, prev_signal: int, favourable: int, cross_entry: bool) -> bool:
+    """[S4] level: the bar's signal favours the regime; cross: and the previous bar's did not."""
+    if signal != favourable:
+        return False
+    if cross_entry:
+        return prev_signal != favourable
+    return True
+
+
+@jitable
+def decide_bar(regime: int, signal: int, prev_signal: int, price: float, close_time: int,
+               call_size: float, opens_allowed: bool,
+               qty: tuple, entry_price: tuple, entry_time: tuple, best: tuple, opening: tuple, closing: tuple,
+               cross_entry: bool, take_profit_pct: float, max_hold_bars: int, trailing_pct: float,
+               trailing_activation_pct: float) -> BarDecision:
+    """[X3, R1-R6, S4] A 5m bar closed: the best closes updated with ``price``, then the
+    per-bar rules in SPEC order for ``regime``.
+
+    ``qty``, ``entry_price``, ``entry_time``, ``best`` are the filled positions;
+    ``opening`` / ``closing`` say whether an open / a close is in flight on each side
+    (decided and not yet finished). Orders decided here take effect for the rules at
+    once [B4]: a side being closed counts as flat, one being opened as taken.
+    """
+    # [X3] best close since entry, updated with this bar's close before any test.
+    best_long = improve_best(1, best[LONG], price) if qty[LONG] > QTY_EPSILON else best[LONG]
+    best_short = improve_best(-1, best[SHORT], price) if qty[SHORT] > QTY_EPSILON else best[SHORT]
+    orders = no_orders()
+    if regime == NONE:
+        return BarDecision(orders, best_long, best_short)  # [G2] no trading before the first daily signal
+    main = main_side(regime)
+    hedge = 1 - main
+    favourable = regime
+    adverse = -regime
+    main_status = side_status(qty[main], opening[main], closing[main])
+    hedge_status = side_status(qty[hedge], opening[hedge], closing[hedge])
+
+    # [R1] favourable signal: drop the hedge, whatever its PnL.
+    if signal == favourable and hedge_status == HELD:
+        orders = add_order(orders, hedge, CLOSE, R1, qty[hedge])
+        hedge_status = FLAT
+
+    # [R2] favourable signal (level or cross, [S4]) and no main: open one.
+    if entry_signal(signal, prev_signal, favourable, cross_entry) and main_status == FLAT and opens_allowed:
+        orders = add_order(orders, main, OPEN, R2, call_size)
+        main_status = OPENING
+    if main_status != HELD:
+        return BarDecision(orders, best_long, best_short)  # no main, or one opened on this bar
+
+    main_direction = direction(main)
+    main_qty = qty[main]
+    main_pnl = pnl(main_direction, entry_price[main], price, main_qty)
+    if signal == adverse:
+        # [R3] adverse signal: lock a profit, or hedge a loss.
+        if main_pnl >= 0:
+            orders = add_order(orders, main, CLOSE, R3, main_qty)
+        elif hedge_status == FLAT and opens_allowed:
+            orders = add_order(orders, hedge, OPEN, R3, main_qty)  # [R6]
+    elif main_pnl >= 0:
+        # [R4] main recovered: release the hedge, then apply the exit rules [X].
+        if hedge_status == HELD:
+            orders = add_order(orders, hedge, CLOSE, R4, qty[hedge])
+        main_best = best_long if main == LONG else best_short
+        reason = exit_rule(main_direction, entry_price[main], entry_time[main], main_best, price, close_time,
+                           take_profit_pct, max_hold_bars, trailing_pct, trailing_activation_pct)
+        if reason != NO_RULE:
+            orders = add_order(orders, main, CLOSE, reason, main_qty)
+    elif signal == NONE and hedge_status == FLAT and opens_allowed:
+        # [R5] no signal and the main is losing: hedge it.
+        orders = add_order(orders, hedge, OPEN, R5, main_qty)  # [R6]
+    return BarDecision(orders, best_long, best_short)

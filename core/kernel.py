@@ -1,0 +1,274 @@
+"""The backtest kernel: one symbol's bars in one compiled loop [SPEC B], proven equal to the exact engine.
+
+The exact engine (:class:`core.backtest._SymbolBacktest`) sends every decision through
+the order executor and the simulated broker, with Decimal rounding and partial-fill
+handling, at about 60k bars/s. In a backtest the broker never refuses and always
+fills the whole quantity, so this loop does the same steps on plain numbers:
+
+- the decisions come from :mod:`core.decide`, the functions HedgeStrategy calls —
+  numba compiles that very source into this loop (no copy of any rule);
+- fills are the simulated broker's (:func:`core.sim_broker.slipped`,
+  :func:`core.sim_broker.fee_for`), and positions and the cash ledger are updated
+  with the same float operations in the same order as ``HedgeStrategy.apply_fill``
+  and ``core.backtest._Ledger``, so fills and equity are identical to the last bit
+  (tests/test_kernel_equivalence.py).
+
+Per bar, as the exact engine [B1, B4, G4]: ``next_open`` orders of the previous bar
+fill at this bar's open; funding due by this bar's close is charged; every daily
+close due is decided (daily first), then the bar; ``close`` orders fill at once;
+equity is marked at the close.
+
+Full fills make two simplifications exact: a close always takes the whole
+position (the rules close a side's full quantity and nothing else fills on that
+side in between), and an open always starts from flat (the rules never open a side
+that is held or being opened). Without numba (the EXE) :func:`simulate` is the same
+source run by CPython.
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from core import decide, indicators, sim_broker
+from core import kernel_jit
+from core.decide import CLOSE, LONG, NONE, OPEN, QTY_EPSILON, R3, R5, SHORT
+from core.model import FIVE_MINUTES_MS
+from core.sim_broker import buys_code, fee_for, slipped
+
+MAX_ORDERS_PER_BAR = 8  # two daily G3 closes at most (the second change closes the other side) + two bar orders
+
+# What one symbol's run returns. Fill arrays hold ``fill_count`` fills in execution order.
+KernelRun = namedtuple("KernelRun", [
+    "equity",  # float64 per traded bar: initial capital + cash + positions marked at the close
+    "fill_count", "fill_decision_time", "fill_time", "fill_side", "fill_action", "fill_reason",
+    "fill_qty", "fill_price", "fill_fee", "fill_seq",  # fill_seq: the order's number (client id suffix)
+    "cash", "fees", "funding", "trades", "wins", "hedges_opened", "qty_long", "qty_short",
+    "bars_in_market", "regime",
+])
+
+
+@kernel_jit.jitable
+def _fill(i_fill: int, side: int, action: int, reason: int, qty: float, decision_time: int, seq: int,
+          base_price: float, fill_time: int, slippage_bps: float, fee_pct: float,
+          pos_qty: np.ndarray, pos_entry: np.ndarray, pos_time: np.ndarray, pos_best: np.ndarray,
+          led_qty: np.ndarray, led_entry: np.ndarray, led_open_fees: np.ndarray, money: np.ndarray,
+          counts: np.ndarray, out_decision_time: np.ndarray, out_time: np.ndarray, out_side: np.ndarray,
+          out_action: np.ndarray, out_reason: np.ndarray, out_qty: np.ndarray, out_price: np.ndarray,
+          out_fee: np.ndarray, out_seq: np.ndarray) -> None:
+    """One order filled in full: the broker's price and fee, the strategy's position, the ledger.
+
+    ``money`` = [cash, fees, funding]; ``counts`` = [trades, wins, hedges opened].
+    """
+    buying = buys_code(side, action)
+    price = slipped(base_price, buying, slippage_bps)  # SimulatedBroker.submit_market_order
+    fee = fee_for(qty, price, fee_pct)
+    # HedgeStrategy.apply_fill [O3]
+    if action == OPEN:
+        pos_qty[side] = qty  # from flat (see module docstring)
+        pos_entry[side] = price
+        pos_time[side] = decision_time
+        pos_best[side] = price
+    else:
+        pos_qty[side] = 0.0  # the whole position (see module docstring)
+        pos_entry[side] = 0.0
+        pos_time[side] = 0
+        pos_best[side] = 0.0
+    # core.backtest._Ledger.record
+    notional = qty * price
+    money[0] += -notional if buying else notional
+    money[0] -= fee
+    money[1] += fee
+    held = led_qty[side]
+    if action == OPEN:
+        led_entry[side] = (led_entry[side] * held + notional) / (held + qty)
+        led_qty[side] = held + qty
+        led_open_fees[side] += fee
+        if reason == R3 or reason == R5:
+            counts[2] += 1
+    else:
+        share = min(1.0, qty / held) if held > 0 else 1.0
+        opening_fee = led_open_fees[side] * share
+        gross = (price - led_entry[side]) * qty * decide.direction(side)  # [R7]
+        counts[0] += 1
+        if gross - opening_fee - fee > 0:
+            counts[1] += 1
+        led_open_fees[side] -= opening_fee
+        led_qty[side] = max(0.0, held - qty)
+        if led_qty[side] <= 1e-12:
+            led_qty[side] = 0.0
+            led_entry[side] = 0.0
+            led_open_fees[side] = 0.0
+    out_decision_time[i_fill] = decision_time
+    out_time[i_fill] = fill_time
+    out_side[i_fill] = side
+    out_action[i_fill] = action
+    out_reason[i_fill] = reason
+    out_qty[i_fill] = qty
+    out_price[i_fill] = price
+    out_fee[i_fill] = fee
+    out_seq[i_fill] = seq
+
+
+@kernel_jit.jitable
+def _in_flight(batch_count: int, batch_side: np.ndarray, batch_action: np.ndarray, side: int, action: int) -> bool:
+    """Is an order of ``action`` on ``side`` among this bar's decided orders (pending) [B4]?"""
+    for k in range(batch_count):
+        if batch_side[k] == side and batch_action[k] == action:
+            return True
+    return False
+
+
+def simulate(open_times, opens, closes, bar_codes, day_closes, day_codes, funding_times, funding_rates,
+             first: int, stop: int, fill_at_close: bool, call_size: float, fee_pct: float, slippage_bps: float,
+             capital: float, cross_entry: bool, take_profit_pct: float, max_hold_bars: int, trailing_pct: float,
+             trailing_activation_pct: float) -> KernelRun:
+    """Bars ``first..stop-1`` of one symbol. Signals are core.indicators codes (+1/-1/0) per
+    5m bar and per daily candle; ``day_closes`` are the daily candles' close times (ms)."""
+    count = stop - first
+    equity = np.empty(count, dtype=np.float64)
+    capacity = 2 * len(day_codes) + 4 * count + MAX_ORDERS_PER_BAR
+    out_decision_time = np.empty(capacity, dtype=np.int64)
+    out_time = np.empty(capacity, dtype=np.int64)
+    out_side = np.empty(capacity, dtype=np.int8)
+    out_action = np.empty(capacity, dtype=np.int8)
+    out_reason = np.empty(capacity, dtype=np.int8)
+    out_qty = np.empty(capacity, dtype=np.float64)
+    out_price = np.empty(capacity, dtype=np.float64)
+    out_fee = np.empty(capacity, dtype=np.float64)
+    out_seq = np.empty(capacity, dtype=np.int64)
+    # The strategy's positions [P] and the ledger, per side (index = side code).
+    pos_qty = np.zeros(2, dtype=np.float64)
+    pos_entry = np.zeros(2, dtype=np.float64)
+    pos_time = np.zeros(2, dtype=np.int64)
+    pos_best = np.zeros(2, dtype=np.float64)
+    led_qty = np.zeros(2, dtype=np.float64)
+    led_entry = np.zeros(2, dtype=np.float64)
+    led_open_fees = np.zeros(2, dtype=np.float64)
+    money = np.zeros(3, dtype=np.float64)  # cash, fees, funding
+    counts = np.zeros(3, dtype=np.int64)  # trades, wins, hedges opened
+    # Orders decided and not yet filled (this bar's; with next_open until the next bar's open).
+    batch_side = np.zeros(MAX_ORDERS_PER_BAR, dtype=np.int64)
+    batch_action = np.zeros(MAX_ORDERS_PER_BAR, dtype=np.int64)
+    batch_reason = np.zeros(MAX_ORDERS_PER_BAR, dtype=np.int64)
+    batch_qty = np.zeros(MAX_ORDERS_PER_BAR, dtype=np.float64)
+    batch_seq = np.zeros(MAX_ORDERS_PER_BAR, dtype=np.int64)
+    batch_time = np.zeros(MAX_ORDERS_PER_BAR, dtype=np.int64)  # decision time: the daily or 5m close
+    batch_count = 0
+
+    regime = NONE
+    seq = 0
+    fill_count = 0
+    day_index = 0
+    funding_index = 0
+    bars_in_market = 0
+    last_daily_close = 0
+    last_bar_close = 0
+    n_days = len(day_closes)
+    n_funding = len(funding_times)
+    for i in range(first, stop):
+        close_time = open_times[i] + FIVE_MINUTES_MS
+        price = closes[i]
+        if batch_count > 0:  # [B1] next_open: the last bar's orders fill at this bar's open
+            for k in range(batch_count):
+                _fill(fill_count, batch_side[k], batch_action[k], batch_reason[k], batch_qty[k], batch_time[k],
+                      batch_seq[k], opens[i], open_times[i], slippage_bps, fee_pct, pos_qty, pos_entry, pos_time,
+                      pos_best, led_qty, led_entry, led_open_fees, money, counts, out_decision_time, out_time,
+                      out_side, out_action, out_reason, out_qty, out_price, out_fee, out_seq)
+                fill_count += 1
+            batch_count = 0
+        while funding_index < n_funding and funding_times[funding_index] <= close_time:
+            payment = funding_rates[funding_index] * (led_qty[LONG] - led_qty[SHORT]) * price
+            money[0] -= payment
+            money[2] += payment
+            funding_index += 1
+        while day_index < n_days and day_closes[day_index] <= close_time:  # [G4] daily first
+            day_close = day_closes[day_index]
+            if day_close > last_daily_close:
+                last_daily_close = day_close
+                daily = decide.decide_daily(
+                    regime, day_codes[day_index], (pos_qty[LONG], pos_qty[SHORT]),
+                    (_in_flight(batch_count, batch_side, batch_action, LONG, OPEN),
+                     _in_flight(batch_count, batch_side, batch_action, SHORT, OPEN)),
+                    (_in_flight(batch_count, batch_side, batch_action, LONG, CLOSE),
+                     _in_flight(batch_count, batch_side, batch_action, SHORT, CLOSE)))
+                regime = daily.regime
+                orders = daily.orders
+                for k in range(orders.count):
+                    seq += 1
+                    batch_side[batch_count] = orders.side0 if k == 0 else orders.side1
+                    batch_action[batch_count] = orders.action0 if k == 0 else orders.action1
+                    batch_reason[batch_count] = orders.reason0 if k == 0 else orders.reason1
+                    batch_qty[batch_count] = orders.qty0 if k == 0 else orders.qty1
+                    batch_seq[batch_count] = seq
+                    batch_time[batch_count] = day_close
+                    batch_count += 1
+            day_index += 1
+        if close_time > last_bar_close:
+            last_bar_close = close_time
+            previous = bar_codes[i - 1] if i > 0 else NONE
+            bar = decide.decide_bar(
+                regime, bar_codes[i], previous, price, close_time, call_size, True,
+                (pos_qty[LONG], pos_qty[SHORT]), (pos_entry[LONG], pos_entry[SHORT]),
+                (pos_time[LONG], pos_time[SHORT]), (pos_best[LONG], pos_best[SHORT]),
+                (_in_flight(batch_count, batch_side, batch_action, LONG, OPEN),
+                 _in_flight(batch_count, batch_side, batch_action, SHORT, OPEN)),
+                (_in_flight(batch_count, batch_side, batch_action, LONG, CLOSE),
+                 _in_flight(batch_count, batch_side, batch_action, SHORT, CLOSE)),
+                cross_entry, take_profit_pct, max_hold_bars, trailing_pct, trailing_activation_pct)
+            pos_best[LONG] = bar.best_long
+            pos_best[SHORT] = bar.best_short
+            orders = bar.orders
+            for k in range(orders.count):
+                seq += 1
+                batch_side[batch_count] = orders.side0 if k == 0 else orders.side1
+                batch_action[batch_count] = orders.action0 if k == 0 else orders.action1
+                batch_reason[batch_count] = orders.reason0 if k == 0 else orders.reason1
+                batch_qty[batch_count] = orders.qty0 if k == 0 else orders.qty1
+                batch_seq[batch_count] = seq
+                batch_time[batch_count] = close_time
+                batch_count += 1
+        if batch_count > 0 and fill_at_close:
+            for k in range(batch_count):
+                _fill(fill_count, batch_side[k], batch_action[k], batch_reason[k], batch_qty[k], batch_time[k],
+                      batch_seq[k], price, close_time, slippage_bps, fee_pct, pos_qty, pos_entry, pos_time,
+                      pos_best, led_qty, led_entry, led_open_fees, money, counts, out_decision_time, out_time,
+                      out_side, out_action, out_reason, out_qty, out_price, out_fee, out_seq)
+                fill_count += 1
+            batch_count = 0
+        equity[i - first] = capital + money[0] + (led_qty[LONG] - led_qty[SHORT]) * price  # [B4] marked
+        if led_qty[LONG] > 0.0 or led_qty[SHORT] > 0.0:
+            bars_in_market += 1
+    # [B4] orders decided on the last bar have no next open: dropped.
+    return KernelRun(equity, fill_count, out_decision_time[:fill_count], out_time[:fill_count],
+                     out_side[:fill_count], out_action[:fill_count], out_reason[:fill_count],
+                     out_qty[:fill_count], out_price[:fill_count], out_fee[:fill_count], out_seq[:fill_count],
+                     money[0], money[1], money[2], counts[0], counts[1], counts[2], led_qty[LONG], led_qty[SHORT],
+                     bars_in_market, regime)
+
+
+simulate_compiled = kernel_jit.compiled(simulate, depends_on=(decide, sim_broker, kernel_jit))
+
+
+def run_symbol(open_times: np.ndarray, opens: np.ndarray, closes: np.ndarray, bar_codes: np.ndarray,
+               day_closes: np.ndarray, day_codes: np.ndarray, funding_times: np.ndarray, funding_rates: np.ndarray,
+               first: int, stop: int, fill_at_close: bool, call_size: float, fee_pct: float, slippage_bps: float,
+               capital: float, params) -> KernelRun:
+    """:func:`simulate` compiled (or interpreted without numba) for ``params`` (a StrategyParams)."""
+    loop = kernel_jit.loop_input
+    exit_params = params.exit
+    return simulate_compiled(
+        loop(np.ascontiguousarray(open_times, dtype=np.int64)), loop(np.ascontiguousarray(opens, dtype=np.float64)),
+        loop(np.ascontiguousarray(closes, dtype=np.float64)), loop(np.ascontiguousarray(bar_codes, dtype=np.int8)),
+        loop(np.ascontiguousarray(day_closes, dtype=np.int64)), loop(np.ascontiguousarray(day_codes, dtype=np.int8)),
+        loop(np.ascontiguousarray(funding_times, dtype=np.int64)),
+        loop(np.ascontiguousarray(funding_rates, dtype=np.float64)),
+        int(first), int(stop), bool(fill_at_close), float(call_size), float(fee_pct), float(slippage_bps),
+        float(capital), params.signal.entry == "cross", float(exit_params.take_profit_pct),
+        int(exit_params.max_hold_bars), float(exit_params.trailing_pct), float(exit_params.trailing_activation_pct),
+    )
+
+
+def signal_codes(closes: np.ndarray, signal_params) -> np.ndarray:
+    """The kernel's signals: core.indicators itself (its recursions run compiled)."""
+    return indicators.signal_codes(closes, signal_params)

@@ -1,0 +1,132 @@
+"""The one seam between a search and the backtest engine: one settings object -> its figures.
+
+Every backtest of a search (grid, Optuna, walk-forward, local pool, Dask) goes
+through :func:`evaluate`, which makes the one call into the backtester
+(:func:`core.backtest.run_backtest`, marked ENGINE below): another engine
+returning the same results plugs in there. The figures are the backtest summary's TOTAL row
+(``runner.backtest_report``), so a row of a search equals ``python main.py
+backtest`` run with the same settings and dates.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from config.settings import AppSettings
+from core.backtest import DEFAULT_ENGINE, BacktestConfig, EquityCurve, _daily_sharpe, run_backtest
+from core.model import ONE_DAY_MS
+
+OBJECTIVES = ("net_pnl", "sharpe", "calmar", "profit_factor")
+METRIC_COLUMNS = ("net_pnl", "return_pct", "max_dd_pct", "sharpe", "trades", "fees", "hedges",
+                  "calmar", "profit_factor")
+
+
+@dataclass(frozen=True)
+class MarketData:
+    """Pre-loaded candles (and funding), sent once to each worker of a search."""
+
+    candles_5m: Mapping[str, pd.DataFrame]
+    candles_1d: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    funding: Mapping[str, pd.DataFrame] | None = None
+
+    @property
+    def symbols(self) -> list[str]:
+        return list(self.candles_5m)
+
+    def span_ms(self) -> tuple[int, int]:
+        """[first open, last close) over all symbols, ms UTC."""
+        firsts = [int(frame["open_time"].iloc[0]) for frame in self.candles_5m.values()]
+        lasts = [int(frame["open_time"].iloc[-1]) for frame in self.candles_5m.values()]
+        return min(firsts), max(lasts) + 5 * 60_000
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """One backtest's figures over all symbols (the summary's TOTAL), plus the two ratio objectives.
+
+    ``calmar`` = return % / max drawdown % over the period (0 without a loss-free gain, +inf when
+    there is a gain and no drawdown); ``profit_factor`` = sum of the gaining days' equity changes /
+    sum of the losing days' (the same daily series the Sharpe uses; +inf without a losing day).
+    ``equity`` (close times ms, total equity) is kept only when asked for.
+    """
+
+    net_pnl: float
+    return_pct: float
+    max_dd_pct: float
+    sharpe: float
+    trades: int
+    fees: float
+    hedges: int
+    calmar: float
+    profit_factor: float
+    equity: tuple[np.ndarray, np.ndarray] | None = None
+
+    def objective(self, name: str) -> float:
+        return float(getattr(self, name))
+
+    def row(self) -> dict[str, float | int]:
+        return {name: getattr(self, name) for name in METRIC_COLUMNS}
+
+
+def calmar_ratio(return_pct: float, max_dd_pct: float) -> float:
+    if max_dd_pct > 0:
+        return return_pct / max_dd_pct
+    return math.inf if return_pct > 0 else 0.0
+
+
+def daily_profit_factor(times: np.ndarray, equity: np.ndarray, capital: float) -> float:
+    if times.size == 0:
+        return 0.0
+    day = (times - 1) // ONE_DAY_MS  # a close at 00:00 ends the previous day (as the Sharpe counts it)
+    last_of_day = np.r_[np.flatnonzero(day[1:] != day[:-1]), day.size - 1]
+    changes = np.diff(np.r_[capital, equity[last_of_day]])
+    gains, losses = float(changes[changes > 0].sum()), float(-changes[changes < 0].sum())
+    if losses > 0:
+        return gains / losses
+    return math.inf if gains > 0 else 0.0
+
+
+def curve_metrics(times: np.ndarray, equity: np.ndarray, capital: float, trades: int, fees: float,
+                  hedges: int, keep_equity: bool = False) -> Metrics:
+    """Figures of a total equity curve (also used for walk-forward's chained out-of-sample curve)."""
+    with_start = np.r_[capital, equity]
+    peak = np.maximum.accumulate(with_start)
+    net = float(with_start[-1]) - capital
+    return_pct = net / capital * 100.0
+    max_dd_pct = float(np.max((peak - with_start) / peak)) * 100.0
+    return Metrics(
+        net_pnl=net, return_pct=return_pct, max_dd_pct=max_dd_pct,
+        sharpe=_daily_sharpe(EquityCurve(times, equity), capital),
+        trades=trades, fees=fees, hedges=hedges,
+        calmar=calmar_ratio(return_pct, max_dd_pct),
+        profit_factor=daily_profit_factor(times, equity, capital),
+        equity=(times, equity) if keep_equity else None,
+    )
+
+
+def evaluate(settings: AppSettings, data: MarketData, start_ms: int | None, end_ms: int | None,
+             keep_equity: bool = False, engine: str = DEFAULT_ENGINE) -> Metrics:
+    """Backtest ``settings`` on ``data``, trading bars with ``start_ms <= open < end_ms``
+    (earlier candles warm up the indicators and the regime, as ``backtest --start`` does).
+    ``engine`` as ``backtest --engine`` (both give the same figures)."""
+    backtest = settings.backtest
+    config = BacktestConfig(fill=backtest.fill, fee_pct=backtest.fee_pct, slippage_bps=backtest.slippage_bps,
+                            initial_capital=backtest.initial_capital, funding=data.funding,
+                            start_ms=start_ms, end_ms=end_ms)
+    sizes = {symbol: settings.symbols[symbol].call_size for symbol in data.candles_5m}
+    # ENGINE: the one call into the backtester. The kernel runs without per-fill records: a search
+    # reads only the figures and the equity.
+    result = run_backtest(dict(data.candles_5m), settings.strategy, sizes, config, dict(data.candles_1d) or None,
+                          engine=engine, records=engine != "kernel")
+    total = result.total
+    metrics = curve_metrics(result.combined.times, result.combined.equity, config.initial_capital,
+                            total.trades, total.fees, total.hedges_opened, keep_equity)
+    # The summary's own figures, so a row equals the backtest report exactly.
+    return Metrics(net_pnl=total.net_pnl, return_pct=total.return_pct, max_dd_pct=total.max_drawdown_pct,
+                   sharpe=total.sharpe, trades=total.trades, fees=total.fees, hedges=total.hedges_opened,
+                   calmar=calmar_ratio(total.return_pct, total.max_drawdown_pct),
+                   profit_factor=metrics.profit_factor, equity=metrics.equity)

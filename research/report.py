@@ -1,0 +1,171 @@
+"""report.html of a search: one self-contained page (charts embedded as PNG, matplotlib's Agg backend).
+
+- the best settings and their figures;
+- a heatmap of the objective for every pair of --param keys (each cell: the best
+  value over the other parameters; with walk-forward, the mean over the windows,
+  in-sample and out-of-sample side by side); a line chart for a single parameter;
+- with walk-forward: the window table and the chained out-of-sample equity of
+  the chosen settings; without it, the best settings' equity over the searched
+  period (in-sample: the report says so).
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import itertools
+import math
+from collections import defaultdict
+from typing import Any, Sequence
+
+import numpy as np
+
+from research.outputs import summary_line, window_line
+from research.search import Row, SearchResult
+
+Grid = tuple[list[Any], list[Any], np.ndarray]  # x values, y values, z[y, x] (NaN: not tried)
+
+
+def _sort_values(values: set[Any]) -> list[Any]:
+    try:
+        return sorted(values)
+    except TypeError:
+        return sorted(values, key=str)
+
+
+def _finite(value: float) -> float:
+    return value if math.isfinite(value) else math.nan
+
+
+def pair_grid(rows: Sequence[Row], x_key: str, y_key: str, objective: str, out_of_sample: bool = False) -> Grid:
+    """z[y, x] = per setting the mean over windows (one value without walk-forward), then the
+    best over the other parameters."""
+    per_setting: dict[Any, list[float]] = defaultdict(list)
+    for row in rows:
+        metrics = row.oos if out_of_sample else row.metrics
+        per_setting[row.assignment].append(_finite(metrics.objective(objective)))
+    cells: dict[tuple[Any, Any], float] = {}
+    for assignment, values in per_setting.items():
+        found = dict(assignment)
+        mean = float(np.nanmean(values)) if not all(math.isnan(v) for v in values) else math.nan
+        spot = (found[x_key], found[y_key])
+        if spot not in cells or math.isnan(cells[spot]) or mean > cells[spot]:
+            cells[spot] = mean
+    xs = _sort_values({x for x, _ in cells})
+    ys = _sort_values({y for _, y in cells})
+    z = np.full((len(ys), len(xs)), np.nan)
+    for (x, y), value in cells.items():
+        z[ys.index(y), xs.index(x)] = value
+    return xs, ys, z
+
+
+def _png(figure) -> str:
+    buffer = io.BytesIO()
+    figure.tight_layout()
+    figure.savefig(buffer, format="png")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _figure(width: float, height: float):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=100)
+
+
+def heatmap_png(grid: Grid, x_key: str, y_key: str, title: str) -> str:
+    xs, ys, z = grid
+    figure = _figure(max(6.5, 2.5 + 0.9 * len(xs)), 1.8 + 0.6 * max(len(ys), 3))
+    axes = figure.subplots()
+    image = axes.imshow(np.ma.masked_invalid(z), origin="lower", aspect="auto", cmap="RdYlGn")
+    axes.set_xticks(range(len(xs)), [str(x) for x in xs], rotation=45 if len(xs) > 8 else 0)
+    axes.set_yticks(range(len(ys)), [str(y) for y in ys])
+    axes.set_xlabel(x_key)
+    axes.set_ylabel(y_key)
+    axes.set_title(title)
+    if z.size <= 400:
+        for (i, j), value in np.ndenumerate(z):
+            if not math.isnan(value):
+                axes.text(j, i, f"{value:.3g}", ha="center", va="center", fontsize=8)
+    figure.colorbar(image, ax=axes)
+    return _png(figure)
+
+
+def line_png(rows: Sequence[Row], key: str, objective: str, walk_forward: bool) -> str:
+    figure = _figure(7, 3.5)
+    axes = figure.subplots()
+    for out_of_sample, label in ((False, "in-sample"), (True, "out-of-sample")):
+        if out_of_sample and not walk_forward:
+            continue
+        xs, _, z = pair_grid(rows, key, key, objective, out_of_sample)
+        values = [np.nanmax(z[:, i]) if not np.all(np.isnan(z[:, i])) else np.nan for i in range(len(xs))]
+        axes.plot([str(x) for x in xs], values, marker="o", label=label)
+    axes.set_xlabel(key)
+    axes.set_ylabel(objective)
+    axes.grid(alpha=0.3)
+    axes.legend()
+    return _png(figure)
+
+
+def equity_png(times: np.ndarray, equity: np.ndarray, title: str, boundaries: Sequence[int] = ()) -> str:
+    import pandas as pd
+
+    figure = _figure(10, 4)
+    axes = figure.subplots()
+    axes.plot(pd.to_datetime(times, unit="ms", utc=True), equity, color="#1f77b4", linewidth=0.8)
+    for boundary in boundaries:
+        axes.axvline(pd.to_datetime(boundary, unit="ms", utc=True), color="#999", linewidth=0.6, linestyle=":")
+    axes.set_title(title)
+    axes.set_ylabel("equity (USDT)")
+    axes.grid(alpha=0.3)
+    figure.autofmt_xdate()
+    return _png(figure)
+
+
+def _img(data: str, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def report_html(result: SearchResult, keys: Sequence[str], objective: str, header: Sequence[str]) -> str:
+    escape = html.escape
+    walk_forward = bool(result.windows)
+    parts = [f"<ul>{''.join(f'<li>{escape(line)}</li>' for line in [*header, *result.notes])}</ul>"]
+    best = "".join(f"<tr><td>{escape(k)}</td><td>{escape(str(v))}</td></tr>" for k, v in result.best)
+    which = "chosen in the last walk-forward window" if walk_forward else f"best {objective} over the period"
+    parts.append(f"<h2>Best settings ({escape(which)}; saved in best.yaml)</h2><table>{best}</table>"
+                 f"<p>In-sample: {escape(summary_line(result.best_metrics))}</p>")
+    if walk_forward:
+        chained = result.chained
+        parts.append(f"<h2>Out-of-sample (walk-forward, chosen settings chained)</h2>"
+                     f"<p><b>{escape(summary_line(chained))}</b></p>"
+                     f"<ul>{''.join(f'<li>{escape(window_line(w, objective))}</li>' for w in result.windows)}</ul>")
+        parts.append(_img(equity_png(*chained.equity, "out-of-sample equity of the chosen settings, chained "
+                                                      "(dotted: window starts)",
+                                     [w.window.test_start for w in result.windows]), "out-of-sample equity"))
+    elif result.best_metrics.equity is not None:
+        parts.append("<p>No walk-forward was asked (--walk-forward TRAIN_DAYS:TEST_DAYS), so there is no "
+                     "out-of-sample record: the equity below is the best settings' over the searched period, "
+                     "in-sample.</p>")
+        parts.append(_img(equity_png(*result.best_metrics.equity, "equity of the best settings (in-sample)"),
+                          "in-sample equity"))
+    parts.append(f"<h2>{escape(objective)} by parameter</h2>")
+    if len(keys) == 1:
+        parts.append(_img(line_png(result.rows, keys[0], objective, walk_forward), f"{objective} by {keys[0]}"))
+    for x_key, y_key in itertools.combinations(keys, 2):
+        for out_of_sample in ((False, True) if walk_forward else (False,)):
+            grid = pair_grid(result.rows, x_key, y_key, objective, out_of_sample)
+            label = ("out-of-sample" if out_of_sample else "in-sample") + (", mean over windows" if walk_forward else "")
+            title = f"{objective}\n({label}; best over the other parameters)"
+            parts.append(_img(heatmap_png(grid, x_key, y_key, title), f"{objective} heatmap {x_key} x {y_key}"))
+    body = "\n".join(parts)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>AutoHedge optimize</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 8px}}img{{max-width:100%;display:block;margin:1em 0}}</style></head><body>
+<h1>AutoHedge optimize</h1>
+{body}
+<p>Every row: results.csv{"; each window's choice: walk_forward.csv" if walk_forward else ""}.</p>
+</body></html>
+"""

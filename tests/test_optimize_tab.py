@@ -1,0 +1,173 @@
+"""The Optimize tab, driven with pytest-qt: search in the background, sortable results, heatmap,
+Cancel, and "Use these settings" into the strategy panel (asking first while trading)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QDate, Qt
+
+import research.evaluate as evaluation
+from config.settings import load_settings
+from research.params import apply_assignment
+from tests.optimize_helpers import write_small_sample
+from ui import app as ui_app
+from ui.main_window import MainWindow
+from ui.optimize_tab import SEARCHABLE, OptimizeTab
+from ui.strategy_panel import StrategyPanel
+
+TP = "strategy.exit.take_profit_pct"
+CENTER = "strategy.signal.centerline"
+HANG_GUARD_MS = 300_000  # only stops a hung test; no assertion is about time
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> Path:
+    return write_small_sample(tmp_path_factory.mktemp("sample"))
+
+
+class Asker:
+    def __init__(self, answer: bool):
+        self.answer = answer
+        self.questions: list[str] = []
+
+    def __call__(self, title: str, question: str) -> bool:
+        self.questions.append(question)
+        return self.answer
+
+
+def make_tab(qtbot, sample, trading=False, answer=True):
+    settings = load_settings()
+    panel = StrategyPanel(settings)
+    asker = Asker(answer)
+    tab = OptimizeTab(lambda: panel.to_settings("paper"), panel, lambda: trading, asker)
+    qtbot.addWidget(panel)
+    qtbot.addWidget(tab)
+    tab.data_dir.setText(str(sample))
+    tab.set_dates(QDate(2023, 2, 1), QDate(2023, 2, 2))
+    tab.jobs.setValue(1)
+    for key, *_ in SEARCHABLE:
+        tab.set_param(key, "", ticked=False)
+    tab.set_param(TP, "0.5,2")
+    tab.set_param(CENTER, "45,55")
+    return tab, panel, asker
+
+
+def run_search(qtbot, tab) -> None:
+    with qtbot.waitSignal(tab.job_finished, timeout=HANG_GUARD_MS):
+        qtbot.mouseClick(tab.run_button, Qt.LeftButton)
+        assert not tab.run_button.isEnabled() and tab.cancel_button.isEnabled()
+
+
+def column(tab, name: str) -> int:
+    return [tab.table.horizontalHeaderItem(i).text() for i in range(tab.table.columnCount())].index(name)
+
+
+def test_search_runs_in_the_background_and_fills_a_sortable_table_and_heatmap(qtbot, sample):
+    tab, _, _ = make_tab(qtbot, sample)
+    run_search(qtbot, tab)
+    assert tab.result is not None, tab.message.text()
+    assert tab.table.rowCount() == 4 and tab.run_button.isEnabled() and not tab.cancel_button.isEnabled()
+    assert tab.progress.value() == tab.progress.maximum()
+
+    pnl = column(tab, "net_pnl")
+    tab.table.sortItems(pnl, Qt.DescendingOrder)
+    shown = [tab.table.item(r, pnl).data(Qt.DisplayRole) for r in range(4)]
+    assert shown == sorted(shown, reverse=True) and len(set(shown)) > 1  # sorted as numbers
+    tab.table.sortItems(pnl, Qt.AscendingOrder)
+    assert [tab.table.item(r, pnl).data(Qt.DisplayRole) for r in range(4)] == sorted(shown)
+
+    # Heatmap: x = take profit, y = centerline, each cell that setting's net PnL.
+    assert (tab.heat_x.currentText(), tab.heat_y.currentText()) == (TP, CENTER)
+    z = tab.heatmap.values
+    assert z.shape == (2, 2)
+    by_setting = {dict(row.assignment)[TP]: {} for row in tab.rows}
+    for row in tab.rows:
+        by_setting[dict(row.assignment)[TP]][dict(row.assignment)[CENTER]] = row.metrics.net_pnl
+    assert z[0, 0] == pytest.approx(by_setting[0.5][45.0]) and z[1, 1] == pytest.approx(by_setting[2.0][55.0])
+    assert "Best net_pnl" in tab.message.text()
+
+
+def test_use_these_settings_puts_the_row_into_the_strategy_panel(qtbot, sample):
+    tab, panel, asker = make_tab(qtbot, sample)
+    run_search(qtbot, tab)
+    tab.table.selectRow(2)
+    row = tab.selected_row()
+    qtbot.mouseClick(tab.use_button, Qt.LeftButton)
+    assert asker.questions == []  # not trading: nothing to ask
+    settings = panel.to_settings("paper")
+    assert settings.strategy == apply_assignment(load_settings(), row.assignment).strategy
+    assert panel.fields[TP].text() == f"{dict(row.assignment)[TP]:g}"
+
+
+@pytest.mark.parametrize("answer", [False, True])
+def test_use_these_settings_asks_first_while_trading(qtbot, sample, answer):
+    tab, panel, asker = make_tab(qtbot, sample, trading=True, answer=answer)
+    before = panel.to_settings("paper").strategy
+    run_search(qtbot, tab)
+    chosen = next(n for n, row in enumerate(tab.rows) if apply_assignment(load_settings(), row.assignment).strategy
+                  != before)
+    tab.table.sortItems(0, Qt.AscendingOrder)
+    for line in range(tab.table.rowCount()):
+        if tab.table.item(line, 0).data(Qt.UserRole + 1) == chosen:
+            tab.table.selectRow(line)
+    qtbot.mouseClick(tab.use_button, Qt.LeftButton)
+    assert len(asker.questions) == 1 and "trading" in asker.questions[0]
+    after = panel.to_settings("paper").strategy
+    expected = apply_assignment(load_settings(), tab.rows[chosen].assignment).strategy
+    assert after == (expected if answer else before)
+
+
+def test_cancel_stops_the_search_and_keeps_the_finished_rows(qtbot, sample, monkeypatch):
+    tab, _, _ = make_tab(qtbot, sample)
+    tab.set_param(TP, "0.5,1,1.5,2,2.5,3")  # 12 settings
+    real, calls = evaluation.evaluate, []
+
+    def second_waits_for_cancel(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # the 2nd backtest is running when the user cancels
+            assert tab._job._stop.wait(HANG_GUARD_MS / 1000)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "evaluate", second_waits_for_cancel)
+    with qtbot.waitSignal(tab.job_finished, timeout=HANG_GUARD_MS):
+        with qtbot.waitSignal(tab.row_added, timeout=HANG_GUARD_MS):
+            qtbot.mouseClick(tab.run_button, Qt.LeftButton)
+        qtbot.mouseClick(tab.cancel_button, Qt.LeftButton)
+    assert tab.result is None and len(calls) == 2  # nothing ran after the cancel
+    assert tab.table.rowCount() == len(tab.rows) == 1  # the finished row is kept
+    assert "Cancelled" in tab.message.text()
+    assert tab.run_button.isEnabled()
+
+
+def test_walk_forward_shows_out_of_sample_columns_and_heatmap(qtbot, sample):
+    tab, _, _ = make_tab(qtbot, sample)
+    tab.set_dates(QDate(2023, 2, 1), QDate(2023, 2, 4))
+    tab.walk_forward.setChecked(True)
+    tab.train_days.setValue(2)
+    tab.test_days.setValue(1)
+    run_search(qtbot, tab)
+    assert tab.result is not None and len(tab.result.windows) == 2
+    assert tab.table.rowCount() == 2 * 4
+    assert column(tab, "oos_net_pnl") > column(tab, "is_net_pnl")
+    tab.heat_side.setCurrentIndex(tab.heat_side.findData(True))
+    assert tab.heatmap.values.shape == (2, 2)
+    assert "out-of-sample" in tab.message.text()
+
+
+def test_a_bad_value_is_refused_before_anything_runs(qtbot, sample):
+    tab, _, _ = make_tab(qtbot, sample)
+    tab.set_param(TP, "0.5,-1")
+    qtbot.mouseClick(tab.run_button, Qt.LeftButton)
+    assert not tab.is_running() and tab.run_button.isEnabled()
+    assert TP in tab.message.text() and "-1" in tab.message.text()
+
+
+def test_the_window_has_the_optimize_tab(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTOHEDGE_HOME", str(tmp_path / "home"))
+    window = MainWindow(ui_app.service_builder(), settings=load_settings())
+    qtbot.addWidget(window)
+    titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert "Optimize" in titles
+    assert window.tabs.widget(titles.index("Optimize")) is window.optimize
+    assert window.optimize._panel is window.strategy

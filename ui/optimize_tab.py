@@ -1,0 +1,567 @@
+"""The Optimize tab: search strategy settings by backtest, in the background, and use the best.
+
+Parameter values are typed as on the command line (``0.5,1,2`` or ``0.5:2:0.5``)
+and checked by the same parser (``research.params``); the search itself is
+``research.search.Search`` (grid or Optuna, optional walk-forward) on a local
+process pool, run from an :class:`OptimizeJob` thread so the window keeps
+turning. Rows appear as they finish; Cancel stops the workers and keeps them.
+"Use these settings" puts the selected row's values into the strategy panel,
+asking first while the bot trades (they apply at the next Start).
+"""
+from __future__ import annotations
+
+import html
+import logging
+import math
+import os
+import threading
+from dataclasses import dataclass
+from datetime import datetime, time, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QDate, QThread, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
+    QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QSplitter, QTableWidget,
+    QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from config.settings import AppSettings
+from core.errors import UserError
+from research.backends import make_backend
+from research.evaluate import METRIC_COLUMNS, OBJECTIVES, MarketData
+from research.outputs import results_header
+from research.params import Assignment, parse_params
+from research.report import pair_grid
+from research.search import Row, Search, SearchCancelled, SearchPlan, SearchResult
+from research.walk_forward import day_text, windows
+from runner.backtest_data import load_backtest_inputs
+from ui.paths import resolve_data_path
+
+log = logging.getLogger(__name__)
+
+# The settings a search may vary from the tab, with a starting set of values (ticked: searched by default).
+SEARCHABLE: tuple[tuple[str, str, bool], ...] = (
+    ("strategy.exit.take_profit_pct", "0.5,1,2", True),
+    ("strategy.signal.centerline", "45,50,55", True),
+    ("strategy.exit.trailing_pct", "0.25,0.5,1", False),
+    ("strategy.exit.trailing_activation_pct", "0.25,0.5,1", False),
+    ("strategy.exit.max_hold_bars", "12,24,48", False),
+    ("strategy.rsi_length", "2,3,5", False),
+    ("strategy.signal.entry", "level,cross", False),
+    ("strategy.signal.reference", "centerline,macd", False),
+    ("strategy.signal.macd.fast", "1:5:1", False),
+    ("strategy.signal.macd.slow", "5:20:5", False),
+)
+
+
+@dataclass(frozen=True)
+class OptimizeRequest:
+    settings: AppSettings
+    data_dir: Path
+    params: tuple[str, ...]  # KEY=values, as for --param
+    objective: str
+    method: str
+    trials: int
+    start_ms: int | None
+    end_ms: int | None  # exclusive
+    walk_forward: tuple[int, int] | None  # (train days, test days)
+    jobs: int
+
+
+def _day_ms(date: QDate) -> int:
+    return int(datetime.combine(date.toPython(), time(0, 0), tzinfo=timezone.utc).timestamp() * 1000)
+
+
+class OptimizeJob(QThread):
+    """Loads the data and runs the search; rows, progress and the end arrive as signals."""
+
+    row_ready = Signal(object)  # research.search.Row
+    progressed = Signal(int, int)
+    succeeded = Signal(object)  # SearchResult
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, request: OptimizeRequest, parent=None):
+        super().__init__(parent)
+        self.request = request
+        self._stop = threading.Event()
+
+    def cancel(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        request = self.request
+        try:
+            settings = request.settings
+            specs = tuple(parse_params(request.params, settings))
+            inputs = load_backtest_inputs(request.data_dir, list(settings.symbols))
+            data = MarketData(inputs.candles_5m, inputs.candles_1d)
+            found: tuple = ()
+            if request.walk_forward:
+                first, last = data.span_ms()
+                found = tuple(windows(request.start_ms or first, request.end_ms or last, *request.walk_forward))
+            plan = SearchPlan(specs, request.objective, request.method, request.trials, request.start_ms,
+                              request.end_ms, found)
+            if self._stop.is_set():
+                raise SearchCancelled()
+            backend = make_backend(settings, data, request.jobs, None)
+            search = Search(plan, settings, backend, on_row=self.row_ready.emit, progress=self.progressed.emit,
+                            should_stop=self._stop.is_set)
+            result = search.run()
+        except SearchCancelled:
+            self.cancelled.emit()
+        except UserError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # a background failure must reach the user, not kill the window
+            log.exception("optimize failed")
+            self.failed.emit(f"{type(exc).__name__}: {exc}")
+        else:
+            self.succeeded.emit(result)
+
+
+def _number_item(value: Any) -> QTableWidgetItem:
+    """A cell that sorts by its number (text cells sort as text)."""
+    item = QTableWidgetItem()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        item.setText(str(value))
+    else:
+        item.setData(Qt.DisplayRole, round(value, 4) if isinstance(value, float) and math.isfinite(value) else value)
+    return item
+
+
+class HeatMap(QWidget):
+    """The objective over two parameters (pyqtgraph ImageItem), each cell labelled with its value."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.plot = pg.PlotWidget()
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.image = pg.ImageItem()
+        # Loss red, middle yellow, profit green (as the report); built here, no colormap file to bundle.
+        self.image.setColorMap(pg.ColorMap(pos=[0.0, 0.5, 1.0], color=[(198, 40, 40), (255, 240, 170), (27, 127, 42)]))
+        self.plot.addItem(self.image)
+        self._labels: list[pg.TextItem] = []
+        self.values = np.zeros((0, 0))  # z[y, x] as shown
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot)
+
+    def show_grid(self, xs: list[Any], ys: list[Any], z: np.ndarray, x_key: str, y_key: str, title: str) -> None:
+        for label in self._labels:
+            self.plot.removeItem(label)
+        self._labels = []
+        self.values = z
+        finite = z[np.isfinite(z)]
+        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        shown = np.where(np.isfinite(z), z, low)
+        self.image.setImage(shown.T, levels=(low, high if high > low else low + 1e-9))  # ImageItem is [x, y]
+        self.plot.setTitle(html.escape(title).replace(", best", "<br>best"), size="9pt")  # fits a narrow pane
+        self.plot.getAxis("bottom").setTicks([[(i + 0.5, str(x)) for i, x in enumerate(xs)]])
+        self.plot.getAxis("left").setTicks([[(j + 0.5, str(y)) for j, y in enumerate(ys)]])
+        self.plot.setLabel("bottom", x_key)
+        self.plot.setLabel("left", y_key)
+        if z.size <= 400:
+            for (j, i), value in np.ndenumerate(z):
+                if math.isfinite(value):
+                    label = pg.TextItem(f"{value:.3g}", color="#111", anchor=(0.5, 0.5))
+                    label.setPos(i + 0.5, j + 0.5)
+                    self.plot.addItem(label)
+                    self._labels.append(label)
+        self.plot.setRange(xRange=(0, max(len(xs), 1)), yRange=(0, max(len(ys), 1)), padding=0)
+
+
+class OptimizeTab(QWidget):
+    """``settings_source`` gives the settings on screen; ``panel`` is the strategy panel the
+    chosen values go into; ``is_trading`` and ``ask(title, question)`` guard doing that while trading."""
+
+    job_finished = Signal()
+    row_added = Signal()
+
+    def __init__(self, settings_source: Callable[[], AppSettings], panel, is_trading: Callable[[], bool],
+                 ask: Callable[[str, str], bool], parent=None):
+        super().__init__(parent)
+        self._settings_source = settings_source
+        self._panel = panel
+        self._is_trading = is_trading
+        self._ask = ask
+        self._job: OptimizeJob | None = None
+        self.rows: list[Row] = []
+        self.result: SearchResult | None = None
+        self._keys: list[str] = []
+
+        self.data_dir = QLineEdit()
+        browse = QPushButton(self.tr("…"))
+        browse.setFixedWidth(28)
+        browse.setToolTip(self.tr("Choose the kline data folder"))
+        browse.clicked.connect(self._browse)
+        self.whole_range = QCheckBox(self.tr("All data"))
+        self.whole_range.setChecked(True)
+        self.start_date, self.end_date = QDateEdit(), QDateEdit()
+        for edit in (self.start_date, self.end_date):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+            edit.setEnabled(False)
+        self.whole_range.toggled.connect(lambda whole: [e.setEnabled(not whole) for e in (self.start_date, self.end_date)])
+
+        self.params = QTableWidget(len(SEARCHABLE), 2)
+        self.params.setHorizontalHeaderLabels([self.tr("Setting (tick to search it)"),
+                                               self.tr("Values: a,b,c or low:high:step")])
+        self.params.verticalHeader().setVisible(False)
+        self.params.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeToContents)
+        self.params.horizontalHeader().setSectionResizeMode(1, QHeaderView.Stretch)
+        for row, (key, values, ticked) in enumerate(SEARCHABLE):
+            name = QTableWidgetItem(key)
+            name.setFlags(Qt.ItemIsEnabled | Qt.ItemIsUserCheckable)
+            name.setCheckState(Qt.Checked if ticked else Qt.Unchecked)
+            self.params.setItem(row, 0, name)
+            self.params.setItem(row, 1, QTableWidgetItem(values))
+
+        self.objective = QComboBox()
+        for name in OBJECTIVES:
+            self.objective.addItem(self.tr(name), name)
+        self.method = QComboBox()
+        self.method.addItem(self.tr("Grid: every combination"), "grid")
+        self.method.addItem(self.tr("Optuna (TPE): sampled, for large spaces"), "optuna")
+        self.trials = QSpinBox()
+        self.trials.setRange(1, 100_000)
+        self.trials.setValue(50)
+        self.trials.setToolTip(self.tr("Optuna: backtests to run (per walk-forward window)"))
+        self.walk_forward = QCheckBox(self.tr("Walk-forward"))
+        self.train_days, self.test_days = QSpinBox(), QSpinBox()
+        for spin, value in ((self.train_days, 120), (self.test_days, 30)):
+            spin.setRange(1, 10_000)
+            spin.setValue(value)
+            spin.setEnabled(False)
+        self.walk_forward.toggled.connect(lambda on: [s.setEnabled(on) for s in (self.train_days, self.test_days)])
+        self.jobs = QSpinBox()
+        self.jobs.setRange(1, 1024)
+        self.jobs.setValue(os.cpu_count() or 1)
+
+        self.run_button = QPushButton(self.tr("Run search"))
+        self.run_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton(self.tr("Cancel"))
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+
+        self.table = QTableWidget(0, 0)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.use_button = QPushButton(self.tr("Use these settings"))
+        self.use_button.setToolTip(self.tr("Put the selected row's values into the strategy panel"))
+        self.use_button.setEnabled(False)
+        self.use_button.clicked.connect(self.use_selected)
+        self.table.itemSelectionChanged.connect(
+            lambda: self.use_button.setEnabled(bool(self.table.selectionModel().selectedRows())))
+
+        self.heat_x, self.heat_y, self.heat_side = QComboBox(), QComboBox(), QComboBox()
+        self.heat_side.addItem(self.tr("in-sample"), False)
+        for combo in (self.heat_x, self.heat_y, self.heat_side):
+            combo.currentIndexChanged.connect(self.refresh_heatmap)
+        self.heatmap = HeatMap()
+
+        self._build_layout(browse)
+
+    def _build_layout(self, browse: QPushButton) -> None:
+        data_row = QHBoxLayout()
+        data_row.addWidget(QLabel(self.tr("Data folder")))
+        data_row.addWidget(self.data_dir, 2)
+        data_row.addWidget(browse)
+        data_row.addWidget(self.whole_range)
+        data_row.addWidget(QLabel(self.tr("From")))
+        data_row.addWidget(self.start_date)
+        data_row.addWidget(QLabel(self.tr("to")))
+        data_row.addWidget(self.end_date)
+
+        options = QFormLayout()
+        options.addRow(self.tr("Objective (maximised)"), self.objective)
+        search_row = QHBoxLayout()
+        search_row.addWidget(self.method, 1)
+        search_row.addWidget(QLabel(self.tr("Trials")))
+        search_row.addWidget(self.trials)
+        options.addRow(self.tr("Search"), search_row)
+        split_row = QHBoxLayout()
+        split_row.addWidget(self.walk_forward)
+        split_row.addWidget(QLabel(self.tr("in-sample days")))
+        split_row.addWidget(self.train_days)
+        split_row.addWidget(QLabel(self.tr("out-of-sample days")))
+        split_row.addWidget(self.test_days)
+        options.addRow(self.tr("Validation"), split_row)
+        options.addRow(self.tr("Processes"), self.jobs)
+        settings_box = QGroupBox(self.tr("Search"))
+        settings_layout = QHBoxLayout(settings_box)
+        settings_layout.addWidget(self.params, 3)
+        settings_layout.addLayout(options, 2)
+
+        run_row = QHBoxLayout()
+        run_row.addWidget(self.run_button)
+        run_row.addWidget(self.cancel_button)
+        run_row.addWidget(self.progress, 1)
+
+        results = QWidget()
+        results_layout = QVBoxLayout(results)
+        results_layout.setContentsMargins(0, 0, 0, 0)
+        results_layout.addWidget(self.table, 1)
+        results_layout.addWidget(self.use_button, 0, Qt.AlignLeft)
+        heat = QWidget()
+        heat_layout = QVBoxLayout(heat)
+        heat_layout.setContentsMargins(0, 0, 0, 0)
+        chooser = QHBoxLayout()
+        chooser.addWidget(QLabel(self.tr("Heatmap x")))
+        chooser.addWidget(self.heat_x, 1)
+        chooser.addWidget(QLabel(self.tr("y")))
+        chooser.addWidget(self.heat_y, 1)
+        chooser.addWidget(self.heat_side)
+        heat_layout.addLayout(chooser)
+        heat_layout.addWidget(self.heatmap, 1)
+        lower = QSplitter(Qt.Horizontal)
+        lower.addWidget(results)
+        lower.addWidget(heat)
+        lower.setStretchFactor(0, 3)
+        lower.setStretchFactor(1, 2)
+        lower.setSizes([760, 600])
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(data_row)
+        layout.addWidget(settings_box)
+        layout.addLayout(run_row)
+        layout.addWidget(self.message)
+        layout.addWidget(lower, 1)
+
+    # ----- inputs -----------------------------------------------------------------------------
+
+    def set_param(self, key: str, values: str, ticked: bool = True) -> None:
+        for row in range(self.params.rowCount()):
+            if self.params.item(row, 0).text() == key:
+                self.params.item(row, 0).setCheckState(Qt.Checked if ticked else Qt.Unchecked)
+                self.params.item(row, 1).setText(values)
+                return
+        raise KeyError(key)
+
+    def set_dates(self, start: QDate, end: QDate) -> None:
+        self.whole_range.setChecked(False)
+        self.start_date.setDate(start)
+        self.end_date.setDate(end)
+
+    def chosen_params(self) -> tuple[str, ...]:
+        return tuple(f"{self.params.item(row, 0).text()}={self.params.item(row, 1).text().strip()}"
+                     for row in range(self.params.rowCount())
+                     if self.params.item(row, 0).checkState() == Qt.Checked)
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Kline data folder"), self.data_dir.text())
+        if folder:
+            self.data_dir.setText(folder)
+
+    def request(self) -> OptimizeRequest:
+        if not self.data_dir.text().strip():
+            raise UserError(self.tr("Choose a data folder with <SYMBOL>-5m.csv(.gz/.zip) files"))
+        params = self.chosen_params()
+        if not params:
+            raise UserError(self.tr("Tick at least one setting to search"))
+        settings = self._settings_source()
+        parse_params(params, settings)  # a bad value is refused here, before anything runs
+        start = end = None
+        if not self.whole_range.isChecked():
+            start = _day_ms(self.start_date.date())
+            end = _day_ms(self.end_date.date().addDays(1))  # the end date is included
+            if end <= start:
+                raise UserError(self.tr("The 'to' date must not be before the 'from' date"))
+        split = (self.train_days.value(), self.test_days.value()) if self.walk_forward.isChecked() else None
+        return OptimizeRequest(settings, resolve_data_path(self.data_dir.text().strip()), params,
+                               self.objective.currentData(), self.method.currentData(), self.trials.value(),
+                               start, end, split, self.jobs.value())
+
+    # ----- running ----------------------------------------------------------------------------
+
+    def is_running(self) -> bool:
+        return self._job is not None and self._job.isRunning()
+
+    def start(self) -> None:
+        if self.is_running():
+            return
+        try:
+            request = self.request()
+        except UserError as exc:
+            self._say(str(exc), error=True)
+            return
+        self.rows, self.result = [], None
+        self._keys = [text.split("=", 1)[0] for text in request.params]
+        self._reset_table(request.walk_forward is not None)
+        self._reset_heatmap_choices(request.walk_forward is not None)
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.progress.setRange(0, 0)  # busy until the first backtest ends
+        self._say(self.tr("Loading the data and starting the search…"))
+        self._job = OptimizeJob(request, self)
+        self._job.row_ready.connect(self._on_row)
+        self._job.progressed.connect(self._on_progress)
+        self._job.succeeded.connect(self._on_done)
+        self._job.failed.connect(lambda text: self._say(text, error=True))
+        self._job.cancelled.connect(lambda: self._say(
+            self.tr("Cancelled: the %n finished row(s) are kept.", "", len(self.rows))))
+        self._job.finished.connect(self._on_finished)
+        self._job.start()
+
+    def cancel(self) -> None:
+        if self.is_running():
+            self.cancel_button.setEnabled(False)
+            self._say(self.tr("Cancelling…"))
+            self._job.cancel()
+
+    def stop_and_wait(self, ms: int = 60_000) -> None:
+        """Closing the window: stop the search and its workers."""
+        if self._job is not None:
+            self._job.cancel()
+            self._job.wait(ms)
+
+    def _reset_table(self, walk_forward: bool) -> None:
+        self.table.setSortingEnabled(False)
+        self.table.clear()
+        self.table.setRowCount(0)
+        # The results.csv names; settings keys stay as they are, figures go through tr() for a translation.
+        header = [name if name in self._keys else self.tr(name) for name in results_header(self._keys, walk_forward)]
+        self.table.setColumnCount(len(header))
+        self.table.setHorizontalHeaderLabels(header)
+        for column in range(len(header)):  # the window's days: in the window cell's tooltip
+            self.table.setColumnHidden(column, walk_forward and 1 <= column <= 4)
+        self.table.setSortingEnabled(True)
+
+    def _reset_heatmap_choices(self, walk_forward: bool) -> None:
+        for combo in (self.heat_x, self.heat_y, self.heat_side):
+            combo.blockSignals(True)
+        self.heat_x.clear()
+        self.heat_y.clear()
+        self.heat_x.addItems(self._keys)
+        self.heat_y.addItems(self._keys)
+        self.heat_y.setCurrentIndex(1 if len(self._keys) > 1 else 0)
+        while self.heat_side.count() > 1:
+            self.heat_side.removeItem(1)
+        if walk_forward:
+            self.heat_side.addItem(self.tr("out-of-sample"), True)
+        for combo in (self.heat_x, self.heat_y, self.heat_side):
+            combo.blockSignals(False)
+
+    def _on_row(self, row: Row) -> None:
+        self.rows.append(row)
+        cells: list[Any] = []
+        if row.window is not None:
+            w = row.window
+            cells += [w.index + 1, day_text(w.train_start), day_text(w.train_end - 1), day_text(w.test_start),
+                      day_text(w.test_end - 1)]
+        cells += [value for _, value in row.assignment]
+        cells += [row.metrics.row()[name] for name in METRIC_COLUMNS]
+        if row.oos is not None:
+            cells += [row.oos.row()[name] for name in METRIC_COLUMNS]
+        self.table.setSortingEnabled(False)
+        index = self.table.rowCount()
+        self.table.insertRow(index)
+        for column, value in enumerate(cells):
+            item = _number_item(value)
+            if column == 0:
+                item.setData(Qt.UserRole + 1, len(self.rows) - 1)  # which Row this line shows
+                if row.window is not None:
+                    item.setToolTip(self.tr("in-sample {a} to {b}, out-of-sample {c} to {d}").format(
+                        a=cells[1], b=cells[2], c=cells[3], d=cells[4]))
+            self.table.setItem(index, column, item)
+        self.table.setSortingEnabled(True)
+        self.refresh_heatmap()
+        self.row_added.emit()
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(min(done, total))
+
+    def _on_done(self, result: SearchResult) -> None:
+        self.result = result
+        best = ", ".join(f"{key}={value}" for key, value in result.best)
+        if result.chained is not None:
+            text = self.tr("Done. Walk-forward, chosen settings out-of-sample: net PnL {pnl} USDT, max DD {dd} %. "
+                           "Last window's choice: {best}.")
+            self._say(text.format(pnl=f"{result.chained.net_pnl:+,.2f}", dd=f"{result.chained.max_dd_pct:.2f}",
+                                  best=best))
+        else:
+            text = self.tr("Done. Best {objective}: {best} (net PnL {pnl} USDT, in-sample).")
+            self._say(text.format(objective=self.objective.currentData(), best=best,
+                                  pnl=f"{result.best_metrics.net_pnl:+,.2f}"))
+
+    def _on_finished(self) -> None:
+        self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1 if self.result is not None else 0)
+        self.job_finished.emit()
+
+    # ----- heatmap ----------------------------------------------------------------------------
+
+    def refresh_heatmap(self, *_args) -> None:
+        if not self.rows or self.heat_x.count() == 0:
+            return
+        x_key, y_key = self.heat_x.currentText(), self.heat_y.currentText()
+        out_of_sample = bool(self.heat_side.currentData())
+        objective = self.objective.currentData()
+        xs, ys, z = pair_grid(self.rows, x_key, y_key, objective, out_of_sample)
+        side = self.tr("out-of-sample") if out_of_sample else self.tr("in-sample")
+        title = (self.tr("{objective} ({side}, mean over the windows), best over the other settings")
+                 if self.rows[0].window is not None else self.tr("{objective} ({side}), best over the other settings"))
+        self.heatmap.show_grid(xs, ys, z, x_key, y_key, title.format(objective=objective, side=side))
+
+    # ----- using a row ------------------------------------------------------------------------
+
+    def selected_row(self) -> Row | None:
+        chosen = self.table.selectionModel().selectedRows()
+        if not chosen:
+            return None
+        return self.rows[self.table.item(chosen[0].row(), 0).data(Qt.UserRole + 1)]
+
+    def use_selected(self) -> None:
+        row = self.selected_row()
+        if row is None:
+            return
+        values = ", ".join(f"{key}={value}" for key, value in row.assignment)
+        if self._is_trading() and not self._ask(
+                self.tr("Use these settings"),
+                self.tr("The bot is trading. Put {values} into the strategy panel? They apply at the next "
+                        "Start; the running bot keeps its settings.").format(values=values)):
+            return
+        skipped = apply_to_panel(self._panel, row.assignment)
+        text = self.tr("Put into the strategy panel: {values}.").format(values=values)
+        if skipped:
+            text += " " + self.tr("Not in the strategy panel, so not changed there: {keys}.").format(
+                keys=", ".join(skipped))
+        self._say(text)
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.message.setStyleSheet("color: #c62828;" if error else "")
+        self.message.setText(text)
+
+
+def apply_to_panel(panel, assignment: Assignment) -> list[str]:
+    """Put each (key, value) into the strategy panel's field; returns the keys it has no field for."""
+    skipped = []
+    for key, value in assignment:
+        combo = {"strategy.signal.reference": panel.reference, "strategy.signal.entry": panel.entry}.get(key)
+        parts = key.split(".")
+        if key in panel.fields:
+            field = panel.fields[key]
+            field.set_value(value)
+            field.value_changed.emit(value)  # the panel re-checks its warnings ([S3]) as after a typed value
+        elif combo is not None:
+            combo.setCurrentIndex(combo.findData(value))
+        elif len(parts) == 3 and parts[0] == "symbols" and parts[2] == "call_size":
+            sizes = panel.symbols.sizes()
+            sizes[parts[1]] = float(value)
+            panel.symbols.set_sizes(sizes)
+        else:
+            skipped.append(key)
+    return skipped
