@@ -45,6 +45,7 @@ from runner.events import (
     StatusRow,
     SymbolRunState,
 )
+from runner.cockpit import CockpitReporter
 from runner.feeds import CandleFeed, FeedFinished
 from runner.journal import FillJournal
 from runner.reasons import describe
@@ -116,6 +117,7 @@ class TradingService:
         self.slots: dict[str, SymbolSlot] = {}
         self._commands: queue.Queue[Callable[[], None]] = queue.Queue()
         self._current_symbol: str | None = None
+        self.cockpit = CockpitReporter(self, self._emit)  # account, heartbeat, live candles for the window
 
     # ----- control (thread-safe) ----------------------------------------------------------
 
@@ -152,6 +154,7 @@ class TradingService:
             total = getattr(self.feed, "total", 0)
             while not self._stop.is_set():
                 self._drain_commands()
+                self.cockpit.tick()
                 try:
                     closed = self.feed.next_candle(self.options.poll_seconds)
                 except FeedFinished:
@@ -228,6 +231,7 @@ class TradingService:
             days_known = [day for day in daily if day.close_time <= last_day]
             days_missed = [day for day in daily if day.close_time > last_day]
         driver.load_history(days_known, known)
+        self.cockpit.on_history(symbol, known, strategy.state.regime.value if strategy.state.regime else "")
         if bars:  # the market's latest close: reference price and "now" for stale orders
             slot.last_price = bars[-1].close
             slot.last_time = bars[-1].close_time
@@ -382,6 +386,7 @@ class TradingService:
             return
         intents = driver.on_bar(candle)
         self._execute(slot, intents, candle.close, candle.close_time)
+        self.cockpit.on_bar(slot.symbol, candle, slot.strategy.state.regime.value if slot.strategy.state.regime else "")
         self._emit_status(slot)
 
     def _execute(self, slot: SymbolSlot, intents: list[OrderIntent], price: float, at: int) -> None:
@@ -439,6 +444,7 @@ class TradingService:
         """Journal first, then state: a crash in between is repaired at start-up, because
         journaling is idempotent per exchange order and the state knows what it applied."""
         self.journal.record(fill)
+        self.cockpit.on_fill(fill, slot.strategy.state.positions[fill.side].entry_price)
         slot.strategy.apply_fill(fill)
         self._save(slot)
         self._emit(FillEvent(fill))

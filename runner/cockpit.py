@@ -1,0 +1,174 @@
+"""What the trader's cockpit shows besides the status table: account, heartbeat, live candles.
+
+:class:`CockpitReporter` lives inside the trading service's thread. The service calls
+:meth:`tick` on every turn of its loop, :meth:`on_bar` for every closed candle it
+processed and :meth:`on_fill` before it applies a fill; the reporter turns that into
+:class:`~runner.events.AccountUpdate`, :class:`~runner.events.Heartbeat`,
+:class:`~runner.events.CandleUpdate` and :class:`~runner.events.StreamState` events,
+throttled on the wall clock so a fast replay does not flood the window.
+
+The next-decision preview asks the strategy itself: a deep copy of the symbol's
+driver is handed the hypothetical close, so the preview can never disagree with
+the rules that will really run [R1-R5, X1-X3].
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from core import indicators
+from core.model import FIVE_MINUTES_MS, ONE_DAY_MS, Candle, Fill, Action
+from core.ports import BrokerError
+from core.rules import pnl, pnl_pct
+from runner.events import (
+    AccountUpdate, CandleUpdate, DecisionPreview, Event, Heartbeat, PositionRisk, StreamState,
+)
+from runner.symbol_driver import SymbolDriver
+
+if TYPE_CHECKING:
+    from core.strategy import HedgeStrategy
+
+log = logging.getLogger("autohedge")
+
+HEARTBEAT_EVERY_S = 1.0
+ACCOUNT_EVERY_S = 5.0  # one account + one positionRisk request: weight 10 of 2400 a minute
+ACCOUNT_AFTER_FILL_S = 0.5  # after fills, refresh sooner (at most this often)
+
+
+def last_signal(driver: SymbolDriver) -> str:
+    """The 5m signal of the last closed candle (what the rules saw last)."""
+    closes = np.asarray(driver.bars.closes[-driver.limit:])
+    if closes.size == 0:
+        return "NONE"
+    return indicators.code_to_signal(indicators.signal_codes(closes, driver.params)[-1]).value
+
+
+def preview_decision(driver: SymbolDriver, price: float, close_time: int) -> DecisionPreview:
+    """What the rules would do if the candle closing at ``close_time`` closed at ``price``:
+    the real driver and strategy, run on a deep copy (nothing of the original changes)."""
+    trial = copy.deepcopy(driver)
+    intents = trial.on_bar(Candle(close_time - FIVE_MINUTES_MS, price, price, price, price, 0.0, close_time))
+    actions = tuple(f"{i.action.value} {i.side.value} {i.qty:g} [{i.reason}]" for i in intents)
+    return DecisionPreview(price, last_signal(trial), actions, tuple(i.reason for i in intents))
+
+
+def exit_levels(strategy: "HedgeStrategy") -> tuple[tuple[str, float], ...]:
+    """Prices at which the main position's exits [X1, X3] would trigger, for the chart.
+
+    Take profit [X1]: ``entry * (1 + d * take_profit_pct / 100)``; trailing activation
+    [X3]: ``entry * (1 + d * trailing_activation_pct / 100)``; once the best close has
+    reached it, the trailing stop ``best * (1 - d * trailing_pct / 100)`` (d = +1 LONG,
+    -1 SHORT). These are the thresholds of core.rules solved for the price.
+    """
+    regime = strategy.state.regime
+    if regime is None:
+        return ()
+    side = regime.main_side
+    position = strategy.state.positions[side]
+    if not position.is_open:
+        return ()
+    params, d, entry = strategy.params.exit, side.direction, position.entry_price
+    levels = [("take_profit", entry * (1 + d * params.take_profit_pct / 100.0)),
+              ("activation", entry * (1 + d * params.trailing_activation_pct / 100.0))]
+    best = position.best_price or entry
+    if pnl_pct(side, entry, best) >= params.trailing_activation_pct:
+        levels.append(("trailing_stop", best * (1 - d * params.trailing_pct / 100.0)))
+    return tuple(levels)
+
+
+class CockpitReporter:
+    """Emits the cockpit's events for one :class:`runner.service.TradingService`."""
+
+    def __init__(self, service, emit: Callable[[Event], None], monotonic: Callable[[], float] = time.monotonic,
+                 heartbeat_every_s: float = HEARTBEAT_EVERY_S, account_every_s: float = ACCOUNT_EVERY_S):
+        self.service = service
+        self.emit = emit
+        self.monotonic = monotonic
+        self.heartbeat_every_s = heartbeat_every_s
+        self.account_every_s = account_every_s
+        self._next_heartbeat = 0.0
+        self._last_account = float("-inf")
+        self._account_due = True
+        self._day_totals: dict[int, list[float]] = {}  # UTC day -> [realised PnL, fees]
+        self._partials: dict[str, int] = {}  # last open candle sent per symbol (its close time)
+        feed = service.feed
+        if hasattr(feed, "on_state"):
+            feed.on_state = self._stream_state
+        else:
+            self.emit(StreamState("replay", "candles from a data folder", service.clock()))
+
+    def _stream_state(self, state: str, detail: str) -> None:
+        self.emit(StreamState(state, detail, self.service.clock()))
+
+    # ----- called by the service ------------------------------------------------------------
+
+    def on_fill(self, fill: Fill, entry_price: float) -> None:
+        """Before the fill is applied: the realised PnL of a close is against the held entry."""
+        totals = self._day_totals.setdefault(fill.time // ONE_DAY_MS, [0.0, 0.0])
+        if fill.action is Action.CLOSE and entry_price > 0:
+            totals[0] += pnl(fill.side, entry_price, fill.price, fill.qty)
+        totals[1] += fill.fee
+        self._account_due = True
+
+    def on_bar(self, symbol: str, candle: Candle, regime: str) -> None:
+        self.emit(CandleUpdate(symbol, candle, True, regime))
+
+    def on_history(self, symbol: str, candles: list[Candle], regime: str, keep: int = 288) -> None:
+        """The last day of closed candles at start-up, so the live chart is not empty."""
+        for candle in candles[-keep:]:
+            self.emit(CandleUpdate(symbol, candle, True, regime))
+
+    def tick(self) -> None:
+        now = self.monotonic()
+        if now >= self._next_heartbeat:
+            self._next_heartbeat = now + self.heartbeat_every_s
+            for slot in list(self.service.slots.values()):
+                if slot.driver is not None:
+                    self._heartbeat(slot)
+        since = now - self._last_account
+        if since >= self.account_every_s or (self._account_due and since >= ACCOUNT_AFTER_FILL_S):
+            self._last_account = now
+            self._account_due = False
+            self._account()
+
+    # ----- heartbeat and account ---------------------------------------------------------------
+
+    def _heartbeat(self, slot) -> None:
+        driver: SymbolDriver = slot.driver
+        last_close = driver.bars.last_time
+        price, close_time = slot.last_price, last_close + FIVE_MINUTES_MS
+        partial = getattr(self.service.feed, "open_candle", lambda symbol: None)(slot.symbol)
+        if partial is not None and partial.close_time > last_close:
+            price, close_time = partial.close, partial.close_time
+            regime = slot.strategy.state.regime
+            self.emit(CandleUpdate(slot.symbol, partial, False, regime.value if regime else ""))
+        preview = None
+        if price is not None and last_close and not slot.strategy.state.pending:
+            try:
+                preview = preview_decision(driver, price, close_time)
+            except Exception:  # noqa: BLE001 - a preview must never disturb trading
+                log.exception("decision preview failed for %s", slot.symbol)
+        self.emit(Heartbeat(slot.symbol, self.service.clock(), last_close, last_signal(driver), preview,
+                            exit_levels(slot.strategy)))
+
+    def _account(self) -> None:
+        snapshot_of = getattr(self.service.broker, "account_snapshot", None)
+        if snapshot_of is None:
+            return
+        slots = self.service.slots
+        marks = {name: slot.last_price for name, slot in slots.items() if slot.last_price is not None}
+        try:
+            snapshot = snapshot_of(list(slots), marks)
+        except BrokerError as exc:
+            log.info("account figures not refreshed: %s", exc.message)
+            return
+        realized, fees = self._day_totals.get(self.service.clock() // ONE_DAY_MS, [0.0, 0.0])
+        self.emit(AccountUpdate(
+            self.service.clock(), snapshot.wallet, snapshot.margin_balance, snapshot.unrealized_pnl, realized, fees,
+            snapshot.margin_ratio_pct,
+            tuple(PositionRisk(p.symbol, p.side.value, p.qty, p.entry_price, p.mark_price, p.unrealized_pnl,
+                               p.liquidation_price) for p in snapshot.positions)))
