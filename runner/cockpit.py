@@ -25,7 +25,7 @@ from core.model import FIVE_MINUTES_MS, ONE_DAY_MS, Candle, Fill, Action
 from core.ports import BrokerError
 from core.rules import pnl, pnl_pct
 from runner.events import (
-    AccountUpdate, CandleUpdate, DecisionPreview, Event, Heartbeat, PositionRisk, StreamState,
+    AccountUpdate, CandleUpdate, DecisionPreview, Event, Heartbeat, PositionRisk, StreamState, SymbolFormat,
 )
 from runner.symbol_driver import SymbolDriver
 
@@ -37,6 +37,14 @@ log = logging.getLogger("autohedge")
 HEARTBEAT_EVERY_S = 1.0
 ACCOUNT_EVERY_S = 5.0  # one account + one positionRisk request: weight 10 of 2400 a minute
 ACCOUNT_AFTER_FILL_S = 0.5  # after fills, refresh sooner (at most this often)
+
+
+def inferred_tick(candles: list[Candle]) -> float | None:
+    """A tick size read off the prices when the broker knows none (a replay): the finest
+    decimal of the recent closes, e.g. 0.0693 and 0.06931 -> 0.00001."""
+    decimals = [len(repr(c.close).split(".")[1].rstrip("0")) if "." in repr(c.close) and "e" not in repr(c.close)
+                else 0 for c in candles[-200:]]
+    return 10.0 ** -min(8, max(decimals)) if decimals else None
 
 
 def last_signal(driver: SymbolDriver) -> str:
@@ -118,7 +126,11 @@ class CockpitReporter:
         self.emit(CandleUpdate(symbol, candle, True, regime))
 
     def on_history(self, symbol: str, candles: list[Candle], regime: str, keep: int = 288) -> None:
-        """The last day of closed candles at start-up, so the live chart is not empty."""
+        """At start-up: how to print the symbol's numbers, and the last day of closed candles
+        so the live chart is not empty."""
+        rules = self.service.broker.symbol_rules(symbol)
+        tick = float(rules.tick_size) if rules.tick_size else inferred_tick(candles)
+        self.emit(SymbolFormat(symbol, tick, float(rules.step_size) if rules.step_size else None))
         for candle in candles[-keep:]:
             self.emit(CandleUpdate(symbol, candle, True, regime))
 

@@ -148,6 +148,15 @@ class CandleUpdate:
 
 
 @dataclass(frozen=True)
+class SymbolFormat:
+    """How to print a symbol's prices and quantities: its tick and step sizes (None: unknown)."""
+
+    symbol: str
+    tick_size: float | None
+    step_size: float | None
+
+
+@dataclass(frozen=True)
 class StartRetry:
     """The service could not start (network); it tries again after ``delay_s``."""
 
@@ -157,7 +166,7 @@ class StartRetry:
 
 
 Event = Union[LogEvent, StatusRow, FillEvent, ServiceStateEvent, ProgressEvent, AccountUpdate, StreamState,
-              Heartbeat, CandleUpdate, StartRetry]
+              Heartbeat, CandleUpdate, SymbolFormat, StartRetry]
 EventListener = Callable[[Event], None]
 
 

@@ -150,6 +150,7 @@ class TradingService:
         try:
             for symbol in self.call_sizes:
                 self._guard(symbol, lambda s=symbol: self._start_symbol(s))
+            self._emit(ServiceStateEvent(True, ""))  # started: every symbol is trading or says why not
             self._drain_commands()
             total = getattr(self.feed, "total", 0)
             while not self._stop.is_set():
