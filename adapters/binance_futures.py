@@ -461,7 +461,8 @@ class BinanceFuturesAdapter:
         try:
             offset = self.sync_time()
         except BrokerError as error:
-            return ConnectionCheck(False, f"Cannot reach Binance {self.venue} ({error.message}); check the "
+            reason = error.message.removeprefix("network error: ").replace("cannot reach Binance ", "").strip("()")
+            return ConnectionCheck(False, f"Cannot reach Binance {self.venue} ({reason}); check the "
                                           "internet connection, proxy or firewall.")
         try:
             balance = self.balance()

@@ -167,6 +167,12 @@ class CockpitReporter:
         self.emit(Heartbeat(slot.symbol, self.service.clock(), last_close, last_signal(driver), preview,
                             exit_levels(slot.strategy)))
 
+    def _market_day(self) -> int:
+        """Today: the UTC day of the latest close processed (the replay's or the exchange's market
+        day; the same as the wall clock's in live trading), the clock's before any close."""
+        latest = max((slot.last_time for slot in self.service.slots.values()), default=0)
+        return (latest or self.service.clock()) // ONE_DAY_MS
+
     def _account(self) -> None:
         snapshot_of = getattr(self.service.broker, "account_snapshot", None)
         if snapshot_of is None:
@@ -178,7 +184,7 @@ class CockpitReporter:
         except BrokerError as exc:
             log.info("account figures not refreshed: %s", exc.message)
             return
-        realized, fees = self._day_totals.get(self.service.clock() // ONE_DAY_MS, [0.0, 0.0])
+        realized, fees = self._day_totals.get(self._market_day(), [0.0, 0.0])
         self.emit(AccountUpdate(
             self.service.clock(), snapshot.wallet, snapshot.margin_balance, snapshot.unrealized_pnl, realized, fees,
             snapshot.margin_ratio_pct,

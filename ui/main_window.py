@@ -41,7 +41,7 @@ from ui.close_dialog import CANCEL, FLATTEN, ask_close
 from ui.heartbeat import HeartbeatPanel
 from ui.live_chart import LiveChart
 from ui.log_pane import LogPane
-from ui.runner_thread import RunnerThread
+from ui.runner_thread import START_RETRY_DELAYS_S, RunnerThread
 from ui.status_table import StatusTable
 from ui.strategy_panel import StrategyPanel
 
@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self.ask: Callable[[str, str], bool] = lambda title, question: ask_user(self, title, question)
         # positions ("DOGEUSDT LONG 100") -> "flatten" | "keep" | "cancel"
         self.ask_close: Callable[[list[str]], str] = lambda positions: ask_close(self, positions)
+        self.start_retry_delays = START_RETRY_DELAYS_S
         self._ui_state = QSettings(str(paths.ui_state_path()), QSettings.IniFormat)
 
         load_problem = None
@@ -260,7 +261,7 @@ class MainWindow(QMainWindow):
             return builder(settings, listener, mode=mode, replay_dir=replay_dir if mode == "replay" else None,
                            speed=speed, credentials=credentials, state_dir=None)  # the mode's own state folder [P]
 
-        self.runner = RunnerThread(factory, self)
+        self.runner = RunnerThread(factory, self, self.start_retry_delays)
         self.runner.events_ready.connect(self._on_events)
         self.runner.failed.connect(self._on_failed)
         self.runner.finished.connect(self._on_runner_finished)
