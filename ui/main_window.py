@@ -261,10 +261,10 @@ class MainWindow(QMainWindow):
             return builder(settings, listener, mode=mode, replay_dir=replay_dir if mode == "replay" else None,
                            speed=speed, credentials=credentials, state_dir=None)  # the mode's own state folder [P]
 
-        self.runner = RunnerThread(factory, self, self.start_retry_delays)
-        self.runner.events_ready.connect(self._on_events)
-        self.runner.failed.connect(self._on_failed)
-        self.runner.finished.connect(self._on_runner_finished)
+        runner = self.runner = RunnerThread(factory, self, self.start_retry_delays)
+        runner.events_ready.connect(self._on_events)
+        runner.failed.connect(self._on_failed)
+        runner.finished.connect(lambda: self._on_runner_finished(runner))
         self._paused = False
         self._last_failure = ""
         self.runner.start()
@@ -422,7 +422,9 @@ class MainWindow(QMainWindow):
         self.show_message(text, level="ERROR")
         self.status_table.set_waiting(self.tr("not started"))
 
-    def _on_runner_finished(self) -> None:
+    def _on_runner_finished(self, runner: RunnerThread | None = None) -> None:
+        if runner is not None and runner is not self.runner:
+            return  # a previous run's late signal: the current run is not affected
         self._on_events()  # the last events (final status, "stopped")
         detail = self.state_label.text()
         self._update_buttons()
