@@ -15,7 +15,7 @@ import pytest
 from PySide6.QtCore import QTimer
 
 from config.settings import SymbolSettings, load_settings
-from core.model import FIVE_MINUTES_MS, Candle, Side
+from core.model import FIVE_MINUTES_MS, Candle
 from core.params import StrategyParams
 from core.strategy import HedgeStrategy
 from runner.cockpit import preview_decision

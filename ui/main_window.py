@@ -28,7 +28,7 @@ from config.settings import AppSettings, save_settings
 from core.errors import UserError
 from runner.events import (
     AccountUpdate, CandleUpdate, Event, FillEvent, Heartbeat, LogEvent, ProgressEvent, ServiceStateEvent,
-    StartRetry, StatusRow, StreamState, SymbolFormat, SymbolRunState,
+    StartRetry, StatusRow, StreamState, SymbolFormat,
 )
 from ui import paths
 from runner.accounts import ApiCredentials, install_log_redaction, mask

@@ -142,8 +142,10 @@ class StatusTable(QTableWidget):
 
     def menu_for(self, symbol: str) -> QMenu:
         menu = QMenu(self)
-        for action, label in self.ACTIONS:
-            menu.addAction(label.format(symbol=symbol)).triggered.connect(
+        labels = {"pause": self.tr("Pause {symbol}"), "resume": self.tr("Resume {symbol}"),
+                  "flatten": self.tr("Flatten {symbol}…")}
+        for action, _ in self.ACTIONS:
+            menu.addAction(labels[action].format(symbol=symbol)).triggered.connect(
                 lambda checked=False, a=action: self.symbol_action.emit(a, symbol))
         return menu
 
