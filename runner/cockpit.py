@@ -36,6 +36,7 @@ log = logging.getLogger("autohedge")
 
 HEARTBEAT_EVERY_S = 1.0
 ACCOUNT_EVERY_S = 5.0  # one account + one positionRisk request: weight 10 of 2400 a minute
+TICK_SAMPLE = 50  # closes read to infer a tick size the broker does not know
 ACCOUNT_AFTER_FILL_S = 0.5  # after fills, refresh sooner (at most this often)
 
 
@@ -102,7 +103,8 @@ class CockpitReporter:
         self._last_account = float("-inf")
         self._account_due = True
         self._day_totals: dict[int, list[float]] = {}  # UTC day -> [realised PnL, fees]
-        self._partials: dict[str, int] = {}  # last open candle sent per symbol (its close time)
+        self._tickless: dict[str, list[Candle]] = {}  # symbols whose tick size is still unknown: closes seen
+        self._steps: dict[str, float | None] = {}
         feed = service.feed
         if hasattr(feed, "on_state"):
             feed.on_state = self._stream_state
@@ -124,13 +126,22 @@ class CockpitReporter:
 
     def on_bar(self, symbol: str, candle: Candle, regime: str) -> None:
         self.emit(CandleUpdate(symbol, candle, True, regime))
+        waiting = self._tickless.get(symbol)
+        if waiting is not None:  # no tick size known: read it off the first closes seen
+            waiting.append(candle)
+            if len(waiting) >= TICK_SAMPLE:
+                del self._tickless[symbol]
+                self.emit(SymbolFormat(symbol, inferred_tick(waiting), self._steps.get(symbol)))
 
     def on_history(self, symbol: str, candles: list[Candle], regime: str, keep: int = 288) -> None:
         """At start-up: how to print the symbol's numbers, and the last day of closed candles
         so the live chart is not empty."""
         rules = self.service.broker.symbol_rules(symbol)
         tick = float(rules.tick_size) if rules.tick_size else inferred_tick(candles)
-        self.emit(SymbolFormat(symbol, tick, float(rules.step_size) if rules.step_size else None))
+        self._steps[symbol] = float(rules.step_size) if rules.step_size else None
+        self.emit(SymbolFormat(symbol, tick, self._steps[symbol]))
+        if tick is None:
+            self._tickless[symbol] = []
         for candle in candles[-keep:]:
             self.emit(CandleUpdate(symbol, candle, True, regime))
 
@@ -146,6 +157,11 @@ class CockpitReporter:
             self._last_account = now
             self._account_due = False
             self._account()
+
+    def flush(self) -> None:
+        """At shutdown: the account once more, whatever the throttle says."""
+        self._last_account = self.monotonic()
+        self._account()
 
     # ----- heartbeat and account ---------------------------------------------------------------
 

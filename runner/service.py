@@ -181,6 +181,7 @@ class TradingService:
                     slot.run_state = SymbolRunState.STOPPED
                 self._emit_status(slot)
         self.feed.close()
+        self.cockpit.flush()  # the account as the bot leaves it
         self._emit(ServiceStateEvent(False, "stopped; state saved"))
 
     def _guard(self, symbol: str, action: Callable[[], None]) -> None:

@@ -397,3 +397,78 @@ def test_a_fixed_field_drops_its_old_message(qtbot, home, settings):
     assert window.strategy.messages.text() == ""
     tp.editingFinished.emit()
     assert window.strategy.messages.text() == "" and tp.value() == 1.5
+
+
+# ----- the paper broker's account (paper mode's strip) -------------------------------------------------------
+
+
+def test_paper_liquidation_price_is_binances_isolated_formula():
+    """Worked example, and the defining property: at the liquidation price the position's
+    isolated margin plus its PnL equals its maintenance margin."""
+    from adapters.paper import isolated_liquidation_price
+    from core.model import Side
+
+    assert isolated_liquidation_price(Side.LONG, 100, 0.2, 5, 0.005) == pytest.approx(0.16080402, abs=1e-8)
+    assert isolated_liquidation_price(Side.SHORT, 100, 0.2, 5, 0.005) == pytest.approx(0.23880597, abs=1e-8)
+    for side in Side:
+        for qty, entry, leverage in ((100, 0.2, 5), (0.003, 97_123.4, 20), (1_234_567, 0.00001234, 2)):
+            liq = isolated_liquidation_price(side, qty, entry, leverage, 0.005)
+            margin = qty * entry / leverage
+            assert margin + (liq - entry) * qty * side.direction == pytest.approx(qty * liq * 0.005, rel=1e-9)
+            assert (liq - entry) * side.direction < 0  # below a LONG's entry, above a SHORT's
+    assert isolated_liquidation_price(Side.LONG, 0, 0.2, 5) is None
+
+
+def test_paper_wallet_pays_fees_and_receives_realised_pnl():
+    from decimal import Decimal
+
+    from adapters.paper import make_paper_broker
+    from core.model import Action, Side
+
+    broker = make_paper_broker(fee_pct=0.05, slippage_bps=0, wallet=1000.0, leverage={"DOGEUSDT": 5})
+    broker.set_price("DOGEUSDT", 0.2, 0)
+    broker.submit_market_order("DOGEUSDT", Side.LONG, Action.OPEN, Decimal("100"), "a")
+    snapshot = broker.account_snapshot(["DOGEUSDT"], {"DOGEUSDT": 0.21})
+    assert snapshot.wallet == pytest.approx(1000 - 0.01)
+    assert snapshot.unrealized_pnl == pytest.approx(1.0) and snapshot.margin_balance == pytest.approx(1000.99)
+    assert snapshot.maint_margin == pytest.approx(100 * 0.21 * 0.005)
+    assert snapshot.positions[0].liquidation_price == pytest.approx(0.16080402, abs=1e-8)
+    broker.set_price("DOGEUSDT", 0.21, 1)
+    broker.submit_market_order("DOGEUSDT", Side.LONG, Action.CLOSE, Decimal("100"), "b")
+    snapshot = broker.account_snapshot(["DOGEUSDT"], {"DOGEUSDT": 0.21})
+    assert snapshot.wallet == pytest.approx(1000 - 0.01 + 1.0 - 0.0105)
+    assert snapshot.positions == () and snapshot.unrealized_pnl == 0
+
+
+def test_a_replay_fills_the_account_strip_from_the_paper_wallet(qtbot, home, settings):
+    """Paper mode: after a stop the strip shows wallet = initial capital + realised PnL - fees,
+    computed here from the fills themselves."""
+    from core.model import Action
+
+    window = MainWindow(ui_app.service_builder(), settings=settings)
+    qtbot.addWidget(window)
+    window.show()
+    window.api.set_mode("replay")
+    window.api.replay_dir.setText(str(Path(__file__).resolve().parent.parent / "data" / "sample"))
+    window.api.speed.setValue(0)
+    fills = []
+    original = window.live_chart.add_fill
+    window.live_chart.add_fill = lambda fill: (fills.append(fill), original(fill))
+    window.start()
+    qtbot.waitUntil(lambda: len(fills) >= 6, timeout=30_000)
+    window.stop()
+    qtbot.waitUntil(lambda: window.state_label.text() == "Stopped; state saved", timeout=15_000)
+    held: dict[tuple[str, str], tuple[float, float]] = {}  # (symbol, side) -> (qty, entry)
+    realized = 0.0
+    for fill in fills:
+        qty, entry = held.get((fill.symbol, fill.side.value), (0.0, 0.0))
+        if fill.action is Action.OPEN:
+            held[(fill.symbol, fill.side.value)] = (qty + fill.qty, (qty * entry + fill.qty * fill.price) / (qty + fill.qty))
+        else:
+            realized += (fill.price - entry) * fill.qty * fill.side.direction
+            held[(fill.symbol, fill.side.value)] = (qty - fill.qty, entry if qty - fill.qty > 1e-12 else 0.0)
+    latest = window.account_strip.latest
+    expected = settings.backtest.initial_capital + realized - sum(f.fee for f in fills)
+    assert latest is not None and latest.wallet == pytest.approx(expected, abs=1e-9)
+    assert len(latest.positions) == sum(1 for qty, _ in held.values() if qty > 1e-12)
+    assert window.account_strip.text_of("wallet") == money(expected)

@@ -98,7 +98,8 @@ def marker_kind(side: str, action: str, reason: str) -> str:
 
 
 MAX_CURVE_POINTS = 4000  # more than a screen has pixels; keeps drawing in the GUI thread short
-PRICE_WINDOW_MS = 14 * 24 * 60 * 60 * 1000  # the price chart shows the last two weeks (4032 bars)
+PRICE_WINDOW_MS = 14 * 24 * 60 * 60 * 1000  # the price chart holds the last two weeks (4032 bars)...
+PRICE_VIEW_MS = 2 * 24 * 60 * 60 * 1000  # ...and opens on the last two days: markers stay apart; zoom out to see more
 
 
 def envelope(x: np.ndarray, y: np.ndarray, max_points: int = MAX_CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
@@ -174,6 +175,9 @@ class PriceChart(QWidget):
                               pen=pg.mkPen("#546e7a", width=1))
         line.setZValue(5)  # the price above the markers: a marker never hides it
         self._draw_markers([m for m in markers if m.time_ms > start])
+        if times_ms.size:
+            self.plot.getViewBox().setAutoVisible(y=True)  # the price axis fits what is in view
+            self.plot.setXRange((times_ms[-1] - PRICE_VIEW_MS) / 1000.0, times_ms[-1] / 1000.0, padding=0.01)
 
     def _draw_markers(self, markers: list[TradeMarker]) -> None:
         """Hollow markers exactly at the fill prices, one data item per kind."""
@@ -183,8 +187,8 @@ class PriceChart(QWidget):
             if not chosen:
                 continue
             item = self.plot.plot([m.time_ms / 1000.0 for m in chosen], [m.price for m in chosen], pen=None,
-                                  symbol=symbol_code, symbolSize=11, symbolBrush=None,
-                                  symbolPen=pg.mkPen(colour, width=1.8),
+                                  symbol=symbol_code, symbolSize=9, symbolBrush=None,
+                                  symbolPen=pg.mkPen(colour, width=1.4),
                                   name=QCoreApplication.translate("PriceChart", label))
             self.marker_items[kind] = item
 
