@@ -206,8 +206,10 @@ class BinanceKlineFeed:
         now = self.clock()
         for symbol, last in self._last.items():
             if last and now >= last + FIVE_MINUTES_MS + OVERDUE_GRACE_MS:
-                self._report("rest", f"{symbol}: close overdue on the stream, fetched over REST")
+                before = len(self._ready)
                 self._backfill(symbol, until=None)
+                if len(self._ready) > before:  # REST delivered closes the stream did not
+                    self._report("rest", f"{symbol}: close overdue on the stream, fetched over REST")
 
     def close(self) -> None:
         self._stop.set()

@@ -173,6 +173,7 @@ def test_the_banner_shows_the_mode_in_its_colour(qtbot, home, settings, mode, wo
     for tab in range(window.tabs.count()):  # always visible, whatever the tab
         window.tabs.setCurrentIndex(tab)
         assert banner.isVisible()
+    assert window.replay_progress.isVisibleTo(window) == (mode == "replay")  # no "replay 0%" in testnet or LIVE
     painted = banner.grab().toImage().pixelColor(banner.width() // 2, 2)
     assert painted.name() == BANNER_COLORS[mode][0]
     assert {"replay": "#757575", "paper": "#757575", "testnet": "#ffb300", "live": "#c62828"}[mode] == painted.name()
@@ -189,6 +190,7 @@ def test_heartbeat_follows_a_dropped_stream_and_the_closes(qtbot, home, settings
     window.heartbeat.set_stream = lambda event: (seen.append(event.state), original(event))
     started(qtbot, window)
     assert "connected" in window.heartbeat.stream_label.text()
+    qtbot.waitUntil(lambda: window.state_label.text() == "Running", timeout=5_000)  # not "(starting)" all along
 
     assert fake.drop_websockets() >= 1
     qtbot.waitUntil(lambda: "reconnecting" in seen, timeout=15_000)
