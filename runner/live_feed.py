@@ -161,8 +161,12 @@ class BinanceKlineFeed:
         else:
             if item is _RECONNECTED:
                 log.info("kline stream connected: backfilling closes missed while disconnected over REST")
+                before = len(self._ready)
                 for symbol in self.symbols:
                     self._backfill(symbol, until=None)
+                if len(self._ready) > before:
+                    self._report("rest", f"{len(self._ready) - before} closes missed while disconnected, "
+                                         "fetched over REST")
             else:
                 symbol, candle = item
                 self._accept(symbol, candle)
