@@ -479,3 +479,42 @@ def test_a_replay_fills_the_account_strip_from_the_paper_wallet(qtbot, home, set
     assert latest is not None and latest.wallet == pytest.approx(expected, abs=1e-9)
     assert len(latest.positions) == sum(1 for qty, _ in held.values() if qty > 1e-12)
     assert window.account_strip.text_of("wallet") == money(expected)
+
+
+def test_the_preview_prices_the_candle_still_forming():
+    """[I3] An ``x: false`` kline is never traded, but the heartbeat previews it: its close is the
+    preview's price and the chart gets it as an open candle."""
+    import json
+    from types import SimpleNamespace
+
+    from adapters.paper import make_paper_broker
+    from runner.cockpit import CockpitReporter
+    from runner.events import CandleUpdate, Heartbeat, StreamState
+    from runner.live_feed import parse_any_kline, parse_kline_message
+    from runner.service import SymbolSlot
+
+    message = json.dumps({"stream": "dogeusdt@kline_5m", "data": {"e": "kline", "s": "DOGEUSDT", "k": {
+        "t": START_MS, "T": START_MS + FIVE_MINUTES_MS - 1, "s": "DOGEUSDT", "o": "0.2", "h": "0.21", "l": "0.19",
+        "c": "0.205", "v": "10", "x": False}}})
+    assert parse_kline_message(message) is None  # never handed to the strategy
+    symbol, forming, closed = parse_any_kline(message)
+    assert (symbol, closed, forming.close) == ("DOGEUSDT", False, 0.205)
+
+    params = StrategyParams()
+    driver = SymbolDriver(HedgeStrategy("DOGEUSDT", params, 100), params.signal)
+    bars = [Candle(START_MS - (300 - i) * FIVE_MINUTES_MS, 0.2, 0.2, 0.2, 0.2 + 0.001 * (i % 5), 1,
+                   START_MS - (299 - i) * FIVE_MINUTES_MS) for i in range(300)]
+    driver.load_history([], bars)
+    slot = SymbolSlot("DOGEUSDT", driver, last_price=bars[-1].close, last_time=bars[-1].close_time)
+    events = []
+    feed = SimpleNamespace(on_state=None, open_candle=lambda name: forming if name == "DOGEUSDT" else None)
+    service = SimpleNamespace(feed=feed, slots={"DOGEUSDT": slot}, broker=make_paper_broker(0.05, 0),
+                              clock=lambda: START_MS + 60_000)
+    reporter = CockpitReporter(service, events.append, monotonic=lambda: 100.0)
+    assert feed.on_state is not None  # the stream's state reaches the window
+    feed.on_state("reconnecting", "next try in 1 s")
+    reporter.tick()
+    beats = [e for e in events if isinstance(e, Heartbeat)]
+    assert beats and beats[0].preview.price == 0.205 and beats[0].last_close_ms == START_MS
+    assert any(isinstance(e, CandleUpdate) and not e.closed and e.candle == forming for e in events)
+    assert any(isinstance(e, StreamState) and e.state == "reconnecting" for e in events)

@@ -170,7 +170,9 @@ class PriceChart(QWidget):
         times_ms = np.asarray(times_ms)
         start = times_ms[-1] - PRICE_WINDOW_MS if times_ms.size else 0
         keep = times_ms > start
-        self.plot.setTitle(f"{symbol} 5m close, last {int(keep.sum())} bars")
+        self.plot.setTitle(QCoreApplication.translate("PriceChart", "{symbol} 5m close: the last two days of {count} "
+                                                      "bars (zoom out with the mouse wheel)").format(
+            symbol=symbol, count=f"{int(keep.sum()):,}"))
         line = self.plot.plot(_seconds(times_ms[keep]), np.asarray(closes, dtype=float)[keep],
                               pen=pg.mkPen("#546e7a", width=1))
         line.setZValue(5)  # the price above the markers: a marker never hides it
