@@ -36,7 +36,7 @@ log = logging.getLogger("autohedge")
 
 HEARTBEAT_EVERY_S = 1.0
 ACCOUNT_EVERY_S = 5.0  # one account + one positionRisk request: weight 10 of 2400 a minute
-TICK_SAMPLE = 50  # closes read to infer a tick size the broker does not know
+TICK_SAMPLE = 20  # closes read to infer a tick size the broker does not know
 ACCOUNT_AFTER_FILL_S = 0.5  # after fills, refresh sooner (at most this often)
 
 
