@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import threading
 import time
 from typing import TYPE_CHECKING, Callable
 
@@ -38,6 +39,7 @@ HEARTBEAT_EVERY_S = 1.0
 ACCOUNT_EVERY_S = 5.0  # one account + one positionRisk request: weight 10 of 2400 a minute
 TICK_SAMPLE = 20  # closes read to infer a tick size the broker does not know
 ACCOUNT_AFTER_FILL_S = 0.5  # after fills, refresh sooner (at most this often)
+ACCOUNT_RETRY_S = 30.0  # after a failed refresh (network down), wait this long
 
 
 def inferred_tick(candles: list[Candle]) -> float | None:
@@ -103,6 +105,8 @@ class CockpitReporter:
         self._last_account = float("-inf")
         self._account_due = True
         self._day_totals: dict[int, list[float]] = {}  # UTC day -> [realised PnL, fees]
+        self._lock = threading.Lock()  # the day totals: written here, read by the account worker
+        self._account_thread: threading.Thread | None = None
         self._tickless: dict[str, list[Candle]] = {}  # symbols whose tick size is still unknown: closes seen
         self._steps: dict[str, float | None] = {}
         feed = service.feed
@@ -118,10 +122,11 @@ class CockpitReporter:
 
     def on_fill(self, fill: Fill, entry_price: float) -> None:
         """Before the fill is applied: the realised PnL of a close is against the held entry."""
-        totals = self._day_totals.setdefault(fill.time // ONE_DAY_MS, [0.0, 0.0])
-        if fill.action is Action.CLOSE and entry_price > 0:
-            totals[0] += pnl(fill.side, entry_price, fill.price, fill.qty)
-        totals[1] += fill.fee
+        with self._lock:
+            totals = self._day_totals.setdefault(fill.time // ONE_DAY_MS, [0.0, 0.0])
+            if fill.action is Action.CLOSE and entry_price > 0:
+                totals[0] += pnl(fill.side, entry_price, fill.price, fill.qty)
+            totals[1] += fill.fee
         self._account_due = True
 
     def on_bar(self, symbol: str, candle: Candle, regime: str) -> None:
@@ -158,10 +163,16 @@ class CockpitReporter:
             self._account_due = False
             self._account()
 
+    def _account_source(self):
+        """The service's ``account_view`` (an exchange connection of its own) or its broker."""
+        return getattr(self.service, "account_view", None) or self.service.broker
+
     def flush(self) -> None:
-        """At shutdown: the account once more, whatever the throttle says."""
-        self._last_account = self.monotonic()
-        self._account()
+        """At shutdown: the account once more, whatever the throttle says (a simulated broker
+        only: a stop never waits for the network)."""
+        if _is_local(self._account_source()):
+            self._last_account = self.monotonic()
+            self._account()
 
     # ----- heartbeat and account ---------------------------------------------------------------
 
@@ -186,23 +197,45 @@ class CockpitReporter:
     def _market_day(self) -> int:
         """Today: the UTC day of the latest close processed (the replay's or the exchange's market
         day; the same as the wall clock's in live trading), the clock's before any close."""
-        latest = max((slot.last_time for slot in self.service.slots.values()), default=0)
+        latest = max((slot.last_time for slot in list(self.service.slots.values())), default=0)
         return (latest or self.service.clock()) // ONE_DAY_MS
 
     def _account(self) -> None:
-        snapshot_of = getattr(self.service.broker, "account_snapshot", None)
-        if snapshot_of is None:
+        """A simulated broker answers at once, in this thread (its books change only here). An
+        exchange is asked in a worker thread, so a slow or absent network never delays a candle:
+        one request at a time, and after a failure the next one only after ACCOUNT_RETRY_S."""
+        broker = self._account_source()
+        if getattr(broker, "account_snapshot", None) is None:
             return
         slots = self.service.slots
+        symbols = list(slots)
         marks = {name: slot.last_price for name, slot in slots.items() if slot.last_price is not None}
+        if _is_local(broker):
+            self._fetch_account(symbols, marks)
+            return
+        if self._account_thread is not None and self._account_thread.is_alive():
+            return
+        self._account_thread = threading.Thread(target=self._fetch_account, args=(symbols, marks),
+                                                name="account-refresh", daemon=True)
+        self._account_thread.start()
+
+    def _fetch_account(self, symbols: list[str], marks: dict[str, float]) -> None:
         try:
-            snapshot = snapshot_of(list(slots), marks)
+            snapshot = self._account_source().account_snapshot(symbols, marks)
         except BrokerError as exc:
             log.info("account figures not refreshed: %s", exc.message)
+            self._last_account = self.monotonic() + ACCOUNT_RETRY_S - self.account_every_s
             return
-        realized, fees = self._day_totals.get(self._market_day(), [0.0, 0.0])
+        with self._lock:
+            realized, fees = self._day_totals.get(self._market_day(), [0.0, 0.0])
         self.emit(AccountUpdate(
             self.service.clock(), snapshot.wallet, snapshot.margin_balance, snapshot.unrealized_pnl, realized, fees,
             snapshot.margin_ratio_pct,
             tuple(PositionRisk(p.symbol, p.side.value, p.qty, p.entry_price, p.mark_price, p.unrealized_pnl,
                                p.liquidation_price) for p in snapshot.positions)))
+
+
+def _is_local(broker) -> bool:
+    """A simulated (paper) broker: it takes its prices from the service (``set_price``) and
+    answers from memory; anything else is a remote exchange."""
+    return hasattr(broker, "set_price")

@@ -270,4 +270,10 @@ def build_exchange_service(settings, listener, *, mode: str, symbols: dict[str, 
     feed = BinanceKlineFeed(names, adapter.klines, adapter.latest_klines,
                             stream_url or (TESTNET_STREAM_URL if testnet else LIVE_STREAM_URL), clock)
     options = ServiceOptions(state_dir=state_dir, reconcile=reconcile)
-    return TradingService(symbols, settings.strategy, feed, broker, listener, options, clock=clock, sleep=sleep)
+    service = TradingService(symbols, settings.strategy, feed, broker, listener, options, clock=clock, sleep=sleep)
+    if mode != "paper":
+        # The window's account figures come over a connection of their own, so reading them
+        # never holds the order connection's lock while an order waits to go out.
+        service.account_view = BinanceFuturesAdapter(credentials, testnet=testnet, base_url=base_url,
+                                                     recv_window=settings.exchange.recv_window_ms)
+    return service

@@ -166,7 +166,7 @@ def test_backtest_tab_shows_summary_equity_and_trades(qtbot, home, settings):
     tab.data_dir.setText(str(SAMPLE))
     tab.set_dates(QDate(2023, 3, 1), QDate(2023, 3, 14))
     tab.run_button.click()
-    qtbot.waitUntil(lambda: not tab.is_running(), timeout=60_000)
+    qtbot.waitUntil(lambda: tab.view is not None and tab.run_button.isEnabled(), timeout=60_000)  # the result shown
     assert tab.progress.value() == tab.progress.maximum()
     names = [tab.summary.item(row, 0).text() for row in range(tab.summary.rowCount())]
     assert names == ["DOGEUSDT", "ALGOUSDT", "TOTAL"]
@@ -188,7 +188,7 @@ def test_backtest_tab_shows_summary_equity_and_trades(qtbot, home, settings):
     (home / "empty").mkdir(parents=True)
     qtbot.waitUntil(tab.run_button.isEnabled, timeout=10_000)
     tab.run_button.click()
-    qtbot.waitUntil(lambda: not tab.is_running(), timeout=10_000)
+    qtbot.waitUntil(lambda: tab.run_button.isEnabled() and bool(tab.message.styleSheet()), timeout=10_000)
     assert tab.message.text() and tab.message.styleSheet()  # the error, in red...
     assert tab.view is None and tab.summary.rowCount() == 0  # ...and nothing of the previous run under it
     assert tab.progress.value() == 0 and not tab.equity_chart.equity_plot.getPlotItem().listDataItems()
