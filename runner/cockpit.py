@@ -140,7 +140,13 @@ class CockpitReporter:
 
     def on_history(self, symbol: str, candles: list[Candle], regime: str, keep: int = 288) -> None:
         """At start-up: how to print the symbol's numbers, and the last day of closed candles
-        so the live chart is not empty."""
+        so the live chart is not empty. Never fails the symbol's start."""
+        try:
+            self._describe(symbol, candles, regime, keep)
+        except Exception:  # noqa: BLE001
+            log.exception("cockpit: %s history not shown", symbol)
+
+    def _describe(self, symbol: str, candles: list[Candle], regime: str, keep: int) -> None:
         rules = self.service.broker.symbol_rules(symbol)
         tick = float(rules.tick_size) if rules.tick_size else inferred_tick(candles)
         self._steps[symbol] = float(rules.step_size) if rules.step_size else None
@@ -151,6 +157,14 @@ class CockpitReporter:
             self.emit(CandleUpdate(symbol, candle, True, regime))
 
     def tick(self) -> None:
+        """Heartbeats and the account when due. Whatever goes wrong here is logged and never
+        reaches the trading loop: the cockpit only watches."""
+        try:
+            self._tick()
+        except Exception:  # noqa: BLE001
+            log.exception("cockpit refresh failed")
+
+    def _tick(self) -> None:
         now = self.monotonic()
         if now >= self._next_heartbeat:
             self._next_heartbeat = now + self.heartbeat_every_s
