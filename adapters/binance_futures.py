@@ -27,6 +27,7 @@ from binance.exceptions import BinanceAPIException, BinanceRequestException
 from core.errors import UserError
 from core.model import Action, Candle, Side
 from core.ports import (
+    AccountSnapshot,
     BrokerError,
     ExchangePosition,
     OrderRejectedError,
@@ -34,6 +35,7 @@ from core.ports import (
     OrderStatus,
     PASSING_REFUSAL_CODES,
     OutcomeUnknownError,
+    PositionSnapshot,
     RetryableError,
     SymbolRules,
 )
@@ -200,7 +202,8 @@ def rules_from_exchange_info(info: dict[str, Any], symbol: str) -> SymbolRules |
         max_qtys = [_decimal(lot.get("maxQty")) for lot in lots if _decimal(lot.get("maxQty")) > 0]
         notional = filters.get("MIN_NOTIONAL", {})
         min_notional = _decimal(notional.get("notional", notional.get("minNotional", 0)))
-        return SymbolRules(symbol, step, min_qty, min_notional, min(max_qtys) if max_qtys else None)
+        tick = _decimal(filters.get("PRICE_FILTER", {}).get("tickSize")) or None
+        return SymbolRules(symbol, step, min_qty, min_notional, min(max_qtys) if max_qtys else None, tick)
     return None
 
 
@@ -461,6 +464,25 @@ class BinanceFuturesAdapter:
                                       _decimal(row.get("crossUnPnl")))
         return AccountBalance(asset, Decimal(0), Decimal(0), Decimal(0))
 
+    def account_snapshot(self, symbols: list[str], marks: dict[str, float] | None = None) -> AccountSnapshot:
+        """The window's account strip: GET /fapi/v2/account (wallet, unrealised PnL, margin
+        balance, maintenance margin) and positionRisk (mark and liquidation price per position)."""
+        account = self._request(self.client.futures_account)
+        wallet = float(_decimal(account.get("totalWalletBalance")))
+        unrealized = float(_decimal(account.get("totalUnrealizedProfit")))
+        rows = [row for row in self._request(self.client.futures_position_information)
+                if row.get("symbol") in symbols and row.get("positionSide") in ("LONG", "SHORT")
+                and _decimal(row.get("positionAmt")) != 0]
+        positions = tuple(PositionSnapshot(
+            row["symbol"], Side(row["positionSide"]), float(abs(_decimal(row.get("positionAmt")))),
+            float(_decimal(row.get("entryPrice"))), float(_decimal(row.get("markPrice"))),
+            float(_decimal(row.get("unRealizedProfit"))),
+            float(_decimal(row.get("liquidationPrice"))) or None) for row in rows)
+        margin_balance = float(_decimal(account.get("totalMarginBalance"))) if "totalMarginBalance" in account \
+            else wallet + unrealized
+        return AccountSnapshot(wallet, unrealized, margin_balance, float(_decimal(account.get("totalMaintMargin"))),
+                               positions)
+
     def klines(self, symbol: str, interval: str, start_ms: int, end_ms: int | None = None,
                limit: int = KLINE_LIMIT) -> list[Candle]:
         """Closed candles with open time in [start_ms, end_ms], paginated, oldest first.
@@ -503,7 +525,8 @@ class BinanceFuturesAdapter:
         try:
             offset = self.sync_time()
         except BrokerError as error:
-            return ConnectionCheck(False, f"Cannot reach Binance {self.venue} ({error.message}); check the "
+            reason = error.message.removeprefix("network error: ").replace("cannot reach Binance ", "").strip("()")
+            return ConnectionCheck(False, f"Cannot reach Binance {self.venue} ({reason}); check the "
                                           "internet connection, proxy or firewall.")
         try:
             balance = self.balance()

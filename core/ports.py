@@ -55,6 +55,7 @@ class SymbolRules:
     min_qty: Decimal
     min_notional: Decimal
     max_qty: Decimal | None = None
+    tick_size: Decimal | None = None  # PRICE_FILTER: for showing prices, not for orders (MARKET only)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,38 @@ class ExchangePosition:
     side: Side
     qty: Decimal
     entry_price: Decimal
+
+
+@dataclass(frozen=True)
+class PositionSnapshot:
+    """One open position with its risk figures, for the account view (display only)."""
+
+    symbol: str
+    side: Side
+    qty: float
+    entry_price: float
+    mark_price: float
+    unrealized_pnl: float
+    liquidation_price: float | None  # None when unknown (Binance answers 0)
+
+
+@dataclass(frozen=True)
+class AccountSnapshot:
+    """The futures account in USDT, as the exchange (or the paper broker) reports it.
+
+    ``margin_balance`` is wallet + unrealised PnL; the margin ratio Binance shows is
+    ``maint_margin / margin_balance``.
+    """
+
+    wallet: float
+    unrealized_pnl: float
+    margin_balance: float
+    maint_margin: float
+    positions: tuple[PositionSnapshot, ...] = ()
+
+    @property
+    def margin_ratio_pct(self) -> float | None:
+        return self.maint_margin / self.margin_balance * 100.0 if self.margin_balance > 0 else None
 
 
 class BrokerError(Exception):
@@ -186,3 +219,12 @@ class UserStream(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class AccountView(Protocol):
+    """Optional for a broker: the account's figures for the window's account strip."""
+
+    def account_snapshot(self, symbols: list[str], marks: dict[str, float]) -> AccountSnapshot:
+        """Wallet, unrealised PnL, margin and the open positions of ``symbols`` with their
+        liquidation prices. ``marks``: the latest prices, for brokers without a market of their own."""
+        ...

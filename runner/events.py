@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Callable, Protocol, Union
 
-from core.model import Fill
+from core.model import Candle, Fill
 
 
 class SymbolRunState(str, Enum):
@@ -72,7 +72,101 @@ class ProgressEvent:
     total: int
 
 
-Event = Union[LogEvent, StatusRow, FillEvent, ServiceStateEvent, ProgressEvent]
+@dataclass(frozen=True)
+class PositionRisk:
+    """One open position as the exchange (or the paper broker) sees it."""
+
+    symbol: str
+    side: str  # LONG | SHORT
+    qty: float
+    entry_price: float
+    mark_price: float
+    unrealized_pnl: float
+    liquidation_price: float | None  # None when the exchange reports none (0)
+
+
+@dataclass(frozen=True)
+class AccountUpdate:
+    """The account strip's figures (USDT). ``realized_today`` and ``fees_today`` are this
+    bot's fills of the current UTC day (by the service's clock)."""
+
+    time_ms: int
+    wallet: float
+    equity: float  # wallet + unrealised PnL (Binance's margin balance)
+    unrealized_pnl: float
+    realized_today: float
+    fees_today: float
+    margin_ratio: float | None  # maintenance margin / margin balance, in percent
+    positions: tuple[PositionRisk, ...] = ()
+
+
+@dataclass(frozen=True)
+class StreamState:
+    """How closed candles arrive: ``connected`` (the kline stream), ``reconnecting``,
+    ``rest`` (a REST fallback fetched closes the stream did not deliver) or ``replay``."""
+
+    state: str
+    detail: str = ""
+    time_ms: int = 0
+
+
+@dataclass(frozen=True)
+class DecisionPreview:
+    """What the rules would do if the current candle closed at ``price`` [R1-R5, X1-X3].
+
+    Computed by the strategy itself on a copy of the symbol's driver, never by a second
+    implementation of the rules."""
+
+    price: float
+    signal: str  # UP | DOWN | NONE: the signal such a close would give
+    actions: tuple[str, ...]  # e.g. "OPEN LONG 100 [R2]"; empty: the rules would do nothing
+    rules: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """Per symbol: the last close processed, the signal now, the next-decision preview
+    and the main position's exit levels (take profit, trailing activation and stop)."""
+
+    symbol: str
+    now_ms: int  # the service's clock (the replay's time in a replay)
+    last_close_ms: int
+    signal: str  # the signal of the last closed candle
+    preview: DecisionPreview | None
+    levels: tuple[tuple[str, float], ...] = ()  # (name, price): take_profit, activation, trailing_stop
+
+
+@dataclass(frozen=True)
+class CandleUpdate:
+    """A 5m candle for the live chart: ``closed`` False for the candle still forming.
+    ``regime`` is the daily regime at that candle ("" before it is known)."""
+
+    symbol: str
+    candle: Candle
+    closed: bool
+    regime: str = ""
+
+
+@dataclass(frozen=True)
+class SymbolFormat:
+    """How to print a symbol's prices and quantities: its tick and step sizes (None: unknown)."""
+
+    symbol: str
+    tick_size: float | None
+    step_size: float | None
+
+
+@dataclass(frozen=True)
+class StartRetry:
+    """The service could not start (network); it tries again after ``delay_s``."""
+
+    message: str
+    attempt: int
+    delay_s: float
+
+
+Event = Union[LogEvent, StatusRow, FillEvent, ServiceStateEvent, ProgressEvent, AccountUpdate, StreamState,
+              Heartbeat, CandleUpdate, SymbolFormat, StartRetry]
 EventListener = Callable[[Event], None]
 
 

@@ -76,7 +76,8 @@ def build_service(
         feed = ReplayFeed(resolve_app_path(replay_dir), list(symbols),
                           speed=settings.paper.replay_speed if speed is None else speed,
                           start_ms=start_ms, end_ms=end_ms, sleep=sleep)
-        broker = make_paper_broker(fee, slippage)
+        broker = make_paper_broker(fee, slippage, wallet=settings.backtest.initial_capital,
+                                   leverage={name: settings.leverage_for(name) for name in symbols})
         options = ServiceOptions(state_dir=state_dir, reconcile=False, durable=mode != "replay")
         return TradingService(symbols, settings.strategy, feed, broker, listener, options,
                               clock=lambda: feed.now, sleep=sleep)

@@ -39,16 +39,22 @@ OVERDUE_CHECK_EVERY_S = 10.0
 
 def parse_kline_message(text: str) -> tuple[str, Candle] | None:
     """(symbol, candle) from a combined- or raw-stream kline event when the candle is closed."""
+    parsed = parse_any_kline(text)
+    if parsed is None or not parsed[2]:
+        return None  # still open: never act on an unfinished candle [I3]
+    return parsed[0], parsed[1]
+
+
+def parse_any_kline(text: str) -> tuple[str, Candle, bool] | None:
+    """(symbol, candle, closed) from a kline event, open (``x: false``) or closed."""
     message = json.loads(text)
     data = message.get("data", message) if isinstance(message, dict) else None
     if not isinstance(data, dict) or data.get("e") != "kline":
         return None
     k = data["k"]
-    if not k.get("x"):
-        return None  # still open: never act on an unfinished candle [I3]
     candle = Candle(int(k["t"]), float(k["o"]), float(k["h"]), float(k["l"]), float(k["c"]), float(k["v"]),
                     int(k["T"]) + 1)
-    return str(k.get("s") or data["s"]).upper(), candle
+    return str(k.get("s") or data["s"]).upper(), candle, bool(k.get("x"))
 
 
 class BinanceKlineFeed:
@@ -76,6 +82,23 @@ class BinanceKlineFeed:
         self._next_overdue_check = 0.0
         self.reconnects = 0
         self.connected = threading.Event()
+        # For the window's heartbeat only: (state, detail) on connect / disconnect / REST fallback,
+        # and the candle still forming per symbol (never traded on [I3]).
+        self.on_state: Callable[[str, str], None] | None = None
+        self._open_candles: dict[str, Candle] = {}
+        self.stream_state = "starting"
+
+    def _report(self, state: str, detail: str = "") -> None:
+        self.stream_state = state
+        if self.on_state is not None:
+            try:
+                self.on_state(state, detail)
+            except Exception:  # noqa: BLE001 - the display must never stop the stream
+                log.exception("stream state listener failed")
+
+    def open_candle(self, symbol: str) -> Candle | None:
+        """The latest ``x: false`` candle of ``symbol`` from the stream (display only)."""
+        return self._open_candles.get(symbol)
 
     # ----- the stream thread ------------------------------------------------------------------
 
@@ -90,6 +113,7 @@ class BinanceKlineFeed:
             try:
                 with connect(self.stream_url, open_timeout=10, close_timeout=2) as socket:
                     self.connected.set()
+                    self._report("connected")
                     # On every (re)connect: fetch what closed while not connected.
                     self._incoming.put(_RECONNECTED)
                     attempt = 0
@@ -98,15 +122,20 @@ class BinanceKlineFeed:
                             text = socket.recv(timeout=1.0)
                         except TimeoutError:
                             continue
-                        parsed = parse_kline_message(text)
-                        if parsed is not None:
-                            self._incoming.put(parsed)
+                        parsed = parse_any_kline(text)
+                        if parsed is not None and parsed[2]:
+                            self._incoming.put(parsed[:2])
+                            if self.stream_state != "connected":  # the stream delivers again after a REST fallback
+                                self._report("connected")
+                        elif parsed is not None:
+                            self._open_candles[parsed[0]] = parsed[1]
             except (OSError, WebSocketException, TimeoutError) as exc:
                 self.connected.clear()
                 if self._stop.is_set():
                     return
                 delay = self.reconnect_delays[min(attempt, len(self.reconnect_delays) - 1)]
                 log.warning("kline stream disconnected (%s); reconnecting in %gs", type(exc).__name__, delay)
+                self._report("reconnecting", f"{type(exc).__name__}; next try in {delay:g} s")
                 attempt += 1
                 self.reconnects += 1
                 self._stop.wait(delay)
@@ -133,8 +162,12 @@ class BinanceKlineFeed:
         else:
             if item is _RECONNECTED:
                 log.info("kline stream connected: backfilling closes missed while disconnected over REST")
+                before = len(self._ready)
                 for symbol in self.symbols:
                     self._backfill(symbol, until=None)
+                if len(self._ready) > before:
+                    self._report("rest", f"{len(self._ready) - before} closes missed while disconnected, "
+                                         "fetched over REST")
             else:
                 symbol, candle = item
                 self._accept(symbol, candle)
@@ -178,7 +211,10 @@ class BinanceKlineFeed:
         now = self.clock()
         for symbol, last in self._last.items():
             if last and now >= last + FIVE_MINUTES_MS + OVERDUE_GRACE_MS:
+                before = len(self._ready)
                 self._backfill(symbol, until=None)
+                if len(self._ready) > before:  # REST delivered closes the stream did not
+                    self._report("rest", f"{symbol}: close overdue on the stream, fetched over REST")
 
     def close(self) -> None:
         self._stop.set()
@@ -222,7 +258,9 @@ def build_exchange_service(settings, listener, *, mode: str, symbols: dict[str, 
     if mode == "paper":
         adapter.sync_time()
         adapter.load_exchange_filters(names)
-        broker = make_paper_broker(fee_pct, slippage_bps, {name: adapter.symbol_rules(name) for name in names})
+        broker = make_paper_broker(fee_pct, slippage_bps, {name: adapter.symbol_rules(name) for name in names},
+                                   wallet=settings.backtest.initial_capital,
+                                   leverage={name: settings.leverage_for(name) for name in names})
         reconcile = False
     else:
         adapter.prepare_symbols(names, {name: settings.leverage_for(name) for name in names},
@@ -238,5 +276,13 @@ def build_exchange_service(settings, listener, *, mode: str, symbols: dict[str, 
         from adapters.binance_user_stream import UserDataStream
 
         user_stream = UserDataStream(adapter, stream_url or (TESTNET_STREAM_URL if testnet else LIVE_STREAM_URL))
-    return TradingService(symbols, settings.strategy, feed, broker, listener, options, clock=clock, sleep=sleep,
-                          user_stream=user_stream)
+    service = TradingService(symbols, settings.strategy, feed, broker, listener, options, clock=clock, sleep=sleep,
+                             user_stream=user_stream)
+    if mode != "paper":
+        # The window's account figures come over a connection of their own, so reading them
+        # never holds the order connection's lock while an order waits to go out.
+        # It shares the order connection's request budget: one weight limit for the whole bot.
+        service.account_view = BinanceFuturesAdapter(credentials, testnet=testnet, base_url=base_url,
+                                                     recv_window=settings.exchange.recv_window_ms,
+                                                     budget=adapter.budget)
+    return service

@@ -58,6 +58,7 @@ from runner.events import (
     StatusRow,
     SymbolRunState,
 )
+from runner.cockpit import CockpitReporter
 from runner.feeds import CandleFeed, FeedFinished
 from runner.journal import FillJournal
 from runner.reasons import describe
@@ -150,6 +151,7 @@ class TradingService:
         self._commands: queue.Queue[Callable[[], None]] = queue.Queue()
         self._current_symbol: str | None = None
         self._write_problem: str | None = None  # set while the state folder cannot be written
+        self.cockpit = CockpitReporter(self, self._emit)  # account, heartbeat, live candles for the window
 
     # ----- control (thread-safe) ----------------------------------------------------------
 
@@ -184,11 +186,13 @@ class TradingService:
         try:
             for symbol in self.call_sizes:
                 self._guard(symbol, lambda s=symbol: self._start_symbol(s))
+            self._emit(ServiceStateEvent(True, ""))  # started: every symbol is trading or says why not
             self._drain_commands()
             total = getattr(self.feed, "total", 0)
             while not self._stop.is_set():
                 self._drain_commands()
                 self._handle_user_stream()
+                self.cockpit.tick()
                 try:
                     closed = self.feed.next_candle(self.options.poll_seconds)
                 except FeedFinished:
@@ -222,6 +226,7 @@ class TradingService:
         self.feed.close()
         if self.user_stream is not None:
             self.user_stream.close()
+        self.cockpit.flush()  # the account as the bot leaves it
         self._emit(ServiceStateEvent(False, "stopped; state saved"))
 
     def _guard(self, symbol: str, action: Callable[[], None]) -> None:
@@ -311,6 +316,7 @@ class TradingService:
             days_known = [day for day in daily if day.close_time <= last_day]
             days_missed = [day for day in daily if day.close_time > last_day]
         driver.load_history(days_known, known)
+        self.cockpit.on_history(symbol, known, strategy.state.regime.value if strategy.state.regime else "")
         if bars:  # the market's latest close: reference price and "now" for stale orders
             slot.last_price = bars[-1].close
             slot.last_time = bars[-1].close_time
@@ -575,6 +581,7 @@ class TradingService:
             slot.detail = ""  # an unknown outcome is resolved
         intents = driver.on_bar(candle)
         self._execute(slot, intents, candle.close, candle.close_time)
+        self.cockpit.on_bar(slot.symbol, candle, slot.strategy.state.regime.value if slot.strategy.state.regime else "")
         self._emit_status(slot)
 
     def _skip(self, slot: SymbolSlot, candle: Candle, why: str) -> None:
@@ -681,6 +688,7 @@ class TradingService:
         cumulative = exact_sum(before, fill.qty)
         fill, fee_note, commission = self._with_real_commission(fill, before, cumulative, wait=just_executed)
         self.journal.record(fill, cumulative, commission)
+        self.cockpit.on_fill(fill, slot.strategy.state.positions[fill.side].entry_price)
         slot.strategy.apply_fill(fill)
         self._save(slot)
         self._emit(FillEvent(fill))

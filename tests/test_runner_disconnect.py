@@ -173,6 +173,8 @@ def test_O4_order_with_unknown_outcome_stays_pending_and_is_resolved_before_any_
                 break
         stuck = stuck_orders()
         assert stuck, "no order was decided in five hours of candles"
+        # A decision is in the state [O2] a moment before its order reaches the exchange: wait for it.
+        _wait(lambda: set(stuck.values()) <= {o["clientOrderId"] for o in fake.state()["orders"]})
         sent = [o["clientOrderId"] for o in fake.state()["orders"]]
         assert set(stuck.values()) <= set(sent), "the fault executes each order before failing its answer"
 

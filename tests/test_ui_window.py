@@ -121,6 +121,8 @@ def test_call_size_change_while_running_reaches_the_service(qtbot, home, setting
     assert not window.strategy.symbols.add_button.isEnabled()  # symbols are fixed while running
     window.strategy.symbols.table.item(1, 1).setText("75")
     qtbot.waitUntil(lambda: window.status_table.latest["ALGOUSDT"].call_size == 75, timeout=15_000)
+    qtbot.waitUntil(lambda: any("CALL_SIZE set to 75" in line for line in window.log_pane.lines()), timeout=5_000)
+    assert sum("CALL_SIZE" in line and "75" in line for line in window.log_pane.lines()) == 1  # logged once
     window.stop()
     qtbot.waitUntil(lambda: not window.is_running(), timeout=15_000)
 
@@ -216,6 +218,7 @@ def test_closing_stops_the_runner_and_settings_persist(qtbot, home, settings, re
     start_replay(qtbot, window, replay_dir, speed=2_000)
     qtbot.waitUntil(lambda: bool(window.status_table.latest), timeout=20_000)
     runner = window.runner
+    window.ask_close = lambda positions: "keep"  # positions may be open: stop and keep them (the state is saved)
     size_at_close = (window.width(), window.height())
     window.close()
     assert runner.isFinished()

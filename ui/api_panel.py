@@ -225,4 +225,5 @@ class ApiPanel(QGroupBox):
 
     def _show_result(self, ok: bool, text: str) -> None:
         self.result.setStyleSheet("color: #1b7f2a;" if ok else "color: #c62828;")
-        self.result.setText(("Connected: " if ok else "Connection failed: ") + text)
+        # The sentence says what happened ("Connected to …", "Cannot reach …"); the mark and colour say ok or not.
+        self.result.setText(("✔ " if ok else "✖ ") + text)

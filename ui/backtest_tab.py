@@ -157,6 +157,7 @@ class BacktestTab(QWidget):
             self._say(str(exc), error=True)
             return
         runner = self._runner
+        self._clear_results()  # a failed run must not leave the previous results under its error
         self.run_button.setEnabled(False)
         self.progress.setRange(0, 0)  # busy until the first progress report
         self._say(f"Backtesting {', '.join(request.symbols)}…")
@@ -186,7 +187,8 @@ class BacktestTab(QWidget):
         notes = list(result.warnings)
         if not result.funding_modelled:
             notes.append("Funding was not modelled.")
-        self._say(f"Done: {len(result.trades)} fills. " + " ".join(notes))
+        self._say(self.tr("Done: {fills} fills (opens and closes; the table counts closed trades). ").format(
+            fills=f"{len(result.trades):,}") + " ".join(notes))
         self.summary.setRowCount(0)
         for cells in view.summary_rows():
             row = self.summary.rowCount()
@@ -205,6 +207,16 @@ class BacktestTab(QWidget):
         self.price_symbol.addItems(list(view.prices))
         self.price_symbol.blockSignals(False)
         self._show_prices(self.price_symbol.currentText())
+
+    def _clear_results(self) -> None:
+        self.view = None
+        self.summary.setRowCount(0)
+        self.equity_chart.equity_plot.clear()
+        self.equity_chart.drawdown_plot.clear()
+        self.price_chart.plot.clear()
+        self.price_symbol.clear()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
 
     def _show_prices(self, symbol: str) -> None:
         if self.view is None or symbol not in self.view.prices:

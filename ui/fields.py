@@ -28,7 +28,7 @@ class ValidatedField(QLineEdit):
         self._value = value
         self._message = ""
         self.setText(_format(value))
-        self.textEdited.connect(self._on_edited)
+        self.textChanged.connect(self._on_edited)  # any change (typing, undo, paste) re-checks: no stale message
         self.editingFinished.connect(self._on_finished)
 
     def value(self) -> Any:

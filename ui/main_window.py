@@ -1,8 +1,13 @@
-"""The trader's window: connection, strategy, live status, log, controls, backtest.
+"""The trader's window: mode banner and controls on top; Trading, Settings and Backtest tabs.
+
+The Trading tab is the cockpit: the account strip, the status table, the
+heartbeat (stream state, last close, countdowns, next-decision preview), the
+live chart and the log. Settings holds the connection and the strategy.
 
 The trading service runs in a :class:`RunnerThread`; the window only receives
 its events through Qt signals and sends it controls through the service's
-thread-safe TradingControl methods. Closing the window stops the service
+thread-safe TradingControl methods. Closing the window with positions open asks
+whether to flatten them, keep them, or not close; it then stops the service
 cleanly (it saves its state on the way out) and remembers geometry and the
 non-secret settings.
 """
@@ -21,15 +26,23 @@ from PySide6.QtWidgets import (
 
 from config.settings import AppSettings, save_settings
 from core.errors import UserError
-from runner.events import Event, LogEvent, ProgressEvent, ServiceStateEvent, StatusRow
+from runner.events import (
+    AccountUpdate, CandleUpdate, Event, FillEvent, Heartbeat, LogEvent, ProgressEvent, ServiceStateEvent,
+    StartRetry, StatusRow, StreamState, SymbolFormat,
+)
 from ui import paths
 from runner.accounts import ApiCredentials, install_log_redaction, mask
 from ui.api_panel import ApiPanel, ConnectionChecker, CredentialStore
 from ui.backtest_tab import BacktestRunner, BacktestTab
 from ui.backtest_job import run_backtest_job
+from ui.account_strip import AccountStrip
+from ui.banner import ModeBanner
+from ui.close_dialog import CANCEL, FLATTEN, ask_close
+from ui.heartbeat import HeartbeatPanel
+from ui.live_chart import LiveChart
 from ui.log_pane import LogPane
 from ui.optimize_tab import OptimizeTab
-from ui.runner_thread import RunnerThread
+from ui.runner_thread import START_RETRY_DELAYS_S, RunnerThread
 from ui.status_table import StatusTable
 from ui.strategy_panel import StrategyPanel
 
@@ -59,6 +72,9 @@ class MainWindow(QMainWindow):
         self.runner: RunnerThread | None = None
         self._paused = False
         self.ask: Callable[[str, str], bool] = lambda title, question: ask_user(self, title, question)
+        # positions ("DOGEUSDT LONG 100") -> "flatten" | "keep" | "cancel"
+        self.ask_close: Callable[[list[str]], str] = lambda positions: ask_close(self, positions)
+        self.start_retry_delays = START_RETRY_DELAYS_S
         self._ui_state = QSettings(str(paths.ui_state_path()), QSettings.IniFormat)
 
         load_problem = None
@@ -71,14 +87,18 @@ class MainWindow(QMainWindow):
         self.strategy = StrategyPanel(settings)
         self.status_table = StatusTable()
         self.log_pane = LogPane()
+        self.banner = ModeBanner()
+        self.account_strip = AccountStrip()
+        self.heartbeat = HeartbeatPanel()
+        self.live_chart = LiveChart()
         self.backtest = BacktestTab(self._settings_for_backtest, backtest_runner)
         self.optimize = OptimizeTab(self._settings_for_backtest, self.strategy, self.is_running,
                                     lambda title, question: self.ask(title, question))
 
-        self.start_button = QPushButton("Start")
-        self.pause_button = QPushButton("Pause")
-        self.stop_button = QPushButton("Stop")
-        self.flatten_button = QPushButton("Flatten all…")
+        self.start_button = QPushButton(self.tr("Start"))
+        self.pause_button = QPushButton(self.tr("Pause"))
+        self.stop_button = QPushButton(self.tr("Stop"))
+        self.flatten_button = QPushButton(self.tr("Flatten all…"))
         self.flatten_button.setStyleSheet("QPushButton:enabled { color: #c62828; font-weight: bold; }")
         self.start_button.clicked.connect(self.start)
         self.pause_button.clicked.connect(self.toggle_pause)
@@ -87,22 +107,24 @@ class MainWindow(QMainWindow):
         self.status_table.symbol_action.connect(self.symbol_action)
         self.api.exchange_info.connect(
             lambda minimums: self.strategy.symbols.set_exchange_info(set(minimums), minimums))
-        self.state_label = QLabel("Stopped")
+        self.state_label = QLabel(self.tr("Stopped"))
         self.state_label.setWordWrap(True)
         self.state_label.setMinimumWidth(120)
         self.replay_progress = QProgressBar()
         self.replay_progress.setMaximumWidth(200)
         self.replay_progress.setMinimumWidth(90)
-        self.replay_progress.setFormat("replay %p%")
+        self.replay_progress.setFormat(self.tr("replay %p%"))
         self.replay_progress.setValue(0)
 
         self.strategy.call_size_changed.connect(self._on_call_size_changed)
         self.strategy.symbols.symbols_changed.connect(self._on_symbols_changed)
         self.api.mode_changed.connect(lambda _mode: self._update_buttons())
+        self.api.mode_changed.connect(self._on_mode_changed)
 
         self._build_layout()
         self._restore_ui_state()
         self._on_symbols_changed(list(settings.symbols))
+        self._on_mode_changed(self.api.current_mode())
         self._update_buttons()
         if load_problem:
             self.show_message(load_problem, level="WARNING")
@@ -110,43 +132,52 @@ class MainWindow(QMainWindow):
     # ----- layout and persistence ------------------------------------------------------------
 
     def _build_layout(self) -> None:
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(4, 4, 4, 4)
-        left_layout.addWidget(self.api)
-        left_layout.addWidget(self.strategy, 1)
-        scroll = QScrollArea()
-        scroll.setWidget(left)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(470)
-
+        """Banner and controls above the tabs (always visible); every part fits 1024 px."""
         controls = QHBoxLayout()
         for button in (self.start_button, self.pause_button, self.stop_button, self.flatten_button):
             controls.addWidget(button)
         controls.addSpacing(12)
         controls.addWidget(self.state_label, 1)
         controls.addWidget(self.replay_progress)
-        top = QWidget()
-        top_layout = QVBoxLayout(top)
-        top_layout.setContentsMargins(0, 0, 0, 0)
-        top_layout.addLayout(controls)
-        top_layout.addWidget(self.status_table)
-        right = QSplitter(Qt.Vertical)
-        right.addWidget(top)
-        right.addWidget(self.log_pane)
-        right.setStretchFactor(0, 2)
-        right.setStretchFactor(1, 3)
-        self.splitter = QSplitter(Qt.Horizontal)
-        self.splitter.addWidget(scroll)
-        self.splitter.addWidget(right)
-        self.splitter.setStretchFactor(1, 1)
+        self.banner.setWordWrap(True)
+
+        self.splitter = QSplitter(Qt.Horizontal)  # live chart | log
+        self.splitter.addWidget(self.live_chart)
+        self.splitter.addWidget(self.log_pane)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        trading = QWidget()
+        trading_layout = QVBoxLayout(trading)
+        trading_layout.setContentsMargins(4, 4, 4, 4)
+        trading_layout.addWidget(self.account_strip)
+        trading_layout.addWidget(self.status_table)
+        trading_layout.addWidget(self.heartbeat)
+        trading_layout.addWidget(self.splitter, 1)
+
+        settings_page = QWidget()
+        settings_layout = QHBoxLayout(settings_page)
+        settings_layout.setContentsMargins(4, 4, 4, 4)
+        settings_layout.addWidget(self.api, 0, Qt.AlignTop)
+        settings_layout.addWidget(self.strategy, 1)
+        scroll = QScrollArea()
+        scroll.setWidget(settings_page)
+        scroll.setWidgetResizable(True)
 
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.splitter, "Trading")
-        self.tabs.addTab(self.backtest, "Backtest")
-        self.tabs.addTab(self.optimize, self.optimize.tr("Optimize"))
-        self.setCentralWidget(self.tabs)
+        self.trading_tab = trading
+        self.settings_tab = scroll
+        self.tabs.addTab(trading, self.tr("&Trading"))
+        self.tabs.addTab(scroll, self.tr("S&ettings"))
+        self.tabs.addTab(self.backtest, self.tr("&Backtest"))
+        self.tabs.addTab(self.optimize, self.tr("&Optimize"))
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(4, 4, 4, 0)
+        layout.setSpacing(4)
+        layout.addWidget(self.banner)
+        layout.addLayout(controls)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
         self.resize(1366, 768)
 
     def _restore_ui_state(self) -> None:
@@ -154,7 +185,7 @@ class MainWindow(QMainWindow):
         geometry = state.value("geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        splitter = state.value("splitter")
+        splitter = state.value("cockpit_splitter")
         if splitter is not None:
             self.splitter.restoreState(splitter)
         self.api.set_mode(str(state.value("mode", "replay")))
@@ -167,7 +198,7 @@ class MainWindow(QMainWindow):
         """Geometry and the GUI's own non-secret choices (QSettings); strategy settings as YAML."""
         state = self._ui_state
         state.setValue("geometry", self.saveGeometry())
-        state.setValue("splitter", self.splitter.saveState())
+        state.setValue("cockpit_splitter", self.splitter.saveState())
         state.setValue("mode", self.api.current_mode() if self.api.current_mode() != "live" else "replay")
         state.setValue("replay_dir", self.api.replay_dir.text())
         state.setValue("replay_speed", self.api.speed.value())
@@ -197,7 +228,7 @@ class MainWindow(QMainWindow):
         if self.is_running():
             return
         if self._builder is None:
-            self.show_message("The trading service is not available in this build", level="ERROR")
+            self.show_message(self.tr("The trading service is not available in this build"), level="ERROR")
             return
         mode = self.api.current_mode()
         try:
@@ -205,12 +236,13 @@ class MainWindow(QMainWindow):
             credentials = self.api.credentials()
             replay_dir = paths.resolve_data_path(self.api.replay_dir.text().strip() or settings.paper.replay_data)
             if mode == "replay" and not replay_dir.is_dir():
-                raise UserError(f"The replay data folder {replay_dir} does not exist")
+                raise UserError(self.tr("The replay data folder {folder} does not exist").format(folder=replay_dir))
         except UserError as exc:
             self.show_message(str(exc), level="ERROR")
             return
-        if mode == "live" and not self.ask("Start LIVE trading", self._live_question(credentials, settings, "Start")):
-            self.show_message("Live start cancelled")
+        if mode == "live" and not self.ask(self.tr("Start LIVE trading"),
+                                           self._live_question(credentials, settings, "Start")):
+            self.show_message(self.tr("Live start cancelled"))
             return
         if credentials is not None:
             install_log_redaction(credentials)  # no log record of this process may carry the key or secret
@@ -221,7 +253,12 @@ class MainWindow(QMainWindow):
             settings = replace(settings, paper=replace(settings.paper, source="live"))
         for warning in settings.warnings():
             self.show_message(warning, level="WARNING")
-        self.status_table.set_symbols(list(settings.symbols))
+        symbols = list(settings.symbols)
+        self.status_table.set_symbols(symbols, self.tr("starting…"))
+        self.heartbeat.set_symbols(symbols)
+        self.heartbeat.set_stream(StreamState("starting"))
+        self.live_chart.set_symbols(symbols, reset=True)
+        self.account_strip.clear()
         self.replay_progress.setValue(0)
         builder, speed = self._builder, self.api.speed.value()
 
@@ -229,13 +266,14 @@ class MainWindow(QMainWindow):
             return builder(settings, listener, mode=mode, replay_dir=replay_dir if mode == "replay" else None,
                            speed=speed, credentials=credentials, state_dir=None)  # the mode's own state folder [P]
 
-        self.runner = RunnerThread(factory, self)
-        self.runner.events_ready.connect(self._on_events)
-        self.runner.failed.connect(lambda text: self.show_message(text, level="ERROR"))
-        self.runner.finished.connect(self._on_runner_finished)
+        runner = self.runner = RunnerThread(factory, self, self.start_retry_delays)
+        runner.events_ready.connect(self._on_events)
+        runner.failed.connect(self._on_failed)
+        runner.finished.connect(lambda: self._on_runner_finished(runner))
         self._paused = False
+        self._last_failure = ""
         self.runner.start()
-        self.state_label.setText(f"Starting ({self.api.mode.currentText()})…")
+        self.state_label.setText(self.tr("Starting…"))
         self._update_buttons()
 
     def toggle_pause(self) -> None:
@@ -247,12 +285,12 @@ class MainWindow(QMainWindow):
             self.runner.pause()
         self._paused = not self._paused
         self._update_buttons()
-        self.state_label.setText(("Paused (no new entries or hedges; positions kept and tracked) — "
-                                  if self._paused else "Running — ") + self.api.mode.currentText())
+        self.state_label.setText(self.tr("Paused: no new entries or hedges; positions kept and tracked")
+                                 if self._paused else self.tr("Running"))
 
     def stop(self) -> None:
         if self.is_running():
-            self.state_label.setText("Stopping…")
+            self.state_label.setText(self.tr("Stopping…"))
             self.stop_button.setEnabled(False)
             self.runner.stop()
 
@@ -261,44 +299,57 @@ class MainWindow(QMainWindow):
         if not self.is_running():
             return
         if action == "flatten":
-            if not self.ask(f"Flatten {symbol}", f"Close every open position (main and hedge) of {symbol} "
-                                                 "at market now?"):
+            if not self.ask(self.tr("Flatten {symbol}").format(symbol=symbol),
+                            self.tr("Close every open position (main and hedge) of {symbol} at market now?").format(
+                                symbol=symbol)):
                 return
             self.runner.flatten(symbol)
         elif action in ("pause", "resume"):
             getattr(self.runner, action)(symbol)
-        self.show_message(f"{action.capitalize()} {symbol} requested by the user", symbol=symbol)
+        words = {"flatten": self.tr("Flatten {symbol} requested by the user"),
+                 "pause": self.tr("Pause {symbol} requested by the user"),
+                 "resume": self.tr("Resume {symbol} requested by the user")}
+        self.show_message(words[action].format(symbol=symbol), symbol=symbol)
 
     def flatten_all(self) -> None:
         if not self.is_running():
             return
         symbols = ", ".join(self.status_table.latest or self._settings.symbols)
-        if self.ask("Flatten all", f"Close every open position (main and hedge) of {symbols} at market now?"):
+        if self.ask(self.tr("Flatten all"), self.tr(
+                "Close every open position (main and hedge) of {symbols} at market now?").format(symbols=symbols)):
             self.runner.flatten(None)
-            self.show_message("Flatten all requested by the user")
+            self.show_message(self.tr("Flatten all requested by the user"))
 
     def _on_call_size_changed(self, symbol: str, qty: float) -> None:
         if self.is_running():
+            # The service logs the change once, at its own clock; the window only tells the status bar.
             self.runner.set_call_size(symbol, qty)
-            self.show_message(f"CALL_SIZE of {symbol} set to {qty:g}; applies to the next order", symbol=symbol)
+            self.statusBar().showMessage(self.tr("CALL_SIZE of {symbol} set to {qty}; applies to the next order")
+                                         .format(symbol=symbol, qty=f"{qty:g}"), 15_000)
 
     def _on_symbols_changed(self, symbols: list[str]) -> None:
         self.log_pane.set_symbols(symbols)
         self.backtest.set_symbols(symbols)
         if not self.is_running():
             self.status_table.set_symbols(symbols)
+            self.heartbeat.set_symbols(symbols)
+            self.live_chart.set_symbols(symbols)
+
+    def _on_mode_changed(self, mode: str) -> None:
+        self.banner.set_mode(mode)
+        self.replay_progress.setVisible(mode == "replay")
 
     def _update_buttons(self) -> None:
         running = self.is_running()
         self.start_button.setEnabled(not running)
         self.pause_button.setEnabled(running)
-        self.pause_button.setText("Resume" if running and self._paused else "Pause")
+        self.pause_button.setText(self.tr("Resume") if running and self._paused else self.tr("Pause"))
         self.stop_button.setEnabled(running)
         self.flatten_button.setEnabled(running)
         self.api.set_running(running)
         self.strategy.set_running(running)
         if not running:
-            self.state_label.setText(f"Stopped — mode: {self.api.mode.currentText()}")
+            self.state_label.setText(self.tr("Stopped"))
 
     # ----- confirmations ---------------------------------------------------------------------
 
@@ -316,7 +367,7 @@ class MainWindow(QMainWindow):
         except UserError as exc:
             self.show_message(str(exc), level="ERROR")
             return False
-        return self.ask("Switch to LIVE", self._live_question(credentials, settings, "Switch to"))
+        return self.ask(self.tr("Switch to LIVE"), self._live_question(credentials, settings, "Switch to"))
 
     # ----- events from the service -----------------------------------------------------------
 
@@ -333,6 +384,25 @@ class MainWindow(QMainWindow):
             elif isinstance(event, StatusRow):
                 self.status_table.update_row(event)
                 self.strategy.symbols.set_price(event.symbol, event.price)
+            elif isinstance(event, Heartbeat):
+                self.heartbeat.update_heartbeat(event)
+                self.live_chart.set_levels(event)
+            elif isinstance(event, CandleUpdate):
+                self.live_chart.add_candle(event)
+            elif isinstance(event, FillEvent):
+                self.live_chart.add_fill(event.fill)
+            elif isinstance(event, AccountUpdate):
+                self.account_strip.update_account(event)
+            elif isinstance(event, StreamState):
+                self.heartbeat.set_stream(event)
+            elif isinstance(event, SymbolFormat):
+                self.status_table.set_format(event.symbol, event.tick_size, event.step_size)
+                self.account_strip.set_format(event.symbol, event.tick_size, event.step_size)
+                self.heartbeat.set_format(event.symbol, event.tick_size)
+            elif isinstance(event, StartRetry):
+                self.state_label.setText(event.message)
+                self.status_table.set_waiting(self.tr("waiting for the network"))
+                lines.append(LogEvent(int(time.time() * 1000), "WARNING", event.message))
             elif isinstance(event, ProgressEvent):
                 self.replay_progress.setRange(0, max(event.total, 1))
                 self.replay_progress.setValue(event.done)
@@ -343,16 +413,29 @@ class MainWindow(QMainWindow):
 
     def _show_state(self, event: ServiceStateEvent) -> None:
         if event.running:
-            self.state_label.setText(f"Running — {self.api.mode.currentText()}"
-                                     + (f" ({event.detail})" if event.detail else ""))
+            text = self.tr("Starting…") if event.detail == "starting" else self.tr("Running")
+            self.state_label.setText(self.tr("Paused: no new entries or hedges; positions kept and tracked")
+                                     if self._paused and event.detail != "starting" else text)
         else:
-            self.state_label.setText("Stopped" + (f": {event.detail}" if event.detail else ""))
+            # The service's "stopped; state saved": one sentence, no doubled word.
+            self.state_label.setText(self.tr("Stopped; state saved") if "saved" in event.detail
+                                     else self.tr("Stopped"))
+            self.heartbeat.set_stream(StreamState("stopped"))
 
-    def _on_runner_finished(self) -> None:
+    def _on_failed(self, text: str) -> None:
+        self._last_failure = text
+        self.show_message(text, level="ERROR")
+        self.status_table.set_waiting(self.tr("not started"))
+
+    def _on_runner_finished(self, runner: RunnerThread | None = None) -> None:
+        if runner is not None and runner is not self.runner:
+            return  # a previous run's late signal: the current run is not affected
         self._on_events()  # the last events (final status, "stopped")
         detail = self.state_label.text()
         self._update_buttons()
-        if detail.startswith("Stopped:"):
+        if self._last_failure:
+            self.state_label.setText(self._last_failure)
+        elif detail.startswith(self.tr("Stopped")):
             self.state_label.setText(detail)
 
     def show_message(self, text: str, level: str = "INFO", symbol: str | None = None) -> None:
@@ -362,12 +445,32 @@ class MainWindow(QMainWindow):
 
     # ----- closing ---------------------------------------------------------------------------
 
+    def open_positions(self) -> list[str]:
+        """The positions the status table shows, e.g. "DOGEUSDT LONG 100", "DOGEUSDT SHORT 100"."""
+        held = []
+        for row in self.status_table.latest.values():
+            if row.main_qty:
+                held.append(f"{row.symbol} {row.main_side} {self.status_table.qty_text(row.symbol, row.main_qty)}")
+            if row.hedge_qty:
+                held.append(f"{row.symbol} {row.hedge_side} {self.status_table.qty_text(row.symbol, row.hedge_qty)}")
+        return held
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.is_running():
+            positions = self.open_positions()
+            choice = self.ask_close(positions) if positions else "keep"
+            if choice == CANCEL:
+                event.ignore()
+                return
+            if choice == FLATTEN:
+                self.runner.flatten(None)  # runs before the stop: the service drains its commands last
+                self.show_message(self.tr("Flatten all and stop requested on closing the window"))
         self.save_ui_state()
         if self.is_running():
             self.runner.stop()
             if not self.runner.wait(STOP_WAIT_MS):
-                self.show_message("The trading service did not stop in time; close again to retry", level="ERROR")
+                self.show_message(self.tr("The trading service did not stop in time; close again to retry"),
+                                  level="ERROR")
                 event.ignore()
                 return
             self._on_events()  # the service's last lines ("stopped; state saved")

@@ -9,6 +9,12 @@ one per event, and the window never falls behind or freezes.
 Controls (pause, resume, stop, flatten, set_call_size) go to the service's
 thread-safe TradingControl methods; a stop asked for before the service exists
 (or any other control) is remembered and applied as soon as it does.
+
+Start-up that fails on the network (no connection, timeout, Binance busy) is not
+an error the user must fix: the thread says so in one sentence (a StartRetry
+event) and tries again after 2, 5, 10, 30, then every 60 seconds until it
+succeeds or Stop is pressed. A refused key or any other refusal stops at once
+with one sentence saying which.
 """
 from __future__ import annotations
 
@@ -19,20 +25,38 @@ from typing import Any, Callable
 from PySide6.QtCore import QThread, Signal
 
 from core.errors import UserError
-from runner.events import Event, EventListener
+from core.ports import OrderRejectedError, RetryableError
+from runner.events import Event, EventListener, StartRetry
 
 log = logging.getLogger(__name__)
 
 ServiceFactory = Callable[[EventListener], Any]  # returns an object with run() and TradingControl
+START_RETRY_DELAYS_S = (2.0, 5.0, 10.0, 30.0, 60.0)
+
+
+def refusal_sentence(error: OrderRejectedError) -> str:
+    """Why Binance refused the start (the key, its permissions, the IP), in one sentence."""
+    from adapters.binance_futures import _key_problem  # the adapter's one wording of key problems
+
+    return _key_problem(error)
+
+
+def network_sentence(error: RetryableError) -> str:
+    """'network error: cannot reach Binance (connection failed)' -> 'Cannot reach Binance (connection failed)'."""
+    text = error.message.split("network error: ", 1)[-1].strip()
+    return text[:1].upper() + text[1:]
 
 
 class RunnerThread(QThread):
     events_ready = Signal()
     failed = Signal(str)  # one sentence: why the service could not start or stopped on an error
 
-    def __init__(self, factory: ServiceFactory, parent=None):
+    def __init__(self, factory: ServiceFactory, parent=None,
+                 retry_delays: tuple[float, ...] = START_RETRY_DELAYS_S):
         super().__init__(parent)
         self._factory = factory
+        self._retry_delays = retry_delays
+        self._stopped = threading.Event()  # ends a start-up back-off wait at once
         self._lock = threading.Lock()
         self._queue: list[Event] = []
         self._service: Any = None
@@ -43,7 +67,9 @@ class RunnerThread(QThread):
 
     def run(self) -> None:  # noqa: D401 - QThread entry point
         try:
-            service = self._factory(self._listen)
+            service = self._build_with_retries()
+            if service is None:
+                return  # stopped while waiting to retry
             with self._lock:
                 self._service = service
                 stop_now = self._stop_requested
@@ -55,9 +81,26 @@ class RunnerThread(QThread):
             service.run()
         except UserError as exc:
             self.failed.emit(str(exc))
+        except OrderRejectedError as exc:
+            self.failed.emit(self.tr("Not started: {reason}").format(reason=refusal_sentence(exc)))
         except Exception as exc:  # the window must survive any service failure and say what happened
             log.exception("trading service failed")
             self.failed.emit(f"The trading service stopped on an unexpected error: {type(exc).__name__}: {exc}")
+
+    def _build_with_retries(self) -> Any:
+        attempt = 0
+        while True:
+            try:
+                return self._factory(self._listen)
+            except RetryableError as exc:
+                delay = self._retry_delays[min(attempt, len(self._retry_delays) - 1)]
+                attempt += 1
+                self._listen(StartRetry(self.tr("{reason}. Trying again in {seconds} s (attempt {attempt}); "
+                                                "Stop gives up.").format(reason=network_sentence(exc),
+                                                                         seconds=f"{delay:g}", attempt=attempt),
+                                        attempt, delay))
+                if self._stopped.wait(delay):
+                    return None
 
     def _listen(self, event: Event) -> None:
         with self._lock:
@@ -74,6 +117,7 @@ class RunnerThread(QThread):
         return events
 
     def stop(self) -> None:
+        self._stopped.set()
         with self._lock:
             self._stop_requested = True
             service = self._service

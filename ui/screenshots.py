@@ -1,8 +1,11 @@
 """Regenerate the README screenshots: ``python -m ui.screenshots [OUT_DIR]``.
 
-Opens the window at 1366 x 768 (a common laptop screen) offscreen, with a
-throw-away user folder, replays the bundled sample for a few seconds with the
-real trading service, runs a two-month backtest, and saves both tabs as PNG.
+Opens the window offscreen with a throw-away user folder, replays the bundled
+sample with the real trading service until both symbols hold a position and one
+is hedged, and saves the Trading tab (the cockpit) at 1366 x 768 (a common
+laptop screen) and at 1024 x 640 (the smallest supported width), the Settings
+tab, and the Backtest tab after a two-month backtest. English; the Korean
+screenshots are made the same way with the Korean translation loaded.
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-SIZE = (1366, 768)
+SIZES = {"": (1366, 768), "_1024": (1024, 640)}
 
 
 def _wait(app, condition, seconds: float) -> None:
@@ -36,7 +39,8 @@ def main(out_dir: str = "docs/screenshots") -> int:
     app = QApplication.instance() or QApplication([])
     settings = load_settings(overrides=[f"paths.state_dir={home}/state", f"paths.log_dir={home}/logs"])
     window = MainWindow(ui_app.service_builder(), settings=settings)
-    window.resize(*SIZE)
+    window.ask_close = lambda positions: "keep"
+    window.resize(*SIZES[""])
     window.show()
     window.api.speed.setValue(20_000)
     window.start()
@@ -47,11 +51,22 @@ def main(out_dir: str = "docs/screenshots") -> int:
             and any(r.hedge_qty for r in rows)
 
     _wait(app, both_in_a_position, 120)
-    window.toggle_pause()
-    _wait(app, lambda: False, 1.0)
+    # Slow the replay to one 5m bar a second, so the shots show these positions while running.
+    window.runner._service.feed.speed = 300  # noqa: SLF001 - a screenshot tool, not the program
+    _wait(app, lambda: False, 2.5)  # the heartbeat, account and chart catch up
+    symbol = next((r.symbol for r in window.status_table.latest.values() if r.hedge_qty), None)
+    if symbol:
+        window.live_chart.symbol.setCurrentText(symbol)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    window.grab().save(str(out / "main_window.png"))
+    for suffix, size in SIZES.items():
+        window.resize(*size)
+        _wait(app, lambda: False, 0.5)
+        window.grab().save(str(out / f"main_window{suffix}.png"))
+    window.resize(*SIZES[""])
+    window.tabs.setCurrentWidget(window.settings_tab)
+    _wait(app, lambda: False, 0.5)
+    window.grab().save(str(out / "settings_tab.png"))
 
     window.stop()
     _wait(app, lambda: not window.is_running(), 30)

@@ -1,4 +1,9 @@
-"""The live status table: one row per symbol, updated on every StatusRow event."""
+"""The live status table: one row per symbol, updated on every StatusRow event.
+
+Prices have the symbol's tick-size decimals and quantities its step-size decimals
+(SymbolFormat events; until one arrives, six significant digits), PnL is in USDT,
+and every column fits at a window width of 1024 px.
+"""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
@@ -6,30 +11,56 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableWidget, QTableWidgetItem
 
 from runner.events import StatusRow, SymbolRunState
-from ui.formatting import number, pnl_color, signed
+from PySide6.QtCore import QCoreApplication
+
+from ui.formatting import money, percent, pnl_color, price, quantity
 
 COLUMNS = ("Symbol", "Regime", "Main", "Qty", "Entry", "Price", "PnL", "PnL %",
-           "Hedge", "Hedge qty", "Hedge PnL", "State")
+           "Hedge", "Hedge qty", "Hedge PnL", "State")  # identifiers; the headers shown are translated
 STATE_COLORS = {SymbolRunState.ERROR: "#c62828", SymbolRunState.PAUSED: "#8a5a00",
                 SymbolRunState.RUNNING: "#1b7f2a"}
 
 
-def row_cells(row: StatusRow) -> list[tuple[str, str | None]]:
+MAX_VISIBLE_ROWS = 6
+
+
+def fit_height(table: QTableWidget, min_rows: int = 2, max_rows: int = MAX_VISIBLE_ROWS) -> None:
+    """Make ``table`` exactly as tall as its header and rows (between ``min_rows`` and
+    ``max_rows``; beyond, it scrolls), so no row is cut off and no space is wasted."""
+    rows = min(max(table.rowCount(), min_rows), max_rows)
+    row_height = table.verticalHeader().defaultSectionSize()
+    height = table.horizontalHeader().sizeHint().height() + rows * row_height + 2 * table.frameWidth()
+    if table.horizontalScrollBar().isVisible():
+        height += table.horizontalScrollBar().sizeHint().height()
+    table.setFixedHeight(height)
+
+
+def state_text(row: StatusRow) -> str:
+    """"paused by the user: …", not "paused: paused by the user: …": the detail already
+    says the state when it starts with it."""
+    name = QCoreApplication.translate("StatusTable", row.state.value)
+    if not row.detail:
+        return name
+    if row.detail.lower().startswith(row.state.value):
+        return row.detail
+    return f"{name}: {row.detail}"
+
+
+def row_cells(row: StatusRow, tick: float | None = None, step: float | None = None) -> list[tuple[str, str | None]]:
     """(text, colour) per column for one status row."""
-    state = row.state.value + (f": {row.detail}" if row.detail else "")
     return [
         (row.symbol, None),
         (row.regime or "-", None),
         (row.main_side or "-", None),
-        (number(row.main_qty) if row.main_qty else "", None),
-        (number(row.main_entry), None),
-        (number(row.price), None),
-        (signed(row.main_pnl), pnl_color(row.main_pnl)),
-        (signed(row.main_pnl_pct, " %", 2), pnl_color(row.main_pnl_pct)),
+        (quantity(row.main_qty, step) if row.main_qty else "", None),
+        (price(row.main_entry, tick), None),
+        (price(row.price, tick), None),
+        (money(row.main_pnl, signed=True), pnl_color(row.main_pnl)),
+        (percent(row.main_pnl_pct), pnl_color(row.main_pnl_pct)),
         (row.hedge_side or "-", None),
-        (number(row.hedge_qty) if row.hedge_qty else "", None),
-        (signed(row.hedge_pnl), pnl_color(row.hedge_pnl)),
-        (state, STATE_COLORS.get(row.state)),
+        (quantity(row.hedge_qty, step) if row.hedge_qty else "", None),
+        (money(row.hedge_pnl, signed=True), pnl_color(row.hedge_pnl)),
+        (state_text(row), STATE_COLORS.get(row.state)),
     ]
 
 
@@ -43,7 +74,9 @@ class StatusTable(QTableWidget):
         super().__init__(0, len(COLUMNS), parent)
         self.setContextMenuPolicy(Qt.CustomContextMenu)
         self.customContextMenuRequested.connect(self._show_menu)
-        self.setHorizontalHeaderLabels(COLUMNS)
+        self.setHorizontalHeaderLabels([QCoreApplication.translate("StatusTable", name) for name in COLUMNS])
+        self.setAccessibleName(self.tr("Status per symbol"))
+        self.setWordWrap(False)
         self.verticalHeader().setVisible(False)
         self.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectRows)
@@ -52,20 +85,38 @@ class StatusTable(QTableWidget):
         header.setStretchLastSection(True)
         self._rows: dict[str, int] = {}
         self.latest: dict[str, StatusRow] = {}
+        self.formats: dict[str, tuple[float | None, float | None]] = {}  # symbol -> (tick, step)
 
-    def set_symbols(self, symbols: list[str]) -> None:
-        """Start from an empty table listing ``symbols`` (before the first event)."""
+    def set_symbols(self, symbols: list[str], state: str = "") -> None:
+        """Start from an empty table listing ``symbols`` (before the first event), with
+        ``state`` (e.g. "starting…") in their State column."""
         self.setRowCount(0)
         self._rows.clear()
         self.latest.clear()
         for symbol in symbols:
             self._row_for(symbol).setText(symbol)
+        self.set_waiting(state)
+        fit_height(self)
+
+    def set_waiting(self, state: str) -> None:
+        """The State text of every symbol that has no status from the service yet."""
+        for symbol, index in self._rows.items():
+            if symbol not in self.latest:
+                self.item(index, len(COLUMNS) - 1).setText(state)
+
+    def set_format(self, symbol: str, tick: float | None, step: float | None) -> None:
+        self.formats[symbol] = (tick, step)
+        if symbol in self.latest:
+            self.update_row(self.latest[symbol])
+
+    def qty_text(self, symbol: str, qty: float) -> str:
+        return quantity(qty, self.formats.get(symbol, (None, None))[1])
 
     def update_row(self, row: StatusRow) -> None:
         self.latest[row.symbol] = row
         self._row_for(row.symbol)
         index = self._rows[row.symbol]
-        for column, (text, color) in enumerate(row_cells(row)):
+        for column, (text, color) in enumerate(row_cells(row, *self.formats.get(row.symbol, (None, None)))):
             item = self.item(index, column)
             if item.text() != text:
                 item.setText(text)
@@ -80,6 +131,7 @@ class StatusTable(QTableWidget):
             for column in range(len(COLUMNS)):
                 self.setItem(index, column, QTableWidgetItem(""))
             self._rows[symbol] = index
+            fit_height(self)
         return self.item(self._rows[symbol], 0)
 
     def cell_text(self, symbol: str, column: str) -> str:
@@ -90,8 +142,10 @@ class StatusTable(QTableWidget):
 
     def menu_for(self, symbol: str) -> QMenu:
         menu = QMenu(self)
-        for action, label in self.ACTIONS:
-            menu.addAction(label.format(symbol=symbol)).triggered.connect(
+        labels = {"pause": self.tr("Pause {symbol}"), "resume": self.tr("Resume {symbol}"),
+                  "flatten": self.tr("Flatten {symbol}…")}
+        for action, _ in self.ACTIONS:
+            menu.addAction(labels[action].format(symbol=symbol)).triggered.connect(
                 lambda checked=False, a=action: self.symbol_action.emit(a, symbol))
         return menu
 

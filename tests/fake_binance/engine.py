@@ -29,6 +29,8 @@ from tests.fake_binance.timers import Timers
 OPEN_STATUSES = ("NEW", "PARTIALLY_FILLED")
 CLIENT_ID_RULE = re.compile(r"[.A-Z:/a-z0-9_-]{1,36}")  # New Order: newClientOrderId "^[\.A-Z\:/a-z0-9_-]{1,36}$"
 
+MAINT_RATE = Decimal("0.005")  # maintenance margin rate of the first bracket of small contracts
+
 
 @dataclass(frozen=True)
 class SymbolSpec:
@@ -180,6 +182,39 @@ class Engine:
             return Decimal(0)
         sign = 1 if side in ("LONG", "BOTH") else -1
         return (self.price(symbol) - pos.entry_price) * pos.qty * sign
+
+    def maint_margin(self, symbol: str, side: str) -> Decimal:
+        """Maintenance margin: notional at the mark x MAINT_RATE (one bracket, amount 0)."""
+        return self.position(symbol, side).qty * self.price(symbol) * MAINT_RATE
+
+    def liquidation_price(self, symbol: str, side: str) -> Decimal:
+        """Binance's USDT-M liquidation price in hedge mode (0 when flat).
+
+        LP = (WB - TMM1 + UPNL1 - qty_L * EP_L + qty_S * EP_S) / (qty_L * MMR + qty_S * MMR - qty_L + qty_S)
+
+        Cross margin: WB is the wallet, TMM1 / UPNL1 the maintenance margin and unrealised
+        PnL of the other symbols, and both sides of the symbol count. Isolated: WB is the
+        position's own margin (qty * entry / leverage) and only its side counts.
+        """
+        pos = self.position(symbol, side)
+        if pos.qty == 0:
+            return Decimal(0)
+        if self.account.margin_type.get(symbol, "cross") == "isolated":
+            sides = {side: pos}
+            wallet = pos.qty * pos.entry_price / self.leverage(symbol)
+            others_maint = others_upnl = Decimal(0)
+        else:
+            sides = {name: self.position(symbol, name) for name in ("LONG", "SHORT")}
+            wallet = self.account.wallet
+            others = [(sym, name) for (sym, name), held in self.account.positions.items() if sym != symbol and held.qty]
+            others_maint = sum((self.maint_margin(sym, name) for sym, name in others), Decimal(0))
+            others_upnl = sum((self.unrealized(sym, name) for sym, name in others), Decimal(0))
+        long, short = sides.get("LONG", Position()), sides.get("SHORT", Position())
+        numerator = wallet - others_maint + others_upnl - long.qty * long.entry_price + short.qty * short.entry_price
+        denominator = (long.qty + short.qty) * MAINT_RATE - long.qty + short.qty
+        if denominator == 0:
+            return Decimal(0)
+        return max(Decimal(0), numerator / denominator).quantize(self.spec(symbol).tick_size)
 
     def used_margin(self) -> Decimal:
         return sum((pos.qty * self.price(sym) / self.leverage(sym)
@@ -446,9 +481,11 @@ class Engine:
                         "symbol": sym, "positionSide": side, "positionAmt": str(amount),
                         "entryPrice": str(pos.entry_price), "breakEvenPrice": str(pos.entry_price),
                         "markPrice": str(mark), "unRealizedProfit": str(self.unrealized(sym, side)),
-                        "liquidationPrice": "0", "isolatedMargin": "0", "notional": str(amount * mark),
+                        "liquidationPrice": str(self.liquidation_price(sym, side)), "isolatedMargin": "0",
+                        "notional": str(amount * mark),
                         "marginAsset": "USDT", "isolatedWallet": "0",
-                        "initialMargin": str(pos.qty * mark / self.leverage(sym)), "maintMargin": "0",
+                        "initialMargin": str(pos.qty * mark / self.leverage(sym)),
+                        "maintMargin": str(self.maint_margin(sym, side)),
                         "positionInitialMargin": str(pos.qty * mark / self.leverage(sym)),
                         "openOrderInitialMargin": "0", "adl": 0, "bidNotional": "0", "askNotional": "0",
                         "leverage": str(self.leverage(sym)),
@@ -467,6 +504,11 @@ class Engine:
                 "availableBalance": str(self.available()), "maxWithdrawAmount": str(self.available()),
                 "marginAvailable": True, "updateTime": self.market.now_ms,
             }]
+
+    def total_maint_margin(self) -> Decimal:
+        with self.lock:
+            return sum((self.maint_margin(sym, side) for (sym, side), pos in self.account.positions.items() if pos.qty),
+                       Decimal(0))
 
     def snapshot(self) -> dict[str, object]:
         """Everything a test asserts on, as JSON-friendly values."""

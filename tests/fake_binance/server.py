@@ -348,7 +348,9 @@ def _balance(ex: FakeExchange, params: Params) -> object:
 
 def _account(ex: FakeExchange, params: Params) -> object:
     balance = ex.engine.balance_rows()[0]
+    margin_balance = Decimal(balance["balance"]) + Decimal(balance["crossUnPnl"])
     return {"totalWalletBalance": balance["balance"], "totalUnrealizedProfit": balance["crossUnPnl"],
+            "totalMarginBalance": str(margin_balance), "totalMaintMargin": str(ex.engine.total_maint_margin()),
             "availableBalance": balance["availableBalance"], "maxWithdrawAmount": balance["maxWithdrawAmount"],
             "assets": [{"asset": "USDT", "walletBalance": balance["balance"],
                         "unrealizedProfit": balance["crossUnPnl"], "availableBalance": balance["availableBalance"]}],
