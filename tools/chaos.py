@@ -60,6 +60,7 @@ class SeedResult:
     divergences: list[str] = field(default_factory=list)
     overfills: list[str] = field(default_factory=list)
     hangs: list[str] = field(default_factory=list)
+    seconds: float = 0.0
 
     @property
     def clean(self) -> bool:
@@ -67,7 +68,8 @@ class SeedResult:
 
     def line(self) -> str:
         return (f"seed {self.seed}: kills={self.kills} faults={self.faults} orders={self.orders} "
-                f"divergences={len(self.divergences)} overfills={len(self.overfills)} hangs={len(self.hangs)}")
+                f"divergences={len(self.divergences)} overfills={len(self.overfills)} hangs={len(self.hangs)} "
+                f"({self.seconds:.0f} s)")
 
 
 # ----- the fault catalogue -------------------------------------------------------------------------
@@ -228,10 +230,12 @@ def main(argv: list[str] | None = None) -> int:
 
     def one(seed: int) -> SeedResult:
         work = root / f"seed{seed}"
+        began = time.monotonic()
         try:
             result = run_seed(seed, campaign, work)
         except Exception as error:  # a harness failure is reported as a hang of that seed, never hidden
             result = SeedResult(seed, hangs=[f"harness error: {type(error).__name__}: {error}"])
+        result.seconds = time.monotonic() - began
         print(result.line(), flush=True)
         for problem in result.divergences + result.overfills + result.hangs:
             print(f"  seed {seed}: {problem}", flush=True)
