@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -486,11 +486,21 @@ def _summary(name: str, curve: EquityCurve, capital: float, ledgers: list[_Ledge
     )
 
 
+def _union(arrays: Iterable[np.ndarray]) -> np.ndarray:
+    """Sorted unique values of sorted int arrays (np.unique, without its hashing cost: the
+    usual case, every symbol on the same bars, is one comparison)."""
+    arrays = list(arrays)
+    if all(np.array_equal(array, arrays[0]) for array in arrays[1:]):
+        return arrays[0].copy()
+    merged = np.sort(np.concatenate(arrays), kind="stable")
+    return merged[np.r_[True, merged[1:] != merged[:-1]]]
+
+
 def combine_curves(curves: list[EquityCurve], capital: float) -> EquityCurve:
     """Sum the PnL of several curves on the union of their times (each carried forward, 0 before it starts)."""
     if not curves:
         return EquityCurve(np.array([], dtype=np.int64), np.array([], dtype=np.float64))
-    times = np.unique(np.concatenate([curve.times for curve in curves]))
+    times = _union(curve.times for curve in curves)
     pnl = np.zeros(times.size, dtype=np.float64)
     for curve in curves:
         index = np.searchsorted(curve.times, times, side="right") - 1

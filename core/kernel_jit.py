@@ -54,13 +54,15 @@ def _digest(modules: tuple[ModuleType, ...]) -> str:
 
 
 def compiled(function: F, depends_on: tuple[ModuleType, ...] = ()) -> F:
-    """``numba.njit(cache=True)(function)`` whose cache is stale when any of ``depends_on`` changes.
+    """``numba.njit(cache=True, nogil=True)(function)`` whose cache is stale when any of ``depends_on`` changes.
 
     Without numba: ``function`` itself.
     """
     if not NUMBA_AVAILABLE:
         return function
-    dispatcher = numba.njit(cache=True)(function)
+    # nogil: the compiled loop touches no Python object, so the window's event loop (and any other
+    # thread) keeps running while a backtest computes in a worker thread.
+    dispatcher = numba.njit(cache=True, nogil=True)(function)
     cache_file = getattr(getattr(dispatcher, "_cache", None), "_cache_file", None)
     if cache_file is not None and hasattr(cache_file, "_source_stamp"):
         # The index records this stamp and is ignored when it differs (numba.core.caching).

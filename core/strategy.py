@@ -1,8 +1,13 @@
-"""HedgeStrategy: one symbol's trading rules [SPEC S, G, R, X].
+"""HedgeStrategy: one symbol's trading rules [SPEC S, G, R, X] for the executor.
+
+The rules themselves are :func:`core.decide.decide_daily` and
+:func:`core.decide.decide_bar` (pure functions over numbers, also compiled into the
+backtest kernel); this class holds the symbol's state, hands it to them, and turns
+their answer into :class:`OrderIntent` records kept pending [O2].
 
 The strategy is pure: it is told about closed candles and fills, and answers
 with :class:`OrderIntent` records. It places no orders, reads no clock and does
-no I/O. Backtest, paper and live trading all drive it the same way:
+no I/O. Paper, live trading and the exact backtest all drive it the same way:
 
     intents = strategy.on_daily_close(close_time, daily_signal)   # [G4] daily first
     intents += strategy.on_bar_close(BarClose(...))
@@ -14,8 +19,7 @@ Decisions take effect at once for the *rules*, though [B4]: a side with a close
 in flight counts as flat, a side with an open in flight counts as taken (no
 second open) but is not examined (its entry price is not known yet).
 
-UP and DOWN are one code path: ``main = regime.main_side``, ``hedge =
-main.opposite``, and the signal that favours the regime is ``regime.favourable_signal``.
+UP and DOWN are one code path (see core.decide).
 """
 from __future__ import annotations
 

@@ -10,6 +10,9 @@ equity arrays with ``np.array_equal`` (no tolerance).
 """
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from unittest import mock
 
 import numpy as np
@@ -114,6 +117,35 @@ def test_size_the_kernel_cannot_reproduce_falls_back_to_exact_with_one_line(samp
     exact = run_backtest(frames, StrategyParams(), sizes, config, engine="exact")
     assert len(lines) == 1 and "exact engine" in lines[0] and "DOGEUSDT" in lines[0]
     assert fallback.fills == exact.fills and fallback.total == exact.total
+
+
+_WITHOUT_NUMBA = """
+import numpy as np
+from adapters.kline_files import load_symbol
+from core import kernel_jit
+from core.backtest import BacktestConfig, run_backtest
+from core.params import StrategyParams, SignalParams
+assert not kernel_jit.NUMBA_AVAILABLE
+frames = {s: load_symbol("data/sample", s, "5m").frame.iloc[:20 * 288].reset_index(drop=True)
+          for s in ("DOGEUSDT", "ALGOUSDT")}
+config = BacktestConfig(fee_pct=0.05, slippage_bps=2.0, start_ms=int(frames["DOGEUSDT"]["open_time"][0]) + 12 * 86_400_000)
+params = StrategyParams(signal=SignalParams(entry="cross"))
+sizes = {"DOGEUSDT": 1000.0, "ALGOUSDT": 250.0}
+exact = run_backtest(frames, params, sizes, config, engine="exact")
+fast = run_backtest(frames, params, sizes, config, engine="kernel")
+assert fast.fills == exact.fills and len(exact.fills) > 50
+assert all(np.array_equal(fast.equity[s].equity, exact.equity[s].equity) for s in frames)
+assert fast.total == exact.total
+print("same", len(exact.fills))
+"""
+
+
+def test_kernel_without_numba_equals_exact(repo_root):
+    """Where numba is missing (the EXE) the kernel's same source runs interpreted, lists for arrays."""
+    done = subprocess.run([sys.executable, "-c", _WITHOUT_NUMBA], cwd=repo_root, capture_output=True, text=True,
+                          env=dict(os.environ, AUTOHEDGE_NO_NUMBA="1"), timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("same ")
 
 
 # ----- generated price paths ----------------------------------------------------------------------

@@ -2,15 +2,21 @@
 
     python -m tools.bench [--data DIR] [--repeat N]
 
-Prints the best of N runs (default 3) for: loading the files, the indicator
-pass (signal_codes over every 5m series), and the full backtest of all symbols
-in the settings with the default fill model (report writing not included);
-then the live runner replaying one bundled day at top speed (paper broker,
-state saved after every step, as in paper trading).
+Prints the best of N runs (default 3; at least 20 for the kernel's millisecond runs) for: loading the files, the indicator
+pass (signal_codes over every 5m series), the backtest kernel (signals and the
+compiled loop, one core), the kernel through ``run_backtest`` (figures only, and
+with every fill record), the exact engine on the same data with the default fill
+model (report writing not included) and the kernel's speed-up over it; numba's
+compile time with a cold and a warm cache (fresh processes); then the live runner
+replaying one bundled day at top speed (paper broker, state saved after every
+step, as in paper trading).
 """
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,11 +24,36 @@ from typing import Callable
 
 from adapters import kline_files
 from config.settings import load_settings
-from core import indicators
-from core.backtest import BacktestConfig, run_backtest
+import numpy as np
+
+from core import indicators, kernel, kernel_jit
+from core.backtest import BacktestConfig, resample_daily, run_backtest
 from runner.factory import build_service
 
-DEFAULT_DATA = Path(__file__).resolve().parent.parent / "data" / "sample"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = REPO_ROOT / "data" / "sample"
+# A fresh process that compiles (or loads from the cache) the kernel on a small input.
+_FIRST_CALL = """
+import time
+began = time.perf_counter()
+import numpy as np
+from core import kernel
+from core.params import StrategyParams
+times = np.arange(600, dtype=np.int64) * 300_000
+prices = 100.0 + np.sin(np.arange(600) / 7.0)
+codes = kernel.signal_codes(prices, StrategyParams().signal)
+kernel.run_symbol(times, prices, prices, codes, times[::288] + 86_400_000, codes[::288], times[:0], prices[:0],
+                  0, 600, False, 1.0, 0.05, 0.0, 1000.0, StrategyParams())
+print(time.perf_counter() - began)
+"""
+
+
+def first_call_seconds(cache_dir: str) -> float:
+    """Seconds from import to the first kernel result in a new process, numba caching in ``cache_dir``."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
+    done = subprocess.run([sys.executable, "-c", _FIRST_CALL], cwd=REPO_ROOT, env=env, capture_output=True,
+                          text=True, check=True, timeout=600)
+    return float(done.stdout.strip().splitlines()[-1])
 
 
 def best_of(repeat: int, job: Callable[[], object]) -> float:
@@ -69,9 +100,39 @@ def main(argv: list[str] | None = None) -> int:
                             slippage_bps=settings.backtest.slippage_bps,
                             initial_capital=settings.backtest.initial_capital)
     sizes = {symbol: settings.symbols[symbol].call_size for symbol in symbols}
+    if kernel_jit.NUMBA_AVAILABLE:
+        with tempfile.TemporaryDirectory() as cache_dir:
+            cold_seconds = first_call_seconds(cache_dir)
+            warm_seconds = first_call_seconds(cache_dir)
+    arrays = {}
+    for symbol in symbols:
+        frame = frames[symbol]
+        day_frame = daily.get(symbol)
+        day_frame = resample_daily(frame) if day_frame is None else day_frame
+        arrays[symbol] = (frame["open_time"].to_numpy(np.int64), frame["open"].to_numpy(np.float64),
+                          frame["close"].to_numpy(np.float64), day_frame["open_time"].to_numpy(np.int64) + 86_400_000,
+                          day_frame["close"].to_numpy(np.float64))
+    no_funding = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
+
+    def kernel_with_signals() -> None:
+        """What the kernel does per symbol once the files are arrays: both signal series, then the loop."""
+        for symbol, (open_times, opens, closes, day_closes, day_prices) in arrays.items():
+            codes = kernel.signal_codes(closes, settings.strategy.signal)
+            day_codes = kernel.signal_codes(day_prices, settings.strategy.signal)
+            kernel.run_symbol(open_times, opens, closes, codes, day_closes, day_codes, *no_funding, 0,
+                              open_times.size, config.fill == "close", sizes[symbol], config.fee_pct,
+                              config.slippage_bps, config.initial_capital, settings.strategy)
+
+    kernel_with_signals()  # compiled (or loaded from the cache) before timing
+    fast_repeat = max(args.repeat, 20)  # a run takes milliseconds: more tries for a steady best on a shared machine
+    kernel_seconds = best_of(fast_repeat, kernel_with_signals)
+    figures_seconds = best_of(fast_repeat, lambda: run_backtest(frames, settings.strategy, sizes, config, daily,
+                                                                engine="kernel", records=False))
+    full_kernel_seconds = best_of(args.repeat, lambda: run_backtest(frames, settings.strategy, sizes, config, daily,
+                                                                    engine="kernel"))
     results = []
     backtest_seconds = best_of(args.repeat, lambda: results.append(
-        run_backtest(frames, settings.strategy, sizes, config, daily)))
+        run_backtest(frames, settings.strategy, sizes, config, daily, engine="exact")))
 
     first_day = int(max(frame["open_time"].iloc[0] for frame in frames.values())) // 86_400_000 * 86_400_000
     day_start = first_day + 30 * 86_400_000  # a month in, so the indicators and the regime are warm
@@ -87,8 +148,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"data: {args.data} ({', '.join(symbols)}), {bars:,} 5m bars; best of {args.repeat}")
     print(f"load files    {load_seconds:7.2f} s  {bars / load_seconds:12,.0f} bars/s")
     print(f"indicators    {indicator_seconds:7.2f} s  {bars / indicator_seconds:12,.0f} bars/s")
-    print(f"backtest      {backtest_seconds:7.2f} s  {bars / backtest_seconds:12,.0f} bars/s "
+    compiled = "numba" if kernel_jit.NUMBA_AVAILABLE else "interpreted: numba is not installed"
+    print(f"kernel        {kernel_seconds:7.3f} s  {bars / kernel_seconds:12,.0f} bars/s "
+          f"(signals + loop, one core, {compiled}; {backtest_seconds / kernel_seconds:,.0f}x the exact engine)")
+    print(f"kernel run    {figures_seconds:7.3f} s  {bars / figures_seconds:12,.0f} bars/s "
+          f"(run_backtest(engine='kernel', records=False): from DataFrames to the summaries)")
+    print(f"kernel+fills  {full_kernel_seconds:7.2f} s  {bars / full_kernel_seconds:12,.0f} bars/s "
+          f"(run_backtest(engine='kernel'), every fill and trade record built)")
+    print(f"exact engine  {backtest_seconds:7.2f} s  {bars / backtest_seconds:12,.0f} bars/s "
           f"({config.fill}, {results[-1].total.fills:,} fills)")
+    if kernel_jit.NUMBA_AVAILABLE:
+        print(f"numba compile {cold_seconds:7.2f} s cold cache, {warm_seconds:.2f} s warm cache "
+              "(new process: import to the first kernel result)")
     print(f"runner replay {replay_seconds:7.2f} s  {replay_bars / replay_seconds:12,.0f} bars/s "
           f"(one day, {len(symbols)} symbols, incl. loading the folder)")
     print(f"peak memory   {_peak_rss_mb():7.0f} MB (whole benchmark process)")
