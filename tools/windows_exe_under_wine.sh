@@ -122,7 +122,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 "$HOST_PY" -c "import sys; assert sys.version_info >= (3, 8)" 2>/dev/null \
     || fail "$HOST_PY (Python 3.8 or later) is needed to download Windows Python; set PYTHON=... to another one."
-say "$(wine --version), $(Xvfb -version 2>&1 | grep -m1 -i 'x.org x server' || echo Xvfb)"
+say "$(wine --version), Xvfb $(dpkg-query -W -f '${Version}' xvfb 2>/dev/null || echo '(version unknown)')"
 
 # Runs a Windows program; its output goes through a pipe (see the header), with a time limit.
 win() {
