@@ -139,7 +139,8 @@ winpath() { winepath -w "$1" 2>/dev/null; }
 # ---------------------------------------------------------------------------------------------
 step "the Wine prefix: Windows Python 3.11, ucrtbase.dll and icuuc.dll stand-ins"
 PREFIX_KEY="$(wine --version) $PY_SDIST_SHA256 $(cat "$TOOLS/patch_ucrtbase.py" "$TOOLS/icuuc_stub.c" | sha256sum | cut -c1-16)"
-if [ $FRESH = 0 ] && [ -f "$WORK/prefix.key" ] && [ "$(cat "$WORK/prefix.key")" = "$PREFIX_KEY" ]; then
+if [ $FRESH = 0 ] && [ -f "$WORK/prefix.key" ] && [ "$(cat "$WORK/prefix.key")" = "$PREFIX_KEY" ] \
+        && [ -f "$WINEPREFIX/drive_c/Python311/python.exe" ]; then
     say "the prefix of an earlier run is up to date: kept"
 else
     rm -f "$WORK/prefix.key"
