@@ -9,8 +9,8 @@ answer NEW and fill later, fill partly then fully, stay invisible to queries, ra
 limits, clock errors, dropped streams) plus SIGKILLs of the bot process at random
 moments, followed by restarts. The bot is the real ``python main.py run --mode
 testnet`` against ``python -m tests.fake_binance``. After the last candle the faults
-are cleared, the market runs a few quiet candles so every in-flight order can
-resolve, and the bot is stopped cleanly. Checks:
+are cleared, the market runs quiet candles until no order is in flight (at most
+eight), and the bot is stopped cleanly. Checks:
 
 - **divergence**: at the end, the exchange's position on a (symbol, side) differs from
   the bot's state, or an exchange order that executed is unknown to the bot's journal;
@@ -46,7 +46,8 @@ CALL_SIZE = {"DOGEUSDT": 100.0, "ALGOUSDT": 50.0}  # config/settings.yaml defaul
 FIRST_START = datetime(2022, 10, 1, tzinfo=timezone.utc)
 LAST_START = datetime(2023, 9, 1, tzinfo=timezone.utc)
 ORDER = "/fapi/v1/order"
-QUIET_CANDLES = 3  # fault-free candles at the end, so every in-flight order resolves
+MAX_QUIET_CANDLES = 8  # fault-free candles at the end, at most, for every in-flight order to resolve
+QUIET_WAIT_S = 30.0  # per quiet candle: 8 x 30 s outlasts the longest Retry-After drawn (120 s)
 SETTLE_TIMEOUT_S = 180.0  # generous: a busy 2-core machine starts a Python process slowly
 IN_FLIGHT_GRACE_S = 10.0  # how long a candle waits for in-flight orders before the market moves on
 
@@ -135,36 +136,42 @@ def run_seed(seed: int, campaign: Campaign, work: Path) -> SeedResult:
         if not bot.wait_settled(0, SETTLE_TIMEOUT_S):
             result.hangs.append(f"did not start: {bot.output_tail(800)}")
             return result
-        for candle in range(campaign.candles + QUIET_CANDLES):
-            quiet = candle >= campaign.candles
-            if quiet and candle == campaign.candles:
-                fake.control.clear_faults()
-            if not quiet:
-                for _ in range(_poisson(rng, campaign.faults_per_candle)):
-                    fake.control.add_fault(**catalogue[rng.choice(names)](rng))
-                    result.faults += 1
-                if rng.random() < campaign.ws_drop_chance:
-                    fake.control.drop_websockets()
-                    result.faults += 1
+        for candle in range(campaign.candles):
+            for _ in range(_poisson(rng, campaign.faults_per_candle)):
+                fake.control.add_fault(**catalogue[rng.choice(names)](rng))
+                result.faults += 1
+            if rng.random() < campaign.ws_drop_chance:
+                fake.control.drop_websockets()
+                result.faults += 1
             now = fake.control.step(candles=1)
-            if not quiet and rng.random() < campaign.kill_chance:
+            if rng.random() < campaign.kill_chance:
                 time.sleep(rng.uniform(0.0, 1.5))  # somewhere in deciding, sending, or recording
                 _check_overfill(fake, result, f"candle {candle}, before a kill")
                 bot.kill()
                 result.kills += 1
                 bot.start()
             # The bot must act on every close; an order whose outcome is still unknown may stay in
-            # flight for a while (it is resolved by client id), but not past the quiet candles.
-            if not bot.wait_settled(now, SETTLE_TIMEOUT_S, in_flight_ok=True):
-                why = "exited" if not bot.alive() else f"did not act on it within {SETTLE_TIMEOUT_S:.0f} s"
-                result.hangs.append(f"candle {candle} ({now}): the bot {why}: {bot.output_tail(1500)}")
+            # flight for a while (it is resolved by client id before the next decision).
+            if not _acted(bot, now, candle, result):
                 return result
-            last = candle == campaign.candles + QUIET_CANDLES - 1
-            if not bot.wait_settled(now, SETTLE_TIMEOUT_S if last else IN_FLIGHT_GRACE_S) and last:
-                result.hangs.append(f"an order is still unresolved {QUIET_CANDLES} fault-free candles after "
-                                    f"the faults ended: {bot.output_tail(1500)}")
-                return result
+            bot.wait_settled(now, IN_FLIGHT_GRACE_S)
             _check_overfill(fake, result, f"candle {candle}")
+        # Quiet candles: no new faults. A wait the exchange asked for (Retry-After up to 120 s) must
+        # pass before a last lookup can resolve an order, and lookups happen at closes: keep closing
+        # candles until nothing is in flight, for as long as the longest wait, then call it a hang.
+        fake.control.clear_faults()
+        for quiet in range(MAX_QUIET_CANDLES):
+            now = fake.control.step(candles=1)
+            if not _acted(bot, now, campaign.candles + quiet, result):
+                return result
+            _check_overfill(fake, result, f"quiet candle {quiet}")
+            if bot.wait_settled(now, QUIET_WAIT_S):
+                break
+        else:
+            result.hangs.append(f"an order is still unresolved {MAX_QUIET_CANDLES} fault-free candles "
+                                f"({MAX_QUIET_CANDLES * QUIET_WAIT_S:.0f} s) after the faults ended: "
+                                f"{bot.output_tail(1500)}")
+            return result
         code = bot.stop()
         if code is None:
             result.hangs.append("the bot did not stop on SIGTERM")
@@ -174,6 +181,15 @@ def run_seed(seed: int, campaign: Campaign, work: Path) -> SeedResult:
         if bot.alive():
             bot.kill()
         fake.stop()
+
+
+def _acted(bot: BotProcess, now: int, candle: int, result: SeedResult) -> bool:
+    """Wait until the bot acted on the close at ``now``; a hang (recorded) when it did not."""
+    if bot.wait_settled(now, SETTLE_TIMEOUT_S, in_flight_ok=True):
+        return True
+    why = "exited" if not bot.alive() else f"did not act on it within {SETTLE_TIMEOUT_S:.0f} s"
+    result.hangs.append(f"candle {candle} ({now}): the bot {why}: {bot.output_tail(1500)}")
+    return False
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
