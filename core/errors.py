@@ -8,3 +8,13 @@ from __future__ import annotations
 
 class UserError(Exception):
     """A problem the user can fix (bad setting, missing file, rejected key...)."""
+
+
+class ExchangeStartError(UserError):
+    """The exchange could not be used at start-up. The message is the one sentence for the
+    user; ``cause`` is the broker's error, so a caller that can wait (the window) tells a
+    network failure (worth trying again) from a refusal (keys, account: stop and say which)."""
+
+    def __init__(self, message: str, cause: Exception):
+        super().__init__(message)
+        self.cause = cause

@@ -21,7 +21,7 @@ from typing import Callable
 from adapters.paper import make_paper_broker
 from config.paths import resolve_app_path, resolve_user_path
 from config.settings import AppSettings
-from core.errors import UserError
+from core.errors import ExchangeStartError, UserError
 from core.ports import BrokerError, RetryableError
 from runner.events import EventListener
 from runner.feeds import ReplayFeed
@@ -91,7 +91,7 @@ def build_service(
                                       state_dir=state_dir, fee_pct=fee, slippage_bps=slippage,
                                       base_url=base_url, stream_url=stream_url, sleep=sleep)
     except BrokerError as exc:
-        raise UserError(exchange_start_error(mode, exc)) from None
+        raise ExchangeStartError(exchange_start_error(mode, exc), exc) from None
 
 
 def exchange_start_error(mode: str, exc: BrokerError) -> str:

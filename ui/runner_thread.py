@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QThread, Signal
 
-from core.errors import UserError
+from core.errors import ExchangeStartError, UserError
 from core.ports import OrderRejectedError, RetryableError
 from runner.events import Event, EventListener, StartRetry
 
@@ -79,6 +79,11 @@ class RunnerThread(QThread):
             if stop_now:
                 service.stop()
             service.run()
+        except ExchangeStartError as exc:
+            if isinstance(exc.cause, OrderRejectedError):
+                self.failed.emit(self.tr("Not started: {reason}").format(reason=refusal_sentence(exc.cause)))
+            else:
+                self.failed.emit(str(exc))
         except UserError as exc:
             self.failed.emit(str(exc))
         except OrderRejectedError as exc:
@@ -91,7 +96,12 @@ class RunnerThread(QThread):
         attempt = 0
         while True:
             try:
-                return self._factory(self._listen)
+                try:
+                    return self._factory(self._listen)
+                except ExchangeStartError as start_error:
+                    if isinstance(start_error.cause, RetryableError):
+                        raise start_error.cause from None  # the network: worth trying again
+                    raise
             except RetryableError as exc:
                 delay = self._retry_delays[min(attempt, len(self._retry_delays) - 1)]
                 attempt += 1
