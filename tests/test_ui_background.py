@@ -92,7 +92,7 @@ def test_connection_test_reports_success_or_the_exact_reason(qtbot, home, settin
     window = window_for(qtbot, settings, ui_app.connection_checker(base_url=fake.base_url))
     assert not window.api.test_button.isEnabled()  # replay needs no connection
     enter_keys(window, TEST_API_KEY, TEST_API_SECRET)
-    assert "Connected: Connected to Binance testnet" in run_connection_test(qtbot, window)
+    assert run_connection_test(qtbot, window).startswith("Connected to Binance testnet")  # said once, not "Connected: Connected"
     assert "USDT" in window.api.result.text()
 
     enter_keys(window, TEST_API_KEY, "a-wrong-secret-0000000000")

@@ -10,16 +10,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QCoreApplication, QT_TRANSLATE_NOOP
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 pg.setConfigOptions(antialias=True, background="w", foreground="#222")
 
 # marker kind -> (symbol, brush colour, legend label)
 MARKER_STYLES: dict[str, tuple[str, str, str]] = {
-    "open_long": ("t1", "#1b7f2a", "open LONG"),
-    "open_short": ("t", "#c62828", "open SHORT"),
-    "hedge": ("d", "#ef8f00", "hedge open"),
-    "close": ("x", "#222222", "close"),
+    "open_long": ("t1", "#1b7f2a", QT_TRANSLATE_NOOP("PriceChart", "open LONG")),
+    "open_short": ("t", "#c62828", QT_TRANSLATE_NOOP("PriceChart", "open SHORT")),
+    "hedge": ("d", "#ef8f00", QT_TRANSLATE_NOOP("PriceChart", "hedge open")),
+    "close": ("x", "#222222", QT_TRANSLATE_NOOP("PriceChart", "close")),
 }
 
 
@@ -74,8 +75,8 @@ class EquityChart(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.equity_plot = _plot("Equity (USDT)")
-        self.drawdown_plot = _plot("Drawdown %")
+        self.equity_plot = _plot(self.tr("Equity (USDT)"))
+        self.drawdown_plot = _plot(self.tr("Drawdown %"))
         self.drawdown_plot.setXLink(self.equity_plot)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -96,7 +97,7 @@ class PriceChart(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.plot = _plot("5m close")
+        self.plot = _plot(self.tr("5m close"))
         self.plot.addLegend(offset=(8, 8))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -108,11 +109,12 @@ class PriceChart(QWidget):
         times_ms = np.asarray(times_ms)
         start = times_ms[-1] - PRICE_WINDOW_MS if times_ms.size else 0
         keep = times_ms > start
-        self.plot.setTitle(f"{symbol} 5m close, last {int(keep.sum())} bars")
+        self.plot.setTitle(self.tr("{symbol} 5m close, last {bars} bars").format(symbol=symbol, bars=int(keep.sum())))
         self.plot.plot(_seconds(times_ms[keep]), np.asarray(closes, dtype=float)[keep], pen=pg.mkPen("#546e7a", width=1))
         for kind, (symbol_code, colour, label) in MARKER_STYLES.items():
             chosen = [m for m in markers if m.kind == kind and m.time_ms > start]
             if not chosen:
                 continue
             self.plot.plot([m.time_ms / 1000.0 for m in chosen], [m.price for m in chosen], pen=None,
-                           symbol=symbol_code, symbolSize=9, symbolBrush=colour, symbolPen=colour, name=label)
+                           symbol=symbol_code, symbolSize=9, symbolBrush=colour, symbolPen=colour,
+                           name=QCoreApplication.translate("PriceChart", label))

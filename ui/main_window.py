@@ -53,7 +53,7 @@ class MainWindow(QMainWindow):
         settings: AppSettings | None = None,
     ):
         super().__init__()
-        self.setWindowTitle("AutoHedge — Binance USDT-M hedge trader")
+        self.setWindowTitle(self.tr("AutoHedge — Binance USDT-M hedge trader"))
         self._builder = service_builder
         self.runner: RunnerThread | None = None
         self._paused = False
@@ -72,10 +72,10 @@ class MainWindow(QMainWindow):
         self.log_pane = LogPane()
         self.backtest = BacktestTab(self._settings_for_backtest, backtest_runner)
 
-        self.start_button = QPushButton("Start")
-        self.pause_button = QPushButton("Pause")
-        self.stop_button = QPushButton("Stop")
-        self.flatten_button = QPushButton("Flatten all…")
+        self.start_button = QPushButton(self.tr("Start"))
+        self.pause_button = QPushButton(self.tr("Pause"))
+        self.stop_button = QPushButton(self.tr("Stop"))
+        self.flatten_button = QPushButton(self.tr("Flatten all…"))
         self.flatten_button.setStyleSheet("QPushButton:enabled { color: #c62828; font-weight: bold; }")
         self.start_button.clicked.connect(self.start)
         self.pause_button.clicked.connect(self.toggle_pause)
@@ -84,13 +84,13 @@ class MainWindow(QMainWindow):
         self.status_table.symbol_action.connect(self.symbol_action)
         self.api.exchange_info.connect(
             lambda minimums: self.strategy.symbols.set_exchange_info(set(minimums), minimums))
-        self.state_label = QLabel("Stopped")
+        self.state_label = QLabel(self.tr("Stopped"))
         self.state_label.setWordWrap(True)
         self.state_label.setMinimumWidth(120)
         self.replay_progress = QProgressBar()
         self.replay_progress.setMaximumWidth(200)
         self.replay_progress.setMinimumWidth(90)
-        self.replay_progress.setFormat("replay %p%")
+        self.replay_progress.setFormat(self.tr("replay %p%"))
         self.replay_progress.setValue(0)
 
         self.strategy.call_size_changed.connect(self._on_call_size_changed)
@@ -140,8 +140,8 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 1)
 
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.splitter, "Trading")
-        self.tabs.addTab(self.backtest, "Backtest")
+        self.tabs.addTab(self.splitter, self.tr("Trading"))
+        self.tabs.addTab(self.backtest, self.tr("Backtest"))
         self.setCentralWidget(self.tabs)
         self.resize(1366, 768)
 
@@ -230,7 +230,7 @@ class MainWindow(QMainWindow):
         self.runner.finished.connect(self._on_runner_finished)
         self._paused = False
         self.runner.start()
-        self.state_label.setText(f"Starting ({self.api.mode.currentText()})…")
+        self.state_label.setText(self.tr("Starting ({mode})…").format(mode=self.api.mode.currentText()))
         self._update_buttons()
 
     def toggle_pause(self) -> None:
@@ -242,12 +242,12 @@ class MainWindow(QMainWindow):
             self.runner.pause()
         self._paused = not self._paused
         self._update_buttons()
-        self.state_label.setText(("Paused (no new entries or hedges; positions kept and tracked) — "
-                                  if self._paused else "Running — ") + self.api.mode.currentText())
+        self.state_label.setText((self.tr("Paused (no new entries or hedges; positions kept and tracked) — {mode}")
+                                  if self._paused else self.tr("Running — {mode}")).format(mode=self.api.mode.currentText()))
 
     def stop(self) -> None:
         if self.is_running():
-            self.state_label.setText("Stopping…")
+            self.state_label.setText(self.tr("Stopping…"))
             self.stop_button.setEnabled(False)
             self.runner.stop()
 
@@ -287,13 +287,13 @@ class MainWindow(QMainWindow):
         running = self.is_running()
         self.start_button.setEnabled(not running)
         self.pause_button.setEnabled(running)
-        self.pause_button.setText("Resume" if running and self._paused else "Pause")
+        self.pause_button.setText(self.tr("Resume") if running and self._paused else self.tr("Pause"))
         self.stop_button.setEnabled(running)
         self.flatten_button.setEnabled(running)
         self.api.set_running(running)
         self.strategy.set_running(running)
         if not running:
-            self.state_label.setText(f"Stopped — mode: {self.api.mode.currentText()}")
+            self.state_label.setText(self.tr("Stopped — mode: {mode}").format(mode=self.api.mode.currentText()))
 
     # ----- confirmations ---------------------------------------------------------------------
 
@@ -338,16 +338,16 @@ class MainWindow(QMainWindow):
 
     def _show_state(self, event: ServiceStateEvent) -> None:
         if event.running:
-            self.state_label.setText(f"Running — {self.api.mode.currentText()}"
+            self.state_label.setText(self.tr("Running — {mode}").format(mode=self.api.mode.currentText())
                                      + (f" ({event.detail})" if event.detail else ""))
         else:
-            self.state_label.setText("Stopped" + (f": {event.detail}" if event.detail else ""))
+            self.state_label.setText(self.tr("Stopped") + (f": {event.detail}" if event.detail else ""))
 
     def _on_runner_finished(self) -> None:
         self._on_events()  # the last events (final status, "stopped")
         detail = self.state_label.text()
         self._update_buttons()
-        if detail.startswith("Stopped:"):
+        if detail.startswith(self.tr("Stopped") + ":"):
             self.state_label.setText(detail)
 
     def show_message(self, text: str, level: str = "INFO", symbol: str | None = None) -> None:

@@ -1,15 +1,18 @@
 """The live status table: one row per symbol, updated on every StatusRow event."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableWidget, QTableWidgetItem
 
 from runner.events import StatusRow, SymbolRunState
 from ui.formatting import number, pnl_color, signed
 
-COLUMNS = ("Symbol", "Regime", "Main", "Qty", "Entry", "Price", "PnL", "PnL %",
-           "Hedge", "Hedge qty", "Hedge PnL", "State")
+_T = QT_TRANSLATE_NOOP  # marks the English sources for lupdate; shown through QCoreApplication.translate
+COLUMNS = (_T("StatusTable", "Symbol"), _T("StatusTable", "Regime"), _T("StatusTable", "Main"),
+           _T("StatusTable", "Qty"), _T("StatusTable", "Entry"), _T("StatusTable", "Price"), "PnL", "PnL %",
+           _T("StatusTable", "Hedge"), _T("StatusTable", "Hedge qty"), _T("StatusTable", "Hedge PnL"),
+           _T("StatusTable", "State"))
 STATE_COLORS = {SymbolRunState.ERROR: "#c62828", SymbolRunState.PAUSED: "#8a5a00",
                 SymbolRunState.RUNNING: "#1b7f2a"}
 
@@ -37,13 +40,14 @@ class StatusTable(QTableWidget):
     """The live status rows. Right-click a row for that symbol's Pause / Resume / Flatten."""
 
     symbol_action = Signal(str, str)  # (action: pause | resume | flatten, symbol)
-    ACTIONS = (("pause", "Pause {symbol}"), ("resume", "Resume {symbol}"), ("flatten", "Flatten {symbol}…"))
+    ACTIONS = (("pause", _T("StatusTable", "Pause {symbol}")), ("resume", _T("StatusTable", "Resume {symbol}")),
+               ("flatten", _T("StatusTable", "Flatten {symbol}…")))
 
     def __init__(self, parent=None):
         super().__init__(0, len(COLUMNS), parent)
         self.setContextMenuPolicy(Qt.CustomContextMenu)
         self.customContextMenuRequested.connect(self._show_menu)
-        self.setHorizontalHeaderLabels(COLUMNS)
+        self.setHorizontalHeaderLabels([QCoreApplication.translate("StatusTable", c) for c in COLUMNS])
         self.verticalHeader().setVisible(False)
         self.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectRows)
@@ -91,7 +95,7 @@ class StatusTable(QTableWidget):
     def menu_for(self, symbol: str) -> QMenu:
         menu = QMenu(self)
         for action, label in self.ACTIONS:
-            menu.addAction(label.format(symbol=symbol)).triggered.connect(
+            menu.addAction(QCoreApplication.translate("StatusTable", label).format(symbol=symbol)).triggered.connect(
                 lambda checked=False, a=action: self.symbol_action.emit(a, symbol))
         return menu
 
