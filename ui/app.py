@@ -52,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("AutoHedge")
     settings, problem = load_user_settings()
+    from ui import i18n
+    i18n.install(settings.ui.language, app)  # before any widget exists: texts are translated when made
     setup_logging(resolve_user_path(settings.paths.log_dir), console=False)
     window = MainWindow(service_builder(), connection_checker(), credential_store(), settings=settings)
     if problem:

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from config.settings import AppSettings, save_settings
 from core.errors import UserError
 from runner.events import Event, LogEvent, ProgressEvent, ServiceStateEvent, StatusRow
-from ui import paths
+from ui import paths, window_extras
 from runner.accounts import ApiCredentials, install_log_redaction, mask
 from ui.api_panel import ApiPanel, ConnectionChecker, CredentialStore
 from ui.backtest_tab import BacktestRunner, BacktestTab
@@ -101,6 +101,7 @@ class MainWindow(QMainWindow):
         self._restore_ui_state()
         self._on_symbols_changed(list(settings.symbols))
         self._update_buttons()
+        self._builder = window_extras.install(self, self._builder)  # Settings menu, alerts, shortcuts
         if load_problem:
             self.show_message(load_problem, level="WARNING")
 

@@ -22,7 +22,8 @@ def _wait(app, condition, seconds: float) -> None:
         time.sleep(0.02)
 
 
-def main(out_dir: str = "docs/screenshots") -> int:
+def main(out_dir: str = "docs/screenshots", language: str = "en", size: tuple[int, int] = SIZE,
+         suffix: str = "") -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     home = tempfile.mkdtemp(prefix="autohedge-shots-")
     os.environ["AUTOHEDGE_HOME"] = home
@@ -34,9 +35,11 @@ def main(out_dir: str = "docs/screenshots") -> int:
     from ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
+    from ui import i18n
+    i18n.install(language, app)
     settings = load_settings(overrides=[f"paths.state_dir={home}/state", f"paths.log_dir={home}/logs"])
     window = MainWindow(ui_app.service_builder(), settings=settings)
-    window.resize(*SIZE)
+    window.resize(*size)
     window.show()
     window.api.speed.setValue(20_000)
     window.start()
@@ -51,7 +54,7 @@ def main(out_dir: str = "docs/screenshots") -> int:
     _wait(app, lambda: False, 1.0)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    window.grab().save(str(out / "main_window.png"))
+    window.grab().save(str(out / f"main_window{suffix}.png"))
 
     window.stop()
     _wait(app, lambda: not window.is_running(), 30)
@@ -62,14 +65,22 @@ def main(out_dir: str = "docs/screenshots") -> int:
     _wait(app, lambda: not window.backtest.is_running() and window.backtest.view is not None, 120)
     window.backtest.charts.setCurrentIndex(0)
     _wait(app, lambda: False, 0.5)
-    window.grab().save(str(out / "backtest_tab.png"))
+    window.grab().save(str(out / f"backtest_tab{suffix}.png"))
     window.backtest.charts.setCurrentIndex(1)
     _wait(app, lambda: False, 0.5)
-    window.grab().save(str(out / "backtest_trades.png"))
+    window.grab().save(str(out / f"backtest_trades{suffix}.png"))
     window.close()
     print(f"screenshots written to {out}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:]))
+    import argparse
+    parser = argparse.ArgumentParser(prog="python -m ui.screenshots")
+    parser.add_argument("out_dir", nargs="?", default="docs/screenshots")
+    parser.add_argument("--language", choices=("en", "ko"), default="en")
+    parser.add_argument("--size", default=f"{SIZE[0]}x{SIZE[1]}", help="WIDTHxHEIGHT")
+    parser.add_argument("--suffix", default="", help="added to each file name, e.g. _ko_1024")
+    args = parser.parse_args()
+    width, height = (int(n) for n in args.size.lower().split("x"))
+    sys.exit(main(args.out_dir, args.language, (width, height), args.suffix))

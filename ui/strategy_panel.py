@@ -6,6 +6,7 @@ validated :class:`AppSettings` (cross-field rules too, e.g. MACD fast <= slow).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 
 from PySide6.QtCore import QCoreApplication, QT_TRANSLATE_NOOP, Signal
@@ -145,6 +146,14 @@ class StrategyPanel(QGroupBox):
         self.reference.setEnabled(not running)
         self.entry.setEnabled(not running)
         self.symbols.set_running(running)
+
+    def base_settings(self) -> AppSettings:
+        """The settings this panel does not edit (ui, alerts, paths...), as last loaded or chosen."""
+        return self._base
+
+    def set_base_sections(self, **sections) -> None:
+        """Replace sections the panel does not edit (``ui=...``, ``alerts=...``) in what to_settings returns."""
+        self._base = replace(self._base, **sections)
 
     def to_settings(self, mode: str) -> AppSettings:
         """The settings on screen, validated like the file; raises SettingsError with one sentence."""
