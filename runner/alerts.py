@@ -162,28 +162,34 @@ def _reason(exc: BaseException) -> str:
 
 # ----- apprise ----------------------------------------------------------------------------------
 
+def _secret_parts(url: str) -> list[str]:
+    """The parts of a URL to hide: its password and every long token (bot tokens, webhook keys)."""
+    parts = [urlsplit(url).password or ""]
+    parts += [piece for piece in re.split(r"[/:@?&=#]", url.split("://", 1)[-1]) if len(piece) >= 16]
+    return sorted({part for part in parts if part}, key=len, reverse=True)
+
+
 def display_url(url: str) -> str:
-    """The URL with its secrets blanked, for the window and the log (apprise's privacy form, no options)."""
+    """The URL with its secrets blanked and no options, for the window and the log."""
     import apprise  # imported on use: the window opens without it
 
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     if plugin is None:
         scheme = urlsplit(url).scheme
         return f"{scheme}://…" if scheme else "…"
-    return plugin.url(privacy=True).split("?", 1)[0]
+    text = plugin.url(privacy=True).split("?", 1)[0]  # apprise blanks what it knows to be secret
+    for part in _secret_parts(url):
+        text = text.replace(part, "***")
+    return text
 
 
 def protect_urls(urls: list[str]) -> None:
-    """Register the URLs' secret parts with the log redaction: the password and every long token."""
+    """Register the URLs and their secret parts with the log redaction (adapters.secrets)."""
     redaction = install_log_redaction()
     for url in urls:
         redaction.add_secret(url)
-        parts = urlsplit(url)
-        if parts.password:
-            redaction.add_secret(parts.password)
-        for piece in re.split(r"[/:@?&=#]", url.split("://", 1)[-1]):
-            if len(piece) >= 16:
-                redaction.add_secret(piece)
+        for part in _secret_parts(url):
+            redaction.add_secret(part)
 
 
 class AppriseSink:

@@ -8,11 +8,12 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableWidge
 from runner.events import StatusRow, SymbolRunState
 from ui.formatting import number, pnl_color, signed
 
-_T = QT_TRANSLATE_NOOP  # marks the English sources for lupdate; shown through QCoreApplication.translate
-COLUMNS = (_T("StatusTable", "Symbol"), _T("StatusTable", "Regime"), _T("StatusTable", "Main"),
-           _T("StatusTable", "Qty"), _T("StatusTable", "Entry"), _T("StatusTable", "Price"), "PnL", "PnL %",
-           _T("StatusTable", "Hedge"), _T("StatusTable", "Hedge qty"), _T("StatusTable", "Hedge PnL"),
-           _T("StatusTable", "State"))
+# English sources marked for lupdate (QT_TRANSLATE_NOOP returns them unchanged); shown translated.
+COLUMNS = (QT_TRANSLATE_NOOP("StatusTable", "Symbol"), QT_TRANSLATE_NOOP("StatusTable", "Regime"),
+           QT_TRANSLATE_NOOP("StatusTable", "Main"), QT_TRANSLATE_NOOP("StatusTable", "Qty"),
+           QT_TRANSLATE_NOOP("StatusTable", "Entry"), QT_TRANSLATE_NOOP("StatusTable", "Price"), "PnL", "PnL %",
+           QT_TRANSLATE_NOOP("StatusTable", "Hedge"), QT_TRANSLATE_NOOP("StatusTable", "Hedge qty"),
+           QT_TRANSLATE_NOOP("StatusTable", "Hedge PnL"), QT_TRANSLATE_NOOP("StatusTable", "State"))
 STATE_COLORS = {SymbolRunState.ERROR: "#c62828", SymbolRunState.PAUSED: "#8a5a00",
                 SymbolRunState.RUNNING: "#1b7f2a"}
 
@@ -40,8 +41,9 @@ class StatusTable(QTableWidget):
     """The live status rows. Right-click a row for that symbol's Pause / Resume / Flatten."""
 
     symbol_action = Signal(str, str)  # (action: pause | resume | flatten, symbol)
-    ACTIONS = (("pause", _T("StatusTable", "Pause {symbol}")), ("resume", _T("StatusTable", "Resume {symbol}")),
-               ("flatten", _T("StatusTable", "Flatten {symbol}…")))
+    ACTIONS = (("pause", QT_TRANSLATE_NOOP("StatusTable", "Pause {symbol}")),
+               ("resume", QT_TRANSLATE_NOOP("StatusTable", "Resume {symbol}")),
+               ("flatten", QT_TRANSLATE_NOOP("StatusTable", "Flatten {symbol}…")))
 
     def __init__(self, parent=None):
         super().__init__(0, len(COLUMNS), parent)

@@ -29,28 +29,25 @@ LANGUAGE_CHOICES = (("auto", QT_TRANSLATE_NOOP("WindowExtras", "Automatic (syste
                     ("en", "English"), ("ko", "한국어"))  # language names are written in their own language
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("WindowExtras", text)
-
-
 class WindowExtras:
     def __init__(self, window: QMainWindow):
         self.window = window
         self.tray = desktop_sink(window)
         self.shortcuts = install_shortcuts(window)
-        menu = window.menuBar().addMenu(_tr("Settings"))
-        self.language_menu = menu.addMenu(_tr("Language"))
+        menu = window.menuBar().addMenu(QCoreApplication.translate("WindowExtras", "Settings"))
+        self.language_menu = menu.addMenu(QCoreApplication.translate("WindowExtras", "Language"))
         self.language_actions: dict[str, QAction] = {}
         group = QActionGroup(window)
         current = window.strategy.base_settings().ui.language
         for code, text in LANGUAGE_CHOICES:
-            action = QAction(_tr(text) if code == "auto" else text, window, checkable=True)
+            action = QAction(QCoreApplication.translate("WindowExtras", text) if code == "auto" else text, window,
+                             checkable=True)
             action.setChecked(code == current)
             action.triggered.connect(lambda _checked=False, c=code: self.set_language(c))
             group.addAction(action)
             self.language_menu.addAction(action)
             self.language_actions[code] = action
-        self.alerts_action = menu.addAction(_tr("Alerts…"))
+        self.alerts_action = menu.addAction(QCoreApplication.translate("WindowExtras", "Alerts…"))
         self.alerts_action.triggered.connect(self.edit_alerts)
 
     # ----- language ---------------------------------------------------------------------------
@@ -59,8 +56,8 @@ class WindowExtras:
         self.window.strategy.set_base_sections(ui=UiSettings(language=code))
         self.window.save_ui_state()
         language = i18n.LANGUAGES[i18n.resolve_language(code)]
-        self.window.show_message(_tr("The window will be in {language} the next time AutoHedge opens").format(
-            language=language))
+        self.window.show_message(QCoreApplication.translate(
+            "WindowExtras", "The window will be in {language} the next time AutoHedge opens").format(language=language))
 
     # ----- alerts -----------------------------------------------------------------------------
 
@@ -79,7 +76,8 @@ class WindowExtras:
             return
         self.window.strategy.set_base_sections(alerts=dialog.choice.settings)
         self.window.save_ui_state()
-        self.window.show_message(_tr("Alert settings saved; they apply from the next Start"))
+        self.window.show_message(QCoreApplication.translate(
+            "WindowExtras", "Alert settings saved; they apply from the next Start"))
 
 
 def install(window: QMainWindow, builder: Callable[..., Any] | None) -> Callable[..., Any] | None:
