@@ -156,6 +156,24 @@ def test_the_english_window_stays_english(qtbot, qapp, tmp_path, monkeypatch):
     assert len(untranslated(window)) > 50
 
 
+def test_refusals_warnings_and_the_live_question_are_korean(qtbot, korean, tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTOHEDGE_HOME", str(tmp_path))
+    window = MainWindow(None, settings=load_settings())
+    qtbot.addWidget(window)
+    leverage = window.strategy.field("exchange.leverage")
+    for text, expected in (("200", "125 이하여야 합니다"), ("abc", "숫자가 아닙니다"), ("2.5", "정수여야 합니다")):
+        leverage.setText(text)
+        leverage.editingFinished.emit()
+        assert expected in leverage.message() and "레버리지" in leverage.message(), leverage.message()
+    window.strategy.reference.setCurrentIndex(window.strategy.reference.findData("macd"))
+    assert window.strategy.s3_warning.text().startswith("[S3] 신호 기준선")
+    questions = []
+    window.ask = lambda title, question: questions.append((title, question)) or False
+    window.api.mode.setCurrentIndex(window.api.mode.findData("live"))
+    assert questions and questions[0][0] == "실거래로 전환" and "실제 자금" in questions[0][1]
+    assert window.api.current_mode() != "live"  # refused: back to the previous mode
+
+
 @pytest.mark.parametrize("language, expected", [(QLocale.Korean, "ko"), (QLocale.English, "en"),
                                                 (QLocale.German, "en")])
 def test_automatic_language_follows_the_system_locale(language, expected):

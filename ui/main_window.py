@@ -205,7 +205,8 @@ class MainWindow(QMainWindow):
         except UserError as exc:
             self.show_message(str(exc), level="ERROR")
             return
-        if mode == "live" and not self.ask("Start LIVE trading", self._live_question(credentials, settings, "Start")):
+        if mode == "live" and not self.ask(self.tr("Start LIVE trading"),
+                                           self._live_question(credentials, settings, "Start")):
             self.show_message("Live start cancelled")
             return
         if credentials is not None:
@@ -257,8 +258,9 @@ class MainWindow(QMainWindow):
         if not self.is_running():
             return
         if action == "flatten":
-            if not self.ask(f"Flatten {symbol}", f"Close every open position (main and hedge) of {symbol} "
-                                                 "at market now?"):
+            if not self.ask(self.tr("Flatten {symbol}").format(symbol=symbol),
+                            self.tr("Close every open position (main and hedge) of {symbols} at market now?").format(
+                                symbols=symbol)):
                 return
             self.runner.flatten(symbol)
         elif action in ("pause", "resume"):
@@ -269,7 +271,9 @@ class MainWindow(QMainWindow):
         if not self.is_running():
             return
         symbols = ", ".join(self.status_table.latest or self._settings.symbols)
-        if self.ask("Flatten all", f"Close every open position (main and hedge) of {symbols} at market now?"):
+        if self.ask(self.tr("Flatten all"),
+                    self.tr("Close every open position (main and hedge) of {symbols} at market now?").format(
+                        symbols=symbols)):
             self.runner.flatten(None)
             self.show_message("Flatten all requested by the user")
 
@@ -299,11 +303,14 @@ class MainWindow(QMainWindow):
     # ----- confirmations ---------------------------------------------------------------------
 
     def _live_question(self, credentials: ApiCredentials | None, settings: AppSettings, verb: str) -> str:
-        account = f"the Binance USDT-M futures account of API key {mask(credentials.api_key)}" if credentials \
-            else "the Binance USDT-M futures account of the key you will enter"
+        account = self.tr("the Binance USDT-M futures account of API key {key}").format(
+            key=mask(credentials.api_key)) if credentials \
+            else self.tr("the Binance USDT-M futures account of the key you will enter")
         sizes = ", ".join(f"{name} (CALL_SIZE {sym.call_size:g})" for name, sym in settings.symbols.items())
-        return (f"{verb} LIVE trading with REAL MONEY on {account}, trading {sizes}?\n"
-                "Orders will be sent to Binance as soon as the strategy decides.")
+        question = (self.tr("Start LIVE trading with REAL MONEY on {account}, trading {sizes}?") if verb == "Start"
+                    else self.tr("Switch to LIVE trading with REAL MONEY on {account}, trading {sizes}?"))
+        return (question.format(account=account, sizes=sizes) + "\n"
+                + self.tr("Orders will be sent to Binance as soon as the strategy decides."))
 
     def _confirm_live_switch(self) -> bool:
         try:
@@ -312,7 +319,7 @@ class MainWindow(QMainWindow):
         except UserError as exc:
             self.show_message(str(exc), level="ERROR")
             return False
-        return self.ask("Switch to LIVE", self._live_question(credentials, settings, "Switch to"))
+        return self.ask(self.tr("Switch to LIVE"), self._live_question(credentials, settings, "Switch to"))
 
     # ----- events from the service -----------------------------------------------------------
 

@@ -186,8 +186,11 @@ class StrategyPanel(QGroupBox):
             macd_fast=self.fields["strategy.signal.macd.fast"].value(),
             macd_slow=self.fields["strategy.signal.macd.slow"].value(),
         )
-        warnings = signal.warnings()
-        text = warnings[0] if warnings else ""
+        warnings = signal.warnings()  # the rule lives in core; only its sentence is shown translated here
+        text = self.tr("[S3] signal reference is MACD({fast},{slow}) with fast == slow: the MACD line is identically "
+                       "zero, so the signal reads 'RSI > 0' — almost always up; the regime will practically never be "
+                       "DOWN and hedges will practically never open. Use the RSI centerline reference (default) "
+                       "unless you mean this.").format(fast=signal.macd_fast, slow=signal.macd_slow) if warnings else ""
         if text != self.s3_warning.text():
             self.s3_warning.setText(text)
             self.warnings_changed.emit(warnings)

@@ -483,6 +483,10 @@
         <translation>백테스트</translation>
     </message>
     <message>
+        <source>Start LIVE trading</source>
+        <translation>실거래 시작</translation>
+    </message>
+    <message>
         <source>Starting ({mode})…</source>
         <translation>시작 중 ({mode})…</translation>
     </message>
@@ -499,12 +503,48 @@
         <translation>정지 중…</translation>
     </message>
     <message>
+        <source>Flatten {symbol}</source>
+        <translation>{symbol} 청산</translation>
+    </message>
+    <message>
+        <source>Close every open position (main and hedge) of {symbols} at market now?</source>
+        <translation>{symbols}의 열린 포지션(메인과 헤지)을 지금 시장가로 모두 청산할까요?</translation>
+    </message>
+    <message>
+        <source>Flatten all</source>
+        <translation>전체 청산</translation>
+    </message>
+    <message>
         <source>Resume</source>
         <translation>재개</translation>
     </message>
     <message>
         <source>Stopped — mode: {mode}</source>
         <translation>정지됨 — 모드: {mode}</translation>
+    </message>
+    <message>
+        <source>the Binance USDT-M futures account of API key {key}</source>
+        <translation>API 키 {key}의 바이낸스 USDT-M 선물 계정</translation>
+    </message>
+    <message>
+        <source>the Binance USDT-M futures account of the key you will enter</source>
+        <translation>입력할 키의 바이낸스 USDT-M 선물 계정</translation>
+    </message>
+    <message>
+        <source>Start LIVE trading with REAL MONEY on {account}, trading {sizes}?</source>
+        <translation>{account}에서 실제 자금으로 실거래를 시작할까요? 매매 대상: {sizes}</translation>
+    </message>
+    <message>
+        <source>Switch to LIVE trading with REAL MONEY on {account}, trading {sizes}?</source>
+        <translation>{account}에서 실제 자금으로 하는 실거래 모드로 바꿀까요? 매매 대상: {sizes}</translation>
+    </message>
+    <message>
+        <source>Orders will be sent to Binance as soon as the strategy decides.</source>
+        <translation>전략이 판단하는 즉시 바이낸스로 주문이 나갑니다.</translation>
+    </message>
+    <message>
+        <source>Switch to LIVE</source>
+        <translation>실거래로 전환</translation>
     </message>
 </context>
 <context>
@@ -734,6 +774,10 @@
         <source>[S1] What RSI is compared with: the RSI centerline, or the MACD line of the design document (MACD(1,1) is always 0 [S3])</source>
         <translation>[S1] RSI와 비교할 기준: RSI 중심선, 또는 설계서의 MACD 선 (MACD(1,1)은 항상 0 [S3])</translation>
     </message>
+    <message>
+        <source>[S3] signal reference is MACD({fast},{slow}) with fast == slow: the MACD line is identically zero, so the signal reads &apos;RSI &gt; 0&apos; — almost always up; the regime will practically never be DOWN and hedges will practically never open. Use the RSI centerline reference (default) unless you mean this.</source>
+        <translation>[S3] 신호 기준선이 단기 = 장기인 MACD({fast},{slow})입니다. MACD 선이 항상 0이라 신호가 &apos;RSI &gt; 0&apos;, 즉 거의 항상 상승이 됩니다. 대세가 사실상 DOWN이 되지 않고 헤지도 사실상 열리지 않습니다. 의도한 것이 아니라면 RSI 중심선 기준(기본값)을 쓰세요.</translation>
+    </message>
 </context>
 <context>
     <name>SymbolsEditor</name>
@@ -819,6 +863,61 @@
     <message>
         <source>{problem}; kept {value}</source>
         <translation>{problem}. {value} 값을 유지합니다</translation>
+    </message>
+</context>
+<context>
+    <name>Validators</name>
+    <message>
+        <source>{key} = {value} must be a number</source>
+        <translation>{key} = {value}: 숫자여야 합니다</translation>
+    </message>
+    <message>
+        <source>{key} = {value} must be a finite number</source>
+        <translation>{key} = {value}: 유한한 숫자여야 합니다</translation>
+    </message>
+    <message>
+        <source>{key} = {value} must be a whole number</source>
+        <translation>{key} = {value}: 정수여야 합니다</translation>
+    </message>
+    <message>
+        <source>{key} = {value} must be &gt;= {bound}</source>
+        <translation>{key} = {value}: {bound} 이상이어야 합니다</translation>
+    </message>
+    <message>
+        <source>{key} = {value} must be &gt; {bound}</source>
+        <translation>{key} = {value}: {bound}보다 커야 합니다</translation>
+    </message>
+    <message>
+        <source>{key} = {value} must be &lt;= {bound}</source>
+        <translation>{key} = {value}: {bound} 이하여야 합니다</translation>
+    </message>
+    <message>
+        <source>{label} is empty; enter a number</source>
+        <translation>{label} 값이 비어 있습니다. 숫자를 입력하세요</translation>
+    </message>
+    <message>
+        <source>{label} = {text} is not a number</source>
+        <translation>{label} = {text}: 숫자가 아닙니다</translation>
+    </message>
+    <message>
+        <source>{symbol} is not a USDT-M futures symbol (expected e.g. DOGEUSDT)</source>
+        <translation>{symbol}: USDT-M 선물 심볼이 아닙니다 (예: DOGEUSDT)</translation>
+    </message>
+    <message>
+        <source>an empty name</source>
+        <translation>빈 이름</translation>
+    </message>
+    <message>
+        <source>{symbol} is already in the list</source>
+        <translation>{symbol}: 이미 목록에 있습니다</translation>
+    </message>
+    <message>
+        <source>{symbol} is not traded on the connected exchange</source>
+        <translation>{symbol}: 연결된 거래소에서 거래되지 않는 심볼입니다</translation>
+    </message>
+    <message>
+        <source>{symbol}: {size} x {price} = {notional} USDT is under the exchange minimum of {minimum} USDT; orders would be refused</source>
+        <translation>{symbol}: {size} x {price} = {notional} USDT로 거래소 최소 주문 금액 {minimum} USDT보다 작아 주문이 거부됩니다</translation>
     </message>
 </context>
 <context>
