@@ -15,10 +15,12 @@ adds a desktop notification sink (ui/tray.py).
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import queue
 import re
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 from urllib.parse import urlsplit
@@ -34,6 +36,7 @@ __all__ = ["Alert", "AlertSink", "AlertDispatcher", "AppriseSink", "alert_for", 
 
 log = logging.getLogger("autohedge.alerts")
 MAX_QUEUED = 200  # beyond this, alerts are dropped (said once): a flood must not grow memory without end
+EXIT_FLUSH_SECONDS = 10.0  # at program exit, how long the last alerts ("stopped") may take to go out
 _LIQUIDATION = re.compile(r"liquidat", re.IGNORECASE)
 _STOP = object()
 
@@ -83,6 +86,7 @@ class AlertDispatcher:
         self._failing: set[str] = set()
         self._dropped = False
         self.sent = 0  # alerts handed to every sink (for tests and the log)
+        _live.add(self)
 
     def listener(self, downstream: EventListener) -> EventListener:
         """A listener giving every event to ``downstream`` first, then looking for an alert in it."""
@@ -105,25 +109,29 @@ class AlertDispatcher:
             log.exception("alert not queued")
 
     def _put(self, item: Any) -> None:
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
+        with self._lock:  # the thread's start and end are decided under this lock: no alert is left behind
+            if self._thread is None:
                 if item is _STOP:
                     return
                 self._thread = threading.Thread(target=self._run, name="alerts", daemon=True)
                 self._thread.start()
-        try:
-            self._queue.put_nowait(item)
-        except queue.Full:
-            if not self._dropped:
-                self._dropped = True
-                log.warning("too many alerts waiting to be sent; later ones are dropped until the queue empties")
+            try:
+                self._queue.put_nowait(item)
+            except queue.Full:
+                if not self._dropped:
+                    self._dropped = True
+                    log.warning("too many alerts waiting to be sent; later ones are dropped until the queue empties")
 
     def _run(self) -> None:
         while True:
             item = self._queue.get()
             try:
                 if item is _STOP:
-                    return
+                    with self._lock:
+                        if self._queue.empty():
+                            self._thread = None
+                            return
+                    continue
                 self._dropped = False
                 for sink in self.sinks:
                     self._send(sink, item)
@@ -143,16 +151,29 @@ class AlertDispatcher:
             self._failing.discard(sink.name)
 
     def wait_until_sent(self, timeout: float | None = None) -> bool:
-        """Block until every queued alert was handed to the sinks (tests; the window's close)."""
-        done = threading.Event()
-        threading.Thread(target=lambda: (self._queue.join(), done.set()), daemon=True).start()
-        return done.wait(timeout)
+        """Block until every queued alert was handed to the sinks (tests; program exit)."""
+        done = self._queue.all_tasks_done  # the queue's own condition, notified by task_done()
+        with done:
+            return done.wait_for(lambda: self._queue.unfinished_tasks == 0, timeout)
 
     def close(self, timeout: float = 10.0) -> None:
         self._put(_STOP)
         thread = self._thread
         if thread is not None:
             thread.join(timeout)
+
+
+_live: "weakref.WeakSet[AlertDispatcher]" = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    """Closing the window stops the service, whose last alert ("stopped") is still queued: let it go out.
+
+    atexit runs before the interpreter ends the (daemon) alert threads; each waits at most a few seconds.
+    """
+    for dispatcher in list(_live):
+        dispatcher.wait_until_sent(EXIT_FLUSH_SECONDS)
 
 
 def _reason(exc: BaseException) -> str:

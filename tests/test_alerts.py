@@ -21,6 +21,7 @@ from aiosmtpd.controller import Controller
 from adapters.alert_urls import load_alert_urls, save_alert_urls
 from config.settings import AlertSettings, load_settings, read_settings_file
 from core.model import Action, Fill, Side
+from runner import alerts as alerts_module
 from runner.alerts import AlertDispatcher, AppriseSink, alert_for, alerting_builder, display_url
 from runner.events import FillEvent, LogEvent, ServiceStateEvent, StatusRow, SymbolRunState
 from tests.test_secrets import MemoryKeyring
@@ -71,15 +72,13 @@ def test_a_kind_switched_off_is_not_sent_and_the_others_are(switched_off):
     recorder = Recorder()
     settings = AlertSettings(**{switched_off: False})
     downstream = []
-    listen = AlertDispatcher(settings, [recorder]).listener(downstream.append)
+    dispatcher = AlertDispatcher(settings, [recorder])
+    listen = dispatcher.listener(downstream.append)
     dispatcher_events = list(EVENTS.values())
     for event in dispatcher_events:
         listen(event)
     assert downstream == dispatcher_events  # the window / console still gets every event
-    for _ in range(200):  # the stop event ends the alert thread once everything queued is sent
-        if len(recorder.alerts) == 3:
-            break
-        threading.Event().wait(0.05)
+    assert dispatcher.wait_until_sent(30)
     assert sorted(a.kind for a in recorder.alerts) == sorted({"fills", "errors", "liquidations", "stopped"}
                                                              - {switched_off})
 
@@ -101,11 +100,39 @@ def test_a_replay_sends_no_alerts_and_other_modes_do():
     dispatcher_listener = seen["testnet"]
     dispatcher_listener(EVENTS["error"])
     dispatcher_listener(EVENTS["stopped"])
-    for _ in range(200):
-        if len(recorder.alerts) == 2:
-            break
-        threading.Event().wait(0.05)
+    dispatcher = next(d for d in alerts_module._live if recorder in d.sinks)
+    assert dispatcher.wait_until_sent(30)
     assert [a.kind for a in recorder.alerts] == ["errors", "stopped"]
+
+
+def test_the_alert_thread_ends_with_the_service_and_comes_back_for_a_later_alert():
+    recorder = Recorder()
+    dispatcher = AlertDispatcher(AlertSettings(), [recorder])
+    dispatcher.offer(EVENTS["fill"])
+    dispatcher.offer(EVENTS["stopped"])
+    assert dispatcher.wait_until_sent(30)
+    thread = dispatcher._thread
+    if thread is not None:
+        thread.join(30)
+    assert dispatcher._thread is None  # ended: nothing left behind
+    dispatcher.offer(EVENTS["error"])
+    assert dispatcher.wait_until_sent(30)
+    assert [a.kind for a in recorder.alerts] == ["fills", "stopped", "errors"]
+    dispatcher.close()
+
+
+def test_the_desktop_notifier_shows_alerts_sent_from_another_thread(qtbot):
+    from PySide6.QtWidgets import QMainWindow
+    from runner.alerts import Alert
+    from ui.tray import TrayNotifier
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    notifier = TrayNotifier(window)  # offscreen has no tray to draw in; the notification path is the same
+    sender = threading.Thread(target=notifier.send, args=(Alert("fills", "AutoHedge: DOGEUSDT fill", "body"),))
+    sender.start()
+    sender.join(10)
+    qtbot.waitUntil(lambda: notifier.shown == [("AutoHedge: DOGEUSDT fill", "body")], timeout=10_000)
 
 
 # ----- local fake receivers ----------------------------------------------------------------------
