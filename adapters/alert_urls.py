@@ -27,7 +27,7 @@ def load_alert_urls() -> list[str]:
         global _said_unreadable
         if not _said_unreadable:  # once per run: a machine without a keyring is not news at every start
             _said_unreadable = True
-            log.warning("the OS keyring could not be read (%s); alerts go to the desktop only", type(exc).__name__)
+            log.info("no Telegram / e-mail alerts: the OS keyring cannot be read (%s)", type(exc).__name__)
         return []
     if not stored:
         return []

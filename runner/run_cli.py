@@ -15,6 +15,7 @@ from pathlib import Path
 from config.paths import resolve_user_path, user_home
 from config.settings import load_settings
 from core.errors import UserError
+from runner.alerts import alerting_builder, apprise_sinks
 from runner.factory import MODES, build_service, default_state_dir
 from runner.logging_setup import setup_logging
 
@@ -64,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("live mode trades REAL money: add --confirm-live if you mean it")
     log_file = setup_logging(resolve_user_path(settings.paths.log_dir))
     state_dir = resolve_user_path(args.state_dir) if args.state_dir else default_state_dir(settings, mode)
-    service = build_service(
+    build = alerting_builder(build_service, apprise_sinks)  # Telegram / e-mail alerts saved from the window
+    service = build(
         settings, lambda event: None, mode=mode, replay_dir=args.replay, speed=args.speed, state_dir=state_dir,
         fee_pct=args.fee_pct, start_ms=_date_ms(args.start, "--start"), end_ms=_date_ms(args.end, "--end"),
         resume=args.resume, base_url=args.base_url, stream_url=args.stream_url,
