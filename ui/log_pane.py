@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import deque
 
 from PySide6.QtGui import QTextCursor
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPlainTextEdit, QVBoxLayout, QWidget
 
 from ui.accessibility import describe, label_for
 
