@@ -182,16 +182,27 @@ def test_automatic_language_follows_the_system_locale(language, expected):
     assert i18n.resolve_language("ko", QLocale(QLocale.English)) == "ko"
 
 
-def test_the_language_menu_saves_the_choice_for_the_next_start(qtbot, tmp_path, monkeypatch):
+def test_the_language_menu_saves_the_choice_and_offers_to_reopen_in_it(qtbot, qapp, tmp_path, monkeypatch):
     monkeypatch.setenv("AUTOHEDGE_HOME", str(tmp_path))
     from ui.paths import load_user_settings
 
+    i18n.install("en", qapp)
     window = MainWindow(None, settings=load_settings())
     qtbot.addWidget(window)
+    window.show()
+    questions = []
+    window.ask = lambda title, question: questions.append(question) or False
     window.extras.language_actions["ko"].trigger()
     assert load_user_settings()[0].ui.language == "ko"
     assert window.extras.language_actions["ko"].isChecked()
-    assert "한국어" in window.statusBar().currentMessage()
+    assert questions == ["Reopen the window in 한국어 now?"]
+    assert "한국어" in window.statusBar().currentMessage() and window.isVisible()  # declined: next start
+    window.ask = lambda title, question: True
+    window.extras.language_actions["ko"].trigger()
+    assert window.reopen_requested and not window.isVisible()  # ui.app.run opens it again in Korean
+    questions.clear()
+    window.extras.language_actions["en"].trigger()  # the language already in use: nothing to reopen
+    assert questions == [] and load_user_settings()[0].ui.language == "en"
 
 
 def test_translation_sources_and_compiled_catalogue_are_up_to_date():

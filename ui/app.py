@@ -51,20 +51,24 @@ def run(args: argparse.Namespace) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("AutoHedge")
-    settings, problem = load_user_settings()
     from ui import i18n
-    i18n.install(settings.ui.language, app)  # before any widget exists: texts are translated when made
+    settings, problem = load_user_settings()
     setup_logging(resolve_user_path(settings.paths.log_dir), console=False)
-    window = MainWindow(service_builder(), connection_checker(), credential_store(), settings=settings)
-    if problem:
-        window.show_message(problem, level="WARNING")
-    window.show()
-    if getattr(args, "screenshot", None):
-        app.processEvents()
-        window.grab().save(args.screenshot)
-        window.close()
-        return 0
-    if getattr(args, "quit_after", None) is not None:
-        from PySide6.QtCore import QTimer
-        QTimer.singleShot(max(0, int(args.quit_after * 1000)), window.close)  # the normal close path: state saved
-    return app.exec()
+    while True:
+        i18n.install(settings.ui.language, app)  # before any widget exists: texts are translated when made
+        window = MainWindow(service_builder(), connection_checker(), credential_store(), settings=settings)
+        if problem:
+            window.show_message(problem, level="WARNING")
+        window.show()
+        if getattr(args, "screenshot", None):
+            app.processEvents()
+            window.grab().save(args.screenshot)
+            window.close()
+            return 0
+        if getattr(args, "quit_after", None) is not None:
+            from PySide6.QtCore import QTimer
+            QTimer.singleShot(max(0, int(args.quit_after * 1000)), window.close)  # the normal close path: state saved
+        code = app.exec()
+        if not getattr(window, "reopen_requested", False):
+            return code
+        settings, problem = load_user_settings()  # closed to change the language: open again in it

@@ -2,8 +2,9 @@
 
 ``install(window, builder)`` is called once by the main window: it adds
 
-- a **Settings** menu: *Language* (automatic / English / 한국어; saved as ``ui.language``,
-  applied the next time the window opens) and *Alerts…* (ui/alerts_dialog.py);
+- a **Settings** menu: *Language* (automatic / English / 한국어; saved as ``ui.language``; while
+  stopped the window offers to reopen in it at once, else it applies the next time the window
+  opens) and *Alerts…* (ui/alerts_dialog.py);
 - the desktop notifier (ui/tray.py) where the desktop has a tray;
 - the keyboard shortcuts (ui/shortcuts.py);
 
@@ -53,9 +54,20 @@ class WindowExtras:
     # ----- language ---------------------------------------------------------------------------
 
     def set_language(self, code: str) -> None:
+        """Save the choice; when stopped, offer to reopen the window in it now (app.run opens it again)."""
         self.window.strategy.set_base_sections(ui=UiSettings(language=code))
         self.window.save_ui_state()
-        language = i18n.LANGUAGES[i18n.resolve_language(code)]
+        wanted = i18n.resolve_language(code)
+        language = i18n.LANGUAGES[wanted]
+        if wanted == i18n.current_language():
+            return
+        if not self.window.is_running() and self.window.ask(
+                QCoreApplication.translate("WindowExtras", "Language"),
+                QCoreApplication.translate("WindowExtras", "Reopen the window in {language} now?").format(
+                    language=language)):
+            self.window.reopen_requested = True
+            self.window.close()
+            return
         self.window.show_message(QCoreApplication.translate(
             "WindowExtras", "The window will be in {language} the next time AutoHedge opens").format(language=language))
 

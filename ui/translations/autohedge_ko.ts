@@ -939,6 +939,10 @@
         <translation>알림…</translation>
     </message>
     <message>
+        <source>Reopen the window in {language} now?</source>
+        <translation>지금 창을 {language}(으)로 다시 열까요?</translation>
+    </message>
+    <message>
         <source>The window will be in {language} the next time AutoHedge opens</source>
         <translation>다음에 AutoHedge를 열 때 화면이 {language}(으)로 표시됩니다</translation>
     </message>
