@@ -51,6 +51,7 @@ def inputs_of(root: QWidget) -> list[QWidget]:
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("AUTOHEDGE_HOME", str(tmp_path))
+    FakeService.last = None  # nothing carried over from another test
     window = MainWindow(FakeService.build, settings=load_settings())
     qtbot.addWidget(window)
     window.show()
