@@ -146,7 +146,8 @@ def test_backtest_tab_shows_summary_equity_and_trades(qtbot, home, settings):
     tab.data_dir.setText(str(SAMPLE))
     tab.set_dates(QDate(2023, 3, 1), QDate(2023, 3, 14))
     tab.run_button.click()
-    qtbot.waitUntil(lambda: not tab.is_running(), timeout=60_000)
+    # The thread ends before its queued result and "finished" slots run: wait for the last one (re-enables Run).
+    qtbot.waitUntil(lambda: not tab.is_running() and tab.run_button.isEnabled(), timeout=60_000)
     assert tab.progress.value() == tab.progress.maximum()
     names = [tab.summary.item(row, 0).text() for row in range(tab.summary.rowCount())]
     assert names == ["DOGEUSDT", "ALGOUSDT", "TOTAL"]
@@ -166,7 +167,7 @@ def test_backtest_tab_shows_summary_equity_and_trades(qtbot, home, settings):
 
     tab.data_dir.setText(str(home / "nowhere"))
     tab.run_button.click()
-    qtbot.waitUntil(lambda: not tab.is_running(), timeout=10_000)
+    qtbot.waitUntil(lambda: not tab.is_running() and tab.run_button.isEnabled(), timeout=10_000)
     assert "does not exist" in tab.message.text()
 
 

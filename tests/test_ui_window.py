@@ -95,7 +95,8 @@ def test_replay_shows_rows_and_log_lines_then_pause_resume_stop(qtbot, home, set
     qtbot.waitUntil(lambda: states(window) == {SymbolRunState.RUNNING}, timeout=10_000)
 
     qtbot.mouseClick(window.stop_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: not window.is_running(), timeout=15_000)
+    # The thread ends before its queued "finished" slot updates the buttons: wait for the slot too.
+    qtbot.waitUntil(lambda: not window.is_running() and window.start_button.isEnabled(), timeout=15_000)
     assert window.start_button.isEnabled() and not window.stop_button.isEnabled()
     assert states(window) == {SymbolRunState.STOPPED}
     assert window.strategy.field("strategy.exit.take_profit_pct").isReadOnly() is False
