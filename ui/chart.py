@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QCoreApplication, QPointF, QRectF
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QPointF, QRectF
 from PySide6.QtGui import QPainter, QPicture
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
@@ -27,10 +27,10 @@ pg.setConfigOptions(antialias=True, background="w", foreground="#222")
 
 # marker kind -> (symbol, brush colour, legend label)
 MARKER_STYLES: dict[str, tuple[str, str, str]] = {
-    "open_long": ("t1", "#1b7f2a", "open LONG"),
-    "open_short": ("t", "#c62828", "open SHORT"),
-    "hedge": ("d", "#ef8f00", "hedge open"),
-    "close": ("x", "#222222", "close"),
+    "open_long": ("t1", "#1b7f2a", QT_TRANSLATE_NOOP("PriceChart", "open LONG")),
+    "open_short": ("t", "#c62828", QT_TRANSLATE_NOOP("PriceChart", "open SHORT")),
+    "hedge": ("d", "#ef8f00", QT_TRANSLATE_NOOP("PriceChart", "hedge open")),
+    "close": ("x", "#222222", QT_TRANSLATE_NOOP("PriceChart", "close")),
 }
 
 
@@ -133,8 +133,8 @@ class EquityChart(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.equity_plot = _plot("Equity (USDT)")
-        self.drawdown_plot = _plot("Drawdown %")
+        self.equity_plot = _plot(self.tr("Equity (USDT)"))
+        self.drawdown_plot = _plot(self.tr("Drawdown %"))
         self.drawdown_plot.setXLink(self.equity_plot)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -158,7 +158,7 @@ class PriceChart(QWidget):
         self.marker_items: dict[str, pg.PlotDataItem] = {}
         self.regime_bands: list[tuple[str, float, float]] = []
         self.candles_item: CandlestickItem | None = None
-        self.plot = _plot("5m close")
+        self.plot = _plot(self.tr("5m close"))
         self.plot.addLegend(offset=(8, 8))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -6,17 +6,20 @@ and every column fits at a window width of 1024 px.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableWidget, QTableWidgetItem
 
 from runner.events import StatusRow, SymbolRunState
-from PySide6.QtCore import QCoreApplication
 
 from ui.formatting import money, percent, pnl_color, price, quantity
 
-COLUMNS = ("Symbol", "Regime", "Main", "Qty", "Entry", "Price", "PnL", "PnL %",
-           "Hedge", "Hedge qty", "Hedge PnL", "State")  # identifiers; the headers shown are translated
+# English sources marked for lupdate (QT_TRANSLATE_NOOP returns them unchanged); shown translated.
+COLUMNS = (QT_TRANSLATE_NOOP("StatusTable", "Symbol"), QT_TRANSLATE_NOOP("StatusTable", "Regime"),
+           QT_TRANSLATE_NOOP("StatusTable", "Main"), QT_TRANSLATE_NOOP("StatusTable", "Qty"),
+           QT_TRANSLATE_NOOP("StatusTable", "Entry"), QT_TRANSLATE_NOOP("StatusTable", "Price"), "PnL", "PnL %",
+           QT_TRANSLATE_NOOP("StatusTable", "Hedge"), QT_TRANSLATE_NOOP("StatusTable", "Hedge qty"),
+           QT_TRANSLATE_NOOP("StatusTable", "Hedge PnL"), QT_TRANSLATE_NOOP("StatusTable", "State"))
 STATE_COLORS = {SymbolRunState.ERROR: "#c62828", SymbolRunState.PAUSED: "#8a5a00",
                 SymbolRunState.RUNNING: "#1b7f2a"}
 
@@ -68,7 +71,9 @@ class StatusTable(QTableWidget):
     """The live status rows. Right-click a row for that symbol's Pause / Resume / Flatten."""
 
     symbol_action = Signal(str, str)  # (action: pause | resume | flatten, symbol)
-    ACTIONS = (("pause", "Pause {symbol}"), ("resume", "Resume {symbol}"), ("flatten", "Flatten {symbol}…"))
+    ACTIONS = (("pause", QT_TRANSLATE_NOOP("StatusTable", "Pause {symbol}")),
+               ("resume", QT_TRANSLATE_NOOP("StatusTable", "Resume {symbol}")),
+               ("flatten", QT_TRANSLATE_NOOP("StatusTable", "Flatten {symbol}…")))
 
     def __init__(self, parent=None):
         super().__init__(0, len(COLUMNS), parent)
