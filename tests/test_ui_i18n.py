@@ -22,6 +22,12 @@ from config.settings import load_settings
 from tools import translations
 from ui import i18n
 from ui.alerts_dialog import AlertsDialog
+from core.model import Action, Candle, Fill, Side
+from runner.events import (
+    AccountUpdate, CandleUpdate, DecisionPreview, FillEvent, Heartbeat, PositionRisk, StatusRow, StreamState,
+    SymbolFormat, SymbolRunState,
+)
+from ui.close_dialog import CloseDialog
 from ui.main_window import MainWindow
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -134,8 +140,58 @@ def test_every_visible_text_of_the_window_is_korean(qtbot, korean, tmp_path, mon
     window.show()
     texts = list(visible_texts(window))
     assert len(texts) > 150  # the walk really visits the window (labels, menus, headers...)
-    assert window.start_button.text() == "전략 시작" and window.tabs.tabText(0) == "매매"
+    assert window.start_button.text() == "전략 시작" and window.tabs.tabText(0) == "매매(&T)"
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == [
+        "매매(&T)", "설정(&E)", "백테스트(&B)", "최적화(&O)"]  # all four tabs are walked (hidden ones too)
+    assert window.banner.text().startswith("모의매매")
     assert untranslated(window) == []
+
+
+def cockpit_events(symbol: str = "DOGEUSDT") -> list:
+    """What a running service tells the window: a paused row with the service's reason, a reconnecting
+    stream, a heartbeat with a decision preview, the account with a position, a candle and a fill."""
+    now = 1_700_000_000_000
+    row = StatusRow(symbol, "UP", SymbolRunState.PAUSED, "paused by the user: no new entries or hedges", 0.1,
+                    "LONG", 100.0, 0.099, 0.1, 1.0, "SHORT", 100.0, 0.1005, -0.05, 100.0)
+    preview = DecisionPreview(0.1, "UP", ("OPEN SHORT 100 [R3]",), ("R3",))
+    candle = Candle(now - 300_000, 0.099, 0.101, 0.098, 0.1, 1000.0, now)
+    fill = Fill("c1", symbol, Side.LONG, Action.OPEN, 100.0, 0.099, 0.004, now - 300_000, "R2", now - 300_000)
+    return [
+        SymbolFormat(symbol, 0.00001, 1.0), row,
+        StreamState("reconnecting", "ConnectionError; next try in 2 s", now),
+        Heartbeat(symbol, now, now, "UP", preview, (("take_profit", 0.11), ("activation", 0.105))),
+        AccountUpdate(now, 1000.0, 1001.0, 1.0, 2.0, 0.1, 3.0,
+                      (PositionRisk(symbol, "LONG", 100.0, 0.099, 0.1, 0.1, 0.05),)),
+        CandleUpdate(symbol, candle, True, "UP"), FillEvent(fill),
+    ]
+
+
+def test_the_cockpit_while_trading_is_korean(qtbot, korean, tmp_path, monkeypatch):
+    """States, reasons, stream state, preview, account and chart texts as they appear while trading."""
+    monkeypatch.setenv("AUTOHEDGE_HOME", str(tmp_path))
+    window = MainWindow(None, settings=load_settings())
+    qtbot.addWidget(window)
+    window.show()
+    window.handle_events(cockpit_events())
+    window.live_chart.redraw_if_needed()
+    assert window.status_table.cell_text("DOGEUSDT", "State") == "사용자가 일시정지: 신규 진입·헤지 없음"
+    assert window.heartbeat.stream_label.text() == "● 스트림 재연결 중 — ConnectionError, 2초 후 재시도"
+    assert "진입 SHORT 100 [R3]" in window.heartbeat.table.item(0, 3).text()
+    assert "청산가" in window.account_strip.positions.text()
+    cells = [window.heartbeat.table.item(0, c).text() for c in range(window.heartbeat.table.columnCount())]
+    assert [text for text in cells if english_words(text)] == []
+    assert untranslated(window) == []
+
+
+def test_the_close_dialog_is_korean(qtbot, korean):
+    dialog = CloseDialog(["DOGEUSDT LONG 100", "DOGEUSDT SHORT 100"])
+    qtbot.addWidget(dialog)
+    texts = [dialog.windowTitle(), dialog.text(), dialog.informativeText()] + [
+        button.text() for button in dialog.buttons()]
+    assert dialog.flatten_button.text() == "전량 청산 후 정지"
+    assert [text for text in texts if english_words(text.replace("DOGEUSDT LONG 100", "")
+                                                    .replace("DOGEUSDT SHORT 100", ""))] == []
+    assert untranslated(dialog) == []
 
 
 def test_every_visible_text_of_the_alerts_dialog_is_korean(qtbot, korean):

@@ -55,8 +55,9 @@ class PositionSpan:
 
 PAIR_COLORS = {("LONG", False): "#1b7f2a", ("SHORT", False): "#c62828", ("LONG", True): "#ef8f00",
                ("SHORT", True): "#ef8f00"}
-LEVEL_STYLES = {"take_profit": ("#1565c0", "TP"), "activation": ("#6a1b9a", "trail on"),
-                "trailing_stop": ("#ad1457", "trail stop")}
+LEVEL_STYLES = {"take_profit": ("#1565c0", QT_TRANSLATE_NOOP("PriceChart", "TP")),
+                "activation": ("#6a1b9a", QT_TRANSLATE_NOOP("PriceChart", "trail on")),
+                "trailing_stop": ("#ad1457", QT_TRANSLATE_NOOP("PriceChart", "trail stop"))}
 REGIME_BRUSHES = {"UP": (27, 127, 42, 28), "DOWN": (198, 40, 40, 28)}
 
 

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableWidge
 
 from runner.events import StatusRow, SymbolRunState
 
+from ui import service_texts
 from ui.formatting import money, percent, pnl_color, price, quantity
 
 # English sources marked for lupdate (QT_TRANSLATE_NOOP returns them unchanged); shown translated.
@@ -41,12 +42,12 @@ def fit_height(table: QTableWidget, min_rows: int = 2, max_rows: int = MAX_VISIB
 def state_text(row: StatusRow) -> str:
     """"paused by the user: …", not "paused: paused by the user: …": the detail already
     says the state when it starts with it."""
-    name = QCoreApplication.translate("StatusTable", row.state.value)
+    name = service_texts.state_name(row.state.value)
     if not row.detail:
         return name
     if row.detail.lower().startswith(row.state.value):
-        return row.detail
-    return f"{name}: {row.detail}"
+        return service_texts.reason(row.detail)
+    return f"{name}: {service_texts.reason(row.detail)}"
 
 
 def row_cells(row: StatusRow, tick: float | None = None, step: float | None = None) -> list[tuple[str, str | None]]:

@@ -2,6 +2,49 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="ko_KR">
 <context>
+    <name>AccountStrip</name>
+    <message>
+        <source>Wallet</source>
+        <translation>지갑 잔고</translation>
+    </message>
+    <message>
+        <source>Equity</source>
+        <translation>총 자산</translation>
+    </message>
+    <message>
+        <source>Unrealised PnL</source>
+        <translation>미실현 손익</translation>
+    </message>
+    <message>
+        <source>Realised today</source>
+        <translation>오늘 실현 손익</translation>
+    </message>
+    <message>
+        <source>Fees today</source>
+        <translation>오늘 수수료</translation>
+    </message>
+    <message>
+        <source>Margin ratio</source>
+        <translation>증거금 비율</translation>
+    </message>
+    <message>
+        <source>Account figures appear once the bot is running.</source>
+        <translation>봇이 실행되면 계좌 정보가 표시됩니다.</translation>
+    </message>
+    <message>
+        <source>No open position.</source>
+        <translation>보유 포지션 없음.</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>없음</translation>
+    </message>
+    <message>
+        <source>{symbol} {side} {qty} @ {entry}: liquidation {liq}</source>
+        <translation>{symbol} {side} {qty} @ {entry}: 청산가 {liq}</translation>
+    </message>
+</context>
+<context>
     <name>AlertsDialog</name>
     <message>
         <source>Fills</source>
@@ -254,10 +297,6 @@
         <source>Testing the connection…</source>
         <translation>연결 테스트 중…</translation>
     </message>
-    <message>
-        <source>Connection failed: {text}</source>
-        <translation>연결 실패: {text}</translation>
-    </message>
 </context>
 <context>
     <name>BacktestTab</name>
@@ -402,8 +441,35 @@
         <translation>펀딩비는 반영하지 않았습니다.</translation>
     </message>
     <message>
-        <source>Done: {fills} fills.</source>
-        <translation>완료: 체결 {fills}건.</translation>
+        <source>Done: {fills} fills (opens and closes; the table counts closed trades). </source>
+        <translation>완료: 체결 {fills}건 (진입과 청산 포함, 표는 청산된 거래만 셉니다). </translation>
+    </message>
+</context>
+<context>
+    <name>CloseDialog</name>
+    <message>
+        <source>Positions are open</source>
+        <translation>보유 중인 포지션이 있습니다</translation>
+    </message>
+    <message>
+        <source>The bot holds open positions:</source>
+        <translation>봇이 보유 중인 포지션:</translation>
+    </message>
+    <message>
+        <source>Flatten them at market and stop, or stop and keep them (they stay open on the exchange, without the bot watching them until it is started again)?</source>
+        <translation>시장가로 전량 청산하고 정지할까요, 아니면 포지션을 유지한 채 정지할까요? (유지하면 거래소에 포지션이 남고, 봇을 다시 시작할 때까지 아무도 관리하지 않습니다)</translation>
+    </message>
+    <message>
+        <source>Flatten and stop</source>
+        <translation>전량 청산 후 정지</translation>
+    </message>
+    <message>
+        <source>Stop and keep positions</source>
+        <translation>포지션 유지하고 정지</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>취소</translation>
     </message>
 </context>
 <context>
@@ -415,6 +481,96 @@
     <message>
         <source>Drawdown %</source>
         <translation>낙폭 %</translation>
+    </message>
+</context>
+<context>
+    <name>HeartbeatPanel</name>
+    <message>
+        <source>Stream state</source>
+        <translation>스트림 상태</translation>
+    </message>
+    <message>
+        <source>Time to the next close</source>
+        <translation>다음 봉 마감까지 남은 시간</translation>
+    </message>
+    <message>
+        <source>Symbol</source>
+        <translation>심볼</translation>
+    </message>
+    <message>
+        <source>Last close processed</source>
+        <translation>마지막 처리 봉</translation>
+    </message>
+    <message>
+        <source>Signal now</source>
+        <translation>현재 신호</translation>
+    </message>
+    <message>
+        <source>If the candle closed now</source>
+        <translation>지금 봉이 마감된다면</translation>
+    </message>
+    <message>
+        <source>Heartbeat per symbol</source>
+        <translation>심볼별 동작 상태</translation>
+    </message>
+    <message>
+        <source>stream connected</source>
+        <translation>스트림 연결됨</translation>
+    </message>
+    <message>
+        <source>stream reconnecting</source>
+        <translation>스트림 재연결 중</translation>
+    </message>
+    <message>
+        <source>REST fallback</source>
+        <translation>REST 대체 수신</translation>
+    </message>
+    <message>
+        <source>replay (no stream)</source>
+        <translation>리플레이 (스트림 없음)</translation>
+    </message>
+    <message>
+        <source>not running</source>
+        <translation>실행 중 아님</translation>
+    </message>
+    <message>
+        <source>connecting</source>
+        <translation>연결 중</translation>
+    </message>
+    <message>
+        <source>waiting for data</source>
+        <translation>데이터 대기 중</translation>
+    </message>
+    <message>
+        <source>no order</source>
+        <translation>주문 없음</translation>
+    </message>
+    <message>
+        <source>at {price}: signal {signal}, {actions}</source>
+        <translation>{price}에서: 신호 {signal}, {actions}</translation>
+    </message>
+    <message>
+        <source>Next 5m close: —   Daily close: —</source>
+        <translation>다음 5분봉 마감: —   일봉 마감: —</translation>
+    </message>
+    <message>
+        <source>Next 5m close in {five}   Daily close in {day}</source>
+        <translation>다음 5분봉 마감까지 {five}   일봉 마감까지 {day}</translation>
+    </message>
+</context>
+<context>
+    <name>LiveChart</name>
+    <message>
+        <source>Chart symbol</source>
+        <translation>차트 심볼</translation>
+    </message>
+    <message>
+        <source>The symbol whose 5m candles and trades are drawn</source>
+        <translation>5분봉과 매매 내역을 그릴 심볼</translation>
+    </message>
+    <message>
+        <source>&amp;Chart</source>
+        <translation>차트(&amp;C)</translation>
     </message>
 </context>
 <context>
@@ -475,28 +631,8 @@
         <translation>재생 %p%</translation>
     </message>
     <message>
-        <source>Trading</source>
-        <translation>매매</translation>
-    </message>
-    <message>
-        <source>Backtest</source>
-        <translation>백테스트</translation>
-    </message>
-    <message>
         <source>Start LIVE trading</source>
         <translation>실거래 시작</translation>
-    </message>
-    <message>
-        <source>Starting ({mode})…</source>
-        <translation>시작 중 ({mode})…</translation>
-    </message>
-    <message>
-        <source>Paused (no new entries or hedges; positions kept and tracked) — {mode}</source>
-        <translation>일시정지 (신규 진입·헤지 없음, 포지션은 유지·관리) — {mode}</translation>
-    </message>
-    <message>
-        <source>Running — {mode}</source>
-        <translation>실행 중 — {mode}</translation>
     </message>
     <message>
         <source>Stopping…</source>
@@ -515,12 +651,96 @@
         <translation>전체 청산</translation>
     </message>
     <message>
+        <source>&amp;Trading</source>
+        <translation>매매(&amp;T)</translation>
+    </message>
+    <message>
+        <source>S&amp;ettings</source>
+        <translation>설정(&amp;E)</translation>
+    </message>
+    <message>
+        <source>&amp;Backtest</source>
+        <translation>백테스트(&amp;B)</translation>
+    </message>
+    <message>
+        <source>&amp;Optimize</source>
+        <translation>최적화(&amp;O)</translation>
+    </message>
+    <message>
+        <source>The trading service is not available in this build</source>
+        <translation>이 빌드에는 매매 서비스가 없습니다</translation>
+    </message>
+    <message>
+        <source>The replay data folder {folder} does not exist</source>
+        <translation>리플레이 데이터 폴더 {folder}가 없습니다</translation>
+    </message>
+    <message>
+        <source>Live start cancelled</source>
+        <translation>실거래 시작을 취소했습니다</translation>
+    </message>
+    <message>
+        <source>starting…</source>
+        <translation>시작 중…</translation>
+    </message>
+    <message>
+        <source>Starting…</source>
+        <translation>시작 중…</translation>
+    </message>
+    <message>
+        <source>Paused: no new entries or hedges; positions kept and tracked</source>
+        <translation>일시정지: 신규 진입·헤지 없음, 보유 포지션은 유지하며 계속 관리</translation>
+    </message>
+    <message>
+        <source>Running</source>
+        <translation>실행 중</translation>
+    </message>
+    <message>
+        <source>Close every open position (main and hedge) of {symbol} at market now?</source>
+        <translation>{symbol}의 모든 포지션(메인과 헤지)을 지금 시장가로 청산할까요?</translation>
+    </message>
+    <message>
+        <source>Flatten {symbol} requested by the user</source>
+        <translation>사용자 요청: {symbol} 청산</translation>
+    </message>
+    <message>
+        <source>Pause {symbol} requested by the user</source>
+        <translation>사용자 요청: {symbol} 일시정지</translation>
+    </message>
+    <message>
+        <source>Resume {symbol} requested by the user</source>
+        <translation>사용자 요청: {symbol} 재개</translation>
+    </message>
+    <message>
+        <source>Flatten all requested by the user</source>
+        <translation>사용자 요청: 전체 청산</translation>
+    </message>
+    <message>
+        <source>CALL_SIZE of {symbol} set to {qty}; applies to the next order</source>
+        <translation>{symbol}의 CALL_SIZE를 {qty}(으)로 변경했습니다. 다음 주문부터 적용됩니다</translation>
+    </message>
+    <message>
         <source>Resume</source>
         <translation>재개</translation>
     </message>
     <message>
-        <source>Stopped — mode: {mode}</source>
-        <translation>정지됨 — 모드: {mode}</translation>
+        <source>waiting for the network</source>
+        <translation>네트워크 대기 중</translation>
+    </message>
+    <message>
+        <source>Stopped; state saved</source>
+        <translation>정지됨, 상태 저장 완료</translation>
+    </message>
+    <message>
+        <source>not started</source>
+        <translation>시작 안 됨</translation>
+    </message>
+    <message>
+        <source>Flatten all and stop requested on closing the window</source>
+        <translation>창을 닫으며 전체 청산 후 정지를 요청했습니다</translation>
+    </message>
+    <message>
+        <source>The trading service did not stop in time; close again to retry</source>
+        <translation>매매 서비스가 제시간에 정지하지 않았습니다. 다시 닫아 재시도하세요</translation>
     </message>
     <message>
         <source>the Binance USDT-M futures account of API key {key}</source>
@@ -548,6 +768,330 @@
     </message>
 </context>
 <context>
+    <name>ModeBanner</name>
+    <message>
+        <source>PAPER — replay of a data folder, simulated fills, no money</source>
+        <translation>모의매매 — 데이터 폴더 리플레이, 가상 체결, 실제 자금 없음</translation>
+    </message>
+    <message>
+        <source>PAPER — live prices, simulated fills, no money</source>
+        <translation>모의매매 — 실시간 시세, 가상 체결, 실제 자금 없음</translation>
+    </message>
+    <message>
+        <source>TESTNET — real orders on Binance&apos;s test exchange, test money</source>
+        <translation>테스트넷 — Binance 테스트 거래소에 실제 주문, 테스트 자금</translation>
+    </message>
+    <message>
+        <source>LIVE — REAL MONEY on Binance</source>
+        <translation>실거래 — Binance 실제 자금</translation>
+    </message>
+</context>
+<context>
+    <name>OptimizeTab</name>
+    <message>
+        <source>…</source>
+        <translation>…</translation>
+    </message>
+    <message>
+        <source>Choose the kline data folder</source>
+        <translation>캔들 데이터 폴더 선택</translation>
+    </message>
+    <message>
+        <source>All data</source>
+        <translation>전체 데이터</translation>
+    </message>
+    <message>
+        <source>Setting (tick to search it)</source>
+        <translation>설정 (체크하면 탐색)</translation>
+    </message>
+    <message>
+        <source>Values: a,b,c or low:high:step</source>
+        <translation>값: a,b,c 또는 최소:최대:간격</translation>
+    </message>
+    <message>
+        <source>Grid: every combination</source>
+        <translation>그리드: 모든 조합</translation>
+    </message>
+    <message>
+        <source>Optuna (TPE): sampled, for large spaces</source>
+        <translation>Optuna (TPE): 표본 탐색, 넓은 범위용</translation>
+    </message>
+    <message>
+        <source>Optuna: backtests to run (per walk-forward window)</source>
+        <translation>Optuna: 실행할 백테스트 수 (워크포워드 구간마다)</translation>
+    </message>
+    <message>
+        <source>Walk-forward</source>
+        <translation>워크포워드</translation>
+    </message>
+    <message>
+        <source>Run search</source>
+        <translation>탐색 실행</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>취소</translation>
+    </message>
+    <message>
+        <source>Use these settings</source>
+        <translation>이 설정 사용</translation>
+    </message>
+    <message>
+        <source>Put the selected row&apos;s values into the strategy panel</source>
+        <translation>선택한 행의 값을 전략 패널에 넣습니다</translation>
+    </message>
+    <message>
+        <source>in-sample</source>
+        <translation>인샘플</translation>
+    </message>
+    <message>
+        <source>Data folder</source>
+        <translation>데이터 폴더</translation>
+    </message>
+    <message>
+        <source>From</source>
+        <translation>시작일</translation>
+    </message>
+    <message>
+        <source>to</source>
+        <translation>종료일</translation>
+    </message>
+    <message>
+        <source>Objective (maximised)</source>
+        <translation>목표 지표 (최대화)</translation>
+    </message>
+    <message>
+        <source>Trials</source>
+        <translation>시행 횟수</translation>
+    </message>
+    <message>
+        <source>Search</source>
+        <translation>탐색</translation>
+    </message>
+    <message>
+        <source>in-sample days</source>
+        <translation>인샘플 일수</translation>
+    </message>
+    <message>
+        <source>out-of-sample days</source>
+        <translation>아웃오브샘플 일수</translation>
+    </message>
+    <message>
+        <source>Validation</source>
+        <translation>검증</translation>
+    </message>
+    <message>
+        <source>Processes</source>
+        <translation>프로세스 수</translation>
+    </message>
+    <message>
+        <source>Net PnL (USDT)</source>
+        <translation>순손익 (USDT)</translation>
+    </message>
+    <message>
+        <source>Sharpe ratio</source>
+        <translation>샤프 지수</translation>
+    </message>
+    <message>
+        <source>Calmar ratio</source>
+        <translation>칼마 지수</translation>
+    </message>
+    <message>
+        <source>Profit factor</source>
+        <translation>손익비 (프로핏 팩터)</translation>
+    </message>
+    <message>
+        <source>Folder of &lt;SYMBOL&gt;-5m.csv(.gz/.zip) klines to search on</source>
+        <translation>탐색에 쓸 &lt;SYMBOL&gt;-5m.csv(.gz/.zip) 캔들 파일 폴더</translation>
+    </message>
+    <message>
+        <source>Choose the data folder</source>
+        <translation>데이터 폴더 선택</translation>
+    </message>
+    <message>
+        <source>Search on every candle of the folder; untick to choose the dates</source>
+        <translation>폴더의 모든 캔들로 탐색합니다. 체크를 풀면 기간을 고를 수 있습니다</translation>
+    </message>
+    <message>
+        <source>First day searched (UTC)</source>
+        <translation>탐색 첫날 (UTC)</translation>
+    </message>
+    <message>
+        <source>To</source>
+        <translation>종료일</translation>
+    </message>
+    <message>
+        <source>Last day searched (UTC), included</source>
+        <translation>탐색 마지막 날 (UTC, 포함)</translation>
+    </message>
+    <message>
+        <source>Settings to search</source>
+        <translation>탐색할 설정</translation>
+    </message>
+    <message>
+        <source>Tick a setting to search it; its values are a,b,c or low:high:step</source>
+        <translation>탐색할 설정에 체크하세요. 값은 a,b,c 또는 최소:최대:간격 형식입니다</translation>
+    </message>
+    <message>
+        <source>Objective</source>
+        <translation>목표 지표</translation>
+    </message>
+    <message>
+        <source>The figure the search maximises</source>
+        <translation>탐색이 최대화하는 지표</translation>
+    </message>
+    <message>
+        <source>Search method</source>
+        <translation>탐색 방식</translation>
+    </message>
+    <message>
+        <source>Grid tries every combination; Optuna samples, for spaces too large for a grid</source>
+        <translation>그리드는 모든 조합을 시험하고, Optuna는 그리드로 감당하기 어려운 넓은 범위를 표본 탐색합니다</translation>
+    </message>
+    <message>
+        <source>Choose the settings on in-sample days and measure them on the following out-of-sample days</source>
+        <translation>인샘플 기간으로 설정을 고르고, 이어지는 아웃오브샘플 기간으로 성과를 검증합니다</translation>
+    </message>
+    <message>
+        <source>In-sample days</source>
+        <translation>인샘플 일수</translation>
+    </message>
+    <message>
+        <source>Days each walk-forward window searches on</source>
+        <translation>워크포워드 구간마다 탐색하는 일수</translation>
+    </message>
+    <message>
+        <source>Out-of-sample days</source>
+        <translation>아웃오브샘플 일수</translation>
+    </message>
+    <message>
+        <source>Days each window&apos;s choice is then measured on</source>
+        <translation>구간마다 고른 설정을 검증하는 일수</translation>
+    </message>
+    <message>
+        <source>Backtests run at the same time (one per CPU core is usually best)</source>
+        <translation>동시에 실행할 백테스트 수 (보통 CPU 코어 수가 가장 좋습니다)</translation>
+    </message>
+    <message>
+        <source>Run the backtests of the search in the background</source>
+        <translation>탐색의 백테스트를 백그라운드에서 실행합니다</translation>
+    </message>
+    <message>
+        <source>Cancel the search</source>
+        <translation>탐색 취소</translation>
+    </message>
+    <message>
+        <source>Stop the search; finished rows are kept</source>
+        <translation>탐색을 멈춥니다. 끝난 행은 남습니다</translation>
+    </message>
+    <message>
+        <source>Search results</source>
+        <translation>탐색 결과</translation>
+    </message>
+    <message>
+        <source>One row per setting tried; click a header to sort</source>
+        <translation>시험한 설정마다 한 행. 머리글을 누르면 정렬됩니다</translation>
+    </message>
+    <message>
+        <source>Heatmap x axis</source>
+        <translation>히트맵 x축</translation>
+    </message>
+    <message>
+        <source>The setting across the heatmap</source>
+        <translation>히트맵 가로축 설정</translation>
+    </message>
+    <message>
+        <source>Heatmap y axis</source>
+        <translation>히트맵 y축</translation>
+    </message>
+    <message>
+        <source>The setting up the heatmap</source>
+        <translation>히트맵 세로축 설정</translation>
+    </message>
+    <message>
+        <source>Heatmap figures</source>
+        <translation>히트맵 수치</translation>
+    </message>
+    <message>
+        <source>In-sample figures, or (walk-forward) out-of-sample ones</source>
+        <translation>인샘플 수치, 또는 (워크포워드) 아웃오브샘플 수치</translation>
+    </message>
+    <message>
+        <source>Heatmap x</source>
+        <translation>히트맵 x</translation>
+    </message>
+    <message>
+        <source>y</source>
+        <translation>y</translation>
+    </message>
+    <message>
+        <source>Kline data folder</source>
+        <translation>캔들 데이터 폴더</translation>
+    </message>
+    <message>
+        <source>Choose a data folder with &lt;SYMBOL&gt;-5m.csv(.gz/.zip) files</source>
+        <translation>&lt;SYMBOL&gt;-5m.csv(.gz/.zip) 파일이 있는 데이터 폴더를 선택하세요</translation>
+    </message>
+    <message>
+        <source>Tick at least one setting to search</source>
+        <translation>탐색할 설정을 하나 이상 체크하세요</translation>
+    </message>
+    <message>
+        <source>The &apos;to&apos; date must not be before the &apos;from&apos; date</source>
+        <translation>종료일은 시작일보다 앞설 수 없습니다</translation>
+    </message>
+    <message>
+        <source>Loading the data and starting the search…</source>
+        <translation>데이터를 읽고 탐색을 시작하는 중…</translation>
+    </message>
+    <message numerus="yes">
+        <source>Cancelled: the %n finished row(s) are kept.</source>
+        <translation>
+            <numerusform>취소됨: 끝난 %n개 행은 남겨 둡니다.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Cancelling…</source>
+        <translation>취소 중…</translation>
+    </message>
+    <message>
+        <source>out-of-sample</source>
+        <translation>아웃오브샘플</translation>
+    </message>
+    <message>
+        <source>in-sample {a} to {b}, out-of-sample {c} to {d}</source>
+        <translation>인샘플 {a} ~ {b}, 아웃오브샘플 {c} ~ {d}</translation>
+    </message>
+    <message>
+        <source>Done. Walk-forward, chosen settings out-of-sample: net PnL {pnl} USDT, max DD {dd} %. Last window&apos;s choice: {best}.</source>
+        <translation>완료. 워크포워드, 선택된 설정의 아웃오브샘플 성과: 순손익 {pnl} USDT, 최대 낙폭 {dd} %. 마지막 구간의 선택: {best}.</translation>
+    </message>
+    <message>
+        <source>Done. Best {objective}: {best} (net PnL {pnl} USDT, in-sample).</source>
+        <translation>완료. 최고 {objective}: {best} (순손익 {pnl} USDT, 인샘플).</translation>
+    </message>
+    <message>
+        <source>{objective} ({side}, mean over the windows), best over the other settings</source>
+        <translation>{objective} ({side}, 구간 평균), 나머지 설정 중 최고값</translation>
+    </message>
+    <message>
+        <source>{objective} ({side}), best over the other settings</source>
+        <translation>{objective} ({side}), 나머지 설정 중 최고값</translation>
+    </message>
+    <message>
+        <source>The bot is trading. Put {values} into the strategy panel? They apply at the next Start; the running bot keeps its settings.</source>
+        <translation>봇이 매매 중입니다. {values} 값을 전략 패널에 넣을까요? 다음 시작부터 적용되며, 실행 중인 봇은 현재 설정을 유지합니다.</translation>
+    </message>
+    <message>
+        <source>Put into the strategy panel: {values}.</source>
+        <translation>전략 패널에 넣음: {values}.</translation>
+    </message>
+    <message>
+        <source>Not in the strategy panel, so not changed there: {keys}.</source>
+        <translation>전략 패널에 없는 항목이라 바꾸지 않음: {keys}.</translation>
+    </message>
+</context>
+<context>
     <name>PriceChart</name>
     <message>
         <source>open LONG</source>
@@ -566,12 +1110,106 @@
         <translation>청산</translation>
     </message>
     <message>
+        <source>TP</source>
+        <translation>익절</translation>
+    </message>
+    <message>
+        <source>trail on</source>
+        <translation>트레일링 발동</translation>
+    </message>
+    <message>
+        <source>trail stop</source>
+        <translation>트레일링 스탑</translation>
+    </message>
+    <message>
         <source>5m close</source>
         <translation>5분봉 종가</translation>
     </message>
     <message>
-        <source>{symbol} 5m close, last {bars} bars</source>
-        <translation>{symbol} 5분봉 종가, 최근 {bars}개</translation>
+        <source>{symbol} 5m close: the last two days of {count} bars (zoom out with the mouse wheel)</source>
+        <translation>{symbol} 5분봉 종가: 전체 {count}개 봉 중 최근 이틀 (마우스 휠로 축소)</translation>
+    </message>
+    <message>
+        <source>{symbol}: waiting for candles</source>
+        <translation>{symbol}: 캔들 대기 중</translation>
+    </message>
+    <message>
+        <source>{symbol} 5m candles, last {count}</source>
+        <translation>{symbol} 5분봉, 최근 {count}개</translation>
+    </message>
+</context>
+<context>
+    <name>RunnerThread</name>
+    <message>
+        <source>Not started: {reason}</source>
+        <translation>시작 못 함: {reason}</translation>
+    </message>
+    <message>
+        <source>{reason}. Trying again in {seconds} s (attempt {attempt}); Stop gives up.</source>
+        <translation>{reason}. {seconds}초 후 다시 시도합니다 ({attempt}번째). 정지를 누르면 포기합니다.</translation>
+    </message>
+</context>
+<context>
+    <name>ServiceTexts</name>
+    <message>
+        <source>starting</source>
+        <translation>시작 중</translation>
+    </message>
+    <message>
+        <source>running</source>
+        <translation>실행 중</translation>
+    </message>
+    <message>
+        <source>paused</source>
+        <translation>일시정지</translation>
+    </message>
+    <message>
+        <source>error</source>
+        <translation>오류</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>정지됨</translation>
+    </message>
+    <message>
+        <source>paused by the user: no new entries or hedges</source>
+        <translation>사용자가 일시정지: 신규 진입·헤지 없음</translation>
+    </message>
+    <message>
+        <source>an order&apos;s outcome is unknown; it is looked up by client id before the next decision</source>
+        <translation>주문 결과를 알 수 없습니다. 다음 판단 전에 클라이언트 ID로 조회합니다</translation>
+    </message>
+    <message>
+        <source>order outcome unknown, exchange not answering: </source>
+        <translation>주문 결과 불명, 거래소 응답 없음: </translation>
+    </message>
+    <message>
+        <source>trading paused: the state folder </source>
+        <translation>매매 일시정지: 상태 폴더 </translation>
+    </message>
+    <message>
+        <source>{error}; next try in {seconds} s</source>
+        <translation>{error}, {seconds}초 후 재시도</translation>
+    </message>
+    <message>
+        <source>{count} closes missed while disconnected, fetched over REST</source>
+        <translation>연결이 끊긴 동안 놓친 봉 {count}개를 REST로 받음</translation>
+    </message>
+    <message>
+        <source>{symbol}: close overdue on the stream, fetched over REST</source>
+        <translation>{symbol}: 스트림에서 봉 마감이 늦어 REST로 받음</translation>
+    </message>
+    <message>
+        <source>candles from a data folder</source>
+        <translation>데이터 폴더의 캔들</translation>
+    </message>
+    <message>
+        <source>OPEN</source>
+        <translation>진입</translation>
+    </message>
+    <message>
+        <source>CLOSE</source>
+        <translation>청산</translation>
     </message>
 </context>
 <context>
@@ -662,6 +1300,10 @@
     <message>
         <source>Flatten {symbol}…</source>
         <translation>{symbol} 청산…</translation>
+    </message>
+    <message>
+        <source>Status per symbol</source>
+        <translation>심볼별 상태</translation>
     </message>
 </context>
 <context>
