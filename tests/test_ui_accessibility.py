@@ -65,7 +65,12 @@ def describe(widget: QWidget) -> str:
 
 def test_every_input_of_the_window_has_a_tooltip_and_an_accessible_name(window):
     inputs = inputs_of(window)
-    assert len(inputs) >= 25  # connection, strategy, symbols, log filter, controls, backtest
+    assert len(inputs) >= 45  # connection, strategy, symbols, log filter, controls, backtest, optimize, chart
+    optimize = window.optimize
+    for widget in (window.live_chart.symbol, optimize.data_dir, optimize.objective, optimize.method, optimize.trials,
+                   optimize.walk_forward, optimize.train_days, optimize.test_days, optimize.jobs, optimize.params,
+                   optimize.run_button, optimize.heat_x, optimize.heat_y, optimize.heat_side):
+        assert widget in inputs, describe(widget)  # the cockpit's and the Optimize tab's inputs are walked
     assert [describe(w) for w in inputs if not w.toolTip().strip()] == []
     assert [describe(w) for w in inputs if not w.accessibleName().strip()] == []
 
@@ -83,7 +88,10 @@ def test_labels_are_tied_to_their_fields(window):
     fields = [window.api.mode, window.api.replay_dir, window.api.speed, window.api.api_key, window.api.api_secret,
               window.strategy.reference, window.strategy.entry, *window.strategy.fields.values(),
               window.log_pane.filter, window.backtest.data_dir, window.backtest.start_date, window.backtest.end_date,
-              window.backtest.symbols]
+              window.backtest.symbols, window.live_chart.symbol, window.optimize.data_dir,
+              window.optimize.start_date, window.optimize.end_date, window.optimize.objective,
+              window.optimize.trials, window.optimize.train_days, window.optimize.test_days, window.optimize.jobs,
+              window.optimize.heat_x, window.optimize.heat_y]
     assert [describe(f) for f in fields if f not in buddies] == []
 
 
@@ -112,6 +120,10 @@ class FakeService:
         self.listener = listener
         self.stopped = threading.Event()
         self.calls: list[str] = []
+        self.cockpit = self  # F5 asks the cockpit for a refresh
+
+    def refresh_soon(self):
+        self.calls.append("refresh")
 
     @classmethod
     def build(cls, settings, listener, **kwargs):
@@ -157,15 +169,21 @@ def test_ctrl_enter_starts_ctrl_p_pauses_and_resumes(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: not window.is_running(), timeout=10_000)
 
 
-def test_f5_runs_the_connection_test_when_the_window_has_no_refresh_of_its_own(window, qtbot, monkeypatch):
+def test_f5_refreshes_the_cockpit_while_trading_and_tests_the_connection_while_stopped(
+        window, qtbot, monkeypatch, tmp_path):
     calls = []
     monkeypatch.setattr(window.api, "test_connection", lambda: calls.append("test"))
     window.api.set_mode("replay")
     press(qtbot, window, Qt.Key_F5)
-    assert calls == []  # nothing to refresh in a replay: the test button is disabled
+    assert calls == []  # nothing to refresh in a stopped replay: the test button is disabled
     window.api.test_button.setEnabled(True)
     press(qtbot, window, Qt.Key_F5)
     assert calls == ["test"]
-    window.refresh = lambda: calls.append("refresh")
+    window.api.replay_dir.setText(str(tmp_path))
+    window.start()
+    qtbot.waitUntil(lambda: window.is_running() and FakeService.last is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: window.runner._service is not None, timeout=10_000)  # noqa: SLF001
     press(qtbot, window, Qt.Key_F5)
-    assert calls == ["test", "refresh"]
+    assert FakeService.last.calls == ["refresh"] and calls == ["test"]  # the running bot's cockpit, no test
+    window.stop()
+    qtbot.waitUntil(lambda: not window.is_running(), timeout=10_000)

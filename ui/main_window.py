@@ -289,6 +289,15 @@ class MainWindow(QMainWindow):
         self.state_label.setText(self.tr("Paused: no new entries or hedges; positions kept and tracked")
                                  if self._paused else self.tr("Running"))
 
+    def refresh(self) -> None:
+        """F5: while trading, the heartbeat and the account figures now; while stopped, the
+        connection test (which re-reads the account and the exchange's symbols) when the mode has one."""
+        if self.is_running():
+            self.runner.refresh()
+            self.statusBar().showMessage(self.tr("Refreshing the account and the heartbeat…"), 5_000)
+        elif self.api.test_button.isEnabled():
+            self.api.test_connection()
+
     def stop(self) -> None:
         if self.is_running():
             self.state_label.setText(self.tr("Stopping…"))

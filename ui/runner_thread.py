@@ -136,6 +136,14 @@ class RunnerThread(QThread):
     def set_call_size(self, symbol: str, qty: float) -> None:
         self._control("set_call_size", symbol, qty)
 
+    def refresh(self) -> None:
+        """F5 while running: the service's cockpit reports the heartbeat and the account soon."""
+        with self._lock:
+            service = self._service
+        cockpit = getattr(service, "cockpit", None)
+        if cockpit is not None:
+            cockpit.refresh_soon()
+
     def _control(self, name: str, *args: Any) -> None:
         with self._lock:
             service = self._service

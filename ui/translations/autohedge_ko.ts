@@ -695,6 +695,10 @@
         <translation>실행 중</translation>
     </message>
     <message>
+        <source>Refreshing the account and the heartbeat…</source>
+        <translation>계좌 정보와 동작 상태를 새로 고치는 중…</translation>
+    </message>
+    <message>
         <source>Close every open position (main and hedge) of {symbol} at market now?</source>
         <translation>{symbol}의 모든 포지션(메인과 헤지)을 지금 시장가로 청산할까요?</translation>
     </message>
