@@ -1,4 +1,10 @@
-"""Alerts: fills, errors, liquidations and a stopped service, sent to the desktop, Telegram, e-mail...
+"""Alerts: fills, errors, liquidations, a lost price stream and a stopped service, sent to the desktop,
+Telegram, e-mail...
+
+A liquidation is what the bot really sees: the user-data stream's forced close (order type
+LIQUIDATION / client id ``autoclose-``, or an auto-deleverage's ``adl_autoclose``:
+ForcedCloseEvent) or, without the stream, the [O7] reconciliation finding the exchange's
+position smaller than the state's (PositionDifference).
 
 The dispatcher listens to the trading service's events (runner/events.py) beside
 the window or console: :meth:`AlertDispatcher.listener` wraps the service's
@@ -29,15 +35,16 @@ from adapters.alert_urls import load_alert_urls, save_alert_urls
 from adapters.secrets import install_log_redaction
 from config.settings import AlertSettings
 from core.errors import UserError
-from runner.events import Event, EventListener, FillEvent, LogEvent, ServiceStateEvent
+from runner.events import (
+    Event, EventListener, FillEvent, ForcedCloseEvent, LogEvent, PositionDifference, ServiceStateEvent, StreamState,
+)
 
-__all__ = ["Alert", "AlertSink", "AlertDispatcher", "AppriseSink", "alert_for", "alerting_builder",
+__all__ = ["Alert", "AlertSink", "AlertDispatcher", "AlertWatch", "AppriseSink", "alert_for", "alerting_builder",
            "load_alert_urls", "save_alert_urls", "protect_urls", "display_url"]
 
 log = logging.getLogger("autohedge.alerts")
 MAX_QUEUED = 200  # beyond this, alerts are dropped (said once): a flood must not grow memory without end
 EXIT_FLUSH_SECONDS = 10.0  # at program exit, how long the last alerts ("stopped") may take to go out
-_LIQUIDATION = re.compile(r"liquidat", re.IGNORECASE)
 _STOP = object()
 
 
@@ -55,23 +62,68 @@ class AlertSink(Protocol):
 
 
 def alert_for(event: Event) -> Alert | None:
-    """The alert an event deserves, if any (whether it is wanted is AlertSettings' business)."""
+    """The alert an event deserves, if any (whether it is wanted is AlertSettings' business).
+
+    Stream states and position differences need what came before: :class:`AlertWatch` decides those."""
     if isinstance(event, FillEvent):
         fill = event.fill
         text = (f"[{fill.reason}] {fill.symbol} {fill.action.value} {fill.side.value} {fill.qty:g} @ {fill.price:g} "
                 f"(fee {fill.fee:.4f} USDT)")
-        if _LIQUIDATION.search(fill.reason):
-            return Alert("liquidations", f"AutoHedge: {fill.symbol} liquidated", text)
         return Alert("fills", f"AutoHedge: {fill.symbol} fill", text)
+    if isinstance(event, ForcedCloseEvent):
+        what = "liquidated" if event.kind == "liquidation" else "auto-deleveraged"
+        return Alert("liquidations", f"AutoHedge: {event.symbol} {event.side} {what}",
+                     f"[O7] The exchange closed {event.symbol} {event.side} {event.qty:g} @ {event.price:g} "
+                     f"({what}); the bot takes the exchange's position.")
     if isinstance(event, LogEvent):
-        if _LIQUIDATION.search(event.message):
-            return Alert("liquidations", f"AutoHedge: {event.symbol or 'account'} liquidation", event.message)
         if event.level == "ERROR":
             return Alert("errors", f"AutoHedge error{f': {event.symbol}' if event.symbol else ''}", event.message)
         return None
     if isinstance(event, ServiceStateEvent) and not event.running:
         return Alert("stopped", "AutoHedge stopped", f"Trading stopped{f': {event.detail}' if event.detail else ''}")
     return None
+
+
+class AlertWatch:
+    """The alerts that depend on what came before (called from the service thread only).
+
+    - The price stream: one alert when it is lost (``reconnecting`` after it was up; its retries
+      repeat the state and do not alert again) and one when it delivers again.
+    - [O7] A position the exchange holds smaller than the state did (a liquidation, an
+      auto-deleverage or a trade by hand), unless the stream's forced closes of that side (whose
+      alerts were sent) account for the whole difference.
+    """
+
+    def __init__(self):
+        self.stream_lost = False
+        self._forced: dict[tuple[str, str], float] = {}  # (symbol, side) -> quantity the stream said was forced
+
+    def alert(self, event: Event) -> Alert | None:
+        if isinstance(event, StreamState):
+            return self._stream(event)
+        if isinstance(event, ForcedCloseEvent):
+            key = (event.symbol, event.side)
+            self._forced[key] = self._forced.get(key, 0.0) + event.qty
+        if isinstance(event, PositionDifference) and event.exchange_qty < event.state_qty:
+            forced = self._forced.pop((event.symbol, event.side), 0.0)
+            if event.state_qty - event.exchange_qty <= forced * (1 + 1e-9):
+                return None  # the reconciliation's echo of forced closes already alerted
+            return Alert("liquidations", f"AutoHedge: {event.symbol} {event.side} reduced on the exchange",
+                         f"[O7] {event.symbol} {event.side}: the exchange holds {event.exchange_qty:g}, the bot held "
+                         f"{event.state_qty:g} (a liquidation, an auto-deleverage or a trade by hand); "
+                         "the exchange's position is taken.")
+        return alert_for(event)
+
+    def _stream(self, event: StreamState) -> Alert | None:
+        if event.state == "reconnecting" and not self.stream_lost:
+            self.stream_lost = True
+            return Alert("stopped", "AutoHedge: price stream lost",
+                         "The candle stream is reconnecting; no close arrives until it is back "
+                         f"(REST fills the gap){f': {event.detail}' if event.detail else ''}.")
+        if event.state in ("connected", "rest") and self.stream_lost:
+            self.stream_lost = False
+            return Alert("stopped", "AutoHedge: price stream back", "The candle stream delivers again.")
+        return None
 
 
 class AlertDispatcher:
@@ -86,6 +138,7 @@ class AlertDispatcher:
         self._failing: set[str] = set()
         self._dropped = False
         self.sent = 0  # alerts handed to every sink (for tests and the log)
+        self.watch = AlertWatch()
         _live.add(self)
 
     def listener(self, downstream: EventListener) -> EventListener:
@@ -100,7 +153,7 @@ class AlertDispatcher:
     def offer(self, event: Event) -> None:
         """Queue the event's alert when its kind is switched on; never raises, never blocks."""
         try:
-            alert = alert_for(event)
+            alert = self.watch.alert(event)
             if alert is not None and getattr(self.settings, alert.kind):
                 self._put(alert)
             if isinstance(event, ServiceStateEvent) and not event.running:

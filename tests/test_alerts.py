@@ -22,8 +22,11 @@ from adapters.alert_urls import load_alert_urls, save_alert_urls
 from config.settings import AlertSettings, load_settings, read_settings_file
 from core.model import Action, Fill, Side
 from runner import alerts as alerts_module
-from runner.alerts import AlertDispatcher, AppriseSink, alert_for, alerting_builder, display_url
-from runner.events import FillEvent, LogEvent, ServiceStateEvent, StatusRow, SymbolRunState
+from runner.alerts import AlertDispatcher, AlertWatch, AppriseSink, alert_for, alerting_builder, display_url
+from runner.events import (
+    FillEvent, ForcedCloseEvent, LogEvent, PositionDifference, ServiceStateEvent, StatusRow, StreamState,
+    SymbolRunState,
+)
 from tests.test_secrets import MemoryKeyring
 
 TOKEN = "AAHsecretBotToken0123456789abcdef"  # stands for a Telegram bot token / webhook secret
@@ -38,7 +41,7 @@ EVENTS = {
     "fill": FillEvent(a_fill()),
     "error": LogEvent(1, "ERROR", "DOGEUSDT stopped trading: exchange error -2019: Margin is insufficient.",
                       "DOGEUSDT"),
-    "liquidation": LogEvent(1, "WARNING", "[O7] DOGEUSDT LONG 100 liquidated by the exchange", "DOGEUSDT"),
+    "liquidation": ForcedCloseEvent("DOGEUSDT", "LONG", 100.0, 0.0652, "liquidation", 1_700_000_000_000),
     "stopped": ServiceStateEvent(False, "stopped; state saved"),
 }
 
@@ -65,6 +68,34 @@ def test_each_event_kind_gives_its_alert_and_ordinary_events_none():
     row = StatusRow("DOGEUSDT", "UP", SymbolRunState.RUNNING, "", 0.07, None, 0, None, None, None, None, 0, None,
                     None, 100)
     assert alert_for(row) is None
+    assert alert_for(LogEvent(1, "WARNING", "[O7] DOGEUSDT LONG: state holds 100, the exchange 0")) is None
+
+
+def test_a_lost_price_stream_alerts_once_and_again_when_it_is_back():
+    watch = AlertWatch()
+    states = ["connected", "reconnecting", "reconnecting", "reconnecting", "rest", "connected", "reconnecting",
+              "connected"]
+    alerts = [watch.alert(StreamState(state, "ConnectionError; next try in 2 s" if state == "reconnecting" else ""))
+              for state in states]
+    titles = [a.title if a else None for a in alerts]
+    assert titles == [None, "AutoHedge: price stream lost", None, None, "AutoHedge: price stream back", None,
+                      "AutoHedge: price stream lost", "AutoHedge: price stream back"]
+    assert {a.kind for a in alerts if a} == {"stopped"}
+    assert "ConnectionError" in alerts[1].body
+
+
+def test_O7_a_position_smaller_on_the_exchange_alerts_unless_the_stream_said_it_was_a_liquidation():
+    watch = AlertWatch()
+    t0 = 1_700_000_000_000
+    reduced = watch.alert(PositionDifference("DOGEUSDT", "LONG", 100.0, 0.0, t0))
+    assert reduced.kind == "liquidations" and "the exchange holds 0, the bot held 100" in reduced.body
+    assert watch.alert(PositionDifference("DOGEUSDT", "LONG", 0.0, 100.0, t0)) is None  # grown: not a liquidation
+    forced = watch.alert(ForcedCloseEvent("DOGEUSDT", "SHORT", 100.0, 0.07, "liquidation", t0))
+    assert forced.title == "AutoHedge: DOGEUSDT SHORT liquidated"
+    assert watch.alert(PositionDifference("DOGEUSDT", "SHORT", 100.0, 0.0, t0 + 60_000)) is None  # its echo
+    assert watch.alert(PositionDifference("DOGEUSDT", "SHORT", 50.0, 0.0, t0 + 120_000)) is not None  # a new one
+    adl = watch.alert(ForcedCloseEvent("DOGEUSDT", "LONG", 40.0, 0.07, "adl", t0))
+    assert adl.kind == "liquidations" and "auto-deleveraged" in adl.title
 
 
 @pytest.mark.parametrize("switched_off", ["fills", "errors", "liquidations", "stopped"])
@@ -302,3 +333,54 @@ def test_the_alerts_dialog_refuses_a_url_apprise_does_not_know(qtbot, memory_key
     assert dialog.choice is None and "not an alert URL" in dialog.message.text()
     assert load_alert_urls() == []
     assert json.dumps(memory_keyring.entries) == "{}"
+
+
+# ----- liquidations as the bot really sees them: the real service against the fake exchange ----------
+
+from tests.fake_binance.fixtures import fake, fake_server  # noqa: E402,F401 - pytest fixtures
+from tests.test_runner_money_safety import BAR, IDLE, SYMBOL, Bot, wait_until  # noqa: E402
+
+
+def liquidation_bot(fake, tmp_path, webhook, user_stream: bool) -> Bot:
+    """The service holding LONG 100 after its first close; the exchange then liquidates it."""
+    bot = Bot(fake, tmp_path, [], user_stream=user_stream)
+    dispatcher = AlertDispatcher(AlertSettings(fills=False), [AppriseSink([f"json://127.0.0.1:{webhook.port}/hook/x"])])
+    bot.service.listener = dispatcher.listener(bot.service.listener)
+    bot.dispatcher = dispatcher
+    return bot
+
+
+def test_a_liquidation_on_the_user_data_stream_is_alerted_once(fake, tmp_path, webhook):
+    """ORDER_TRADE_UPDATE of type LIQUIDATION, client id autoclose-…, execution CALCULATED [O7]."""
+    bot = liquidation_bot(fake, tmp_path, webhook, user_stream=True)
+    bot.feed.script.extend([
+        lambda: wait_until(bot.user_stream.connected.is_set), BAR,
+        lambda: wait_until(lambda: bot.user_stream.received >= 2),  # our own open's events
+        lambda: fake.liquidate(SYMBOL, "LONG"),
+        lambda: wait_until(lambda: bot.user_stream.received >= 4),  # the CALCULATED execution, ACCOUNT_UPDATE
+        IDLE, BAR])
+    bot.run()
+    assert bot.dispatcher.wait_until_sent(60)
+    titles = [body["title"] for body in webhook.bodies]
+    assert titles.count("AutoHedge: DOGEUSDT LONG liquidated") == 1, titles
+    assert not [title for title in titles if "reduced on the exchange" in title]  # the reconciliation's echo
+    [body] = [b for b in webhook.bodies if b["title"].endswith("liquidated")]
+    assert "DOGEUSDT LONG 100 @" in body["message"]
+    assert any("LONG 100 liquidated by the exchange" in line and "autoclose-" in line for line in bot.lines)
+    assert_bot_took_the_exchange_s_position(bot)
+
+
+def test_a_liquidation_without_the_stream_is_alerted_from_the_reconciliation(fake, tmp_path, webhook):
+    """No user-data stream: the per-close [O7] check finds LONG 0 on the exchange against 100."""
+    bot = liquidation_bot(fake, tmp_path, webhook, user_stream=False)
+    bot.feed.script.extend([BAR, lambda: fake.liquidate(SYMBOL, "LONG"), BAR])
+    bot.run()
+    assert bot.dispatcher.wait_until_sent(60)
+    titles = [body["title"] for body in webhook.bodies]
+    assert titles.count("AutoHedge: DOGEUSDT LONG reduced on the exchange") == 1, titles
+    assert_bot_took_the_exchange_s_position(bot)
+
+
+def assert_bot_took_the_exchange_s_position(bot: Bot) -> None:
+    """[O7] the exchange's LONG 0 was taken (the next close in the UP regime may open LONG again [R2])."""
+    assert any("LONG: state holds 100, the exchange 0; the exchange's position is taken" in line for line in bot.lines)

@@ -30,9 +30,11 @@ EVENT_CHOICES: dict[str, tuple[str, str]] = {
     "errors": (QT_TRANSLATE_NOOP("AlertsDialog", "Errors"),
                QT_TRANSLATE_NOOP("AlertsDialog", "A refused order, a symbol stopped by an error, any error line")),
     "liquidations": (QT_TRANSLATE_NOOP("AlertsDialog", "Liquidations"),
-                     QT_TRANSLATE_NOOP("AlertsDialog", "A position closed by the exchange's liquidation")),
-    "stopped": (QT_TRANSLATE_NOOP("AlertsDialog", "Trading stopped"),
-                QT_TRANSLATE_NOOP("AlertsDialog", "The trading service stopped, for any reason")),
+                     QT_TRANSLATE_NOOP("AlertsDialog", "A position closed by the exchange (liquidation or "
+                                                       "auto-deleverage), or found smaller on the exchange")),
+    "stopped": (QT_TRANSLATE_NOOP("AlertsDialog", "Trading or price stream stopped"),
+                QT_TRANSLATE_NOOP("AlertsDialog", "The trading service stopped, for any reason; the price stream "
+                                                  "was lost (and is back)")),
 }
 
 

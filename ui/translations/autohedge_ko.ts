@@ -67,16 +67,16 @@
         <translation>강제 청산</translation>
     </message>
     <message>
-        <source>A position closed by the exchange&apos;s liquidation</source>
-        <translation>거래소의 강제 청산(리퀴데이션)으로 닫힌 포지션</translation>
+        <source>A position closed by the exchange (liquidation or auto-deleverage), or found smaller on the exchange</source>
+        <translation>거래소가 포지션을 직접 종료함(강제청산 또는 자동 디레버리징), 또는 거래소 포지션이 봇보다 작게 확인됨</translation>
     </message>
     <message>
-        <source>Trading stopped</source>
-        <translation>매매 중지</translation>
+        <source>Trading or price stream stopped</source>
+        <translation>매매 또는 시세 스트림 중단</translation>
     </message>
     <message>
-        <source>The trading service stopped, for any reason</source>
-        <translation>이유와 상관없이 매매 서비스가 멈췄을 때</translation>
+        <source>The trading service stopped, for any reason; the price stream was lost (and is back)</source>
+        <translation>어떤 이유로든 매매 서비스가 정지함, 시세 스트림이 끊김(및 복구됨)</translation>
     </message>
     <message>
         <source>Alerts</source>
