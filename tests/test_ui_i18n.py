@@ -153,13 +153,13 @@ def cockpit_events(symbol: str = "DOGEUSDT") -> list:
     now = 1_700_000_000_000
     row = StatusRow(symbol, "UP", SymbolRunState.PAUSED, "paused by the user: no new entries or hedges", 0.1,
                     "LONG", 100.0, 0.099, 0.1, 1.0, "SHORT", 100.0, 0.1005, -0.05, 100.0)
-    preview = DecisionPreview(0.1, "UP", ("OPEN SHORT 100 [R3]",), ("R3",))
+    preview = DecisionPreview(0.1, "down", ("OPEN SHORT 100 [R3]",), ("R3",))  # the cockpit's words: up/down/none
     candle = Candle(now - 300_000, 0.099, 0.101, 0.098, 0.1, 1000.0, now)
     fill = Fill("c1", symbol, Side.LONG, Action.OPEN, 100.0, 0.099, 0.004, now - 300_000, "R2", now - 300_000)
     return [
         SymbolFormat(symbol, 0.00001, 1.0), row,
         StreamState("reconnecting", "ConnectionError; next try in 2 s", now),
-        Heartbeat(symbol, now, now, "UP", preview, (("take_profit", 0.11), ("activation", 0.105))),
+        Heartbeat(symbol, now, now, "up", preview, (("take_profit", 0.11), ("activation", 0.105))),
         AccountUpdate(now, 1000.0, 1001.0, 1.0, 2.0, 0.1, 3.0,
                       (PositionRisk(symbol, "LONG", 100.0, 0.099, 0.1, 0.1, 0.05),)),
         CandleUpdate(symbol, candle, True, "UP"), FillEvent(fill),
@@ -177,6 +177,7 @@ def test_the_cockpit_while_trading_is_korean(qtbot, korean, tmp_path, monkeypatc
     assert window.status_table.cell_text("DOGEUSDT", "State") == "사용자가 일시정지: 신규 진입·헤지 없음"
     assert window.heartbeat.stream_label.text() == "● 스트림 재연결 중 — ConnectionError, 2초 후 재시도"
     assert "진입 SHORT 100 [R3]" in window.heartbeat.table.item(0, 3).text()
+    assert window.heartbeat.table.item(0, 2).text() == "상승" and "신호 하락" in window.heartbeat.table.item(0, 3).text()
     assert "청산가" in window.account_strip.positions.text()
     cells = [window.heartbeat.table.item(0, c).text() for c in range(window.heartbeat.table.columnCount())]
     assert [text for text in cells if english_words(text)] == []

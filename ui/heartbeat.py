@@ -101,8 +101,9 @@ class HeartbeatPanel(QWidget):
             actions = (", ".join(service_texts.preview_action(a) for a in preview.actions) if preview.actions
                        else self.tr("no order"))
             would = self.tr("at {price}: signal {signal}, {actions}").format(
-                price=price(preview.price, tick), signal=preview.signal, actions=actions)
-        cells = (beat.symbol, utc_text(beat.last_close_ms) if beat.last_close_ms else "—", beat.signal, would)
+                price=price(preview.price, tick), signal=service_texts.signal_name(preview.signal), actions=actions)
+        cells = (beat.symbol, utc_text(beat.last_close_ms) if beat.last_close_ms else "—",
+                 service_texts.signal_name(beat.signal), would)
         for column, text in enumerate(cells):
             item = self.table.item(row, column)
             if item.text() != text:

@@ -41,6 +41,12 @@ def refusal_sentence(error: OrderRejectedError) -> str:
     return _key_problem(error)
 
 
+def exchange_cause(error: UserError) -> BaseException | None:
+    """The exchange error behind a start-up UserError (runner.factory raises it ``from None``:
+    the cause is still the exception's context)."""
+    return error.__cause__ or error.__context__
+
+
 def network_sentence(error: RetryableError) -> str:
     """'network error: cannot reach Binance (connection failed)' -> 'Cannot reach Binance (connection failed)'."""
     text = error.message.split("network error: ", 1)[-1].strip()
@@ -80,7 +86,11 @@ class RunnerThread(QThread):
                 service.stop()
             service.run()
         except UserError as exc:
-            self.failed.emit(str(exc))
+            cause = exchange_cause(exc)
+            if isinstance(cause, OrderRejectedError):  # the key, its permissions, the IP: say which
+                self.failed.emit(self.tr("Not started: {reason}").format(reason=refusal_sentence(cause)))
+            else:
+                self.failed.emit(str(exc))
         except OrderRejectedError as exc:
             self.failed.emit(self.tr("Not started: {reason}").format(reason=refusal_sentence(exc)))
         except Exception as exc:  # the window must survive any service failure and say what happened
@@ -91,7 +101,13 @@ class RunnerThread(QThread):
         attempt = 0
         while True:
             try:
-                return self._factory(self._listen)
+                try:
+                    return self._factory(self._listen)
+                except UserError as exc:  # runner.factory words exchange failures; the cause decides a retry
+                    cause = exchange_cause(exc)
+                    if isinstance(cause, RetryableError):
+                        raise cause from None
+                    raise
             except RetryableError as exc:
                 delay = self._retry_delays[min(attempt, len(self._retry_delays) - 1)]
                 attempt += 1

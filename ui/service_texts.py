@@ -53,6 +53,16 @@ def stream_detail(text: str) -> str:
     return text
 
 
+# The signal words of runner/cockpit.py's heartbeat and preview (lower case: up | down | none).
+SIGNAL_NAMES = {"up": QT_TRANSLATE_NOOP("ServiceTexts", "up"), "down": QT_TRANSLATE_NOOP("ServiceTexts", "down"),
+                "none": QT_TRANSLATE_NOOP("ServiceTexts", "none")}
+
+
+def signal_name(value: str) -> str:
+    key = value.lower()
+    return QCoreApplication.translate(CONTEXT, SIGNAL_NAMES[key]) if key in SIGNAL_NAMES else value
+
+
 ACTION_NAMES = {"OPEN": QT_TRANSLATE_NOOP("ServiceTexts", "OPEN"), "CLOSE": QT_TRANSLATE_NOOP("ServiceTexts", "CLOSE")}
 _ACTION = re.compile(r"^(?P<action>OPEN|CLOSE) (?P<rest>.*)$")
 

@@ -1208,6 +1208,18 @@
         <translation>데이터 폴더의 캔들</translation>
     </message>
     <message>
+        <source>up</source>
+        <translation>상승</translation>
+    </message>
+    <message>
+        <source>down</source>
+        <translation>하락</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>없음</translation>
+    </message>
+    <message>
         <source>OPEN</source>
         <translation>진입</translation>
     </message>
