@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from decimal import Decimal
 import logging
 import socket
 import threading
@@ -384,3 +385,22 @@ def test_a_liquidation_without_the_stream_is_alerted_from_the_reconciliation(fak
 def assert_bot_took_the_exchange_s_position(bot: Bot) -> None:
     """[O7] the exchange's LONG 0 was taken (the next close in the UP regime may open LONG again [R2])."""
     assert any("LONG: state holds 100, the exchange 0; the exchange's position is taken" in line for line in bot.lines)
+
+
+def test_O7_the_user_stream_parser_tells_a_forced_close_from_our_own_orders():
+    from adapters.binance_user_stream import parse_user_event
+    from core.ports import ForcedClose, TradeUpdate
+
+    def message(client_id: str, order_type: str, execution: str) -> str:
+        return json.dumps({"e": "ORDER_TRADE_UPDATE", "E": 5, "T": 5, "o": {
+            "s": "DOGEUSDT", "c": client_id, "o": order_type, "x": execution, "X": "FILLED", "l": "100", "z": "100",
+            "L": "0.0652", "n": "0.01", "N": "USDT", "T": 5, "ps": "LONG"}})
+
+    [liquidation] = parse_user_event(message("autoclose-000000000001", "LIQUIDATION", "CALCULATED"))
+    assert liquidation == ForcedClose("DOGEUSDT", Side.LONG, Decimal("100"), Decimal("0.0652"),
+                                      "autoclose-000000000001", "liquidation", 5)
+    adl, trade = parse_user_event(message("adl_autoclose", "MARKET", "TRADE"))
+    assert adl.kind == "adl" and isinstance(trade, TradeUpdate)
+    [own] = parse_user_event(message("ah-DOGEUSDT-1-1", "MARKET", "TRADE"))
+    assert isinstance(own, TradeUpdate)
+    assert parse_user_event(message("autoclose-000000000001", "LIQUIDATION", "NEW")) == []
