@@ -30,7 +30,7 @@ from runner.events import (
     AccountUpdate, CandleUpdate, Event, FillEvent, Heartbeat, LogEvent, ProgressEvent, ServiceStateEvent,
     StartRetry, StatusRow, StreamState, SymbolFormat,
 )
-from ui import paths, window_extras
+from ui import gui_gc, paths, window_extras
 from runner.accounts import ApiCredentials, install_log_redaction, mask
 from ui.api_panel import ApiPanel, ConnectionChecker, CredentialStore
 from ui.backtest_tab import BacktestRunner, BacktestTab
@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
         self._on_mode_changed(self.api.current_mode())
         self._update_buttons()
         self._builder = window_extras.install(self, self._builder)  # Settings menu, alerts, shortcuts
+        gui_gc.install()  # cycles holding Qt objects are freed on this thread, never the service's
         if load_problem:
             self.show_message(load_problem, level="WARNING")
 
