@@ -32,7 +32,7 @@ from websockets.exceptions import WebSocketException
 from websockets.sync.client import connect
 
 from core.model import Side
-from core.ports import PositionUpdate, TradeUpdate
+from core.ports import ForcedClose, PositionUpdate, TradeUpdate
 
 log = logging.getLogger("autohedge.userstream")
 
@@ -53,7 +53,23 @@ def _decimal(value: Any) -> Decimal:
         return Decimal(0)
 
 
-def parse_user_event(text: str) -> list[TradeUpdate | PositionUpdate | str]:
+def _forced_close(order: dict, time_ms: int) -> ForcedClose | None:
+    """A liquidation's execution (order type LIQUIDATION / client id ``autoclose-``, execution
+    CALCULATED) or an auto-deleverage's (client id ``adl_autoclose``); None for any other order."""
+    client_id = str(order.get("c") or "")
+    if order.get("x") not in ("TRADE", "CALCULATED") or order.get("ps") not in ("LONG", "SHORT"):
+        return None
+    if order.get("o") == "LIQUIDATION" or client_id.startswith("autoclose-"):
+        kind = "liquidation"
+    elif client_id.startswith("adl_autoclose"):
+        kind = "adl"
+    else:
+        return None
+    return ForcedClose(str(order.get("s")), Side(order["ps"]), _decimal(order.get("l")), _decimal(order.get("L")),
+                       client_id, kind, time_ms)
+
+
+def parse_user_event(text: str) -> list[TradeUpdate | PositionUpdate | ForcedClose | str]:
     """Records from one stream message; ``"expired"`` for listenKeyExpired."""
     message = json.loads(text)
     data = message.get("data", message) if isinstance(message, dict) else None
@@ -64,9 +80,10 @@ def parse_user_event(text: str) -> list[TradeUpdate | PositionUpdate | str]:
         return ["expired"]
     if kind == "ORDER_TRADE_UPDATE":
         order = data.get("o", {})
+        forced = _forced_close(order, int(order.get("T") or data.get("E") or 0))
         if order.get("x") != "TRADE":
-            return []
-        return [TradeUpdate(str(order.get("s")), str(order.get("c")), _decimal(order.get("l")),
+            return [forced] if forced is not None else []
+        return ([forced] if forced is not None else []) + [TradeUpdate(str(order.get("s")), str(order.get("c")), _decimal(order.get("l")),
                             _decimal(order.get("z")), _decimal(order.get("L")), _decimal(order.get("n")),
                             str(order.get("N") or ""), str(order.get("X")), int(order.get("T") or data.get("E") or 0))]
     if kind == "ACCOUNT_UPDATE":

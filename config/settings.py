@@ -33,6 +33,7 @@ MODES = ("paper", "testnet", "live")
 FILL_MODELS = ("next_open", "close")
 PAPER_SOURCES = ("replay", "live")
 MARGIN_TYPES = ("ISOLATED", "CROSSED")
+LANGUAGES = ("auto", "en", "ko")  # auto: Korean when the system language is Korean, else English
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{2,20}USDT$")
 _SECRET_WORDS = ("secret", "api_key", "apikey", "password", "token")
 
@@ -84,6 +85,22 @@ class PathSettings:
 
 
 @dataclass(frozen=True)
+class UiSettings:
+    language: str = "auto"
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Which events raise an alert (desktop notification, and apprise URLs kept in the OS keyring)."""
+
+    desktop: bool = True
+    fills: bool = True
+    errors: bool = True
+    liquidations: bool = True
+    stopped: bool = True
+
+
+@dataclass(frozen=True)
 class AppSettings:
     mode: str = "paper"
     strategy: StrategyParams = StrategyParams()
@@ -92,6 +109,8 @@ class AppSettings:
     backtest: BacktestSettings = BacktestSettings()
     paper: PaperSettings = PaperSettings()
     paths: PathSettings = PathSettings()
+    ui: UiSettings = UiSettings()
+    alerts: AlertSettings = AlertSettings()
 
     def leverage_for(self, symbol: str) -> int:
         own = self.symbols[symbol].leverage
@@ -132,6 +151,12 @@ def _number(low: float | None = None, high: float | None = None, integer: bool =
     return check
 
 
+def _flag(key: str, value: Any) -> Any:
+    if not isinstance(value, bool):
+        raise SettingsError(f"{key} = {value!r} must be true or false")
+    return value
+
+
 def _text(key: str, value: Any) -> Any:
     if not isinstance(value, str) or not value:
         raise SettingsError(f"{key} = {value!r} must be a non-empty text", key)
@@ -163,6 +188,8 @@ SCHEMA: dict[str, Any] = {
     "paper.replay_speed": _number(0, 1_000_000),
     "paths.state_dir": _text,
     "paths.log_dir": _text,
+    "ui.language": _choice(LANGUAGES),
+    **{f"alerts.{f.name}": _flag for f in fields(AlertSettings)},
 }
 SYMBOL_SCHEMA: dict[str, Any] = {
     "call_size": _number(0, None, low_open=True),
@@ -272,6 +299,8 @@ def parse_settings(data: Any) -> AppSettings:
         backtest=_section(BacktestSettings, "backtest", values),
         paper=_section(PaperSettings, "paper", values),
         paths=_section(PathSettings, "paths", values),
+        ui=_section(UiSettings, "ui", values),
+        alerts=_section(AlertSettings, "alerts", values),
     )
 
 
@@ -422,6 +451,8 @@ def settings_to_dict(settings: AppSettings) -> dict[str, Any]:
         "paper": {"source": settings.paper.source, "replay_data": settings.paper.replay_data,
                   "replay_speed": settings.paper.replay_speed},
         "paths": {"state_dir": settings.paths.state_dir, "log_dir": settings.paths.log_dir},
+        "ui": {"language": settings.ui.language},
+        "alerts": {f.name: getattr(settings.alerts, f.name) for f in fields(AlertSettings)},
     }
 
 

@@ -202,6 +202,21 @@ class PositionUpdate:
     time: int
 
 
+@dataclass(frozen=True)
+class ForcedClose:
+    """The exchange closed a position by itself (Binance ORDER_TRADE_UPDATE of a liquidation:
+    order type LIQUIDATION, client id ``autoclose-…``, execution CALCULATED; or an
+    auto-deleverage: client id ``adl_autoclose``). ``kind`` is ``liquidation`` or ``adl``."""
+
+    symbol: str
+    side: Side
+    qty: Decimal
+    price: Decimal
+    client_id: str
+    kind: str
+    time: int
+
+
 class UserStream(Protocol):
     """Pushed account events (optional). REST stays the authority; this only makes things show
     earlier and carries the real commission of each fill."""
@@ -210,7 +225,7 @@ class UserStream(Protocol):
 
     def start(self) -> None: ...
 
-    def drain(self) -> list[TradeUpdate | PositionUpdate]:
+    def drain(self) -> list[TradeUpdate | PositionUpdate | ForcedClose]:
         """Everything received so far."""
         ...
 

@@ -177,6 +177,12 @@ class CockpitReporter:
             self._account_due = False
             self._account()
 
+    def refresh_soon(self) -> None:
+        """Asked by the user (F5): heartbeats at the next tick and the account as soon as the
+        request budget's throttle allows (called from another thread: two flag writes)."""
+        self._account_due = True
+        self._next_heartbeat = 0.0
+
     def _account_source(self):
         """The service's ``account_view`` (an exchange connection of its own) or its broker."""
         return getattr(self.service, "account_view", None) or self.service.broker

@@ -165,8 +165,34 @@ class StartRetry:
     delay_s: float
 
 
+@dataclass(frozen=True)
+class ForcedCloseEvent:
+    """The exchange closed (part of) a position by itself, as its user-data stream said:
+    ``kind`` ``liquidation`` (order type LIQUIDATION, client id ``autoclose-…``) or ``adl``
+    (auto-deleverage, client id ``adl_autoclose``)."""
+
+    symbol: str
+    side: str  # LONG | SHORT
+    qty: float
+    price: float
+    kind: str
+    time_ms: int
+
+
+@dataclass(frozen=True)
+class PositionDifference:
+    """[O7] Reconciliation found the exchange's position different from the state's (the exchange
+    wins): a liquidation, an auto-deleverage, a trade made by hand, or an order executed late."""
+
+    symbol: str
+    side: str  # LONG | SHORT
+    state_qty: float
+    exchange_qty: float
+    time_ms: int
+
+
 Event = Union[LogEvent, StatusRow, FillEvent, ServiceStateEvent, ProgressEvent, AccountUpdate, StreamState,
-              Heartbeat, CandleUpdate, SymbolFormat, StartRetry]
+              Heartbeat, CandleUpdate, SymbolFormat, StartRetry, ForcedCloseEvent, PositionDifference]
 EventListener = Callable[[Event], None]
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from config.paths import ensure_writable, resolve_user_path, user_home
 from config.settings import load_settings
 from core.errors import UserError
+from runner.alerts import alerting_builder, apprise_sinks
 from runner.factory import MODES, build_service, default_state_dir
 from runner.backtest_cli import parse_time
 from runner.logging_setup import setup_logging
@@ -72,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     ensure_writable(state_dir, "state")
     log_file = setup_logging(ensure_writable(resolve_user_path(settings.paths.log_dir), "log"))
     ensure_writable(trades_path.parent, "trades output")
-    service = build_service(
+    build = alerting_builder(build_service, apprise_sinks)  # Telegram / e-mail alerts saved from the window
+    service = build(
         settings, lambda event: None, mode=mode, replay_dir=args.replay, speed=args.speed, state_dir=state_dir,
         fee_pct=args.fee_pct, start_ms=start_ms, end_ms=end_ms,
         resume=args.resume, base_url=args.base_url, stream_url=args.stream_url,

@@ -43,7 +43,9 @@ from typing import Callable
 from config.paths import FolderError, ensure_writable, why_not_writable
 from core.executor import ExecutionResult, ExecutionStatus, OrderExecutor, resend_id, to_decimal
 from core.model import FIVE_MINUTES_MS, Action, Candle, Fill, OrderIntent, Side
-from core.ports import PASSING_REFUSAL_CODES, Broker, BrokerError, OrderReport, TradeUpdate, UserStream
+from core.ports import (
+    PASSING_REFUSAL_CODES, Broker, BrokerError, ForcedClose, OrderReport, TradeUpdate, UserStream,
+)
 from core.rules import pnl, pnl_pct
 from core.state import QTY_EPSILON, PendingOrder, PositionState, StateFileError, StateStore
 from core.strategy import HedgeStrategy, exact_sum
@@ -52,7 +54,9 @@ from runner.events import (
     Event,
     EventListener,
     FillEvent,
+    ForcedCloseEvent,
     LogEvent,
+    PositionDifference,
     ProgressEvent,
     ServiceStateEvent,
     StatusRow,
@@ -546,6 +550,7 @@ class TradingService:
             changed.add(side)
             self._log("WARNING", strategy.symbol, f"[O7] {strategy.symbol} {side.value}: state holds {mine.qty:g}, "
                       f"the exchange {their_qty:g}; the exchange's position is taken")
+            self._emit(PositionDifference(strategy.symbol, side.value, mine.qty, their_qty, self.clock()))
             if their_qty <= 0:
                 strategy.state.positions[side] = PositionState()
             elif mine.qty <= 0:
@@ -708,6 +713,12 @@ class TradingService:
                 if len(self._trades) > 2000:  # old orders' executions are no longer asked for
                     self._trades.clear()
                 self._trades.setdefault(record.order_id, []).append(record)
+            elif isinstance(record, ForcedClose):  # the positions are read at the ACCOUNT_UPDATE that follows
+                what = "liquidated" if record.kind == "liquidation" else "auto-deleveraged"
+                self._log("WARNING", record.symbol, f"[O7] {record.symbol} {record.side.value} {record.qty} {what} "
+                          f"by the exchange at {record.price} ({record.client_id})")
+                self._emit(ForcedCloseEvent(record.symbol, record.side.value, float(record.qty), float(record.price),
+                                            record.kind, record.time))
             else:
                 self._position_updates.append(record)
 

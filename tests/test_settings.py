@@ -65,6 +65,7 @@ CHOICES = {
     "exchange.margin_type": ("ISOLATED", "CROSSED"),
     "backtest.fill": ("next_open", "close"),
     "paper.source": ("replay", "live"),
+    "ui.language": ("auto", "en", "ko"),
 }
 # key -> (a value out of range, the bound the message must state)
 RANGES = {
@@ -85,10 +86,25 @@ RANGES = {
     "paper.replay_speed": (-1, "0"),
 }
 TEXTS = ("paper.replay_data", "paths.state_dir", "paths.log_dir")
+FLAGS = ("alerts.desktop", "alerts.fills", "alerts.errors", "alerts.liquidations", "alerts.stopped")
 
 
 def test_every_schema_key_is_covered_by_these_tests():
-    assert set(SCHEMA) == set(CHOICES) | set(RANGES) | set(TEXTS)
+    assert set(SCHEMA) == set(CHOICES) | set(RANGES) | set(TEXTS) | set(FLAGS)
+
+
+@pytest.mark.parametrize("key", FLAGS)
+def test_flag_key_takes_true_or_false_only(key):
+    assert "true or false" in refused(with_key(key, "yes please")) and key in refused(with_key(key, 1))
+    section, name = key.split(".")
+    assert getattr(getattr(parse_settings(with_key(key, False)), section), name) is False
+
+
+def test_language_and_alert_choices_survive_a_save_and_load(tmp_path):
+    base = parse_settings(with_key("ui.language", "ko"))
+    save_settings(base, tmp_path / "s.yaml")
+    again = load_settings(tmp_path / "s.yaml")
+    assert again.ui.language == "ko" and again.alerts == base.alerts
 
 
 @pytest.mark.parametrize("key", CHOICES)

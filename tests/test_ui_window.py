@@ -281,3 +281,28 @@ def test_right_click_pauses_resumes_and_flattens_one_symbol(qtbot, home, setting
     assert not any("ALGOUSDT" in line and "[manual]" in line for line in window.log_pane.lines())
     window.stop()
     qtbot.waitUntil(lambda: not window.is_running(), timeout=15_000)
+
+
+def test_cyclic_garbage_is_collected_on_the_gui_thread_only(qtbot):
+    """A worker thread never runs the collector (it could free Qt objects there and deadlock);
+    the GUI thread's timer does, so cycles are still freed."""
+    import gc
+    import weakref
+
+    from ui import gui_gc
+
+    collector = gui_gc.install()
+    assert not gc.isenabled() and collector.timer.isActive()
+
+    class Cycle:
+        pass
+
+    first = Cycle()
+    first.other = Cycle()
+    first.other.other = first
+    alive = weakref.ref(first)
+    del first
+    keep = [Cycle() for _ in range(gc.get_threshold()[0] * 2)]  # generation 0 beyond its threshold
+    assert alive() is not None  # no collection happened while allocating (on this or any other thread)
+    qtbot.waitUntil(lambda: alive() is None, timeout=10_000)  # the GUI thread's timer collected it
+    del keep

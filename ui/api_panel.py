@@ -10,7 +10,7 @@ from typing import Callable, Protocol
 
 import keyring.errors
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QCoreApplication, QT_TRANSLATE_NOOP, Signal
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
     QLineEdit, QPushButton,
@@ -18,16 +18,23 @@ from PySide6.QtWidgets import (
 
 from runner.accounts import ApiCredentials
 from core.errors import UserError
+from ui.accessibility import describe, label_for
 from ui.worker import BackgroundCall
 
-# service mode -> label. "replay" is paper trading on a kline folder: no keys, no network.
+# service mode -> label (English source; shown through mode_label). "replay" is paper trading on a
+# kline folder: no keys, no network.
 MODES: dict[str, str] = {
-    "replay": "Paper: replay a data folder (offline)",
-    "paper": "Paper: live prices, simulated fills",
-    "testnet": "Testnet (test money)",
-    "live": "LIVE (real money)",
+    "replay": QT_TRANSLATE_NOOP("ApiPanel", "Paper: replay a data folder (offline)"),
+    "paper": QT_TRANSLATE_NOOP("ApiPanel", "Paper: live prices, simulated fills"),
+    "testnet": QT_TRANSLATE_NOOP("ApiPanel", "Testnet (test money)"),
+    "live": QT_TRANSLATE_NOOP("ApiPanel", "LIVE (real money)"),
 }
 KEYED_MODES = ("testnet", "live")
+
+
+def mode_label(mode: str) -> str:
+    """The mode's name in the window's language."""
+    return QCoreApplication.translate("ApiPanel", MODES[mode])
 
 
 class CredentialStore(Protocol):
@@ -47,7 +54,8 @@ class ApiPanel(QGroupBox):
     exchange_info = Signal(object)  # {symbol: min notional} from a successful connection test
 
     def __init__(self, checker: ConnectionChecker | None, store: CredentialStore | None, parent=None):
-        super().__init__("Connection", parent)
+        super().__init__(parent)
+        self.setTitle(self.tr("Connection"))
         self._checker = checker
         self._store = store
         self._check_thread: BackgroundCall | None = None
@@ -55,17 +63,17 @@ class ApiPanel(QGroupBox):
         self.confirm_live: Callable[[], bool] = lambda: True  # set by the window: asks the user
 
         self.mode = QComboBox()
-        for name, label in MODES.items():
-            self.mode.addItem(label, name)
+        for name in MODES:
+            self.mode.addItem(mode_label(name), name)
         self.mode.currentIndexChanged.connect(self._on_mode_index)
         self.api_key = QLineEdit()
-        self.api_key.setPlaceholderText("API key (testnet / live only)")
+        self.api_key.setPlaceholderText(self.tr("API key (testnet / live only)"))
         self.api_secret = QLineEdit()
         self.api_secret.setEchoMode(QLineEdit.Password)
-        self.api_secret.setPlaceholderText("secret (masked)")
-        self.remember = QCheckBox("Remember in OS keyring")
+        self.api_secret.setPlaceholderText(self.tr("secret (masked)"))
+        self.remember = QCheckBox(self.tr("Remember in OS keyring"))
         self.remember.setEnabled(store is not None)
-        self.test_button = QPushButton("Test connection")
+        self.test_button = QPushButton(self.tr("Test connection"))
         self.test_button.clicked.connect(self.test_connection)
         self.result = QLabel()
         self.result.setWordWrap(True)
@@ -78,28 +86,47 @@ class ApiPanel(QGroupBox):
         self.speed.setRange(0, 1_000_000)
         self.speed.setDecimals(0)
         self.speed.setSuffix(" x")
-        self.speed.setToolTip("Replay speed: N times real time (0 = as fast as possible)")
+        self._describe_inputs()
 
         replay_row = QHBoxLayout()
         replay_row.addWidget(self.replay_dir, 1)
         replay_row.addWidget(self.replay_browse)
-        replay_row.addWidget(QLabel("Speed"))
+        replay_row.addWidget(label_for(self.tr("Speed"), self.speed))
         replay_row.addWidget(self.speed)
         grid = QGridLayout(self)
         grid.setVerticalSpacing(3)
-        grid.addWidget(QLabel("Mode"), 0, 0)
+        grid.addWidget(label_for(self.tr("Mode"), self.mode), 0, 0)
         grid.addWidget(self.mode, 0, 1, 1, 3)
-        grid.addWidget(QLabel("Replay"), 1, 0)
+        grid.addWidget(label_for(self.tr("Replay"), self.replay_dir), 1, 0)
         grid.addLayout(replay_row, 1, 1, 1, 3)
-        grid.addWidget(QLabel("API key"), 2, 0)
+        grid.addWidget(label_for(self.tr("API key"), self.api_key), 2, 0)
         grid.addWidget(self.api_key, 2, 1, 1, 3)
-        grid.addWidget(QLabel("Secret"), 3, 0)
+        grid.addWidget(label_for(self.tr("Secret"), self.api_secret), 3, 0)
         grid.addWidget(self.api_secret, 3, 1)
         grid.addWidget(self.remember, 3, 2)
         grid.addWidget(self.test_button, 3, 3)
         grid.addWidget(self.result, 4, 0, 1, 4)
         grid.setColumnStretch(1, 1)
         self._update_enabled()
+
+    def _describe_inputs(self) -> None:
+        describe(self.mode, self.tr("Trading mode"),
+                 self.tr("Paper modes simulate fills and need no keys; Testnet trades test money; "
+                         "LIVE trades real money and asks you to confirm"))
+        describe(self.replay_dir, self.tr("Replay data folder"),
+                 self.tr("Folder with <SYMBOL>-5m.csv (.gz/.zip) kline files that the paper replay plays back"))
+        describe(self.replay_browse, self.tr("Choose the replay data folder"), self.tr("Choose the folder"))
+        describe(self.speed, self.tr("Replay speed"),
+                 self.tr("Replay speed: N times real time (0 = as fast as possible)"))
+        describe(self.api_key, self.tr("API key"),
+                 self.tr("Binance USDT-M futures API key (testnet and LIVE only); never saved in a file"))
+        describe(self.api_secret, self.tr("API secret"),
+                 self.tr("The API key's secret, masked; kept in memory, or in the OS keyring when ticked"))
+        describe(self.remember, self.tr("Remember in OS keyring"),
+                 self.tr("Save the key and secret in the OS keyring (Windows Credential Manager) at Start; "
+                         "untick to forget them"))
+        describe(self.test_button, self.tr("Test connection"),
+                 self.tr("Reach Binance, check the clock and the key's permissions, in the background"))
 
     # ----- mode -------------------------------------------------------------------------------
 
@@ -140,7 +167,7 @@ class ApiPanel(QGroupBox):
             self._update_enabled()
 
     def _browse_replay(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Replay data folder", self.replay_dir.text())
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Replay data folder"), self.replay_dir.text())
         if folder:
             self.replay_dir.setText(folder)
 
@@ -152,7 +179,8 @@ class ApiPanel(QGroupBox):
             return None
         key, secret = self.api_key.text().strip(), self.api_secret.text().strip()
         if not key or not secret:
-            raise UserError(f"{MODES[self._mode]} needs an API key and secret; enter both above")
+            raise UserError(self.tr("{mode} needs an API key and secret; enter both above").format(
+                mode=mode_label(self._mode)))
         return ApiCredentials(key, secret, "entered")
 
     def credentials_if_entered(self) -> ApiCredentials | None:
@@ -172,8 +200,8 @@ class ApiPanel(QGroupBox):
             else:
                 self._store.delete_credentials(testnet)
         except keyring.errors.KeyringError as exc:
-            self._show_result(False, f"The OS keyring could not store the key ({type(exc).__name__}); "
-                                     "it is used for this session only")
+            self._show_result(False, self.tr("The OS keyring could not store the key ({error}); "
+                                             "it is used for this session only").format(error=type(exc).__name__))
 
     def _load_saved_credentials(self) -> None:
         """Fill key and secret from the keyring / environment for the venue just selected."""
@@ -190,7 +218,7 @@ class ApiPanel(QGroupBox):
     def test_connection(self) -> None:
         """Check keys, permissions, clock and network in a worker thread; report the exact reason."""
         if self._checker is None:
-            self.result.setText("The connection test is not available in this build")
+            self.result.setText(self.tr("The connection test is not available in this build"))
             return
         if self._check_thread is not None and self._check_thread.isRunning():
             return
@@ -203,7 +231,7 @@ class ApiPanel(QGroupBox):
         checker = self._checker
         self.test_button.setEnabled(False)
         self.result.setStyleSheet("")
-        self.result.setText("Testing the connection…")
+        self.result.setText(self.tr("Testing the connection…"))
         self._check_thread = BackgroundCall(lambda _progress: checker(credentials, mode), self)
         self._check_thread.succeeded.connect(self._on_connected)
         self._check_thread.failed.connect(lambda text: self._show_result(False, text))

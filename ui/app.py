@@ -88,30 +88,36 @@ def run(args: argparse.Namespace) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("AutoHedge")
+    from ui import i18n
     quit_after = getattr(args, "quit_after", None)
     try:
         settings, problem = load_user_settings()
     except UserError as exc:  # the user folder itself cannot be made
         _fatal_dialog(app, str(exc), quit_after)
         raise
-    folders = folder_problems(settings)
-    if folders and folders[0].startswith("the user folder"):
-        _fatal_dialog(app, folders[0], quit_after)
-        raise UserError(folders[0])
-    if not any(text.startswith("the log folder") for text in folders):
-        setup_logging(resolve_user_path(settings.paths.log_dir), console=False)
-    window = MainWindow(service_builder(), connection_checker(), credential_store(), settings=settings)
-    if problem:
-        window.show_message(problem, level="WARNING")
-    for text in folders:
-        window.show_message(f"{text}: trading cannot start until it is", level="ERROR")
-    window.show()
-    if getattr(args, "screenshot", None):
-        app.processEvents()
-        window.grab().save(args.screenshot)
-        window.close()
-        return 0
-    if quit_after is not None:
-        from PySide6.QtCore import QTimer
-        QTimer.singleShot(max(0, int(quit_after * 1000)), window.close)  # the normal close path: state saved
-    return app.exec()
+    while True:
+        i18n.install(settings.ui.language, app)  # before any widget exists: texts are translated when made
+        folders = folder_problems(settings)
+        if folders and folders[0].startswith("the user folder"):
+            _fatal_dialog(app, folders[0], quit_after)
+            raise UserError(folders[0])
+        if not any(text.startswith("the log folder") for text in folders):
+            setup_logging(resolve_user_path(settings.paths.log_dir), console=False)
+        window = MainWindow(service_builder(), connection_checker(), credential_store(), settings=settings)
+        if problem:
+            window.show_message(problem, level="WARNING")
+        for text in folders:
+            window.show_message(f"{text}: trading cannot start until it is", level="ERROR")
+        window.show()
+        if getattr(args, "screenshot", None):
+            app.processEvents()
+            window.grab().save(args.screenshot)
+            window.close()
+            return 0
+        if quit_after is not None:
+            from PySide6.QtCore import QTimer
+            QTimer.singleShot(max(0, int(quit_after * 1000)), window.close)  # the normal close path: state saved
+        code = app.exec()
+        if not getattr(window, "reopen_requested", False):
+            return code
+        settings, problem = load_user_settings()  # closed to change the language: open again in it

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from PySide6.QtCore import QT_TRANSLATE_NOOP  # marks texts for lupdate; returns them unchanged
 
 from runner.backtest_data import load_backtest_inputs
 from runner.backtest_report import summary_cells
@@ -18,8 +19,11 @@ from core.errors import UserError
 from core.model import FIVE_MINUTES_MS
 from ui.chart import TradeMarker, marker_kind
 
-SUMMARY_COLUMNS = ("", "Net PnL", "Return %", "Max DD %", "Sharpe", "Trades", "Win %", "Fees",
-                   "Hedges", "In market %")
+# Column titles (English sources; the Backtest tab shows them translated in the "BacktestTab" context).
+SUMMARY_COLUMNS = ("", QT_TRANSLATE_NOOP("BacktestTab", "Net PnL"), QT_TRANSLATE_NOOP("BacktestTab", "Return %"),
+                   QT_TRANSLATE_NOOP("BacktestTab", "Max DD %"), "Sharpe", QT_TRANSLATE_NOOP("BacktestTab", "Trades"),
+                   QT_TRANSLATE_NOOP("BacktestTab", "Win %"), QT_TRANSLATE_NOOP("BacktestTab", "Fees"),
+                   QT_TRANSLATE_NOOP("BacktestTab", "Hedges"), QT_TRANSLATE_NOOP("BacktestTab", "In market %"))
 
 
 @dataclass(frozen=True)

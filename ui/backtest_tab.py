@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, time, timezone
 from typing import Callable
 
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import QCoreApplication, QDate, Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from config.settings import AppSettings
 from core.errors import UserError
+from ui.accessibility import describe, label_for
 from ui.backtest_job import SUMMARY_COLUMNS, BacktestRequest, BacktestView, run_backtest_job
 from ui.chart import EquityChart, PriceChart
 from ui.formatting import pnl_color
@@ -42,10 +43,10 @@ class BacktestTab(QWidget):
         self.view: BacktestView | None = None
 
         self.data_dir = QLineEdit()
-        browse = QPushButton("…")
+        self.browse = browse = QPushButton("…")
         browse.setFixedWidth(28)
         browse.clicked.connect(self._browse)
-        self.whole_range = QCheckBox("All data")
+        self.whole_range = QCheckBox(self.tr("All data"))
         self.whole_range.setChecked(True)
         self.start_date = QDateEdit()
         self.end_date = QDateEdit()
@@ -57,7 +58,7 @@ class BacktestTab(QWidget):
         self.symbols = QListWidget()
         self.symbols.setFlow(QListWidget.LeftToRight)
         self.symbols.setMaximumHeight(30)
-        self.run_button = QPushButton("Run backtest")
+        self.run_button = QPushButton(self.tr("Run backtest"))
         self.run_button.clicked.connect(self.start)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
@@ -66,7 +67,8 @@ class BacktestTab(QWidget):
         self.message.setWordWrap(True)
 
         self.summary = QTableWidget(0, len(SUMMARY_COLUMNS))
-        self.summary.setHorizontalHeaderLabels(SUMMARY_COLUMNS)
+        self.summary.setHorizontalHeaderLabels([QCoreApplication.translate("BacktestTab", c) if c else c
+                                                for c in SUMMARY_COLUMNS])
         self.summary.verticalHeader().setVisible(False)
         self.summary.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.summary.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
@@ -81,20 +83,21 @@ class BacktestTab(QWidget):
         price_layout.addWidget(self.price_symbol, 0, Qt.AlignLeft)
         price_layout.addWidget(self.price_chart)
         self.charts = QTabWidget()
-        self.charts.addTab(self.equity_chart, "Equity and drawdown (all symbols)")
-        self.charts.addTab(price_page, "Price and trades")
+        self.charts.addTab(self.equity_chart, self.tr("Equity and drawdown (all symbols)"))
+        self.charts.addTab(price_page, self.tr("Price and trades"))
+        self._describe_inputs()
 
         top = QHBoxLayout()
-        top.addWidget(QLabel("Data folder"))
+        top.addWidget(label_for(self.tr("Data folder"), self.data_dir))
         top.addWidget(self.data_dir, 2)
         top.addWidget(browse)
         top.addWidget(self.whole_range)
-        top.addWidget(QLabel("From"))
+        top.addWidget(label_for(self.tr("From"), self.start_date))
         top.addWidget(self.start_date)
-        top.addWidget(QLabel("to"))
+        top.addWidget(label_for(self.tr("to"), self.end_date))
         top.addWidget(self.end_date)
         second = QHBoxLayout()
-        second.addWidget(QLabel("Symbols"))
+        second.addWidget(label_for(self.tr("Symbols"), self.symbols))
         second.addWidget(self.symbols, 2)
         second.addWidget(self.run_button)
         second.addWidget(self.progress, 1)
@@ -104,6 +107,20 @@ class BacktestTab(QWidget):
         layout.addWidget(self.message)
         layout.addWidget(self.summary)
         layout.addWidget(self.charts, 1)
+
+    def _describe_inputs(self) -> None:
+        describe(self.data_dir, self.tr("Backtest data folder"),
+                 self.tr("Folder with <SYMBOL>-5m.csv (.gz/.zip) kline files, and optionally <SYMBOL>-1d files"))
+        describe(self.browse, self.tr("Choose the backtest data folder"), self.tr("Choose the folder"))
+        describe(self.whole_range, self.tr("All data"), self.tr("Backtest every candle in the folder; "
+                                                                "untick to choose the dates"))
+        describe(self.start_date, self.tr("From date"), self.tr("First day of the backtest (UTC); earlier "
+                                                                 "candles only warm the indicators up"))
+        describe(self.end_date, self.tr("To date"), self.tr("Last day of the backtest (UTC), included"))
+        describe(self.symbols, self.tr("Symbols to backtest"), self.tr("Tick the symbols to backtest"))
+        describe(self.run_button, self.tr("Run backtest"),
+                 self.tr("Backtest the strategy settings of the Trading tab in the background"))
+        describe(self.price_symbol, self.tr("Chart symbol"), self.tr("The symbol whose prices and trades are drawn"))
 
     # ----- inputs -----------------------------------------------------------------------------
 
@@ -127,19 +144,19 @@ class BacktestTab(QWidget):
         self.end_date.setDate(end)
 
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Kline data folder", self.data_dir.text())
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Kline data folder"), self.data_dir.text())
         if folder:
             self.data_dir.setText(folder)
 
     def request(self) -> BacktestRequest:
         if not self.data_dir.text().strip():
-            raise UserError("Choose a data folder with <SYMBOL>-5m.csv(.gz/.zip) files")
+            raise UserError(self.tr("Choose a data folder with <SYMBOL>-5m.csv(.gz/.zip) files"))
         start = end = None
         if not self.whole_range.isChecked():
             start = _day_ms(self.start_date.date())
             end = _day_ms(self.end_date.date().addDays(1))  # the end date is included
             if end <= start:
-                raise UserError("The 'to' date must not be before the 'from' date")
+                raise UserError(self.tr("The 'to' date must not be before the 'from' date"))
         return BacktestRequest(self._settings_source(), resolve_data_path(self.data_dir.text().strip()),
                                self.chosen_symbols(), start, end)
 
@@ -160,7 +177,7 @@ class BacktestTab(QWidget):
         self._clear_results()  # a failed run must not leave the previous results under its error
         self.run_button.setEnabled(False)
         self.progress.setRange(0, 0)  # busy until the first progress report
-        self._say(f"Backtesting {', '.join(request.symbols)}…")
+        self._say(self.tr("Backtesting {symbols}…").format(symbols=", ".join(request.symbols)))
         self._thread = BackgroundCall(lambda progress: runner(request, progress), self)
         self._thread.progressed.connect(self._on_progress)
         self._thread.succeeded.connect(self._on_done)
@@ -186,7 +203,7 @@ class BacktestTab(QWidget):
         result = view.result
         notes = list(result.warnings)
         if not result.funding_modelled:
-            notes.append("Funding was not modelled.")
+            notes.append(self.tr("Funding was not modelled."))
         self._say(self.tr("Done: {fills} fills (opens and closes; the table counts closed trades). ").format(
             fills=f"{len(result.trades):,}") + " ".join(notes))
         self.summary.setRowCount(0)

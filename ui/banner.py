@@ -5,7 +5,7 @@ first thing a trader sees, so LIVE can never be mistaken for paper.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel
 
@@ -18,14 +18,17 @@ BANNER_COLORS: dict[str, tuple[str, str]] = {
 }
 
 
+# English sources marked for lupdate; shown through QCoreApplication.translate.
+BANNER_TEXTS: dict[str, str] = {
+    "replay": QT_TRANSLATE_NOOP("ModeBanner", "PAPER — replay of a data folder, simulated fills, no money"),
+    "paper": QT_TRANSLATE_NOOP("ModeBanner", "PAPER — live prices, simulated fills, no money"),
+    "testnet": QT_TRANSLATE_NOOP("ModeBanner", "TESTNET — real orders on Binance's test exchange, test money"),
+    "live": QT_TRANSLATE_NOOP("ModeBanner", "LIVE — REAL MONEY on Binance"),
+}
+
+
 def banner_text(mode: str) -> str:
-    tr = lambda text: QCoreApplication.translate("ModeBanner", text)  # noqa: E731
-    return {
-        "replay": tr("PAPER — replay of a data folder, simulated fills, no money"),
-        "paper": tr("PAPER — live prices, simulated fills, no money"),
-        "testnet": tr("TESTNET — real orders on Binance's test exchange, test money"),
-        "live": tr("LIVE — REAL MONEY on Binance"),
-    }.get(mode, mode)
+    return QCoreApplication.translate("ModeBanner", BANNER_TEXTS[mode]) if mode in BANNER_TEXTS else mode
 
 
 class ModeBanner(QLabel):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QCoreApplication, QPointF, QRectF
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QPointF, QRectF
 from PySide6.QtGui import QPainter, QPicture
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
@@ -27,10 +27,10 @@ pg.setConfigOptions(antialias=True, background="w", foreground="#222")
 
 # marker kind -> (symbol, brush colour, legend label)
 MARKER_STYLES: dict[str, tuple[str, str, str]] = {
-    "open_long": ("t1", "#1b7f2a", "open LONG"),
-    "open_short": ("t", "#c62828", "open SHORT"),
-    "hedge": ("d", "#ef8f00", "hedge open"),
-    "close": ("x", "#222222", "close"),
+    "open_long": ("t1", "#1b7f2a", QT_TRANSLATE_NOOP("PriceChart", "open LONG")),
+    "open_short": ("t", "#c62828", QT_TRANSLATE_NOOP("PriceChart", "open SHORT")),
+    "hedge": ("d", "#ef8f00", QT_TRANSLATE_NOOP("PriceChart", "hedge open")),
+    "close": ("x", "#222222", QT_TRANSLATE_NOOP("PriceChart", "close")),
 }
 
 
@@ -55,8 +55,9 @@ class PositionSpan:
 
 PAIR_COLORS = {("LONG", False): "#1b7f2a", ("SHORT", False): "#c62828", ("LONG", True): "#ef8f00",
                ("SHORT", True): "#ef8f00"}
-LEVEL_STYLES = {"take_profit": ("#1565c0", "TP"), "activation": ("#6a1b9a", "trail on"),
-                "trailing_stop": ("#ad1457", "trail stop")}
+LEVEL_STYLES = {"take_profit": ("#1565c0", QT_TRANSLATE_NOOP("PriceChart", "TP")),
+                "activation": ("#6a1b9a", QT_TRANSLATE_NOOP("PriceChart", "trail on")),
+                "trailing_stop": ("#ad1457", QT_TRANSLATE_NOOP("PriceChart", "trail stop"))}
 REGIME_BRUSHES = {"UP": (27, 127, 42, 28), "DOWN": (198, 40, 40, 28)}
 
 
@@ -133,8 +134,8 @@ class EquityChart(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.equity_plot = _plot("Equity (USDT)")
-        self.drawdown_plot = _plot("Drawdown %")
+        self.equity_plot = _plot(self.tr("Equity (USDT)"))
+        self.drawdown_plot = _plot(self.tr("Drawdown %"))
         self.drawdown_plot.setXLink(self.equity_plot)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -158,7 +159,7 @@ class PriceChart(QWidget):
         self.marker_items: dict[str, pg.PlotDataItem] = {}
         self.regime_bands: list[tuple[str, float, float]] = []
         self.candles_item: CandlestickItem | None = None
-        self.plot = _plot("5m close")
+        self.plot = _plot(self.tr("5m close"))
         self.plot.addLegend(offset=(8, 8))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -27,6 +27,7 @@ class ValidatedField(QLineEdit):
         self._check = check
         self._value = value
         self._message = ""
+        self.help_text = ""  # the field's tooltip when no message is shown (ui.accessibility.describe)
         self.setText(_format(value))
         self.textChanged.connect(self._on_edited)  # any change (typing, undo, paste) re-checks: no stale message
         self.editingFinished.connect(self._on_finished)
@@ -55,7 +56,8 @@ class ValidatedField(QLineEdit):
             value = self._check(self.text())
         except SettingsError as exc:
             self.setText(_format(self._value))  # refused: keep the last valid value
-            self._set_message(f"{exc}; kept {_format(self._value)}", invalid=False)
+            kept = self.tr("{problem}; kept {value}").format(problem=exc, value=_format(self._value))
+            self._set_message(kept, invalid=False)
             return
         self._set_message("", invalid=False)
         if value != self._value:
@@ -68,7 +70,7 @@ class ValidatedField(QLineEdit):
 
     def _set_message(self, message: str, invalid: bool) -> None:
         self.setStyleSheet(INVALID_STYLE if invalid else "")
-        self.setToolTip(message)
+        self.setToolTip(f"{message}\n\n{self.help_text}" if message and self.help_text else message or self.help_text)
         if message != self._message:
             self._message = message
             self.message_changed.emit(message)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from core.model import FIVE_MINUTES_MS, ONE_DAY_MS
 from runner.events import Heartbeat, StreamState
+from ui import service_texts
 from ui.formatting import LOSS_COLOR, PROFIT_COLOR, duration, price, utc_text
 from ui.status_table import fit_height
 
@@ -84,7 +85,8 @@ class HeartbeatPanel(QWidget):
                  "rest": self.tr("REST fallback"), "replay": self.tr("replay (no stream)"),
                  "stopped": self.tr("not running"), "starting": self.tr("connecting")}
         text = names.get(event.state, event.state)
-        self.stream_label.setText(f"● {text}" + (f" — {event.detail}" if event.detail else ""))
+        detail = service_texts.stream_detail(event.detail)
+        self.stream_label.setText(f"● {text}" + (f" — {detail}" if detail else ""))
         self.stream_label.setStyleSheet(f"color: {STREAM_COLORS.get(event.state, '#555555')}; font-weight: bold;")
 
     def update_heartbeat(self, beat: Heartbeat) -> None:
@@ -96,10 +98,12 @@ class HeartbeatPanel(QWidget):
         if preview is None:
             would = self.tr("waiting for data")
         else:
-            actions = ", ".join(preview.actions) if preview.actions else self.tr("no order")
+            actions = (", ".join(service_texts.preview_action(a) for a in preview.actions) if preview.actions
+                       else self.tr("no order"))
             would = self.tr("at {price}: signal {signal}, {actions}").format(
-                price=price(preview.price, tick), signal=preview.signal, actions=actions)
-        cells = (beat.symbol, utc_text(beat.last_close_ms) if beat.last_close_ms else "—", beat.signal, would)
+                price=price(preview.price, tick), signal=service_texts.signal_name(preview.signal), actions=actions)
+        cells = (beat.symbol, utc_text(beat.last_close_ms) if beat.last_close_ms else "—",
+                 service_texts.signal_name(beat.signal), would)
         for column, text in enumerate(cells):
             item = self.table.item(row, column)
             if item.text() != text:

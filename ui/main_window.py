@@ -30,7 +30,7 @@ from runner.events import (
     AccountUpdate, CandleUpdate, Event, FillEvent, Heartbeat, LogEvent, ProgressEvent, ServiceStateEvent,
     StartRetry, StatusRow, StreamState, SymbolFormat,
 )
-from ui import paths
+from ui import gui_gc, paths, window_extras
 from runner.accounts import ApiCredentials, install_log_redaction, mask
 from ui.api_panel import ApiPanel, ConnectionChecker, CredentialStore
 from ui.backtest_tab import BacktestRunner, BacktestTab
@@ -67,7 +67,7 @@ class MainWindow(QMainWindow):
         settings: AppSettings | None = None,
     ):
         super().__init__()
-        self.setWindowTitle("AutoHedge — Binance USDT-M hedge trader")
+        self.setWindowTitle(self.tr("AutoHedge — Binance USDT-M hedge trader"))
         self._builder = service_builder
         self.runner: RunnerThread | None = None
         self._paused = False
@@ -126,6 +126,8 @@ class MainWindow(QMainWindow):
         self._on_symbols_changed(list(settings.symbols))
         self._on_mode_changed(self.api.current_mode())
         self._update_buttons()
+        self._builder = window_extras.install(self, self._builder)  # Settings menu, alerts, shortcuts
+        gui_gc.install()  # cycles holding Qt objects are freed on this thread, never the service's
         if load_problem:
             self.show_message(load_problem, level="WARNING")
 
@@ -288,6 +290,15 @@ class MainWindow(QMainWindow):
         self.state_label.setText(self.tr("Paused: no new entries or hedges; positions kept and tracked")
                                  if self._paused else self.tr("Running"))
 
+    def refresh(self) -> None:
+        """F5: while trading, the heartbeat and the account figures now; while stopped, the
+        connection test (which re-reads the account and the exchange's symbols) when the mode has one."""
+        if self.is_running():
+            self.runner.refresh()
+            self.statusBar().showMessage(self.tr("Refreshing the account and the heartbeat…"), 5_000)
+        elif self.api.test_button.isEnabled():
+            self.api.test_connection()
+
     def stop(self) -> None:
         if self.is_running():
             self.state_label.setText(self.tr("Stopping…"))
@@ -354,11 +365,14 @@ class MainWindow(QMainWindow):
     # ----- confirmations ---------------------------------------------------------------------
 
     def _live_question(self, credentials: ApiCredentials | None, settings: AppSettings, verb: str) -> str:
-        account = f"the Binance USDT-M futures account of API key {mask(credentials.api_key)}" if credentials \
-            else "the Binance USDT-M futures account of the key you will enter"
+        account = self.tr("the Binance USDT-M futures account of API key {key}").format(
+            key=mask(credentials.api_key)) if credentials \
+            else self.tr("the Binance USDT-M futures account of the key you will enter")
         sizes = ", ".join(f"{name} (CALL_SIZE {sym.call_size:g})" for name, sym in settings.symbols.items())
-        return (f"{verb} LIVE trading with REAL MONEY on {account}, trading {sizes}?\n"
-                "Orders will be sent to Binance as soon as the strategy decides.")
+        question = (self.tr("Start LIVE trading with REAL MONEY on {account}, trading {sizes}?") if verb == "Start"
+                    else self.tr("Switch to LIVE trading with REAL MONEY on {account}, trading {sizes}?"))
+        return (question.format(account=account, sizes=sizes) + "\n"
+                + self.tr("Orders will be sent to Binance as soon as the strategy decides."))
 
     def _confirm_live_switch(self) -> bool:
         try:

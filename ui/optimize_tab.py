@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QDate, QThread, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QDate, QThread, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
     QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QSplitter, QTableWidget,
@@ -39,7 +39,14 @@ from research.report import pair_grid
 from research.search import Row, Search, SearchCancelled, SearchPlan, SearchResult
 from research.walk_forward import day_text, windows
 from runner.backtest_data import load_backtest_inputs
+from ui.accessibility import describe, label_for
 from ui.paths import resolve_data_path
+
+# The objectives' names in the window (research.evaluate's identifiers stay the item data).
+OBJECTIVE_NAMES = {"net_pnl": QT_TRANSLATE_NOOP("OptimizeTab", "Net PnL (USDT)"),
+                   "sharpe": QT_TRANSLATE_NOOP("OptimizeTab", "Sharpe ratio"),
+                   "calmar": QT_TRANSLATE_NOOP("OptimizeTab", "Calmar ratio"),
+                   "profit_factor": QT_TRANSLATE_NOOP("OptimizeTab", "Profit factor")}
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +229,7 @@ class OptimizeTab(QWidget):
 
         self.objective = QComboBox()
         for name in OBJECTIVES:
-            self.objective.addItem(self.tr(name), name)
+            self.objective.addItem(QCoreApplication.translate("OptimizeTab", OBJECTIVE_NAMES.get(name, name)), name)
         self.method = QComboBox()
         self.method.addItem(self.tr("Grid: every combination"), "grid")
         self.method.addItem(self.tr("Optuna (TPE): sampled, for large spaces"), "optuna")
@@ -271,30 +278,64 @@ class OptimizeTab(QWidget):
         self.heatmap = HeatMap()
 
         self._build_layout(browse)
+        self._describe_inputs(browse)
+
+    def _describe_inputs(self, browse: QPushButton) -> None:
+        """A tooltip and a screen-reader name on every input (issue 13 item 9)."""
+        for widget, name, tip in (
+            (self.data_dir, self.tr("Data folder"), self.tr("Folder of <SYMBOL>-5m.csv(.gz/.zip) klines to search on")),
+            (browse, self.tr("Choose the data folder"), self.tr("Choose the kline data folder")),
+            (self.whole_range, self.tr("All data"), self.tr("Search on every candle of the folder; untick to "
+                                                            "choose the dates")),
+            (self.start_date, self.tr("From"), self.tr("First day searched (UTC)")),
+            (self.end_date, self.tr("To"), self.tr("Last day searched (UTC), included")),
+            (self.params, self.tr("Settings to search"), self.tr(
+                "Tick a setting to search it; its values are a,b,c or low:high:step")),
+            (self.objective, self.tr("Objective"), self.tr("The figure the search maximises")),
+            (self.method, self.tr("Search method"), self.tr(
+                "Grid tries every combination; Optuna samples, for spaces too large for a grid")),
+            (self.trials, self.tr("Trials"), self.tr("Optuna: backtests to run (per walk-forward window)")),
+            (self.walk_forward, self.tr("Walk-forward"), self.tr(
+                "Choose the settings on in-sample days and measure them on the following out-of-sample days")),
+            (self.train_days, self.tr("In-sample days"), self.tr("Days each walk-forward window searches on")),
+            (self.test_days, self.tr("Out-of-sample days"), self.tr("Days each window's choice is then measured on")),
+            (self.jobs, self.tr("Processes"), self.tr("Backtests run at the same time (one per CPU core is "
+                                                      "usually best)")),
+            (self.run_button, self.tr("Run search"), self.tr("Run the backtests of the search in the background")),
+            (self.cancel_button, self.tr("Cancel the search"), self.tr("Stop the search; finished rows are kept")),
+            (self.table, self.tr("Search results"), self.tr("One row per setting tried; click a header to sort")),
+            (self.use_button, self.tr("Use these settings"), self.tr(
+                "Put the selected row's values into the strategy panel")),
+            (self.heat_x, self.tr("Heatmap x axis"), self.tr("The setting across the heatmap")),
+            (self.heat_y, self.tr("Heatmap y axis"), self.tr("The setting up the heatmap")),
+            (self.heat_side, self.tr("Heatmap figures"), self.tr(
+                "In-sample figures, or (walk-forward) out-of-sample ones")),
+        ):
+            describe(widget, name, tip)
 
     def _build_layout(self, browse: QPushButton) -> None:
         data_row = QHBoxLayout()
-        data_row.addWidget(QLabel(self.tr("Data folder")))
+        data_row.addWidget(label_for(self.tr("Data folder"), self.data_dir))
         data_row.addWidget(self.data_dir, 2)
         data_row.addWidget(browse)
         data_row.addWidget(self.whole_range)
-        data_row.addWidget(QLabel(self.tr("From")))
+        data_row.addWidget(label_for(self.tr("From"), self.start_date))
         data_row.addWidget(self.start_date)
-        data_row.addWidget(QLabel(self.tr("to")))
+        data_row.addWidget(label_for(self.tr("to"), self.end_date))
         data_row.addWidget(self.end_date)
 
         options = QFormLayout()
         options.addRow(self.tr("Objective (maximised)"), self.objective)
         search_row = QHBoxLayout()
         search_row.addWidget(self.method, 1)
-        search_row.addWidget(QLabel(self.tr("Trials")))
+        search_row.addWidget(label_for(self.tr("Trials"), self.trials))
         search_row.addWidget(self.trials)
         options.addRow(self.tr("Search"), search_row)
         split_row = QHBoxLayout()
         split_row.addWidget(self.walk_forward)
-        split_row.addWidget(QLabel(self.tr("in-sample days")))
+        split_row.addWidget(label_for(self.tr("in-sample days"), self.train_days))
         split_row.addWidget(self.train_days)
-        split_row.addWidget(QLabel(self.tr("out-of-sample days")))
+        split_row.addWidget(label_for(self.tr("out-of-sample days"), self.test_days))
         split_row.addWidget(self.test_days)
         options.addRow(self.tr("Validation"), split_row)
         options.addRow(self.tr("Processes"), self.jobs)
@@ -317,9 +358,9 @@ class OptimizeTab(QWidget):
         heat_layout = QVBoxLayout(heat)
         heat_layout.setContentsMargins(0, 0, 0, 0)
         chooser = QHBoxLayout()
-        chooser.addWidget(QLabel(self.tr("Heatmap x")))
+        chooser.addWidget(label_for(self.tr("Heatmap x"), self.heat_x))
         chooser.addWidget(self.heat_x, 1)
-        chooser.addWidget(QLabel(self.tr("y")))
+        chooser.addWidget(label_for(self.tr("y"), self.heat_y))
         chooser.addWidget(self.heat_y, 1)
         chooser.addWidget(self.heat_side)
         heat_layout.addLayout(chooser)

@@ -80,7 +80,7 @@ class RunnerThread(QThread):
                 service.stop()
             service.run()
         except ExchangeStartError as exc:
-            if isinstance(exc.cause, OrderRejectedError):
+            if isinstance(exc.cause, OrderRejectedError):  # the key, its permissions, the IP: say which
                 self.failed.emit(self.tr("Not started: {reason}").format(reason=refusal_sentence(exc.cause)))
             else:
                 self.failed.emit(str(exc))
@@ -145,6 +145,14 @@ class RunnerThread(QThread):
 
     def set_call_size(self, symbol: str, qty: float) -> None:
         self._control("set_call_size", symbol, qty)
+
+    def refresh(self) -> None:
+        """F5 while running: the service's cockpit reports the heartbeat and the account soon."""
+        with self._lock:
+            service = self._service
+        cockpit = getattr(service, "cockpit", None)
+        if cockpit is not None:
+            cockpit.refresh_soon()
 
     def _control(self, name: str, *args: Any) -> None:
         with self._lock:

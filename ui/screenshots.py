@@ -4,8 +4,8 @@ Opens the window offscreen with a throw-away user folder, replays the bundled
 sample with the real trading service until both symbols hold a position and one
 is hedged, and saves the Trading tab (the cockpit) at 1366 x 768 (a common
 laptop screen) and at 1024 x 640 (the smallest supported width), the Settings
-tab, and the Backtest tab after a two-month backtest. English; the Korean
-screenshots are made the same way with the Korean translation loaded.
+tab, and the Backtest tab after a two-month backtest (both sizes). ``--language ko``
+makes the same shots with the Korean translation loaded (files named ``*_ko*.png``).
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def _wait(app, condition, seconds: float) -> None:
         time.sleep(0.02)
 
 
-def main(out_dir: str = "docs/screenshots") -> int:
+def main(out_dir: str = "docs/screenshots", language: str = "en") -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     home = tempfile.mkdtemp(prefix="autohedge-shots-")
     os.environ["AUTOHEDGE_HOME"] = home
@@ -37,6 +37,8 @@ def main(out_dir: str = "docs/screenshots") -> int:
     from ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
+    from ui import i18n
+    i18n.install(language, app)
     settings = load_settings(overrides=[f"paths.state_dir={home}/state", f"paths.log_dir={home}/logs"])
     window = MainWindow(ui_app.service_builder(), settings=settings)
     window.ask_close = lambda positions: "keep"
@@ -59,14 +61,15 @@ def main(out_dir: str = "docs/screenshots") -> int:
         window.live_chart.symbol.setCurrentText(symbol)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for suffix, size in SIZES.items():
+    lang = "" if language == "en" else f"_{language}"
+    for size_suffix, size in SIZES.items():
         window.resize(*size)
         _wait(app, lambda: False, 0.5)
-        window.grab().save(str(out / f"main_window{suffix}.png"))
+        window.grab().save(str(out / f"main_window{lang}{size_suffix}.png"))
     window.resize(*SIZES[""])
     window.tabs.setCurrentWidget(window.settings_tab)
     _wait(app, lambda: False, 0.5)
-    window.grab().save(str(out / "settings_tab.png"))
+    window.grab().save(str(out / f"settings_tab{lang}.png"))
 
     window.stop()
     _wait(app, lambda: not window.is_running(), 30)
@@ -75,16 +78,24 @@ def main(out_dir: str = "docs/screenshots") -> int:
     window.backtest.set_dates(QDate(2023, 7, 1), QDate(2023, 8, 31))
     window.backtest.start()
     _wait(app, lambda: not window.backtest.is_running() and window.backtest.view is not None, 120)
-    window.backtest.charts.setCurrentIndex(0)
-    _wait(app, lambda: False, 0.5)
-    window.grab().save(str(out / "backtest_tab.png"))
-    window.backtest.charts.setCurrentIndex(1)
-    _wait(app, lambda: False, 0.5)
-    window.grab().save(str(out / "backtest_trades.png"))
+    for size_suffix, size in SIZES.items():
+        window.resize(*size)
+        window.backtest.charts.setCurrentIndex(0)
+        _wait(app, lambda: False, 0.5)
+        window.grab().save(str(out / f"backtest_tab{lang}{size_suffix}.png"))
+        window.backtest.charts.setCurrentIndex(1)
+        _wait(app, lambda: False, 0.5)
+        window.grab().save(str(out / f"backtest_trades{lang}{size_suffix}.png"))
     window.close()
     print(f"screenshots written to {out}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:]))
+    import argparse
+    parser = argparse.ArgumentParser(prog="python -m ui.screenshots")
+    parser.add_argument("out_dir", nargs="?", default="docs/screenshots")
+    parser.add_argument("--language", choices=("en", "ko"), default="en",
+                        help="the window's language; Korean files are named *_ko*.png")
+    args = parser.parse_args()
+    sys.exit(main(args.out_dir, args.language))

@@ -6,17 +6,21 @@ and every column fits at a window width of 1024 px.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableWidget, QTableWidgetItem
 
 from runner.events import StatusRow, SymbolRunState
-from PySide6.QtCore import QCoreApplication
 
+from ui import service_texts
 from ui.formatting import money, percent, pnl_color, price, quantity
 
-COLUMNS = ("Symbol", "Regime", "Main", "Qty", "Entry", "Price", "PnL", "PnL %",
-           "Hedge", "Hedge qty", "Hedge PnL", "State")  # identifiers; the headers shown are translated
+# English sources marked for lupdate (QT_TRANSLATE_NOOP returns them unchanged); shown translated.
+COLUMNS = (QT_TRANSLATE_NOOP("StatusTable", "Symbol"), QT_TRANSLATE_NOOP("StatusTable", "Regime"),
+           QT_TRANSLATE_NOOP("StatusTable", "Main"), QT_TRANSLATE_NOOP("StatusTable", "Qty"),
+           QT_TRANSLATE_NOOP("StatusTable", "Entry"), QT_TRANSLATE_NOOP("StatusTable", "Price"), "PnL", "PnL %",
+           QT_TRANSLATE_NOOP("StatusTable", "Hedge"), QT_TRANSLATE_NOOP("StatusTable", "Hedge qty"),
+           QT_TRANSLATE_NOOP("StatusTable", "Hedge PnL"), QT_TRANSLATE_NOOP("StatusTable", "State"))
 STATE_COLORS = {SymbolRunState.ERROR: "#c62828", SymbolRunState.PAUSED: "#8a5a00",
                 SymbolRunState.RUNNING: "#1b7f2a"}
 
@@ -38,12 +42,12 @@ def fit_height(table: QTableWidget, min_rows: int = 2, max_rows: int = MAX_VISIB
 def state_text(row: StatusRow) -> str:
     """"paused by the user: …", not "paused: paused by the user: …": the detail already
     says the state when it starts with it."""
-    name = QCoreApplication.translate("StatusTable", row.state.value)
+    name = service_texts.state_name(row.state.value)
     if not row.detail:
         return name
     if row.detail.lower().startswith(row.state.value):
-        return row.detail
-    return f"{name}: {row.detail}"
+        return service_texts.reason(row.detail)
+    return f"{name}: {service_texts.reason(row.detail)}"
 
 
 def row_cells(row: StatusRow, tick: float | None = None, step: float | None = None) -> list[tuple[str, str | None]]:
@@ -68,7 +72,9 @@ class StatusTable(QTableWidget):
     """The live status rows. Right-click a row for that symbol's Pause / Resume / Flatten."""
 
     symbol_action = Signal(str, str)  # (action: pause | resume | flatten, symbol)
-    ACTIONS = (("pause", "Pause {symbol}"), ("resume", "Resume {symbol}"), ("flatten", "Flatten {symbol}…"))
+    ACTIONS = (("pause", QT_TRANSLATE_NOOP("StatusTable", "Pause {symbol}")),
+               ("resume", QT_TRANSLATE_NOOP("StatusTable", "Resume {symbol}")),
+               ("flatten", QT_TRANSLATE_NOOP("StatusTable", "Flatten {symbol}…")))
 
     def __init__(self, parent=None):
         super().__init__(0, len(COLUMNS), parent)

@@ -6,30 +6,49 @@ validated :class:`AppSettings` (cross-field rules too, e.g. MACD fast <= slow).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QCoreApplication, QT_TRANSLATE_NOOP, Signal
 from PySide6.QtWidgets import QComboBox, QGridLayout, QGroupBox, QLabel, QVBoxLayout
 
 from config.settings import AppSettings, SettingsError, parse_settings, settings_to_dict
 from core.params import ENTRY_MODES, REFERENCES, SignalParams
+from ui.accessibility import describe, label_for
 from ui.fields import ValidatedField
 from ui.symbols_editor import SymbolsEditor
 from ui.validators import check_setting
 
-# dotted settings key -> label shown in the window
-NUMBER_FIELDS: dict[str, str] = {
-    "strategy.rsi_length": "RSI length",
-    "strategy.signal.centerline": "Centerline",
-    "strategy.signal.macd.fast": "MACD fast",
-    "strategy.signal.macd.slow": "MACD slow",
-    "exchange.leverage": "Leverage (x)",
-    "strategy.exit.take_profit_pct": "Take profit %",
-    "strategy.exit.trailing_pct": "Trailing %",
-    "strategy.exit.trailing_activation_pct": "Trailing activation %",
-    "strategy.exit.max_hold_bars": "Max hold (5m bars)",
+_CONTEXT = "StrategyPanel"
+# dotted settings key -> (label, tooltip), English sources translated in the StrategyPanel context
+NUMBER_FIELDS: dict[str, tuple[str, str]] = {
+    "strategy.rsi_length": (QT_TRANSLATE_NOOP("StrategyPanel", "RSI length"), QT_TRANSLATE_NOOP(
+        "StrategyPanel", "[I1] Wilder RSI length in candles (the design's RSI2 is 2)")),
+    "strategy.signal.centerline": (QT_TRANSLATE_NOOP("StrategyPanel", "Centerline"), QT_TRANSLATE_NOOP(
+        "StrategyPanel", "[S1] RSI level that splits an up signal from a down signal (50 = RSI centerline)")),
+    "strategy.signal.macd.fast": (QT_TRANSLATE_NOOP("StrategyPanel", "MACD fast"), QT_TRANSLATE_NOOP(
+        "StrategyPanel", "[S1] Fast EMA length of the MACD line (MACD reference only)")),
+    "strategy.signal.macd.slow": (QT_TRANSLATE_NOOP("StrategyPanel", "MACD slow"), QT_TRANSLATE_NOOP(
+        "StrategyPanel", "[S1, S3] Slow EMA length of the MACD line; equal to fast makes the line always 0")),
+    "exchange.leverage": (QT_TRANSLATE_NOOP("StrategyPanel", "Leverage (x)"), QT_TRANSLATE_NOOP(
+        "StrategyPanel", "Leverage set on each symbol at start (1 to 125)")),
+    "strategy.exit.take_profit_pct": (QT_TRANSLATE_NOOP("StrategyPanel", "Take profit %"), QT_TRANSLATE_NOOP(
+        "StrategyPanel", "[X1] Close the main position at this profit, percent of the entry price")),
+    "strategy.exit.trailing_pct": (QT_TRANSLATE_NOOP("StrategyPanel", "Trailing %"), QT_TRANSLATE_NOOP(
+        "StrategyPanel", "[X3] Close the main position when the price gives back this percent from its best close")),
+    "strategy.exit.trailing_activation_pct": (QT_TRANSLATE_NOOP("StrategyPanel", "Activation %"), QT_TRANSLATE_NOOP(
+        "StrategyPanel", "[X3] The trailing stop starts once the best close is this percent in profit")),
+    "strategy.exit.max_hold_bars": (QT_TRANSLATE_NOOP("StrategyPanel", "Max hold (5m bars)"), QT_TRANSLATE_NOOP(
+        "StrategyPanel", "[X2] Close the main position after this many 5-minute candles (24 = 2 hours)")),
 }
-REFERENCE_LABELS = {"centerline": "RSI centerline", "macd": "MACD line"}
+REFERENCE_LABELS = {"centerline": QT_TRANSLATE_NOOP("StrategyPanel", "RSI centerline"),
+                    "macd": QT_TRANSLATE_NOOP("StrategyPanel", "MACD line")}
+ENTRY_LABELS = {"level": QT_TRANSLATE_NOOP("StrategyPanel", "level"),
+                "cross": QT_TRANSLATE_NOOP("StrategyPanel", "cross")}
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate(_CONTEXT, text)
 
 
 def _get(data: dict, dotted: str):
@@ -50,7 +69,8 @@ class StrategyPanel(QGroupBox):
     warnings_changed = Signal(list)  # [S3] and other warnings the user must see
 
     def __init__(self, settings: AppSettings, parent=None):
-        super().__init__("Strategy", parent)
+        super().__init__(parent)
+        self.setTitle(self.tr("Strategy"))
         self._base = settings
         data = settings_to_dict(settings)
 
@@ -59,23 +79,28 @@ class StrategyPanel(QGroupBox):
         self.symbols.set_sizes({name: sym.call_size for name, sym in settings.symbols.items()})
 
         self.fields: dict[str, ValidatedField] = {}
-        for key, label in NUMBER_FIELDS.items():
-            field = ValidatedField(partial(check_setting, key, label=label), _get(data, key))
+        for key, (label, tip) in NUMBER_FIELDS.items():
+            field = ValidatedField(partial(check_setting, key, label=_tr(label)), _get(data, key))
             field.setObjectName(key)
+            describe(field, _tr(label), _tr(tip))
             field.message_changed.connect(self._show_messages)
             field.value_changed.connect(self._update_warning)
             self.fields[key] = field
 
         self.reference = QComboBox()
         for name in REFERENCES:
-            self.reference.addItem(REFERENCE_LABELS[name], name)
+            self.reference.addItem(_tr(REFERENCE_LABELS[name]), name)
         self.reference.setCurrentIndex(REFERENCES.index(settings.strategy.signal.reference))
         self.reference.currentIndexChanged.connect(self._update_warning)
         self.entry = QComboBox()
         for name in ENTRY_MODES:
-            self.entry.addItem(name, name)
+            self.entry.addItem(_tr(ENTRY_LABELS[name]), name)
         self.entry.setCurrentIndex(ENTRY_MODES.index(settings.strategy.signal.entry))
-        self.entry.setToolTip("[S4] level: any bar with an up signal may open; cross: only the bar where it turns up")
+        describe(self.entry, self.tr("Entry mode"),
+                 self.tr("[S4] level: any bar with an up signal may open; cross: only the bar where it turns up"))
+        describe(self.reference, self.tr("Signal reference"),
+                 self.tr("[S1] What RSI is compared with: the RSI centerline, or the MACD line of the design "
+                         "document (MACD(1,1) is always 0 [S3])"))
 
         self.messages = QLabel()
         self.messages.setWordWrap(True)
@@ -87,20 +112,20 @@ class StrategyPanel(QGroupBox):
         grid = QGridLayout()
         grid.setHorizontalSpacing(8)
         grid.setVerticalSpacing(3)
+        f = self.fields
         rows = [
-            ("Signal reference", self.reference, NUMBER_FIELDS["strategy.rsi_length"], self.fields["strategy.rsi_length"]),
-            ("Centerline", self.fields["strategy.signal.centerline"], "Entry mode", self.entry),
-            ("MACD fast", self.fields["strategy.signal.macd.fast"], "MACD slow", self.fields["strategy.signal.macd.slow"]),
-            ("Leverage (x)", self.fields["exchange.leverage"], "Take profit %", self.fields["strategy.exit.take_profit_pct"]),
-            ("Trailing %", self.fields["strategy.exit.trailing_pct"], "Activation %", self.fields["strategy.exit.trailing_activation_pct"]),
-            ("Max hold (5m bars)", self.fields["strategy.exit.max_hold_bars"], None, None),
+            (self.reference, f["strategy.rsi_length"]),
+            (f["strategy.signal.centerline"], self.entry),
+            (f["strategy.signal.macd.fast"], f["strategy.signal.macd.slow"]),
+            (f["exchange.leverage"], f["strategy.exit.take_profit_pct"]),
+            (f["strategy.exit.trailing_pct"], f["strategy.exit.trailing_activation_pct"]),
+            (f["strategy.exit.max_hold_bars"], None),
         ]
-        for row, (label_a, widget_a, label_b, widget_b) in enumerate(rows):
-            grid.addWidget(QLabel(label_a), row, 0)
-            grid.addWidget(widget_a, row, 1)
-            if widget_b is not None:
-                grid.addWidget(QLabel(label_b), row, 2)
-                grid.addWidget(widget_b, row, 3)
+        for row, pair in enumerate(rows):
+            for column, widget in enumerate(pair):
+                if widget is not None:
+                    grid.addWidget(label_for(widget.accessibleName(), widget), row, 2 * column)
+                    grid.addWidget(widget, row, 2 * column + 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.symbols)
         layout.addLayout(grid)
@@ -121,6 +146,14 @@ class StrategyPanel(QGroupBox):
         self.reference.setEnabled(not running)
         self.entry.setEnabled(not running)
         self.symbols.set_running(running)
+
+    def base_settings(self) -> AppSettings:
+        """The settings this panel does not edit (ui, alerts, paths...), as last loaded or chosen."""
+        return self._base
+
+    def set_base_sections(self, **sections) -> None:
+        """Replace sections the panel does not edit (``ui=...``, ``alerts=...``) in what to_settings returns."""
+        self._base = replace(self._base, **sections)
 
     def to_settings(self, mode: str) -> AppSettings:
         """The settings on screen, validated like the file; raises SettingsError with one sentence."""
@@ -153,8 +186,11 @@ class StrategyPanel(QGroupBox):
             macd_fast=self.fields["strategy.signal.macd.fast"].value(),
             macd_slow=self.fields["strategy.signal.macd.slow"].value(),
         )
-        warnings = signal.warnings()
-        text = warnings[0] if warnings else ""
+        warnings = signal.warnings()  # the rule lives in core; only its sentence is shown translated here
+        text = self.tr("[S3] signal reference is MACD({fast},{slow}) with fast == slow: the MACD line is identically "
+                       "zero, so the signal reads 'RSI > 0' — almost always up; the regime will practically never be "
+                       "DOWN and hedges will practically never open. Use the RSI centerline reference (default) "
+                       "unless you mean this.").format(fast=signal.macd_fast, slow=signal.macd_slow) if warnings else ""
         if text != self.s3_warning.text():
             self.s3_warning.setText(text)
             self.warnings_changed.emit(warnings)

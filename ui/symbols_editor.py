@@ -6,7 +6,7 @@ is only possible while stopped (``set_running``).
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QTableWidget,
@@ -14,9 +14,11 @@ from PySide6.QtWidgets import (
 )
 
 from config.settings import SettingsError
+from ui.accessibility import describe
 from ui.validators import DEFAULT_MIN_NOTIONAL, check_call_size, check_symbol, notional_warning
 
-COLUMNS = ("Symbol", "CALL_SIZE", "Price", "Notional USDT")
+COLUMNS = (QT_TRANSLATE_NOOP("SymbolsEditor", "Symbol"), "CALL_SIZE", QT_TRANSLATE_NOOP("SymbolsEditor", "Price"),
+           QT_TRANSLATE_NOOP("SymbolsEditor", "Notional USDT"))
 _SIZE_COLUMN = 1
 WARNING_BRUSH = QBrush(QColor("#fff0c2"))
 
@@ -34,7 +36,7 @@ class SymbolsEditor(QWidget):
         self._filling = False
 
         self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setHorizontalHeaderLabels([QCoreApplication.translate("SymbolsEditor", c) for c in COLUMNS])
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
@@ -43,12 +45,21 @@ class SymbolsEditor(QWidget):
         self.table.itemChanged.connect(self._on_item_changed)
 
         self.new_symbol = QLineEdit()
-        self.new_symbol.setPlaceholderText("symbol, e.g. XRPUSDT")
+        self.new_symbol.setPlaceholderText(self.tr("symbol, e.g. XRPUSDT"))
         self.new_size = QLineEdit()
         self.new_size.setPlaceholderText("CALL_SIZE")
         self.new_size.setMaximumWidth(90)
-        self.add_button = QPushButton("Add")
-        self.remove_button = QPushButton("Remove")
+        self.add_button = QPushButton(self.tr("Add"))
+        self.remove_button = QPushButton(self.tr("Remove"))
+        describe(self.table, self.tr("Symbols and CALL_SIZE"),
+                 self.tr("CALL_SIZE: main and hedge quantity in base-asset units; double-click to change it, "
+                         "also while running (applies to the next order)"))
+        describe(self.new_symbol, self.tr("New symbol"),
+                 self.tr("A Binance USDT-M futures symbol to add, e.g. XRPUSDT (only while stopped)"))
+        describe(self.new_size, self.tr("New symbol's CALL_SIZE"),
+                 self.tr("The new symbol's order quantity in base-asset units"))
+        describe(self.add_button, self.tr("Add symbol"), self.tr("Add the symbol with its CALL_SIZE"))
+        describe(self.remove_button, self.tr("Remove symbol"), self.tr("Remove the selected symbol's row"))
         self.add_button.clicked.connect(self._on_add)
         self.new_symbol.returnPressed.connect(self._on_add)
         self.new_size.returnPressed.connect(self._on_add)
@@ -154,7 +165,7 @@ class SymbolsEditor(QWidget):
             size = check_call_size(symbol, item.text())
         except SettingsError as exc:
             self._refresh_row(symbol)  # refused: the cell shows the size in use again
-            self._show_warnings(f"{exc}; kept {self._sizes[symbol]:g}")
+            self._show_warnings(self.tr("{problem}; kept {value}").format(problem=exc, value=f"{self._sizes[symbol]:g}"))
             return
         changed = size != self._sizes[symbol]
         self._sizes[symbol] = size
@@ -178,11 +189,11 @@ class SymbolsEditor(QWidget):
     def _on_remove(self) -> None:
         rows = sorted({index.row() for index in self.table.selectedIndexes()})
         if not rows:
-            self._show_warnings("Select a symbol's row to remove it")
+            self._show_warnings(self.tr("Select a symbol's row to remove it"))
             return
         names = list(self._sizes)
         remaining = {name: self._sizes[name] for i, name in enumerate(names) if i not in rows}
         if not remaining:
-            self._show_warnings("At least one symbol is needed")
+            self._show_warnings(self.tr("At least one symbol is needed"))
             return
         self.set_sizes(remaining)
