@@ -113,7 +113,7 @@ class GridProposer:
         return self._next - 1, self._combos[self._next - 1]
 
     def tell(self, seq: int, metrics: Metrics) -> None:
-        pass
+        """A grid does not learn from results: every combination is tried in order."""
 
     def previous(self) -> list[tuple[int, Assignment, Metrics]]:
         return []
