@@ -14,6 +14,7 @@ never touch the positions of paper, testnet or live trading.
 """
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Callable
@@ -23,11 +24,15 @@ from config.paths import resolve_app_path, resolve_user_path
 from config.settings import AppSettings
 from core.errors import ExchangeStartError, UserError
 from core.ports import BrokerError, RetryableError
-from runner.events import EventListener
+from runner.events import EventListener, LogEvent
 from runner.feeds import ReplayFeed
 from runner.service import ServiceOptions, TradingService
 
+log = logging.getLogger(__name__)
+
 MODES = ("replay", "paper", "testnet", "live")
+START_WAIT_LIMIT_S = 180.0  # the longest rate-limit wait the start-up sits out before giving up
+START_WAIT_ATTEMPTS = 3
 
 
 def default_state_dir(settings: AppSettings, mode: str) -> Path:
@@ -60,7 +65,11 @@ def build_service(
     base_url: str | None = None,
     stream_url: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    wait_out_rate_limits: bool = False,
 ) -> TradingService:
+    """``wait_out_rate_limits``: sit out (with ``sleep``) a short wait that Binance's request
+    limit asks for at start-up instead of failing (the command line; the window has a retry
+    loop of its own that Stop can interrupt)."""
     if mode not in MODES:
         raise UserError(f"mode {mode!r} is not known; use one of: {', '.join(MODES)}")
     symbols = {name: cfg.call_size for name, cfg in settings.symbols.items()}
@@ -86,17 +95,45 @@ def build_service(
 
     from runner.live_feed import build_exchange_service  # network pieces load only when needed
 
-    try:
-        return build_exchange_service(settings, listener, mode=mode, symbols=symbols, credentials=credentials,
-                                      state_dir=state_dir, fee_pct=fee, slippage_bps=slippage,
-                                      base_url=base_url, stream_url=stream_url, sleep=sleep)
-    except BrokerError as exc:
-        raise ExchangeStartError(exchange_start_error(mode, exc), exc) from None
+    attempt = 1
+    while True:
+        try:
+            return build_exchange_service(settings, listener, mode=mode, symbols=symbols, credentials=credentials,
+                                          state_dir=state_dir, fee_pct=fee, slippage_bps=slippage,
+                                          base_url=base_url, stream_url=stream_url, sleep=sleep)
+        except RetryableError as exc:
+            wait = _rate_limit_wait(exc, attempt) if wait_out_rate_limits else None
+            if wait is None:
+                raise ExchangeStartError(exchange_start_error(mode, exc), exc) from None
+            line = f"[O4] start-up paused by Binance's request limit ({exc.message}); starting again in {wait:.0f}s"
+            log.warning(line)
+            listener(LogEvent(int(time.time() * 1000), "WARNING", line))
+            sleep(wait)
+            attempt += 1
+        except BrokerError as exc:
+            raise ExchangeStartError(exchange_start_error(mode, exc), exc) from None
+
+
+def _rate_limit_wait(exc: RetryableError, attempt: int) -> float | None:
+    """How long to wait before starting again, or None to give up now.
+
+    A wait the request limit asks for (our own budget near the minute's limit, or a 429's
+    Retry-After) is not a broken connection: restarting the bot a few times within a minute
+    can use up the minute's weight, and the next minute serves it again. Such a wait is sat
+    out (a few times, each at most START_WAIT_LIMIT_S); a network failure, or a ban longer
+    than that, is told at once."""
+    if exc.retry_after is None or attempt >= START_WAIT_ATTEMPTS or exc.retry_after > START_WAIT_LIMIT_S:
+        return None
+    return exc.retry_after + 1.0
 
 
 def exchange_start_error(mode: str, exc: BrokerError) -> str:
     """The one sentence for an exchange that cannot be used at start-up (network, keys, account)."""
     venue = {"testnet": "the Binance testnet", "live": "Binance", "paper": "Binance's public market data"}[mode]
+    if isinstance(exc, RetryableError) and exc.retry_after is not None:
+        return (f"cannot start {mode} trading: {venue} asks this computer to wait {exc.retry_after:.0f}s "
+                f"({exc.message}); start again after that, and keep other programs that use the same IP "
+                "address from sending many requests")
     if isinstance(exc, RetryableError):
         return f"cannot start {mode} trading: {venue} cannot be reached ({exc.message}); check the internet connection"
     advice = getattr(exc, "advice", "")

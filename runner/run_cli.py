@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     service = build(
         settings, lambda event: None, mode=mode, replay_dir=args.replay, speed=args.speed, state_dir=state_dir,
         fee_pct=args.fee_pct, start_ms=start_ms, end_ms=end_ms,
-        resume=args.resume, base_url=args.base_url, stream_url=args.stream_url,
+        resume=args.resume, base_url=args.base_url, stream_url=args.stream_url, wait_out_rate_limits=True,
     )
     for warning in settings.warnings():
         print(f"WARNING: {warning}")

@@ -201,3 +201,34 @@ def test_O4_order_with_unknown_outcome_stays_pending_and_is_resolved_before_any_
     assert held == exchange
     assert any("never re-sent" in e.message for e in logs)
     assert any("no decision on the" in e.message for e in logs)
+
+
+def test_O4_a_rate_limit_wait_at_start_up_is_sat_out_not_reported_as_no_network(fake, tmp_path):
+    """Restarting the bot a few times in one minute can use up the minute's request weight;
+    the start-up waits for Binance's Retry-After and goes on, instead of exiting with
+    'cannot be reached' (seen in the kill-and-restart drill)."""
+    logs: list[LogEvent] = []
+    slept: list[float] = []
+    fake.add_fault(kind="rate_limit", retry_after=30, times=1)  # the very first request gets 429
+    service = build_service(
+        load_settings(), lambda event: logs.append(event) if isinstance(event, LogEvent) else None,
+        mode="testnet", credentials=ApiCredentials(TEST_API_KEY, TEST_API_SECRET), state_dir=tmp_path,
+        base_url=fake.base_url, stream_url=fake.ws_url, sleep=slept.append, wait_out_rate_limits=True)
+    assert service.account_view is not None
+    assert slept == [31.0]
+    paused = [event.message for event in logs if "start-up paused by Binance's request limit" in event.message]
+    assert len(paused) == 1 and paused[0].startswith("[O4]") and "HTTP 429" in paused[0], paused
+
+
+def test_O4_a_ban_longer_than_the_start_up_waits_for_is_one_sentence_at_once(fake, tmp_path):
+    from core.errors import ExchangeStartError
+
+    slept: list[float] = []
+    fake.add_fault(kind="rate_limit", retry_after=900, times=1)
+    with pytest.raises(ExchangeStartError) as raised:
+        build_service(load_settings(), lambda event: None, mode="testnet",
+                      credentials=ApiCredentials(TEST_API_KEY, TEST_API_SECRET), state_dir=tmp_path,
+                      base_url=fake.base_url, stream_url=fake.ws_url, sleep=slept.append, wait_out_rate_limits=True)
+    assert slept == []
+    assert str(raised.value).startswith("cannot start testnet trading: the Binance testnet asks this computer to "
+                                        "wait 900s (rate limited by Binance (HTTP 429)"), str(raised.value)

@@ -328,6 +328,21 @@ def test_a_network_failure_at_start_is_one_sentence_and_retried_until_stopped(qt
     qtbot.waitUntil(lambda: not window.is_running(), timeout=10_000)
 
 
+def test_a_rate_limit_at_start_waits_for_retry_after_and_stop_ends_the_wait(qtbot, home, settings, fake):
+    """[O4] The back-off never retries before the Retry-After Binance asked for (a retry inside
+    it would be refused again and count toward an IP ban); Stop still ends the wait at once."""
+    fake.add_fault(kind="rate_limit", retry_after=600, times=1)
+    window = open_testnet_window(qtbot, settings, fake.base_url, fake.ws_url)
+    window.start_retry_delays = (0.05, 0.1)
+    window.start()
+    qtbot.waitUntil(lambda: "attempt 1" in window.state_label.text(), timeout=30_000)
+    text = window.state_label.text()
+    assert "HTTP 429" in text and "Trying again in 600 s" in text, text
+    window.stop()
+    qtbot.waitUntil(lambda: not window.is_running(), timeout=30_000)
+    assert "attempt 2" not in window.state_label.text()
+
+
 def test_wrong_keys_say_which_and_stop(qtbot, home, settings, fake):
     window = open_testnet_window(qtbot, settings, fake.base_url, fake.ws_url, secret="a-wrong-secret-0000000000")
     window.start()

@@ -104,6 +104,7 @@ class RunnerThread(QThread):
                     raise
             except RetryableError as exc:
                 delay = self._retry_delays[min(attempt, len(self._retry_delays) - 1)]
+                delay = max(delay, exc.retry_after or 0.0)  # never before the wait Binance asked for
                 attempt += 1
                 self._listen(StartRetry(self.tr("{reason}. Trying again in {seconds} s (attempt {attempt}); "
                                                 "Stop gives up.").format(reason=network_sentence(exc),
