@@ -206,3 +206,22 @@ def test_a_connection_feeds_the_exchange_symbol_list_and_minimums_to_the_symbols
         editor.add_button.click()
         assert "ALGOUSDT" not in editor.sizes()
         assert "not traded on the connected exchange" in editor.message.text()
+
+
+def test_a_background_failure_reaches_the_user_as_one_sentence_and_the_log_gets_the_traceback(caplog):
+    """BackgroundCall and OptimizeJob both report through ui.worker.failure_sentence."""
+    from core.errors import UserError
+    from ui.worker import failure_sentence
+
+    logger = logging.getLogger("tests.background_failure")
+    caplog.set_level(logging.DEBUG, logger=logger.name)
+    assert failure_sentence(UserError("No kline file in the folder"), logger, "task failed") == \
+        "No kline file in the folder"
+    assert caplog.records == []  # the user's own mistake: no traceback
+    try:
+        raise ValueError("could not convert 'x'")
+    except ValueError as exc:
+        sentence = failure_sentence(exc, logger, "task failed")
+    assert sentence == "ValueError: could not convert 'x'"
+    assert [record.getMessage() for record in caplog.records] == ["task failed"]
+    assert caplog.records[0].levelno == logging.ERROR and caplog.records[0].exc_info[0] is ValueError

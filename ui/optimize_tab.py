@@ -39,6 +39,7 @@ from research.walk_forward import day_text, windows
 from runner.backtest_data import load_backtest_inputs
 from ui.accessibility import describe, label_for
 from ui.data_range import DataRangeInputs
+from ui.worker import failure_sentence
 
 # The objectives' names in the window (research.evaluate's identifiers stay the item data).
 OBJECTIVE_NAMES = {"net_pnl": QT_TRANSLATE_NOOP("OptimizeTab", "Net PnL (USDT)"),
@@ -115,11 +116,8 @@ class OptimizeJob(QThread):
             result = search.run()
         except SearchCancelled:
             self.cancelled.emit()
-        except UserError as exc:
-            self.failed.emit(str(exc))
         except Exception as exc:  # a background failure must reach the user, not kill the window
-            log.exception("optimize failed")
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
+            self.failed.emit(failure_sentence(exc, log, "optimize failed"))
         else:
             self.succeeded.emit(result)
 
