@@ -119,6 +119,31 @@ def _in_flight(batch_count: int, batch_side: np.ndarray, batch_action: np.ndarra
     return False
 
 
+@kernel_jit.jitable
+def _pending(batch_count: int, batch_side: np.ndarray, batch_action: np.ndarray, action: int) -> tuple[bool, bool]:
+    """(long, short): is an order of ``action`` in flight on each side, as decide_* take it [B4]?"""
+    return (_in_flight(batch_count, batch_side, batch_action, LONG, action),
+            _in_flight(batch_count, batch_side, batch_action, SHORT, action))
+
+
+@kernel_jit.jitable
+def _queue(orders, seq: int, decision_time: int, batch_count: int, batch_side: np.ndarray,
+           batch_action: np.ndarray, batch_reason: np.ndarray, batch_qty: np.ndarray, batch_seq: np.ndarray,
+           batch_time: np.ndarray) -> tuple[int, int]:
+    """Append one decision's orders (``core.decide.Orders``, at most two) to the bar's batch, each
+    numbered with the next ``seq``; returns the new ``(seq, batch_count)``."""
+    for k in range(orders.count):
+        seq += 1
+        batch_side[batch_count] = orders.side0 if k == 0 else orders.side1
+        batch_action[batch_count] = orders.action0 if k == 0 else orders.action1
+        batch_reason[batch_count] = orders.reason0 if k == 0 else orders.reason1
+        batch_qty[batch_count] = orders.qty0 if k == 0 else orders.qty1
+        batch_seq[batch_count] = seq
+        batch_time[batch_count] = decision_time
+        batch_count += 1
+    return seq, batch_count
+
+
 def simulate(open_times, opens, closes, bar_codes, day_closes, day_codes, funding_times, funding_rates,
              first: int, stop: int, fill_at_close: bool, call_size: float, fee_pct: float, slippage_bps: float,
              capital: float, cross_entry: bool, take_profit_pct: float, max_hold_bars: int, trailing_pct: float,
@@ -188,21 +213,11 @@ def simulate(open_times, opens, closes, bar_codes, day_closes, day_codes, fundin
                 last_daily_close = day_close
                 daily = decide.decide_daily(
                     regime, day_codes[day_index], (pos_qty[LONG], pos_qty[SHORT]),
-                    (_in_flight(batch_count, batch_side, batch_action, LONG, OPEN),
-                     _in_flight(batch_count, batch_side, batch_action, SHORT, OPEN)),
-                    (_in_flight(batch_count, batch_side, batch_action, LONG, CLOSE),
-                     _in_flight(batch_count, batch_side, batch_action, SHORT, CLOSE)))
+                    _pending(batch_count, batch_side, batch_action, OPEN),
+                    _pending(batch_count, batch_side, batch_action, CLOSE))
                 regime = daily.regime
-                orders = daily.orders
-                for k in range(orders.count):
-                    seq += 1
-                    batch_side[batch_count] = orders.side0 if k == 0 else orders.side1
-                    batch_action[batch_count] = orders.action0 if k == 0 else orders.action1
-                    batch_reason[batch_count] = orders.reason0 if k == 0 else orders.reason1
-                    batch_qty[batch_count] = orders.qty0 if k == 0 else orders.qty1
-                    batch_seq[batch_count] = seq
-                    batch_time[batch_count] = day_close
-                    batch_count += 1
+                seq, batch_count = _queue(daily.orders, seq, day_close, batch_count, batch_side, batch_action,
+                                          batch_reason, batch_qty, batch_seq, batch_time)
             day_index += 1
         if close_time > last_bar_close:
             last_bar_close = close_time
@@ -211,23 +226,13 @@ def simulate(open_times, opens, closes, bar_codes, day_closes, day_codes, fundin
                 regime, bar_codes[i], previous, price, close_time, call_size, True,
                 (pos_qty[LONG], pos_qty[SHORT]), (pos_entry[LONG], pos_entry[SHORT]),
                 (pos_time[LONG], pos_time[SHORT]), (pos_best[LONG], pos_best[SHORT]),
-                (_in_flight(batch_count, batch_side, batch_action, LONG, OPEN),
-                 _in_flight(batch_count, batch_side, batch_action, SHORT, OPEN)),
-                (_in_flight(batch_count, batch_side, batch_action, LONG, CLOSE),
-                 _in_flight(batch_count, batch_side, batch_action, SHORT, CLOSE)),
+                _pending(batch_count, batch_side, batch_action, OPEN),
+                _pending(batch_count, batch_side, batch_action, CLOSE),
                 cross_entry, take_profit_pct, max_hold_bars, trailing_pct, trailing_activation_pct)
             pos_best[LONG] = bar.best_long
             pos_best[SHORT] = bar.best_short
-            orders = bar.orders
-            for k in range(orders.count):
-                seq += 1
-                batch_side[batch_count] = orders.side0 if k == 0 else orders.side1
-                batch_action[batch_count] = orders.action0 if k == 0 else orders.action1
-                batch_reason[batch_count] = orders.reason0 if k == 0 else orders.reason1
-                batch_qty[batch_count] = orders.qty0 if k == 0 else orders.qty1
-                batch_seq[batch_count] = seq
-                batch_time[batch_count] = close_time
-                batch_count += 1
+            seq, batch_count = _queue(bar.orders, seq, close_time, batch_count, batch_side, batch_action,
+                                      batch_reason, batch_qty, batch_seq, batch_time)
         if batch_count > 0 and fill_at_close:
             for k in range(batch_count):
                 _fill(fill_count, batch_side[k], batch_action[k], batch_reason[k], batch_qty[k], batch_time[k],

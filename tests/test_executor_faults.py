@@ -8,16 +8,12 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.binance_futures import BinanceFuturesAdapter
-from adapters.request_budget import RequestBudget
-from adapters.secrets import ApiCredentials
 from core.executor import ExecutionStatus, OrderExecutor
 from core.model import Action, BarClose, OrderIntent, Regime, Side, Signal
 from core.params import StrategyParams
 from core.state import StateStore
 from core.strategy import HedgeStrategy
-from tests.fake_binance import TEST_API_KEY, TEST_API_SECRET
-from tests.fake_binance.fixtures import fake, fake_server  # noqa: F401
+from tests.fake_binance.fixtures import fake, fake_adapter, fake_server  # noqa: F401
 
 SYMBOL = "DOGEUSDT"
 ORDER_PATH = "/fapi/v1/order"
@@ -30,10 +26,7 @@ class Stack:
     def __init__(self, fake, tmp_path, timeout_seconds: float = 5.0):
         self.fake = fake
         self.elapsed = [0.0]
-        self.adapter = BinanceFuturesAdapter(ApiCredentials(TEST_API_KEY, TEST_API_SECRET), testnet=True,
-                                             base_url=fake.base_url, timeout_seconds=timeout_seconds,
-                                             budget=RequestBudget(clock=lambda: self.elapsed[0]))
-        self.adapter.prepare_symbols([SYMBOL], {SYMBOL: 5}, "cross")
+        self.adapter = fake_adapter(fake, self.elapsed, timeout_seconds, SYMBOL)
         self.sleeps: list[float] = []
         self.logs: list[str] = []
         self.executor = OrderExecutor(self.adapter, sleep=self.sleep, log=self.logs.append)

@@ -20,7 +20,6 @@ import pytest
 
 from adapters.binance_futures import BinanceFuturesAdapter
 from adapters.binance_user_stream import UserDataStream
-from adapters.request_budget import RequestBudget
 from adapters.secrets import ApiCredentials
 from core.model import FIVE_MINUTES_MS, ONE_DAY_MS, Action, Candle, Regime, Side
 from core.params import StrategyParams
@@ -29,7 +28,7 @@ from runner.events import LogEvent, StatusRow, SymbolRunState
 from runner.feeds import ClosedCandle, FeedFinished
 from runner.service import ServiceOptions, TradingService
 from tests.fake_binance import TEST_API_KEY, TEST_API_SECRET
-from tests.fake_binance.fixtures import fake, fake_server  # noqa: F401
+from tests.fake_binance.fixtures import fake, fake_adapter, fake_server  # noqa: F401
 
 SYMBOL = "DOGEUSDT"
 ORDER_PATH = "/fapi/v1/order"
@@ -103,10 +102,7 @@ class Bot:
                  settle: bool = True, user_stream: bool = False):
         self.fake = fake
         self.elapsed = [0.0]
-        self.adapter = BinanceFuturesAdapter(ApiCredentials(TEST_API_KEY, TEST_API_SECRET), testnet=True,
-                                             base_url=fake.base_url, timeout_seconds=timeout_seconds,
-                                             budget=RequestBudget(clock=lambda: self.elapsed[0]))
-        self.adapter.prepare_symbols([SYMBOL], {SYMBOL: 5}, "cross")
+        self.adapter = fake_adapter(fake, self.elapsed, timeout_seconds, SYMBOL)
         self.feed = ScriptFeed(fake, script, self.elapsed, settle)
         self.settle = settle
         self.events: list = []

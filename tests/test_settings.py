@@ -20,6 +20,7 @@ from config.settings import (
 )
 from core.errors import UserError
 from core.params import ExitParams, SignalParams
+from tests.conftest import TYPO_SETTINGS
 
 SYMBOLS = {"DOGEUSDT": {"call_size": 100}}
 
@@ -262,20 +263,9 @@ def test_unknown_key_lists_every_allowed_key_including_symbol_leverage():
     assert "symbols.<SYMBOL>.leverage" in str(caught.value)
 
 
-TYPO_FILE = """\
-mode: paper
-strategy:
-  rsi_length: 2
-symbols:
-  DOGEUSDT:
-    call_size: 250
-    levrage: 3
-"""
-
-
 def test_a_bad_key_in_a_file_names_the_file_and_its_line(tmp_path):
     path = tmp_path / "settings.yaml"
-    path.write_text(TYPO_FILE, encoding="utf-8")
+    path.write_text(TYPO_SETTINGS, encoding="utf-8")
     with pytest.raises(SettingsError) as caught:
         load_settings(path)
     message = str(caught.value)
@@ -285,14 +275,14 @@ def test_a_bad_key_in_a_file_names_the_file_and_its_line(tmp_path):
 
 def test_a_bad_value_in_a_file_names_its_line(tmp_path):
     path = tmp_path / "settings.yaml"
-    path.write_text(TYPO_FILE.replace("levrage: 3", "leverage: 300"), encoding="utf-8")
+    path.write_text(TYPO_SETTINGS.replace("levrage: 3", "leverage: 300"), encoding="utf-8")
     with pytest.raises(SettingsError, match=r", line 7: symbols.DOGEUSDT.leverage = 300 must be <= 125"):
         load_settings(path)
 
 
 def test_a_yaml_syntax_error_names_its_line_in_one_line(tmp_path):
     path = tmp_path / "settings.yaml"
-    path.write_text(TYPO_FILE.replace("call_size: 250", "call_size: [250"), encoding="utf-8")
+    path.write_text(TYPO_SETTINGS.replace("call_size: 250", "call_size: [250"), encoding="utf-8")
     with pytest.raises(SettingsError) as caught:
         load_settings(path)
     message = str(caught.value)
@@ -342,7 +332,7 @@ def test_round_trip_settings_to_dict_and_parse(settings, tmp_path):
 
 def test_saving_over_a_valid_file_keeps_the_previous_one_as_bak(tmp_path):
     path = tmp_path / "settings.yaml"
-    path.write_text(TYPO_FILE.replace("    levrage: 3\n", ""), encoding="utf-8")
+    path.write_text(TYPO_SETTINGS.replace("    levrage: 3\n", ""), encoding="utf-8")
     before = path.read_bytes()
     backup = save_settings(load_settings(DEFAULT_SETTINGS_PATH), path)
     assert backup == tmp_path / "settings.yaml.bak" and backup.read_bytes() == before
@@ -352,10 +342,10 @@ def test_saving_over_a_valid_file_keeps_the_previous_one_as_bak(tmp_path):
 
 def test_saving_over_a_broken_file_renames_it_with_a_timestamp(tmp_path):
     path = tmp_path / "settings.yaml"
-    path.write_text(TYPO_FILE, encoding="utf-8")
+    path.write_text(TYPO_SETTINGS, encoding="utf-8")
     backup = save_settings(load_settings(DEFAULT_SETTINGS_PATH), path)
     assert backup is not None and backup.name.startswith("settings.yaml.broken-")
-    assert backup.read_text(encoding="utf-8") == TYPO_FILE
+    assert backup.read_text(encoding="utf-8") == TYPO_SETTINGS
 
 
 def test_keep_broken_file_never_overwrites_an_earlier_copy(tmp_path):
@@ -387,7 +377,7 @@ def test_a_typo_in_the_users_file_survives_opening_and_closing_the_window(qtbot,
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("AUTOHEDGE_HOME", str(home))
-    (home / "settings.yaml").write_text(TYPO_FILE, encoding="utf-8")
+    (home / "settings.yaml").write_text(TYPO_SETTINGS, encoding="utf-8")
 
     window = MainWindow(None)
     qtbot.addWidget(window)
@@ -397,6 +387,6 @@ def test_a_typo_in_the_users_file_survives_opening_and_closing_the_window(qtbot,
     window.close()
 
     kept = sorted(home.glob("settings.yaml.broken-*"))
-    assert len(kept) == 1 and kept[0].read_text(encoding="utf-8") == TYPO_FILE  # call_size 250 is still there
+    assert len(kept) == 1 and kept[0].read_text(encoding="utf-8") == TYPO_SETTINGS  # call_size 250 is still there
     assert kept[0].name in warning
     assert load_settings(home / "settings.yaml") == paths.load_user_settings()[0]  # the window's save loads again

@@ -7,67 +7,22 @@ The connection test and the testnet run go to the local fake Binance server
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import QDate, QTimer
 
-from adapters.secrets import ApiCredentials
-from config.settings import SymbolSettings, load_settings
+from config.settings import load_settings
 from runner.factory import build_service
+from tests.conftest import FUTURES_DATA
 from tests.fake_binance import TEST_API_KEY, TEST_API_SECRET, FakeBinance
+from tests.ui_helpers import START_MS, MemoryKeyring, fake, free_port, home, settings  # noqa: F401
 from ui import app as ui_app
 from ui.backtest_job import run_backtest_job
 from ui.main_window import MainWindow
 
-FUTURES_DATA = Path(__file__).resolve().parent.parent / "data" / "futures"
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
-
-
-class MemoryKeyring:
-    """Stands in for the OS keyring (tests must not touch the real one)."""
-
-    def __init__(self):
-        self.saved: dict[bool, ApiCredentials] = {}
-
-    def load_credentials(self, testnet: bool) -> ApiCredentials | None:
-        return self.saved.get(testnet)
-
-    def save_credentials(self, credentials: ApiCredentials, testnet: bool) -> None:
-        self.saved[testnet] = credentials
-
-    def delete_credentials(self, testnet: bool) -> bool:
-        return self.saved.pop(testnet, None) is not None
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("AUTOHEDGE_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("BINANCE_API_KEY", raising=False)
-    monkeypatch.delenv("BINANCE_API_SECRET", raising=False)
-    return tmp_path / "home"
-
-
-@pytest.fixture
-def settings(tmp_path):
-    loaded = load_settings(overrides=[f"paths.state_dir={tmp_path / 'state'}", f"paths.log_dir={tmp_path / 'logs'}"])
-    return replace(loaded, symbols={"DOGEUSDT": SymbolSettings(call_size=100)})  # the fake trades DOGEUSDT
-
-
-@pytest.fixture
-def fake():
-    with FakeBinance(data_dir=FUTURES_DATA, symbols=["DOGEUSDT"], start_ms=1_740_787_200_000) as server:
-        yield server
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def window_for(qtbot, settings, checker=None, store=None, builder=None) -> MainWindow:
@@ -234,7 +189,7 @@ def test_a_connection_feeds_the_exchange_symbol_list_and_minimums_to_the_symbols
 
     from tests.fake_binance import SymbolSpec
 
-    with FakeBinance(data_dir=FUTURES_DATA, symbols=["DOGEUSDT"], start_ms=1_740_787_200_000,
+    with FakeBinance(data_dir=FUTURES_DATA, symbols=["DOGEUSDT"], start_ms=START_MS,
                      specs={"DOGEUSDT": SymbolSpec(min_notional=Decimal("50"))}) as server:
         window = window_for(qtbot, settings, ui_app.connection_checker(base_url=server.base_url))
         editor = window.strategy.symbols
@@ -251,3 +206,22 @@ def test_a_connection_feeds_the_exchange_symbol_list_and_minimums_to_the_symbols
         editor.add_button.click()
         assert "ALGOUSDT" not in editor.sizes()
         assert "not traded on the connected exchange" in editor.message.text()
+
+
+def test_a_background_failure_reaches_the_user_as_one_sentence_and_the_log_gets_the_traceback(caplog):
+    """BackgroundCall and OptimizeJob both report through ui.worker.failure_sentence."""
+    from core.errors import UserError
+    from ui.worker import failure_sentence
+
+    logger = logging.getLogger("tests.background_failure")
+    caplog.set_level(logging.DEBUG, logger=logger.name)
+    assert failure_sentence(UserError("No kline file in the folder"), logger, "task failed") == \
+        "No kline file in the folder"
+    assert caplog.records == []  # the user's own mistake: no traceback
+    try:
+        raise ValueError("could not convert 'x'")
+    except ValueError as exc:
+        sentence = failure_sentence(exc, logger, "task failed")
+    assert sentence == "ValueError: could not convert 'x'"
+    assert [record.getMessage() for record in caplog.records] == ["task failed"]
+    assert caplog.records[0].levelno == logging.ERROR and caplog.records[0].exc_info[0] is ValueError

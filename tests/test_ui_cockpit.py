@@ -7,14 +7,11 @@ stays open while the test looks at it.
 """
 from __future__ import annotations
 
-import socket
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QTimer
 
-from config.settings import SymbolSettings, load_settings
 from core.model import FIVE_MINUTES_MS, Candle
 from core.params import StrategyParams
 from core.strategy import HedgeStrategy
@@ -23,53 +20,13 @@ from runner.events import StatusRow, SymbolRunState
 from runner.factory import build_service
 from runner.symbol_driver import SymbolDriver
 from tests.fake_binance import TEST_API_KEY, TEST_API_SECRET, FakeBinance
+from tests.ui_helpers import START_MS, MemoryKeyring, fake, free_port, home, settings  # noqa: F401
 from ui import app as ui_app
 from ui.banner import BANNER_COLORS
 from ui.close_dialog import CANCEL, FLATTEN, KEEP, CloseDialog
 from ui.formatting import money, percent, price, quantity
 from ui.main_window import MainWindow
 from ui.status_table import COLUMNS
-
-FUTURES_DATA = Path(__file__).resolve().parent.parent / "data" / "futures"
-START_MS = 1_740_787_200_000  # 2025-03-01 00:00 UTC
-
-
-class MemoryKeyring:
-    def load_credentials(self, testnet):
-        return None
-
-    def save_credentials(self, credentials, testnet):
-        pass
-
-    def delete_credentials(self, testnet):
-        return False
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("AUTOHEDGE_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("BINANCE_API_KEY", raising=False)
-    monkeypatch.delenv("BINANCE_API_SECRET", raising=False)
-    return tmp_path / "home"
-
-
-@pytest.fixture
-def settings(tmp_path):
-    loaded = load_settings(overrides=[f"paths.state_dir={tmp_path / 'state'}", f"paths.log_dir={tmp_path / 'logs'}"])
-    return replace(loaded, symbols={"DOGEUSDT": SymbolSettings(call_size=100)})  # the fake trades DOGEUSDT
-
-
-@pytest.fixture
-def fake():
-    with FakeBinance(data_dir=FUTURES_DATA, symbols=["DOGEUSDT"], start_ms=START_MS) as server:
-        yield server
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def open_testnet_window(qtbot, settings, base_url: str, ws_url: str, key=TEST_API_KEY, secret=TEST_API_SECRET):
     def builder(settings, listener, **kwargs):

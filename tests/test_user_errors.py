@@ -25,20 +25,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, TYPO_SETTINGS
 from tests.fake_binance.fixtures import fake_server  # noqa: F401  (the wrong-keys case)
 
 SAMPLE = REPO_ROOT / "data" / "sample"
 FUTURES = REPO_ROOT / "data" / "futures"
-TYPO_SETTINGS = """\
-mode: paper
-strategy:
-  rsi_length: 2
-symbols:
-  DOGEUSDT:
-    call_size: 250
-    levrage: 3
-"""
 DOGE_ONLY = "symbols:\n  DOGEUSDT:\n    call_size: 100\n"
 MAX_STDOUT_LINES = 3  # e.g. "settings: ..." before the failure; never a dump
 MAX_LOG_LINES = 3  # ``run`` logs to the console too (e.g. the clock offset before the keys are refused)

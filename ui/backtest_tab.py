@@ -5,15 +5,13 @@ so what the trader sees here is what the bot would have done with them.
 """
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
 from typing import Callable
 
 from PySide6.QtCore import QCoreApplication, QDate, Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
-    QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QPushButton, QTableWidget,
-    QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
+    QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QListWidget, QListWidgetItem,
+    QProgressBar, QPushButton, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from config.settings import AppSettings
@@ -21,16 +19,11 @@ from core.errors import UserError
 from ui.accessibility import describe, label_for
 from ui.backtest_job import SUMMARY_COLUMNS, BacktestRequest, BacktestView, run_backtest_job
 from ui.chart import EquityChart, PriceChart
+from ui.data_range import DataRangeInputs
 from ui.formatting import pnl_color
-from ui.paths import resolve_data_path
 from ui.worker import BackgroundCall
 
 BacktestRunner = Callable[[BacktestRequest, Callable[[int, int], None]], BacktestView]
-
-
-def _day_ms(date: QDate) -> int:
-    day = datetime.combine(date.toPython(), time(0, 0), tzinfo=timezone.utc)
-    return int(day.timestamp() * 1000)
 
 
 class BacktestTab(QWidget):
@@ -42,19 +35,9 @@ class BacktestTab(QWidget):
         self._thread: BackgroundCall | None = None
         self.view: BacktestView | None = None
 
-        self.data_dir = QLineEdit()
-        self.browse = browse = QPushButton("…")
-        browse.setFixedWidth(28)
-        browse.clicked.connect(self._browse)
-        self.whole_range = QCheckBox(self.tr("All data"))
-        self.whole_range.setChecked(True)
-        self.start_date = QDateEdit()
-        self.end_date = QDateEdit()
-        for edit in (self.start_date, self.end_date):
-            edit.setCalendarPopup(True)
-            edit.setDisplayFormat("yyyy-MM-dd")
-            edit.setEnabled(False)
-        self.whole_range.toggled.connect(lambda whole: [e.setEnabled(not whole) for e in (self.start_date, self.end_date)])
+        self.inputs = DataRangeInputs(self)
+        self.data_dir, self.browse, self.whole_range = self.inputs.data_dir, self.inputs.browse, self.inputs.whole_range
+        self.start_date, self.end_date = self.inputs.start_date, self.inputs.end_date
         self.symbols = QListWidget()
         self.symbols.setFlow(QListWidget.LeftToRight)
         self.symbols.setMaximumHeight(30)
@@ -87,15 +70,7 @@ class BacktestTab(QWidget):
         self.charts.addTab(price_page, self.tr("Price and trades"))
         self._describe_inputs()
 
-        top = QHBoxLayout()
-        top.addWidget(label_for(self.tr("Data folder"), self.data_dir))
-        top.addWidget(self.data_dir, 2)
-        top.addWidget(browse)
-        top.addWidget(self.whole_range)
-        top.addWidget(label_for(self.tr("From"), self.start_date))
-        top.addWidget(self.start_date)
-        top.addWidget(label_for(self.tr("to"), self.end_date))
-        top.addWidget(self.end_date)
+        top = self.inputs.row()
         second = QHBoxLayout()
         second.addWidget(label_for(self.tr("Symbols"), self.symbols))
         second.addWidget(self.symbols, 2)
@@ -139,26 +114,12 @@ class BacktestTab(QWidget):
                      if self.symbols.item(i).checkState() == Qt.Checked)
 
     def set_dates(self, start: QDate, end: QDate) -> None:
-        self.whole_range.setChecked(False)
-        self.start_date.setDate(start)
-        self.end_date.setDate(end)
-
-    def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, self.tr("Kline data folder"), self.data_dir.text())
-        if folder:
-            self.data_dir.setText(folder)
+        self.inputs.set_dates(start, end)
 
     def request(self) -> BacktestRequest:
-        if not self.data_dir.text().strip():
-            raise UserError(self.tr("Choose a data folder with <SYMBOL>-5m.csv(.gz/.zip) files"))
-        start = end = None
-        if not self.whole_range.isChecked():
-            start = _day_ms(self.start_date.date())
-            end = _day_ms(self.end_date.date().addDays(1))  # the end date is included
-            if end <= start:
-                raise UserError(self.tr("The 'to' date must not be before the 'from' date"))
-        return BacktestRequest(self._settings_source(), resolve_data_path(self.data_dir.text().strip()),
-                               self.chosen_symbols(), start, end)
+        self.inputs.require_folder()
+        start, end = self.inputs.range_ms()
+        return BacktestRequest(self._settings_source(), self.inputs.folder(), self.chosen_symbols(), start, end)
 
     # ----- running ----------------------------------------------------------------------------
 

@@ -16,7 +16,6 @@ import math
 import os
 import threading
 from dataclasses import dataclass
-from datetime import datetime, time, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,9 +23,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QDate, QThread, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
-    QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QSplitter, QTableWidget,
-    QTableWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView, QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
+    QProgressBar, QPushButton, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from config.settings import AppSettings
@@ -40,7 +38,8 @@ from research.search import Row, Search, SearchCancelled, SearchPlan, SearchResu
 from research.walk_forward import day_text, windows
 from runner.backtest_data import load_backtest_inputs
 from ui.accessibility import describe, label_for
-from ui.paths import resolve_data_path
+from ui.data_range import DataRangeInputs
+from ui.worker import failure_sentence
 
 # The objectives' names in the window (research.evaluate's identifiers stay the item data).
 OBJECTIVE_NAMES = {"net_pnl": QT_TRANSLATE_NOOP("OptimizeTab", "Net PnL (USDT)"),
@@ -77,10 +76,6 @@ class OptimizeRequest:
     end_ms: int | None  # exclusive
     walk_forward: tuple[int, int] | None  # (train days, test days)
     jobs: int
-
-
-def _day_ms(date: QDate) -> int:
-    return int(datetime.combine(date.toPython(), time(0, 0), tzinfo=timezone.utc).timestamp() * 1000)
 
 
 class OptimizeJob(QThread):
@@ -121,11 +116,8 @@ class OptimizeJob(QThread):
             result = search.run()
         except SearchCancelled:
             self.cancelled.emit()
-        except UserError as exc:
-            self.failed.emit(str(exc))
         except Exception as exc:  # a background failure must reach the user, not kill the window
-            log.exception("optimize failed")
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
+            self.failed.emit(failure_sentence(exc, log, "optimize failed"))
         else:
             self.succeeded.emit(result)
 
@@ -200,19 +192,9 @@ class OptimizeTab(QWidget):
         self.result: SearchResult | None = None
         self._keys: list[str] = []
 
-        self.data_dir = QLineEdit()
-        browse = QPushButton(self.tr("…"))
-        browse.setFixedWidth(28)
-        browse.setToolTip(self.tr("Choose the kline data folder"))
-        browse.clicked.connect(self._browse)
-        self.whole_range = QCheckBox(self.tr("All data"))
-        self.whole_range.setChecked(True)
-        self.start_date, self.end_date = QDateEdit(), QDateEdit()
-        for edit in (self.start_date, self.end_date):
-            edit.setCalendarPopup(True)
-            edit.setDisplayFormat("yyyy-MM-dd")
-            edit.setEnabled(False)
-        self.whole_range.toggled.connect(lambda whole: [e.setEnabled(not whole) for e in (self.start_date, self.end_date)])
+        self.inputs = DataRangeInputs(self)
+        self.data_dir, self.browse, self.whole_range = self.inputs.data_dir, self.inputs.browse, self.inputs.whole_range
+        self.start_date, self.end_date = self.inputs.start_date, self.inputs.end_date
 
         self.params = QTableWidget(len(SEARCHABLE), 2)
         self.params.setHorizontalHeaderLabels([self.tr("Setting (tick to search it)"),
@@ -277,14 +259,14 @@ class OptimizeTab(QWidget):
             combo.currentIndexChanged.connect(self.refresh_heatmap)
         self.heatmap = HeatMap()
 
-        self._build_layout(browse)
-        self._describe_inputs(browse)
+        self._build_layout()
+        self._describe_inputs()
 
-    def _describe_inputs(self, browse: QPushButton) -> None:
+    def _describe_inputs(self) -> None:
         """A tooltip and a screen-reader name on every input (issue 13 item 9)."""
         for widget, name, tip in (
             (self.data_dir, self.tr("Data folder"), self.tr("Folder of <SYMBOL>-5m.csv(.gz/.zip) klines to search on")),
-            (browse, self.tr("Choose the data folder"), self.tr("Choose the kline data folder")),
+            (self.browse, self.tr("Choose the data folder"), self.tr("Choose the kline data folder")),
             (self.whole_range, self.tr("All data"), self.tr("Search on every candle of the folder; untick to "
                                                             "choose the dates")),
             (self.start_date, self.tr("From"), self.tr("First day searched (UTC)")),
@@ -313,16 +295,8 @@ class OptimizeTab(QWidget):
         ):
             describe(widget, name, tip)
 
-    def _build_layout(self, browse: QPushButton) -> None:
-        data_row = QHBoxLayout()
-        data_row.addWidget(label_for(self.tr("Data folder"), self.data_dir))
-        data_row.addWidget(self.data_dir, 2)
-        data_row.addWidget(browse)
-        data_row.addWidget(self.whole_range)
-        data_row.addWidget(label_for(self.tr("From"), self.start_date))
-        data_row.addWidget(self.start_date)
-        data_row.addWidget(label_for(self.tr("to"), self.end_date))
-        data_row.addWidget(self.end_date)
+    def _build_layout(self) -> None:
+        data_row = self.inputs.row()
 
         options = QFormLayout()
         options.addRow(self.tr("Objective (maximised)"), self.objective)
@@ -390,36 +364,23 @@ class OptimizeTab(QWidget):
         raise KeyError(key)
 
     def set_dates(self, start: QDate, end: QDate) -> None:
-        self.whole_range.setChecked(False)
-        self.start_date.setDate(start)
-        self.end_date.setDate(end)
+        self.inputs.set_dates(start, end)
 
     def chosen_params(self) -> tuple[str, ...]:
         return tuple(f"{self.params.item(row, 0).text()}={self.params.item(row, 1).text().strip()}"
                      for row in range(self.params.rowCount())
                      if self.params.item(row, 0).checkState() == Qt.Checked)
 
-    def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, self.tr("Kline data folder"), self.data_dir.text())
-        if folder:
-            self.data_dir.setText(folder)
-
     def request(self) -> OptimizeRequest:
-        if not self.data_dir.text().strip():
-            raise UserError(self.tr("Choose a data folder with <SYMBOL>-5m.csv(.gz/.zip) files"))
+        self.inputs.require_folder()
         params = self.chosen_params()
         if not params:
             raise UserError(self.tr("Tick at least one setting to search"))
         settings = self._settings_source()
         parse_params(params, settings)  # a bad value is refused here, before anything runs
-        start = end = None
-        if not self.whole_range.isChecked():
-            start = _day_ms(self.start_date.date())
-            end = _day_ms(self.end_date.date().addDays(1))  # the end date is included
-            if end <= start:
-                raise UserError(self.tr("The 'to' date must not be before the 'from' date"))
+        start, end = self.inputs.range_ms()
         split = (self.train_days.value(), self.test_days.value()) if self.walk_forward.isChecked() else None
-        return OptimizeRequest(settings, resolve_data_path(self.data_dir.text().strip()), params,
+        return OptimizeRequest(settings, self.inputs.folder(), params,
                                self.objective.currentData(), self.method.currentData(), self.trials.value(),
                                start, end, split, self.jobs.value())
 

@@ -17,6 +17,15 @@ from core.errors import UserError
 log = logging.getLogger(__name__)
 
 
+def failure_sentence(exc: Exception, logger: logging.Logger, what: str) -> str:
+    """What a failed background call tells the user: a :class:`UserError`'s own sentence, anything
+    else with its type (its traceback goes to ``logger`` as ``what``, never to a dialog)."""
+    if isinstance(exc, UserError):
+        return str(exc)
+    logger.error(what, exc_info=exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
 class BackgroundCall(QThread):
     succeeded = Signal(object)
     failed = Signal(str)
@@ -29,10 +38,7 @@ class BackgroundCall(QThread):
     def run(self) -> None:
         try:
             result = self._call(self.progressed.emit)
-        except UserError as exc:
-            self.failed.emit(str(exc))
         except Exception as exc:  # a background failure must reach the user, not kill the window
-            log.exception("background task failed")
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
+            self.failed.emit(failure_sentence(exc, log, "background task failed"))
         else:
             self.succeeded.emit(result)

@@ -8,6 +8,9 @@ from typing import Iterator
 import pytest
 from binance.client import Client
 
+from adapters.binance_futures import BinanceFuturesAdapter
+from adapters.request_budget import RequestBudget
+from adapters.secrets import ApiCredentials
 from tests.fake_binance import TEST_API_KEY, TEST_API_SECRET, FakeBinance
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "futures"
@@ -36,3 +39,15 @@ def binance_client(fake: FakeBinance, api_key: str = TEST_API_KEY, api_secret: s
     client.FUTURES_TESTNET_URL = fake.base_url + "/fapi"
     client.timestamp_offset = client.futures_time()["serverTime"] - int(time.time() * 1000)
     return client
+
+
+def fake_adapter(fake: FakeBinance, elapsed: list[float], timeout_seconds: float,
+                 symbol: str = "DOGEUSDT") -> BinanceFuturesAdapter:
+    """The real adapter on the fake, ``symbol`` prepared (leverage 5, cross margin). Its request
+    budget's clock is ``elapsed[0]``, which only the test moves (e.g. when the executor sleeps),
+    so a Retry-After is over exactly when it was waited for."""
+    adapter = BinanceFuturesAdapter(ApiCredentials(TEST_API_KEY, TEST_API_SECRET), testnet=True,
+                                    base_url=fake.base_url, timeout_seconds=timeout_seconds,
+                                    budget=RequestBudget(clock=lambda: elapsed[0]))
+    adapter.prepare_symbols([symbol], {symbol: 5}, "cross")
+    return adapter

@@ -349,18 +349,6 @@
         <translation>가격과 거래</translation>
     </message>
     <message>
-        <source>Data folder</source>
-        <translation>데이터 폴더</translation>
-    </message>
-    <message>
-        <source>From</source>
-        <translation>시작일</translation>
-    </message>
-    <message>
-        <source>to</source>
-        <translation>종료일</translation>
-    </message>
-    <message>
         <source>Symbols</source>
         <translation>심볼</translation>
     </message>
@@ -421,18 +409,6 @@
         <translation>가격과 거래를 그릴 심볼</translation>
     </message>
     <message>
-        <source>Kline data folder</source>
-        <translation>캔들 데이터 폴더</translation>
-    </message>
-    <message>
-        <source>Choose a data folder with &lt;SYMBOL&gt;-5m.csv(.gz/.zip) files</source>
-        <translation>&lt;SYMBOL&gt;-5m.csv(.gz/.zip) 파일이 있는 데이터 폴더를 고르세요</translation>
-    </message>
-    <message>
-        <source>The &apos;to&apos; date must not be before the &apos;from&apos; date</source>
-        <translation>종료일은 시작일보다 앞설 수 없습니다</translation>
-    </message>
-    <message>
         <source>Backtesting {symbols}…</source>
         <translation>{symbols} 백테스트 중…</translation>
     </message>
@@ -470,6 +446,41 @@
     <message>
         <source>Cancel</source>
         <translation>취소</translation>
+    </message>
+</context>
+<context>
+    <name>DataRangeInputs</name>
+    <message>
+        <source>…</source>
+        <translation>…</translation>
+    </message>
+    <message>
+        <source>All data</source>
+        <translation>전체 데이터</translation>
+    </message>
+    <message>
+        <source>Data folder</source>
+        <translation>데이터 폴더</translation>
+    </message>
+    <message>
+        <source>From</source>
+        <translation>시작일</translation>
+    </message>
+    <message>
+        <source>to</source>
+        <translation>종료일</translation>
+    </message>
+    <message>
+        <source>Kline data folder</source>
+        <translation>캔들 데이터 폴더</translation>
+    </message>
+    <message>
+        <source>Choose a data folder with &lt;SYMBOL&gt;-5m.csv(.gz/.zip) files</source>
+        <translation>&lt;SYMBOL&gt;-5m.csv(.gz/.zip) 파일이 있는 데이터 폴더를 선택하세요</translation>
+    </message>
+    <message>
+        <source>The &apos;to&apos; date must not be before the &apos;from&apos; date</source>
+        <translation>종료일은 시작일보다 앞설 수 없습니다</translation>
     </message>
 </context>
 <context>
@@ -793,10 +804,6 @@
 <context>
     <name>OptimizeTab</name>
     <message>
-        <source>…</source>
-        <translation>…</translation>
-    </message>
-    <message>
         <source>Choose the kline data folder</source>
         <translation>캔들 데이터 폴더 선택</translation>
     </message>
@@ -855,10 +862,6 @@
     <message>
         <source>From</source>
         <translation>시작일</translation>
-    </message>
-    <message>
-        <source>to</source>
-        <translation>종료일</translation>
     </message>
     <message>
         <source>Objective (maximised)</source>
@@ -1029,20 +1032,8 @@
         <translation>y</translation>
     </message>
     <message>
-        <source>Kline data folder</source>
-        <translation>캔들 데이터 폴더</translation>
-    </message>
-    <message>
-        <source>Choose a data folder with &lt;SYMBOL&gt;-5m.csv(.gz/.zip) files</source>
-        <translation>&lt;SYMBOL&gt;-5m.csv(.gz/.zip) 파일이 있는 데이터 폴더를 선택하세요</translation>
-    </message>
-    <message>
         <source>Tick at least one setting to search</source>
         <translation>탐색할 설정을 하나 이상 체크하세요</translation>
-    </message>
-    <message>
-        <source>The &apos;to&apos; date must not be before the &apos;from&apos; date</source>
-        <translation>종료일은 시작일보다 앞설 수 없습니다</translation>
     </message>
     <message>
         <source>Loading the data and starting the search…</source>
