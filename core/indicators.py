@@ -140,3 +140,123 @@ def last_signal(closes: np.ndarray, params: SignalParams) -> Signal:
     """The signal of the last closed candle in ``closes``."""
     codes = signal_codes(closes, params)
     return code_to_signal(codes[-1]) if codes.size else Signal.NONE
+
+
+# ----- incremental forms (the live runner) ---------------------------------------------------
+#
+# One closed candle at a time, carrying the recursion's state forward. Each class performs the
+# same float operations in the same order as the batch function above (seed with numpy's mean
+# of the first ``length`` inputs, then the same recurrence), so after n updates its value is
+# exactly (==) the batch function's value at index n-1 over the same inputs [I1, I2, I3].
+
+
+class IncrementalRSI:
+    """Wilder's RSI [I1] updated per close; ``value`` is :func:`rsi` at the last close (NaN in warm-up)."""
+
+    def __init__(self, length: int = 2):
+        if length < 1:
+            raise ValueError(f"RSI length must be >= 1, got {length}")
+        self.length = length
+        self.value = float("nan")
+        self._keep = length - 1
+        self._prev: float | None = None
+        self._seed_gains: list[float] = []
+        self._seed_losses: list[float] = []
+        self._avg_gain = 0.0
+        self._avg_loss = 0.0
+        self._seeded = False
+
+    def update(self, close: float) -> float:
+        prev, self._prev = self._prev, float(close)
+        if prev is None:
+            return self.value
+        change = self._prev - prev  # as np.diff
+        gain = change if change > 0 else 0.0
+        loss = -change if change < 0 else 0.0
+        if self._seeded:
+            self._avg_gain = (self._avg_gain * self._keep + gain) / self.length
+            self._avg_loss = (self._avg_loss * self._keep + loss) / self.length
+            self.value = _rsi_value(self._avg_gain, self._avg_loss)
+            return self.value
+        self._seed_gains.append(gain)
+        self._seed_losses.append(loss)
+        if len(self._seed_gains) == self.length:
+            self._avg_gain = float(np.asarray(self._seed_gains).mean())  # the batch seed, numpy's mean
+            self._avg_loss = float(np.asarray(self._seed_losses).mean())
+            self._seed_gains, self._seed_losses = [], []
+            self._seeded = True
+            self.value = _rsi_value(self._avg_gain, self._avg_loss)
+        return self.value
+
+
+class IncrementalEMA:
+    """EMA [I2] updated per value; ``value`` is :func:`ema` at the last value (NaN in warm-up)."""
+
+    def __init__(self, length: int):
+        if length < 1:
+            raise ValueError(f"EMA length must be >= 1, got {length}")
+        self.length = length
+        self.value = float("nan")
+        self._alpha = 2.0 / (length + 1)
+        self._seed: list[float] = []
+        self._seeded = False
+
+    def update(self, value: float) -> float:
+        value = float(value)
+        if self._seeded:
+            if self.length == 1:
+                self.value = value  # EMA(1) is the series itself
+            else:
+                self.value = (value - self.value) * self._alpha + self.value
+            return self.value
+        self._seed.append(value)
+        if len(self._seed) == self.length:
+            self.value = value if self.length == 1 else float(np.asarray(self._seed).mean())
+            self._seed = []
+            self._seeded = True
+        return self.value
+
+
+class IncrementalSignal:
+    """The signal code of each new close [S1, S2], as :func:`signal_codes` would give at that index.
+
+    ``code`` is the last close's code, ``prev_code`` the one before (NONE before two closes).
+    """
+
+    def __init__(self, params: SignalParams):
+        if params.reference not in ("centerline", "macd"):
+            raise ValueError(f"unknown signal reference {params.reference!r}; allowed: centerline, macd")
+        self.params = params
+        self.rsi = IncrementalRSI(params.rsi_length)
+        self._macd = params.reference == "macd"
+        self._centerline = float(params.centerline)
+        self.fast = IncrementalEMA(params.macd_fast) if self._macd else None
+        self.slow = IncrementalEMA(params.macd_slow) if self._macd and params.macd_slow != params.macd_fast else None
+        self.code = NONE
+        self.prev_code = NONE
+
+    def reference(self) -> float:
+        """The line RSI is compared with at the last close, as :func:`reference_line` (NaN in warm-up)."""
+        if not self._macd:
+            return self._centerline
+        assert self.fast is not None
+        if self.slow is None:
+            return self.fast.value - self.fast.value  # exactly 0 where defined [S3]
+        return self.fast.value - self.slow.value
+
+    def update(self, close: float) -> int:
+        rsi_value = self.rsi.update(close)
+        if self.fast is not None:
+            self.fast.update(close)
+        if self.slow is not None:
+            self.slow.update(close)
+        reference = self.reference()
+        self.prev_code = self.code
+        self.code = UP if rsi_value > reference else DOWN if rsi_value < reference else NONE
+        return self.code
+
+    def signal(self) -> Signal:
+        return _CODE_TO_SIGNAL[self.code]
+
+    def prev_signal(self) -> Signal:
+        return _CODE_TO_SIGNAL[self.prev_code]

@@ -9,6 +9,10 @@ One service runs every configured symbol. Per closed 5m candle and symbol:
    journaled, applied to the strategy and saved at once [O3];
 4. events (log lines, fills, status rows) go to the listener.
 
+A close that decided nothing is saved in live and paper trading only. A replay of
+simulated trading saves a bar with decisions twice (before the first order, and
+when its orders are done) and a quiet bar not at all: see :meth:`TradingService._save_step`.
+
 At start-up each symbol loads its state, looks up the orders left pending by
 client id (nothing is sent), reconciles with the exchange's positions (the
 exchange wins) [O7], and only then decides what to do with the remainder of a
@@ -602,6 +606,12 @@ class TradingService:
         outcome, the rest are dropped; an open on a side whose close did not fully fill is
         dropped too, so two positions never merge on one side."""
         strategy = slot.strategy
+        if not intents and not self.options.durable:
+            # A close that decided nothing changed only what replaying it again decides the same
+            # way (last close, best prices [X3], regime): a replay of simulated trading does not
+            # save it (a save costs 0.3-0.7 ms on ext4). Live and paper trading save every close,
+            # so a restart never counts a processed close as missed [max_catch_up_bars].
+            return
         self._save(slot)  # [O2] intents are in state before anything is sent
         unfinished_close_sides: set[Side] = set()
         for index, intent in enumerate(intents):
@@ -619,6 +629,17 @@ class TradingService:
                 return
             if result.status is not ExecutionStatus.FILLED and intent.action is Action.CLOSE:
                 unfinished_close_sides.add(intent.side)
+        if intents and not self.options.durable:
+            self._save(slot)  # the bar's outcome (fills applied, orders finished) in one save
+
+    def _save_step(self, slot: SymbolSlot) -> None:
+        """A save between the sends of one bar. Live and paper trading save at every step (each
+        exchange id with its send time before its request leaves [O2], each fill at once [O3]).
+        A replay of simulated trading (not durable: its exchange is in-process and forgets on
+        restart) saves a bar with decisions once before its first order is sent [O2] and once
+        when the bar's orders are done (:meth:`_execute`): each save costs 0.3-0.7 ms on ext4."""
+        if self.options.durable:
+            self._save(slot)
 
     def _send(self, slot: SymbolSlot, intent: OrderIntent, price: float, resend_index: int = 0) -> ExecutionResult:
         """One intent through the executor; each exchange id is saved with its send time before
@@ -628,7 +649,7 @@ class TradingService:
         def on_send(order_id: str) -> None:
             if pending is not None:
                 pending.sends[order_id] = self.clock()
-                self._save(slot)
+                self._save_step(slot)
 
         result = self.executor.execute(intent, price, on_fill=lambda fill: self._record_fill(slot, fill),
                                        on_send=on_send, resend_index=resend_index)
@@ -653,7 +674,7 @@ class TradingService:
             self._emit_status(slot)
             return False
         strategy.finish_order(intent.client_id)
-        self._save(slot)
+        self._save_step(slot)
         if result.status is ExecutionStatus.FILLED:
             return True
         level = "ERROR" if result.pauses_symbol else "WARNING"
@@ -695,7 +716,10 @@ class TradingService:
         self.journal.record(fill, cumulative, commission)
         self.cockpit.on_fill(fill, slot.strategy.state.positions[fill.side].entry_price)
         slot.strategy.apply_fill(fill)
-        self._save(slot)
+        if just_executed:
+            self._save_step(slot)  # saved with the bar's outcome in a replay
+        else:
+            self._save(slot)
         self._emit(FillEvent(fill))
         self._log("INFO", fill.symbol, f"[O3] {fill.symbol} filled {fill.action.value} {fill.side.value} "
                   f"{fill.qty:g} @ {fill.price:g} fee {fee_note} ({fill.reason}, order {fill.journal_key})",
