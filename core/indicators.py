@@ -56,11 +56,22 @@ def _wilder_rsi_loop(gains: np.ndarray, losses: np.ndarray, length: int, avg_gai
     The recursion is sequential; it runs compiled when numba is there (the same
     float operations in the same order, so the values are identical either way).
     """
-    keep = length - 1
     for i in range(length, len(gains)):
-        avg_gain = (avg_gain * keep + gains[i]) / length
-        avg_loss = (avg_loss * keep + losses[i]) / length
+        avg_gain = _wilder_step(avg_gain, gains[i], length)
+        avg_loss = _wilder_step(avg_loss, losses[i], length)
         out[i + 1] = _rsi_value(avg_gain, avg_loss)
+
+
+@jitable
+def _wilder_step(average: float, value: float, length: int) -> float:
+    """Wilder's smoothing, one input on [I1]: ``(avg*(n-1) + x)/n``."""
+    return (average * (length - 1) + value) / length
+
+
+@jitable
+def _ema_step(current: float, value: float, alpha: float) -> float:
+    """The EMA recursion, one input on [I2]."""
+    return (value - current) * alpha + current
 
 
 @jitable
@@ -94,7 +105,7 @@ def ema(values: np.ndarray, length: int) -> np.ndarray:
 def _ema_loop(values: np.ndarray, length: int, alpha: float, current: float, out: np.ndarray) -> None:
     """out[i] for i >= length from the seed ``current`` [I2] (compiled when numba is there)."""
     for i in range(length, len(values)):
-        current = (values[i] - current) * alpha + current
+        current = _ema_step(current, values[i], alpha)
         out[i] = current
 
 
@@ -158,7 +169,6 @@ class IncrementalRSI:
             raise ValueError(f"RSI length must be >= 1, got {length}")
         self.length = length
         self.value = float("nan")
-        self._keep = length - 1
         self._prev: float | None = None
         self._seed_gains: list[float] = []
         self._seed_losses: list[float] = []
@@ -174,8 +184,8 @@ class IncrementalRSI:
         gain = change if change > 0 else 0.0
         loss = -change if change < 0 else 0.0
         if self._seeded:
-            self._avg_gain = (self._avg_gain * self._keep + gain) / self.length
-            self._avg_loss = (self._avg_loss * self._keep + loss) / self.length
+            self._avg_gain = _wilder_step(self._avg_gain, gain, self.length)
+            self._avg_loss = _wilder_step(self._avg_loss, loss, self.length)
             self.value = _rsi_value(self._avg_gain, self._avg_loss)
             return self.value
         self._seed_gains.append(gain)
@@ -207,7 +217,7 @@ class IncrementalEMA:
             if self.length == 1:
                 self.value = value  # EMA(1) is the series itself
             else:
-                self.value = (value - self.value) * self._alpha + self.value
+                self.value = _ema_step(self.value, value, self._alpha)
             return self.value
         self._seed.append(value)
         if len(self._seed) == self.length:
