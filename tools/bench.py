@@ -11,7 +11,9 @@ compile time with a cold and a warm cache (fresh processes); then the live runne
 replaying bundled days at top speed (paper broker): its bars per second over the
 candle loop (start-up excluded), and the latency from a candle leaving the feed to
 its first order handed to the broker (p50/p99, in-process), once as a replay saves
-its state (not durable) and once as live and paper trading do (fsync on every save).
+its state (not durable) and once as live and paper trading do (fsync on every save);
+last, the 100-setting grid of the README run as a trader runs it (``python main.py
+optimize``, a fresh process, ``--jobs 2``, numba's cache warm), wall-clock time.
 """
 from __future__ import annotations
 
@@ -177,7 +179,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"close->order  p50 {figures.p50_ms:6.2f} ms  p99 {figures.p99_ms:6.2f} ms  max {figures.max_ms:6.2f} ms "
               f"(candle out of the feed to its first order handed to the broker, in-process; {how})")
     print(f"peak memory   {_peak_rss_mb():7.0f} MB (whole benchmark process)")
+    grid_seconds = grid_search_seconds(args.data)
+    print(f"100-setting grid {grid_seconds:5.1f} s  (python main.py optimize {' '.join(GRID_PARAMS)} --jobs 2: "
+          f"{len(symbols)} symbols x {bars // len(symbols):,} bars per setting, everything from start-up to the "
+          "report; numba cache warm)")
     return 0
+
+
+GRID_PARAMS = ("--param", "strategy.exit.take_profit_pct=0.5:5:0.5", "--param", "strategy.signal.centerline=30:75:5")
+
+
+def grid_search_seconds(data: Path) -> float:
+    """Wall-clock seconds of the README's 100-setting grid, run as the command a trader types."""
+    with tempfile.TemporaryDirectory() as out:
+        command = [sys.executable, str(REPO_ROOT / "main.py"), "optimize", "--data", str(data), *GRID_PARAMS,
+                   "--jobs", "2", "--out", out]
+        began = time.perf_counter()
+        subprocess.run(command, cwd=REPO_ROOT, check=True, stdout=subprocess.DEVNULL)
+        return time.perf_counter() - began
 
 
 @dataclass
