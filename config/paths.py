@@ -10,6 +10,9 @@
 - ``ensure_writable()``: the start-up check of a folder the program writes to
   (state, logs, reports, the user folder): one sentence naming the folder when
   a file cannot be written there.
+- ``keep_previous()``: an output file about to be written over is kept as
+  ``<name>.bak`` first (one generation), so a report, a trades file or a
+  settings file the user had is never lost to the next run.
 """
 from __future__ import annotations
 
@@ -85,3 +88,10 @@ def resolve_user_path(text: str | Path) -> Path:
     if path.is_absolute():
         return path
     return (user_home() if is_frozen() else APP_ROOT) / path
+
+
+def keep_previous(path: Path | str) -> None:
+    """Keep an existing file as ``<name>.bak`` (replacing an older .bak) before it is written over."""
+    path = Path(path)
+    if path.is_file():
+        path.replace(path.with_name(path.name + ".bak"))

@@ -17,18 +17,13 @@ import yaml
 
 from config.settings import AppSettings, settings_to_dict
 from core.model import ONE_DAY_MS
+from config.paths import keep_previous
 from research.evaluate import METRIC_COLUMNS, Metrics
 from research.params import Assignment, apply_assignment
 from research.search import Row, SearchResult, WindowResult
 from research.walk_forward import day_text
 
 WINDOW_COLUMNS = ("window", "is_first_day", "is_last_day", "oos_first_day", "oos_last_day")
-
-
-def backup(path: Path) -> None:
-    """Keep an existing file as <name>.bak (replacing an older .bak) before writing over it."""
-    if path.exists():
-        path.replace(path.with_name(path.name + ".bak"))
 
 
 def cell(value: Any) -> str:
@@ -62,7 +57,7 @@ class ResultsWriter:
 
     def __init__(self, path: Path, keys: Sequence[str], walk_forward: bool):
         self.path = path
-        backup(path)
+        keep_previous(path)
         self._handle: IO[str] = open(path, "w", newline="", encoding="utf-8")
         self._writer = csv.writer(self._handle)
         self._writer.writerow(results_header(keys, walk_forward))
@@ -92,7 +87,7 @@ class ResultsWriter:
 
 def write_windows(path: Path, keys: Sequence[str], objective: str, result: SearchResult) -> None:
     """walk_forward.csv: per window the chosen settings, their in-sample objective and out-of-sample figures."""
-    backup(path)
+    keep_previous(path)
     oos_columns = [f"oos_{m}" for m in METRIC_COLUMNS]
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -110,7 +105,7 @@ def write_windows(path: Path, keys: Sequence[str], objective: str, result: Searc
 def write_best(path: Path, base: AppSettings, best: Assignment, comment: Sequence[str]) -> AppSettings:
     """best.yaml: the complete settings (base + the best values), loadable with --config or in the window."""
     settings = apply_assignment(base, best)
-    backup(path)
+    keep_previous(path)
     header = "".join(f"# {line}\n" for line in comment)
     path.write_text(header + yaml.safe_dump(settings_to_dict(settings), sort_keys=False), encoding="utf-8")
     return settings

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from core.backtest import BacktestResult, EquityCurve, Summary
+from config.paths import keep_previous
 from core.trades import write_trades_csv
 
 FUNDING_NOT_MODELLED = "Funding was not modelled (no --funding file): funding payments are zero."
@@ -97,10 +98,12 @@ def write_report(result: BacktestResult, out_dir: Path | str, info: ReportInfo) 
     out.mkdir(parents=True, exist_ok=True)
     paths = {"trades": out / "trades.csv", "equity": out / "equity.csv", "summary": out / "summary.json",
              "report": out / "report.html"}
+    charts = {name: out / f"equity_{name}.png" for name in [*result.equity, "TOTAL"]}
+    for path in [*paths.values(), *charts.values()]:
+        keep_previous(path)  # an earlier report in the same folder stays as <name>.bak
     write_trades_csv(result.trades, paths["trades"])
     equity_frame(result).to_csv(paths["equity"], index=False, float_format="%.6f")
     paths["summary"].write_text(json.dumps(summary_document(result, info), indent=2), encoding="utf-8")
-    charts = {name: out / f"equity_{name}.png" for name in [*result.equity, "TOTAL"]}
     for name, path in charts.items():
         curve = result.combined if name == "TOTAL" else result.equity[name]
         path.write_bytes(chart_png(name, curve))

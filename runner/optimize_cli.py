@@ -15,6 +15,7 @@ import json
 import sys
 from pathlib import Path
 
+from config.paths import keep_previous
 from config.settings import AppSettings, settings_to_dict
 from core.backtest import DEFAULT_ENGINE
 from core.errors import UserError
@@ -159,4 +160,5 @@ def _write_outputs(out: Path, settings: AppSettings, plan: SearchPlan, result: S
     write_best(out / "best.yaml", settings, result.best, comment)
     if plan.windows:
         write_windows(out / "walk_forward.csv", plan.keys, plan.objective, result)
+    keep_previous(out / "report.html")
     (out / "report.html").write_text(report_html(result, plan.keys, plan.objective, header), encoding="utf-8")

@@ -15,7 +15,7 @@ import argparse
 import signal
 from pathlib import Path
 
-from config.paths import ensure_writable, resolve_user_path, user_home
+from config.paths import ensure_writable, keep_previous, resolve_user_path, user_home
 from config.settings import load_settings
 from core.errors import UserError
 from runner.alerts import alerting_builder, apprise_sinks
@@ -91,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     try:
+        keep_previous(trades_path)  # the previous run's file stays as trades.csv.bak
         service.journal.write_trades_csv(trades_path)
     except OSError as exc:
         raise UserError(f"stopped; state saved in {state_dir}, but {trades_path} cannot be written "

@@ -51,6 +51,27 @@ def test_writes_b3_trades_equity_summary_and_report(tmp_path, capsys):
     assert "TOTAL" in printed and "Funding was not modelled" in printed
 
 
+def test_a_second_backtest_into_the_same_folder_keeps_the_first_report_as_bak(tmp_path, capsys):
+    """A user's earlier report is never written over without a copy."""
+    assert backtest(tmp_path, *SHORT_RANGE) == 0
+    out = tmp_path / "out"
+    first = {path.name: path.read_bytes() for path in out.iterdir()}
+    assert backtest(tmp_path, *SHORT_RANGE, "--fee-pct", "0.1") == 0
+    for name, content in first.items():
+        assert (out / f"{name}.bak").read_bytes() == content, name
+    assert (out / "summary.json").read_bytes() != first["summary.json"]
+
+
+def test_run_keeps_the_previous_trades_file_as_bak(tmp_path, capsys):
+    trades = tmp_path / "mine" / "trades.csv"
+    trades.parent.mkdir()
+    trades.write_text("my own notes\n")
+    assert main.main(["run", "--replay", str(SAMPLE), "--speed", "0", "--start", "2023-02-01", "--end", "2023-02-01",
+                      "--state-dir", str(tmp_path / "state"), "--trades-out", str(trades)]) == 0
+    assert (tmp_path / "mine" / "trades.csv.bak").read_text() == "my own notes\n"
+    assert trades.read_text().startswith(",".join(TRADES_HEADER))
+
+
 def test_set_override_reaches_the_strategy_and_warns_s3(tmp_path, capsys):
     assert backtest(tmp_path, *SHORT_RANGE, "--set", "strategy.signal.reference=macd",
                     "--set", "symbols.DOGEUSDT.call_size=1000") == 0
