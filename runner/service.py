@@ -10,8 +10,8 @@ One service runs every configured symbol. Per closed 5m candle and symbol:
 4. events (log lines, fills, status rows) go to the listener.
 
 A close that decided nothing is saved in live and paper trading only. A replay of
-simulated trading saves a bar with decisions twice (before the first order, and
-when its orders are done) and a quiet bar not at all: see :meth:`TradingService._save_step`.
+simulated trading saves a bar with decisions once, before its first order, a quiet
+bar not at all, and everything at shutdown: see :meth:`TradingService._save_step`.
 
 At start-up each symbol loads its state, looks up the orders left pending by
 client id (nothing is sent), reconciles with the exchange's positions (the
@@ -629,15 +629,14 @@ class TradingService:
                 return
             if result.status is not ExecutionStatus.FILLED and intent.action is Action.CLOSE:
                 unfinished_close_sides.add(intent.side)
-        if intents and not self.options.durable:
-            self._save(slot)  # the bar's outcome (fills applied, orders finished) in one save
 
     def _save_step(self, slot: SymbolSlot) -> None:
         """A save between the sends of one bar. Live and paper trading save at every step (each
         exchange id with its send time before its request leaves [O2], each fill at once [O3]).
         A replay of simulated trading (not durable: its exchange is in-process and forgets on
-        restart) saves a bar with decisions once before its first order is sent [O2] and once
-        when the bar's orders are done (:meth:`_execute`): each save costs 0.3-0.7 ms on ext4."""
+        restart) saves once per bar with decisions, before its first order is sent [O2]; the
+        bar's outcome reaches the file with the next such save or at shutdown. Each save costs
+        0.3-0.7 ms on ext4, more than everything else a bar does."""
         if self.options.durable:
             self._save(slot)
 

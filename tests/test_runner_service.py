@@ -178,3 +178,41 @@ def test_P_a_rejection_pause_survives_a_restart(tmp_path):
     assert first_doge_row.state is SymbolRunState.ERROR and "-2019" in first_doge_row.detail
     assert any("still paused from before the restart" in e.message for e in after_restart.of(LogEvent))
     assert not restarted.slots["DOGEUSDT"].strategy.opens_allowed
+
+
+def test_O2_a_replay_saves_each_bar_with_orders_once_before_its_first_order_and_all_at_shutdown(tmp_path):
+    """Issue 12 item 6: a replay (simulated exchange, not durable) saves once per bar with
+    decisions, before anything is sent [O2], never on a quiet bar, and the final state at the end."""
+    from core.state import StateStore
+
+    service = _replay(tmp_path, lambda event: None, start="2023-03-01", end="2023-03-02")
+    journal: list[tuple] = []  # ("save", symbol, pending ids) / ("order", symbol, client id), in order
+    save, submit = service.store.save, service.broker.submit_market_order
+
+    def recording_save(state) -> None:
+        journal.append(("save", state.symbol, tuple(state.pending)))
+        save(state)
+
+    def recording_submit(symbol, side, action, qty, client_id, *args, **kwargs):
+        journal.append(("order", symbol, client_id))
+        return submit(symbol, side, action, qty, client_id, *args, **kwargs)
+
+    service.store.save = recording_save
+    service.broker.submit_market_order = recording_submit
+    service.run()
+
+    orders = [entry for entry in journal if entry[0] == "order"]
+    assert len(orders) > 10
+    for index, entry in enumerate(journal):
+        if entry[0] == "order":  # the last save of its symbol before it already held it as pending
+            last_save = next(e for e in reversed(journal[:index]) if e[0] == "save" and e[1] == entry[1])
+            assert entry[2] in last_save[2], f"{entry[2]} was sent before a save recorded it [O2]"
+    first_order = journal.index(orders[0])
+    for index in range(first_order, len(journal) - len(SYMBOLS)):  # every save while trading ...
+        if journal[index][0] == "save":  # ... is its bar's one save, right before that bar's first order
+            assert journal[index + 1][:2] == ("order", journal[index][1]), f"a save without an order at {index}"
+    assert [entry[:2] for entry in journal[-len(SYMBOLS):]] == [("save", symbol) for symbol in SYMBOLS]
+    stored = StateStore(tmp_path / "state")
+    for symbol in SYMBOLS:  # the file holds the state as the replay left it
+        assert stored.load(symbol) == service.slots[symbol].strategy.state
+
