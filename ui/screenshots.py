@@ -4,7 +4,8 @@ Opens the window offscreen with a throw-away user folder, replays the bundled
 sample with the real trading service until both symbols hold a position and one
 is hedged, and saves the Trading tab (the cockpit) at 1366 x 768 (a common
 laptop screen) and at 1024 x 640 (the smallest supported width), the Settings
-tab, and the Backtest tab after a two-month backtest (both sizes). ``--language ko``
+tab, the Backtest tab after a two-month backtest (both sizes), and the Optimize tab after
+the README's worked example (walk-forward over 9 settings). ``--language ko``
 makes the same shots with the Korean translation loaded (files named ``*_ko*.png``).
 """
 from __future__ import annotations
@@ -86,6 +87,23 @@ def main(out_dir: str = "docs/screenshots", language: str = "en") -> int:
         window.backtest.charts.setCurrentIndex(1)
         _wait(app, lambda: False, 0.5)
         window.grab().save(str(out / f"backtest_trades{lang}{size_suffix}.png"))
+
+    # The Optimize tab after the README's worked example (9 settings, walk-forward 120:30).
+    window.resize(*SIZES[""])
+    window.tabs.setCurrentWidget(window.optimize)
+    optimize = window.optimize
+    optimize.data_dir.setText("data/sample")
+    optimize.whole_range.setChecked(True)
+    optimize.set_param("strategy.exit.take_profit_pct", "0.5,1,2")
+    optimize.set_param("strategy.signal.centerline", "45,50,55")
+    optimize.walk_forward.setChecked(True)
+    optimize.train_days.setValue(120)
+    optimize.test_days.setValue(30)
+    optimize.start()
+    _wait(app, lambda: not optimize.is_running() and optimize.result is not None, 600)
+    optimize.table.selectRow(0)
+    _wait(app, lambda: False, 0.5)
+    window.grab().save(str(out / f"optimize_tab{lang}.png"))
     window.close()
     print(f"screenshots written to {out}")
     return 0
