@@ -31,8 +31,12 @@ FIVE_MIN = 300_000
 STEPS = 44
 
 
-def wait_done(bot: BotProcess, close_time: int, timeout: float = 90) -> None:
-    """Until every symbol acted on the candle closing at ``close_time`` and has nothing in flight."""
+def wait_done(bot: BotProcess, close_time: int, timeout: float = 240) -> None:
+    """Until every symbol acted on the candle closing at ``close_time`` and has nothing in flight.
+
+    A hang guard, not a speed limit: 20 starts in a minute use about 1,800 of the 2,400 request
+    weight the fake allows per minute (as Binance), so a restarted bot may first sit out the rest
+    of the minute [O4] before it starts; on a busy machine a start takes a while on top."""
     if not bot.wait_settled(close_time, timeout, poll_s=0.02):
         assert bot.alive(), "the bot exited: " + bot.output_tail()
         raise AssertionError(f"bot did not act on the close {close_time} within {timeout}s: {bot.states()}")
