@@ -40,10 +40,7 @@ def setup_logging(log_dir: Path, console: bool = True, level: int = logging.INFO
     path = log_dir / "autohedge.log"
     root = logging.getLogger()
     root.setLevel(level)
-    for handler in list(root.handlers):
-        if getattr(handler, "_autohedge", False):
-            root.removeHandler(handler)
-            handler.close()
+    stop_logging()
     handlers: list[logging.Handler] = [
         LogFileHandler(path, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
     ]
@@ -55,3 +52,13 @@ def setup_logging(log_dir: Path, console: bool = True, level: int = logging.INFO
         root.addHandler(handler)
     install_log_redaction()  # signatures masked from the first record on; keys once they are known
     return path
+
+
+def stop_logging() -> None:
+    """Remove (and close) the handlers :func:`setup_logging` added: a command run in-process
+    (tests, the selftest) must not leave a console handler on a stream that is closed later."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_autohedge", False):
+            root.removeHandler(handler)
+            handler.close()

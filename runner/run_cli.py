@@ -21,7 +21,7 @@ from core.errors import UserError
 from runner.alerts import alerting_builder, apprise_sinks
 from runner.factory import MODES, build_service, default_state_dir
 from runner.backtest_cli import parse_time
-from runner.logging_setup import setup_logging
+from runner.logging_setup import setup_logging, stop_logging
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,6 +72,14 @@ def run(args: argparse.Namespace) -> int:
     trades_path = resolve_user_path(args.trades_out) if args.trades_out else state_dir / "trades.csv"
     ensure_writable(state_dir, "state")
     log_file = setup_logging(ensure_writable(resolve_user_path(settings.paths.log_dir), "log"))
+    try:
+        return _run(args, settings, mode, state_dir, trades_path, log_file, start_ms, end_ms)
+    finally:
+        stop_logging()
+
+
+def _run(args: argparse.Namespace, settings, mode: str, state_dir: Path, trades_path: Path, log_file: Path,
+         start_ms: int | None, end_ms: int | None) -> int:
     ensure_writable(trades_path.parent, "trades output")
     build = alerting_builder(build_service, apprise_sinks)  # Telegram / e-mail alerts saved from the window
     service = build(

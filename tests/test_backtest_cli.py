@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import logging
 import subprocess
 import sys
 
@@ -70,6 +71,8 @@ def test_run_keeps_the_previous_trades_file_as_bak(tmp_path, capsys):
                       "--state-dir", str(tmp_path / "state"), "--trades-out", str(trades)]) == 0
     assert (tmp_path / "mine" / "trades.csv.bak").read_text() == "my own notes\n"
     assert trades.read_text().startswith(",".join(TRADES_HEADER))
+    # run in-process leaves no console handler behind on pytest's (later closed) stream
+    assert not [h for h in logging.getLogger().handlers if getattr(h, "_autohedge", False)]
 
 
 def test_set_override_reaches_the_strategy_and_warns_s3(tmp_path, capsys):
