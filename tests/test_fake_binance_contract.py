@@ -20,6 +20,7 @@ import pytest
 from binance.exceptions import BinanceAPIException
 
 from tests.fake_binance import ROUTES, FakeControl
+from tools.drill import child_options
 from tests.fake_binance.errors import ERRORS, signature_valid, split_signature
 from tests.fake_binance.fixtures import DATA_DIR, binance_client, fake, fake_server  # noqa: F401
 
@@ -560,7 +561,7 @@ def test_runs_as_its_own_process_with_http_control(tmp_path):
         [sys.executable, "-m", "tests.fake_binance", "--data", str(DATA_DIR), "--port", str(port),
          "--start", "2025-03-01T00:00"],
         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))), stdout=subprocess.PIPE, text=True,
-        start_new_session=True)
+        **child_options())
     try:
         line = process.stdout.readline()
         assert f"127.0.0.1:{port}" in line

@@ -12,14 +12,18 @@ the trade list equals an uninterrupted run's.
 """
 from __future__ import annotations
 
+import os
 import random
 import re
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import BUNDLED_DATA
+from tests.conftest import BUNDLED_DATA, REPO_ROOT
 from tools.drill import BotProcess, FakeProcess, exchange_positions, state_positions
 
 pytestmark = pytest.mark.slow
@@ -122,3 +126,44 @@ def test_P_O7_kill_and_restart_20_times_loses_nothing_and_doubles_nothing(tmp_pa
         assert state["last_bar_close"] == crashed["last_close"]
     assert crashed["trades"] == reference["trades"]
     assert exchange_positions(crashed["exchange"]) == exchange_positions(reference["exchange"])
+
+
+PARENT = """
+import subprocess, sys, time
+from tools.drill import child_options
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], **child_options())
+print(child.pid, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's prctl")
+def test_a_server_or_bot_a_test_started_ends_when_the_test_run_is_killed_outright():
+    """A CI timeout kills the test run with no ``finally``: the processes it started go with it."""
+    parent = subprocess.Popen([sys.executable, "-c", PARENT], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    child_pid = 0
+    try:
+        child_pid = int(parent.stdout.readline())
+        assert _alive(child_pid)
+        parent.kill()  # SIGKILL: nothing in the parent runs any more
+        parent.wait(30)
+        deadline = time.monotonic() + 60  # a hang guard; the kernel signals the child at once
+        while _alive(child_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(child_pid), "the child outlived the process that started it"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait(30)
+        parent.stdout.close()
+        if child_pid and _alive(child_pid):  # only when the test failed
+            os.kill(child_pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie, dead but not yet reaped by init, counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False

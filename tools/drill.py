@@ -5,7 +5,9 @@ runs as ``python -m tests.fake_binance`` (so the bot can be SIGKILLed and restar
 against the same exchange state), the bot as ``python main.py run --mode testnet``
 pointed at it. Every process is started in its own session so that stopping it
 never depends on signals the parent ignores (a background shell ignores SIGINT),
-and :meth:`stop` always ends it.
+and :meth:`stop` always ends it. On Linux the kernel also ends it when the process
+that started it dies in a way no ``finally`` sees (SIGTERM or SIGKILL of the test
+run): see :func:`child_options`.
 """
 from __future__ import annotations
 
@@ -22,6 +24,39 @@ from typing import IO
 from tests.fake_binance import TEST_API_KEY, TEST_API_SECRET, FakeControl
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _load_prctl():
+    """libc's prctl, resolved once in the parent (the child after fork only calls it)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _load_prctl()
+
+
+def _die_with_parent() -> None:
+    """In the child between fork and exec: SIGKILL when the starting thread's process dies."""
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def child_options() -> dict:
+    """Popen options for a server or bot a test starts: its own session (a Ctrl-C for the test
+    run does not reach it; the test's ``finally`` stops it), and on Linux a parent-death signal,
+    so a test run killed outright (a CI timeout) leaves no process behind."""
+    options: dict = {"start_new_session": True}
+    if _PRCTL is not None:
+        options["preexec_fn"] = _die_with_parent
+    return options
 
 
 def free_port() -> int:
@@ -51,7 +86,7 @@ class FakeProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.fake_binance", "--data", str(data), "--port", str(self.port),
              "--start", start],
-            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=self._err, text=True, start_new_session=True)
+            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=self._err, text=True, **child_options())
         line = self.proc.stdout.readline() if self.proc.stdout else ""
         if "listening" not in line:
             self.stop()
@@ -91,7 +126,7 @@ class BotProcess:
             [sys.executable, "main.py", "run", "--mode", "testnet", "--state-dir", str(self.state_dir),
              "--base-url", self.fake.base_url, "--stream-url", f"ws://127.0.0.1:{self.fake.port}/",
              "--set", "paths.log_dir=" + str(self.home / "logs"), *self.extra_args],
-            cwd=REPO_ROOT, env=env, stdout=self._out, stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=REPO_ROOT, env=env, stdout=self._out, stderr=subprocess.STDOUT, **child_options())
         self.starts += 1
 
     def alive(self) -> bool:
