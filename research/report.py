@@ -109,14 +109,18 @@ def line_png(rows: Sequence[Row], key: str, objective: str, walk_forward: bool) 
     return _png(figure)
 
 
-def equity_png(times: np.ndarray, equity: np.ndarray, title: str, boundaries: Sequence[int] = ()) -> str:
-    import pandas as pd
+def _utc(times_ms: np.ndarray | int) -> np.ndarray:
+    """Epoch milliseconds as numpy datetimes (UTC, naive): matplotlib converts those in one
+    vectorised step, where time-zone-aware pandas timestamps went one by one (3 s for a year of 5m bars)."""
+    return np.asarray(times_ms, dtype=np.int64).astype("datetime64[ms]")
 
+
+def equity_png(times: np.ndarray, equity: np.ndarray, title: str, boundaries: Sequence[int] = ()) -> str:
     figure = _figure(10, 4)
     axes = figure.subplots()
-    axes.plot(pd.to_datetime(times, unit="ms", utc=True), equity, color="#1f77b4", linewidth=0.8)
+    axes.plot(_utc(times), equity, color="#1f77b4", linewidth=0.8)
     for boundary in boundaries:
-        axes.axvline(pd.to_datetime(boundary, unit="ms", utc=True), color="#999", linewidth=0.6, linestyle=":")
+        axes.axvline(_utc(boundary), color="#999", linewidth=0.6, linestyle=":")
     axes.set_title(title)
     axes.set_ylabel("equity (USDT)")
     axes.grid(alpha=0.3)
