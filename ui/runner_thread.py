@@ -79,15 +79,14 @@ class RunnerThread(QThread):
             if stop_now:
                 service.stop()
             service.run()
-        except ExchangeStartError as exc:
-            if isinstance(exc.cause, OrderRejectedError):  # the key, its permissions, the IP: say which
-                self.failed.emit(self.tr("Not started: {reason}").format(reason=refusal_sentence(exc.cause)))
+        except (ExchangeStartError, OrderRejectedError) as exc:
+            refusal = exc.cause if isinstance(exc, ExchangeStartError) else exc
+            if isinstance(refusal, OrderRejectedError):  # the key, its permissions, the IP: say which
+                self.failed.emit(self.tr("Not started: {reason}").format(reason=refusal_sentence(refusal)))
             else:
                 self.failed.emit(str(exc))
         except UserError as exc:
             self.failed.emit(str(exc))
-        except OrderRejectedError as exc:
-            self.failed.emit(self.tr("Not started: {reason}").format(reason=refusal_sentence(exc)))
         except Exception as exc:  # the window must survive any service failure and say what happened
             log.exception("trading service failed")
             self.failed.emit(f"The trading service stopped on an unexpected error: {type(exc).__name__}: {exc}")
