@@ -120,7 +120,7 @@ def _crash_folders() -> list[Path]:
         from config.paths import user_home
         folders.append(user_home() / "logs")
     except Exception:  # noqa: BLE001 - the user folder itself may be the problem
-        pass
+        pass  # the temporary folder below still takes the crash report
     folders.append(Path(tempfile.gettempdir()))
     return folders
 

@@ -50,4 +50,4 @@ def save_alert_urls(urls: list[str]) -> None:
     try:
         keyring.delete_password(SERVICE_NAME, ENTRY)
     except keyring.errors.PasswordDeleteError:
-        pass
+        pass  # nothing was saved: nothing to forget
