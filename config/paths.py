@@ -39,7 +39,7 @@ class FolderError(UserError):
 def why_not_writable(exc: OSError) -> str:
     """The reason of an OSError in a few words a user understands."""
     if isinstance(exc, (FileExistsError, NotADirectoryError)) and exc.filename:
-        path = Path(exc.filename)
+        path = Path(os.fsdecode(exc.filename))  # a str, or bytes from a call given bytes
         blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), path)
         return f"{blocker} is a file, not a folder"
     return exc.strerror or str(exc)

@@ -11,9 +11,12 @@ This is the only module under core/ that touches files.
 """
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
 import math
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -211,6 +214,8 @@ class StateFileError(Exception):
 
 # The steps of an atomic save, in order. Tests interrupt the save at each one.
 SAVE_STEPS = ("open_temp", "write", "flush", "fsync", "rename", "fsync_dir")
+# The steps of a quick (not durable) save, in order.
+QUICK_SAVE_STEPS = ("open_temp", "write", "rename")
 
 
 class StateStore:
@@ -222,17 +227,41 @@ class StateStore:
         # durable=False skips the fsyncs (still atomic through the rename): for replays of
         # simulated trading, where speed matters and a power cut loses nothing of value.
         self.durable = durable
-        # Called before each step of SAVE_STEPS; tests raise from it to simulate a kill.
+        # Called before each step of SAVE_STEPS (QUICK_SAVE_STEPS when not durable); tests raise
+        # from it to simulate a kill.
         self._step_hook = step_hook or (lambda step: None)
+        self._paths: dict[str, tuple[str, str]] = {}  # per symbol: (state file, its temp file)
 
     def path_for(self, symbol: str) -> Path:
         return self.directory / f"{symbol}.json"
 
     def save(self, state: SymbolState) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        target = self.path_for(state.symbol)
-        temp = target.with_name(target.name + ".tmp")
-        payload = json.dumps(state.to_dict(), indent=1, sort_keys=True).encode("utf-8")
+        paths = self._paths.get(state.symbol)
+        if paths is None:
+            target = str(self.path_for(state.symbol))
+            paths = self._paths[state.symbol] = (target, target + ".tmp")
+        target, temp = paths
+        if self.durable:
+            payload = json.dumps(state.to_dict(), indent=1, sort_keys=True).encode("utf-8")
+            self._in_folder(lambda: self._save_durably(target, temp, payload))
+        else:
+            # One line, keys in to_dict's order, through json's C encoder (indent would make it use
+            # its pure-Python encoder: 3x slower).
+            payload = json.dumps(state.to_dict()).encode("utf-8")
+            self._in_folder(lambda: self._save_quickly(target, temp, payload))
+
+    def _in_folder(self, write: Callable[[], None]) -> None:
+        """Run ``write``; when the folder is gone (never made, or removed while trading), make it
+        and write again. Checking first would cost a system call on every save."""
+        try:
+            write()
+        except FileNotFoundError:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            write()
+
+    def _save_durably(self, target: str, temp: str, payload: bytes) -> None:
+        """Live and paper trading: a new temp file, fsync'd, renamed over the state, and the
+        rename made durable. A power cut keeps the old or the new state."""
         step = self._step_hook
         step("open_temp")
         with open(temp, "wb") as handle:
@@ -241,13 +270,36 @@ class StateStore:
             step("flush")
             handle.flush()
             step("fsync")
-            if self.durable:
-                os.fsync(handle.fileno())
+            os.fsync(handle.fileno())
         step("rename")
         os.replace(temp, target)
         step("fsync_dir")
-        if self.durable:
-            _fsync_directory(self.directory)
+        _fsync_directory(self.directory)
+
+    def _save_quickly(self, target: str, temp: str, payload: bytes) -> None:
+        """A replay of simulated trading: as atomic (a reader, or a restart after a kill, finds
+        the old or the new state), not durable, and about 8x faster on ext4.
+
+        Renaming a freshly written file over another makes ext4 start writing the new file's
+        data to disk at once (its ``auto_da_alloc`` safeguard: 150 us a save on this project's
+        test machine). On Linux the temp file is instead the previous state's file, overwritten
+        in place, and the two names are exchanged in one atomic step (``renameat2`` with
+        ``RENAME_EXCHANGE``): the state file is whole at every moment, and the temp file then
+        holds the state before it, to be overwritten by the next save. Elsewhere, or on a file
+        system that cannot exchange names, the temp file is renamed over the state."""
+        step = self._step_hook
+        step("open_temp")
+        descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
+        try:
+            step("write")
+            os.write(descriptor, payload)
+            if os.fstat(descriptor).st_size > len(payload):  # an older, longer state: cut its end
+                os.ftruncate(descriptor, len(payload))
+        finally:
+            os.close(descriptor)
+        step("rename")
+        if not _exchange_names(temp, target):
+            os.replace(temp, target)
 
     def load(self, symbol: str) -> SymbolState | None:
         """The saved state, or None when there is no file (a fresh start)."""
@@ -271,6 +323,37 @@ class StateStore:
         if state.symbol != symbol:
             raise StateFileError(path, f"it holds symbol {state.symbol!r}, expected {symbol!r}")
         return state
+
+
+def _load_renameat2() -> Callable[..., int] | None:
+    """libc's ``renameat2`` (Linux 3.15 and glibc 2.28 or later), or None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
+
+
+_RENAMEAT2 = _load_renameat2()
+_AT_FDCWD, _RENAME_EXCHANGE = -100, 2
+
+
+def _exchange_names(first: str, second: str) -> bool:
+    """Swap what the two names point to in one atomic step. False when it could not be done
+    (no ``renameat2``, a file system without the exchange, or ``second`` missing): the caller
+    then renames. A file system that cannot exchange is not asked again."""
+    global _RENAMEAT2
+    if _RENAMEAT2 is None:
+        return False
+    if _RENAMEAT2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    if ctypes.get_errno() in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        _RENAMEAT2 = None
+    return False
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -43,7 +43,7 @@ def clear_replay_state(state_dir: Path) -> None:
     """A replay starts from nothing unless asked to resume: remove its own files only."""
     if not state_dir.is_dir():
         return
-    for path in list(state_dir.glob("*.json")) + [state_dir / "fills.jsonl"]:
+    for path in list(state_dir.glob("*.json")) + list(state_dir.glob("*.json.tmp")) + [state_dir / "fills.jsonl"]:
         if path.exists():
             path.unlink()
 

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from core.model import Action, Regime, Side
-from core.state import SAVE_STEPS, PendingOrder, PositionState, StateFileError, StateStore, SymbolState
+from core import state as state_module
+from core.state import (QUICK_SAVE_STEPS, SAVE_STEPS, PendingOrder, PositionState, StateFileError, StateStore,
+                        SymbolState)
 from tests.conftest import REPO_ROOT
 
 SYMBOL = "DOGEUSDT"
@@ -153,6 +155,56 @@ def test_P_save_interrupted_at_every_step_leaves_old_or_new_state(tmp_path, step
     assert StateStore(tmp_path).load(SYMBOL) == new
 
 
+@pytest.mark.parametrize("step", QUICK_SAVE_STEPS)
+@pytest.mark.parametrize("saved_before", [1, 2, 3])
+def test_P_quick_save_interrupted_at_every_step_leaves_old_or_new_state(tmp_path, step, saved_before):
+    """A replay's save (not durable): killed at any step, after 1-3 earlier saves (no temp file
+    yet, a temp file holding an older state, one being reused), the state is old or new."""
+    old, new = sample_state(1), sample_state(2)
+    new.positions[Side.LONG] = PositionState()
+    for _ in range(saved_before):
+        StateStore(tmp_path, durable=False).save(old)
+    with pytest.raises(Killed):
+        StateStore(tmp_path, durable=False, step_hook=_killing_at(step)).save(new)
+    loaded = StateStore(tmp_path).load(SYMBOL)
+    replaced = QUICK_SAVE_STEPS.index(step) > QUICK_SAVE_STEPS.index("rename")
+    assert loaded == (new if replaced else old)
+    StateStore(tmp_path, durable=False).save(new)  # a leftover temp file never blocks the next save
+    assert StateStore(tmp_path).load(SYMBOL) == new
+
+
+def test_P_quick_save_reuses_the_previous_state_file_and_cuts_a_longer_one(tmp_path):
+    """Where names can be exchanged atomically (Linux), the temp file is the state before the
+    current one, overwritten in place by the next save; a shorter state never keeps the end
+    of a longer one. Elsewhere the temp file is renamed over the state and none is left."""
+    store = StateStore(tmp_path, durable=False)
+    big = sample_state(1)
+    for n in range(50):
+        big.pending[f"ah-DOGEUSDT-{n}"] = PendingOrder(f"ah-DOGEUSDT-{n}", Side.LONG, Action.OPEN, 1.0, "R2", n)
+    small, smaller = sample_state(2), SymbolState(symbol=SYMBOL, order_seq=3)
+    temp = tmp_path / f"{SYMBOL}.json.tmp"
+    for state, before in ((big, None), (small, big), (smaller, small)):
+        store.save(state)
+        assert StateStore(tmp_path).load(SYMBOL) == state
+        assert json.loads(store.path_for(SYMBOL).read_bytes()) == state.to_dict()  # nothing after the JSON
+        if state_module._RENAMEAT2 is not None:
+            assert (json.loads(temp.read_bytes()) == before.to_dict()) if before else not temp.exists()
+        else:
+            assert not temp.exists()
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_P_a_state_folder_removed_while_trading_is_made_again_by_the_next_save(tmp_path, durable):
+    folder = tmp_path / "state"
+    store = StateStore(folder, durable=durable)
+    store.save(sample_state(1))
+    for leftover in folder.iterdir():
+        leftover.unlink()
+    folder.rmdir()
+    store.save(sample_state(2))
+    assert StateStore(folder).load(SYMBOL) == sample_state(2)
+
+
 @pytest.mark.parametrize("step", SAVE_STEPS)
 def test_P_first_save_interrupted_at_every_step_is_no_file_or_new_state(tmp_path, step):
     new = sample_state(1)
@@ -165,7 +217,7 @@ CHILD = """
 import sys
 from core.model import Action, Side
 from core.state import PendingOrder, StateStore, SymbolState
-store = StateStore(sys.argv[1])
+store = StateStore(sys.argv[1], durable=sys.argv[2] == "durable")
 state = SymbolState(symbol="DOGEUSDT")
 for n in range(300):  # a large file widens the window in which a kill lands mid-write
     cid = f"ah-DOGEUSDT-{n}"
@@ -181,11 +233,13 @@ while True:
 """
 
 
-def test_P_sigkill_during_save_loop_never_leaves_unreadable_file(tmp_path):
-    """Popen.kill is SIGKILL on POSIX (TerminateProcess on Windows): no handler, no cleanup."""
+@pytest.mark.parametrize("kind", ["durable", "quick"])
+def test_P_sigkill_during_save_loop_never_leaves_unreadable_file(tmp_path, kind):
+    """Popen.kill is SIGKILL on POSIX (TerminateProcess on Windows): no handler, no cleanup.
+    Both kinds of save: live/paper (fsync'd) and a replay's quick one (names exchanged)."""
     last_seq = 0
     for delay in (0.0, 0.013, 0.031, 0.057, 0.089):
-        child = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path)], cwd=REPO_ROOT,
+        child = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path), kind], cwd=REPO_ROOT,
                                  stdout=subprocess.PIPE, text=True)
         try:
             assert child.stdout.readline().strip() == "saving"
