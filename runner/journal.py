@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
-from decimal import Decimal
 from pathlib import Path
 
 from core.model import Action, Fill, Side
@@ -21,13 +19,15 @@ from core.trades import TradeRecord, sort_key, write_trades_csv
 
 
 def entry_key(fill: Fill, cumulative: float) -> str:
-    """(exchange order, cumulative executed quantity): what makes recording idempotent."""
-    return f"{fill.journal_key}@{Decimal(repr(float(cumulative))).normalize():f}"
+    """(exchange order, cumulative executed quantity): what makes recording idempotent. The
+    float's repr names it exactly (the same float read back from the file gives the same key)."""
+    return f"{fill.journal_key}@{float(cumulative)!r}"
 
 
 class FillJournal:
     def __init__(self, path: Path | str, durable: bool = True):
         self.path = Path(path)
+        self._os_path = str(self.path)  # what os.open takes without converting, on every fill
         self.durable = durable
         self._fills: list[Fill] = []
         self._keys: set[str] = set()
@@ -66,22 +66,34 @@ class FillJournal:
         from the user-data stream when known (``fee`` is then that amount if the asset is USDT,
         else the USDT estimate). True when appended."""
         cumulative = fill.qty if cumulative is None else cumulative
-        if entry_key(fill, cumulative) in self._keys:
+        key = entry_key(fill, cumulative)
+        if key in self._keys:
             return False
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        data = asdict(fill)
+        data = dict(vars(fill))  # every field a plain value: a flat copy is enough
         data["side"] = fill.side.value
         data["action"] = fill.action.value
         data["cum_qty"] = cumulative
         if commission is not None:
             data["commission"], data["commission_asset"] = commission
-        with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write("\n" + json.dumps(data, sort_keys=True) + "\n")
-            handle.flush()
-            if self.durable:
-                os.fsync(handle.fileno())
-        self._remember(fill, cumulative)
+        line = ("\n" + json.dumps(data) + "\n").encode("utf-8")  # keys in the record's order
+        try:
+            self._append(line)
+        except FileNotFoundError:  # the folder is not there (yet, or any more)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._append(line)
+        self._fills.append(fill)
+        self._keys.add(key)
         return True
+
+    def _append(self, line: bytes) -> None:
+        """One write in append mode (a line is never interleaved with another), fsync'd when durable."""
+        descriptor = os.open(self._os_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
+        try:
+            os.write(descriptor, line)
+            if self.durable:
+                os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
 
     def __contains__(self, fill: Fill) -> bool:
         """True when an exchange order's fill of this (cumulative) quantity is recorded."""
