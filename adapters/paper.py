@@ -62,7 +62,7 @@ class PaperBroker(SimulatedBroker):
 
     def _apply(self, symbol: str, side: Side, action: Action, qty: Decimal, price: Decimal) -> None:
         if action is Action.CLOSE:
-            held = self.positions(symbol)[side]
+            held = self.position(symbol, side)
             closed = min(qty, held.qty)
             self.wallet += float((price - held.entry_price) * closed) * side.direction
         super()._apply(symbol, side, action, qty, price)

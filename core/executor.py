@@ -146,8 +146,12 @@ class OrderExecutor:
         log: LogCallback | None = None,
         poll_attempts: int = 5,
         max_wait_seconds: float = 60.0,
+        log_fills: bool = True,
     ):
         self.broker = broker
+        # False when the caller logs each fill itself (the trading service, with its fee): the
+        # executor's own [O3] line would only repeat it.
+        self.log_fills = log_fills
         # A longer wait asked by the exchange (Retry-After on 429/418) is not slept through:
         # the service thread would stop handling every symbol's exits meanwhile.
         self.max_wait_seconds = max_wait_seconds
@@ -236,8 +240,9 @@ class OrderExecutor:
                 result.fills.append(fill)
                 result.filled_qty += executed
                 remaining -= executed
-                self.log(f"[O3] {_label(intent)} {order_id} filled {executed} at {report.avg_price} "
-                         f"({intent.reason}, status {report.status.value})")
+                if self.log_fills:
+                    self.log(f"[O3] {_label(intent)} {order_id} filled {executed} at {report.avg_price} "
+                             f"({intent.reason}, status {report.status.value})")
                 on_fill(fill)
             if remaining <= 0:
                 return result

@@ -100,11 +100,13 @@ class SimulatedBroker:
         return self._orders.get(client_id)
 
     def positions(self, symbol: str) -> dict[Side, ExchangePosition]:
-        result = {}
-        for side in Side:
-            pos = self._positions.get((symbol, side), _SimPosition())
-            result[side] = ExchangePosition(symbol, side, pos.qty, pos.entry_price)
-        return result
+        return {side: self.position(symbol, side) for side in Side}
+
+    def position(self, symbol: str, side: Side) -> ExchangePosition:
+        held = self._positions.get((symbol, side))
+        if held is None:
+            return ExchangePosition(symbol, side, Decimal(0), Decimal(0))
+        return ExchangePosition(symbol, side, held.qty, held.entry_price)
 
     def _apply(self, symbol: str, side: Side, action: Action, qty: Decimal, price: Decimal) -> None:
         pos = self._positions.setdefault((symbol, side), _SimPosition())

@@ -47,6 +47,7 @@ class SideStatus(Enum):
     OPENING = "opening"  # an open order is in flight: taken, but not examined
 
 
+_NONE_IN_FLIGHT = (False, False)
 _STATUSES = {decide.FLAT: SideStatus.FLAT, decide.HELD: SideStatus.OPEN, decide.OPENING: SideStatus.OPENING}
 
 
@@ -54,7 +55,12 @@ def exact_sum(a: float, b: float) -> float:
     """a + b computed in decimal from the shortest reprs: quantities are exchange step
     multiples, and 0.1 + 0.7 must hold 0.8, not 0.7999999999999999 (which the executor
     would round down a whole step, leaving an unclosable remainder)."""
+    if float(a).is_integer() and float(b).is_integer() and abs(a) + abs(b) < _EXACT_WHOLE:
+        return float(a + b)  # whole numbers below 2**53 add exactly in binary (the usual case, 5x faster)
     return float(Decimal(repr(a)) + Decimal(repr(b)))
+
+
+_EXACT_WHOLE = 2.0 ** 53
 
 
 def regime_from_signal(signal: Signal) -> Regime | None:
@@ -176,16 +182,21 @@ class HedgeStrategy:
 
     def _side_views(self) -> tuple[tuple[float, float], tuple[bool, bool], tuple[bool, bool]]:
         """(qty, open in flight, close in flight) per side, as (long, short), for core.decide [B4]."""
-        in_flight = [(order.side, order.action) for order in self.state.pending.values()]
         positions = self.state.positions
+        qty = (positions[Side.LONG].qty, positions[Side.SHORT].qty)
+        if not self.state.pending:  # the usual case: nothing in flight
+            return qty, _NONE_IN_FLIGHT, _NONE_IN_FLIGHT
+        in_flight = [(order.side, order.action) for order in self.state.pending.values()]
         return (
-            (positions[Side.LONG].qty, positions[Side.SHORT].qty),
+            qty,
             ((Side.LONG, Action.OPEN) in in_flight, (Side.SHORT, Action.OPEN) in in_flight),
             ((Side.LONG, Action.CLOSE) in in_flight, (Side.SHORT, Action.CLOSE) in in_flight),
         )
 
     def _intents(self, orders: decide.Orders, at: int) -> list[OrderIntent]:
         """The orders core.decide returned, as intents recorded pending in state [O2]."""
+        if not orders.count:
+            return []
         decided = [(orders.side0, orders.action0, orders.reason0, orders.qty0),
                    (orders.side1, orders.action1, orders.reason1, orders.qty1)][:orders.count]
         return [self._intent(_SIDES[side], _ACTIONS[action], qty, decide.REASONS[reason], at)

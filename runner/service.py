@@ -36,9 +36,9 @@ The service has no Qt and no clock of its own: both are injected.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
@@ -51,7 +51,7 @@ from core.ports import (
     PASSING_REFUSAL_CODES, Broker, BrokerError, ForcedClose, OrderReport, TradeUpdate, UserStream,
 )
 from core.rules import pnl, pnl_pct
-from core.state import QTY_EPSILON, PendingOrder, PositionState, StateFileError, StateStore
+from core.state import QTY_EPSILON, PendingOrder, PositionState, StateFileError, StateStore, SymbolState
 from core.strategy import HedgeStrategy, exact_sum
 from core.trades import iso_utc
 from runner.events import (
@@ -151,12 +151,14 @@ class TradingService:
         # Back-off waits end early on stop(), so Stop never hangs behind a retry.
         wait = self._stop.wait if sleep is time.sleep else sleep
         self._wait = wait
-        self.executor = OrderExecutor(broker, sleep=wait, log=self._executor_log)
+        self.executor = OrderExecutor(broker, sleep=wait, log=self._executor_log, log_fills=False)
         budget = getattr(broker, "budget", None)
         if budget is not None:  # the shared request budget tells about an IP ban (HTTP 418)
             budget.on_ban.append(self._on_ban)
         self.slots: dict[str, SymbolSlot] = {}
-        self._commands: queue.Queue[Callable[[], None]] = queue.Queue()
+        # Commands from other threads (the window's buttons). A deque's append and popleft are
+        # atomic in CPython, and an empty one is seen without a lock on every loop turn.
+        self._commands: deque[Callable[[], None]] = deque()
         self._current_symbol: str | None = None
         self._write_problem: str | None = None  # set while the state folder cannot be written
         self.cockpit = CockpitReporter(self, self._emit)  # account, heartbeat, live candles for the window
@@ -168,20 +170,20 @@ class TradingService:
         self._stop.set()
 
     def pause(self, symbol: str | None = None) -> None:
-        self._commands.put(lambda: self._set_paused(symbol, True))
+        self._commands.append(lambda: self._set_paused(symbol, True))
 
     def resume(self, symbol: str | None = None) -> None:
-        self._commands.put(lambda: self._set_paused(symbol, False))
+        self._commands.append(lambda: self._set_paused(symbol, False))
 
     def flatten(self, symbol: str | None = None) -> None:
         """Close every position of ``symbol`` (or of all symbols), reason 'manual'."""
-        self._commands.put(lambda: self._flatten(symbol))
+        self._commands.append(lambda: self._flatten(symbol))
 
     def set_call_size(self, symbol: str, qty: float) -> None:
         """Applies to the next order of ``symbol``."""
         if qty <= 0:
             raise ValueError(f"{symbol}: CALL_SIZE must be > 0, got {qty}")
-        self._commands.put(lambda: self._set_call_size(symbol, qty))
+        self._commands.append(lambda: self._set_call_size(symbol, qty))
 
     # ----- main loop ------------------------------------------------------------------------
 
@@ -197,9 +199,12 @@ class TradingService:
             self._emit(ServiceStateEvent(True, ""))  # started: every symbol is trading or says why not
             self._drain_commands()
             total = getattr(self.feed, "total", 0)
+            progress_step = max(1, -(-total // 1000))  # at most 1,000 progress events, not one per candle
+            next_progress = 0
             while not self._stop.is_set():
                 self._drain_commands()
-                self._handle_user_stream()
+                if self.user_stream is not None:
+                    self._handle_user_stream()
                 self.cockpit.tick()
                 try:
                     closed = self.feed.next_candle(self.options.poll_seconds)
@@ -216,7 +221,10 @@ class TradingService:
                     continue
                 self._guard(closed.symbol, lambda: self._on_bar(slot, closed.candle))
                 if total:
-                    self._emit(ProgressEvent(getattr(self.feed, "emitted", 0), total))
+                    done = getattr(self.feed, "emitted", 0)
+                    if done >= next_progress or done >= total:
+                        self._emit(ProgressEvent(done, total))
+                        next_progress = done + progress_step
             self._drain_commands()
         finally:
             self._shutdown()
@@ -709,8 +717,9 @@ class TradingService:
         before = 0.0
         if pending is not None:
             before, done_quote = pending.applied.get(order_id, (0.0, 0.0))
-            pending.applied[order_id] = (exact_sum(before, fill.qty), done_quote + fill.qty * fill.price)
         cumulative = exact_sum(before, fill.qty)
+        if pending is not None:
+            pending.applied[order_id] = (cumulative, done_quote + fill.qty * fill.price)
         fill, fee_note, commission = self._with_real_commission(fill, before, cumulative, wait=just_executed)
         self.journal.record(fill, cumulative, commission)
         self.cockpit.on_fill(fill, slot.strategy.state.positions[fill.side].entry_price)
@@ -795,11 +804,8 @@ class TradingService:
     # ----- commands ---------------------------------------------------------------------------
 
     def _drain_commands(self) -> None:
-        while True:
-            try:
-                command = self._commands.get_nowait()
-            except queue.Empty:
-                return
+        while self._commands:
+            command = self._commands.popleft()
             try:
                 command()
             except OSError as exc:  # a pause, resume or size change that cannot be saved
@@ -844,10 +850,7 @@ class TradingService:
             self.store.save(slot.strategy.state)
 
     def _executor_log(self, message: str) -> None:
-        if message.startswith("[O3]"):
-            log.debug(message)  # the service logs each fill itself, with its fee, once applied
-            return
-        self._log("WARNING", self._current_symbol, message)
+        self._log("WARNING", self._current_symbol, message)  # fills are logged by _record_fill
 
     def _log(self, level: str, symbol: str | None, message: str, rule: str | None = None, at: int | None = None) -> None:
         log.log(getattr(logging, level), message)
@@ -878,27 +881,32 @@ class TradingService:
         price = slot.last_price
         regime = state.regime if state is not None else None
         main_side = regime.main_side if regime is not None else None
-
-        def describe_side(side: Side | None):
-            if side is None or state is None or not state.positions[side].is_open:
-                return None, 0.0, None, None, None
-            position = state.positions[side]
-            value = pnl(side, position.entry_price, price, position.qty) if price is not None else None
-            percent = pnl_pct(side, position.entry_price, price) if price is not None else None
-            return side.value, position.qty, position.entry_price, value, percent
-
-        m_side, m_qty, m_entry, m_pnl, m_pct = describe_side(main_side)
-        h_side, h_qty, h_entry, h_pnl, _ = describe_side(main_side.opposite if main_side else None)
-        return StatusRow(
-            symbol=slot.symbol, regime=regime.value if regime else "", state=slot.run_state, detail=slot.detail,
-            price=price, main_side=m_side, main_qty=m_qty, main_entry=m_entry, main_pnl=m_pnl, main_pnl_pct=m_pct,
-            hedge_side=h_side, hedge_qty=h_qty, hedge_entry=h_entry, hedge_pnl=h_pnl,
-            call_size=self.call_sizes.get(slot.symbol, 0.0),
-        )
+        main = _side_figures(state, main_side, price)
+        hedge = _side_figures(state, main_side.opposite if main_side is not None else None, price)
+        # Positional (a third faster than keywords, once per bar): main_side ... main_pnl_pct,
+        # then hedge_side ... hedge_pnl, in StatusRow's field order.
+        return StatusRow(slot.symbol, regime.value if regime else "", slot.run_state, slot.detail, price,
+                         *main, *hedge[:4], self.call_sizes.get(slot.symbol, 0.0))
 
     def _emit_status(self, slot: SymbolSlot) -> None:
         self._emit(self.status_row(slot))
 
+
+_NO_POSITION: tuple[str | None, float, float | None, float | None, float | None] = (None, 0.0, None, None, None)
+
+
+def _side_figures(state: SymbolState | None, side: Side | None,
+                  price: float | None) -> tuple[str | None, float, float | None, float | None, float | None]:
+    """(side, quantity, entry, PnL, PnL %) of one side's open position for the status table."""
+    if side is None or state is None:
+        return _NO_POSITION
+    position = state.positions[side]
+    if not position.is_open:
+        return _NO_POSITION
+    if price is None:
+        return side.value, position.qty, position.entry_price, None, None
+    return (side.value, position.qty, position.entry_price, pnl(side, position.entry_price, price, position.qty),
+            pnl_pct(side, position.entry_price, price))
 
 
 def build_service(settings, listener: EventListener, **kwargs) -> TradingService:

@@ -19,6 +19,7 @@ exchange's (or the replay folder's) 1d candles.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +62,17 @@ class SymbolDriver:
         self.bars = _Series([], [])
         self.days = _Series([], [])
         self.bar_signal = indicators.IncrementalSignal(params)  # over every 5m close in self.bars, in order
+
+    def __deepcopy__(self, memo: dict) -> "SymbolDriver":
+        """A copy to try a decision on (the cockpit's preview) that shares nothing mutable with
+        this one. The buffers hold immutable numbers, so a flat copy of each list is a deep
+        one; a generic deep copy would visit every number (0.6 ms, on the trading thread)."""
+        twin = copy.copy(self)
+        twin.strategy = copy.deepcopy(self.strategy, memo)
+        twin.bar_signal = copy.deepcopy(self.bar_signal, memo)
+        twin.bars = _Series(list(self.bars.times), list(self.bars.closes))
+        twin.days = _Series(list(self.days.times), list(self.days.closes))
+        return twin
 
     def _add_bar(self, close_time: int, close: float) -> None:
         """The only way a 5m close enters the buffer: the incremental signal sees each close once, in order."""
@@ -108,18 +120,17 @@ class SymbolDriver:
 
     def on_bar(self, candle: Candle) -> list[OrderIntent]:
         """A 5m candle closed: daily close first when it ends a UTC day [G4], then the bar rules."""
-        if candle.close_time <= self.bars.last_time:
+        close_time, last_time = candle.close_time, self.bars.last_time
+        if close_time <= last_time:
             return []  # already seen: never process a close twice
         intents: list[OrderIntent] = []
-        if candle.close_time % ONE_DAY_MS == 0:
-            intents += self.on_daily_close(candle.close_time, candle.close)
-        elif self.bars.times and candle.close_time // ONE_DAY_MS > self.bars.last_time // ONE_DAY_MS:
+        if close_time % ONE_DAY_MS == 0:
+            intents += self.on_daily_close(close_time, candle.close)
+        elif last_time and close_time // ONE_DAY_MS > last_time // ONE_DAY_MS:
             # A gap swallowed the day's last candle: the day closed on the last close we saw.
-            day_end = (self.bars.last_time // ONE_DAY_MS + 1) * ONE_DAY_MS
+            day_end = (last_time // ONE_DAY_MS + 1) * ONE_DAY_MS
             intents += self.on_daily_close(day_end, self.bars.closes[-1])
-        self._add_bar(candle.close_time, candle.close)
-        signal, prev_signal = self.bar_signal.signal(), self.bar_signal.prev_signal()
-        intents += self.strategy.on_bar_close(
-            BarClose(close_time=candle.close_time, close=candle.close, signal=signal, prev_signal=prev_signal)
-        )
+        self._add_bar(close_time, candle.close)
+        signal = self.bar_signal
+        intents += self.strategy.on_bar_close(BarClose(close_time, candle.close, signal.signal(), signal.prev_signal()))
         return intents
