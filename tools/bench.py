@@ -9,9 +9,10 @@ with every fill record), the exact engine on the same data with the default fill
 model (report writing not included) and the kernel's speed-up over it; numba's
 compile time with a cold and a warm cache (fresh processes); then the live runner
 replaying bundled days at top speed (paper broker): its bars per second over the
-candle loop (start-up excluded), and the latency from a candle leaving the feed to
-its first order handed to the broker (p50/p99, in-process), once as a replay saves
-its state (not durable) and once as live and paper trading do (fsync on every save);
+candle loop (start-up excluded; runs timed as a whole, without probes), and from
+other runs with probes the latency from a candle leaving the feed to its first order
+handed to the broker (p50/p99, in-process), once as a replay saves its state (not
+durable) and once as live and paper trading do (fsync on every save);
 last, the 100-setting grid of the README run as a trader runs it (``python main.py
 optimize``, a fresh process, ``--jobs 2``), wall-clock time with numba's cache cold (every
 worker compiles first) and warm.
@@ -209,7 +210,7 @@ def grid_search_seconds(data: Path, cache_dir: str) -> float:
 
 @dataclass
 class LoopFigures:
-    seconds: float  # first candle out of the feed to the end of the replay (best run)
+    seconds: float  # first candle out of the feed to the end of the replay (best run, no probes)
     bars: int
     decided: int  # bars that handed at least one order to the broker
     saves: int
@@ -218,28 +219,53 @@ class LoopFigures:
     max_ms: float
 
 
+def _replay_service(settings, data: Path, state_dir: str, start_ms: int, days: int, durable: bool) -> TradingService:
+    service: TradingService = build_service(
+        settings, lambda event: None, mode="replay", replay_dir=data, speed=0, state_dir=Path(state_dir),
+        start_ms=start_ms, end_ms=start_ms + days * 86_400_000)
+    service.options = replace(service.options, durable=durable)
+    service.store.durable = durable
+    service.journal.durable = durable
+    return service
+
+
+def _loop_seconds(service: TradingService) -> float:
+    """Seconds from the first candle leaving the feed (start-up done) to the end of the replay."""
+    first: list[float] = []
+    next_candle = service.feed.next_candle
+
+    def marked_next_candle(timeout: float):
+        if not first:
+            first.append(time.perf_counter())
+        return next_candle(timeout)
+
+    service.feed.next_candle = marked_next_candle
+    service.run()
+    return time.perf_counter() - first[0]
+
+
 def runner_loop(settings, data: Path, start_ms: int, days: int, durable: bool, repeat: int) -> LoopFigures:
-    """The replay runner's per-bar cost and its close-to-order latency, measured by wrapping the
-    feed's ``next_candle``, the paper broker's ``submit_market_order`` and the state store's ``save``."""
-    best: LoopFigures | None = None
+    """The replay runner's per-bar cost and its close-to-order latency. Two kinds of run, each
+    repeated: one timed as a whole (bars per second, nothing else measured: probes would add to
+    what they measure), and one with probes around the feed's ``next_candle``, the paper broker's
+    ``submit_market_order`` and the state store's ``save`` (latency, orders and saves)."""
+    seconds = []
     for _ in range(repeat):
         with tempfile.TemporaryDirectory() as state_dir:
-            service: TradingService = build_service(
-                settings, lambda event: None, mode="replay", replay_dir=data, speed=0, state_dir=Path(state_dir),
-                start_ms=start_ms, end_ms=start_ms + days * 86_400_000)
-            service.options = replace(service.options, durable=durable)
-            service.store.durable = durable
-            service.journal.durable = durable
-            marks: dict[str, float] = {"first": 0.0, "candle": 0.0}
-            latencies: list[float] = []
-            counts = {"bars": 0, "saves": 0, "decided_at": -1.0}
+            seconds.append(_loop_seconds(_replay_service(settings, data, state_dir, start_ms, days, durable)))
+    latencies: list[float] = []  # of every probed run
+    counts = {"bars": 0, "saves": 0, "decided_at": -1.0}  # of the last one (each run is the same replay)
+    for _ in range(repeat):
+        counts.update(bars=0, saves=0, decided_at=-1.0)
+        with tempfile.TemporaryDirectory() as state_dir:
+            service = _replay_service(settings, data, state_dir, start_ms, days, durable)
+            marks = {"candle": 0.0}
             next_candle, submit, save = service.feed.next_candle, service.broker.submit_market_order, service.store.save
 
             def timed_next_candle(timeout: float):
                 closed = next_candle(timeout)
                 if closed is not None:
                     marks["candle"] = time.perf_counter()
-                    marks["first"] = marks["first"] or marks["candle"]
                     counts["bars"] += 1
                 return closed
 
@@ -257,14 +283,9 @@ def runner_loop(settings, data: Path, start_ms: int, days: int, durable: bool, r
             service.broker.submit_market_order = timed_submit
             service.store.save = counted_save
             service.run()
-            seconds = time.perf_counter() - marks["first"]
-        millis = np.array(latencies) * 1000 if latencies else np.zeros(1)
-        figures = LoopFigures(seconds, counts["bars"], len(latencies), counts["saves"],
-                              float(np.percentile(millis, 50)), float(np.percentile(millis, 99)), float(millis.max()))
-        if best is None or figures.seconds < best.seconds:
-            best = figures
-    assert best is not None
-    return best
+    millis = np.array(latencies) * 1000 if latencies else np.zeros(1)
+    return LoopFigures(min(seconds), counts["bars"], len(latencies) // repeat, counts["saves"],
+                       float(np.percentile(millis, 50)), float(np.percentile(millis, 99)), float(millis.max()))
 
 
 if __name__ == "__main__":
