@@ -243,21 +243,12 @@ class StateStore:
         target, temp = paths
         if self.durable:
             payload = json.dumps(state.to_dict(), indent=1, sort_keys=True).encode("utf-8")
-            self._in_folder(lambda: self._save_durably(target, temp, payload))
+            write_making_folder(self.directory, lambda: self._save_durably(target, temp, payload))
         else:
             # One line, keys in to_dict's order, through json's C encoder (indent would make it use
             # its pure-Python encoder: 3x slower).
             payload = json.dumps(state.to_dict()).encode("utf-8")
-            self._in_folder(lambda: self._save_quickly(target, temp, payload))
-
-    def _in_folder(self, write: Callable[[], None]) -> None:
-        """Run ``write``; when the folder is gone (never made, or removed while trading), make it
-        and write again. Checking first would cost a system call on every save."""
-        try:
-            write()
-        except FileNotFoundError:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            write()
+            write_making_folder(self.directory, lambda: self._save_quickly(target, temp, payload))
 
     def _save_durably(self, target: str, temp: str, payload: bytes) -> None:
         """Live and paper trading: a new temp file, fsync'd, renamed over the state, and the
@@ -323,6 +314,16 @@ class StateStore:
         if state.symbol != symbol:
             raise StateFileError(path, f"it holds symbol {state.symbol!r}, expected {symbol!r}")
         return state
+
+
+def write_making_folder(folder: Path, write: Callable[[], None]) -> None:
+    """Run ``write``; when ``folder`` is gone (never made, or removed while trading), make it and
+    write again. Checking first would cost a system call on every save and journal line."""
+    try:
+        write()
+    except FileNotFoundError:
+        folder.mkdir(parents=True, exist_ok=True)
+        write()
 
 
 def _load_renameat2() -> Callable[..., int] | None:

@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 from core.model import Action, Fill, Side
+from core.state import write_making_folder
 from core.trades import TradeRecord, sort_key, write_trades_csv
 
 
@@ -76,11 +77,7 @@ class FillJournal:
         if commission is not None:
             data["commission"], data["commission_asset"] = commission
         line = ("\n" + json.dumps(data) + "\n").encode("utf-8")  # keys in the record's order
-        try:
-            self._append(line)
-        except FileNotFoundError:  # the folder is not there (yet, or any more)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._append(line)
+        write_making_folder(self.path.parent, lambda: self._append(line))
         self._fills.append(fill)
         self._keys.add(key)
         return True
