@@ -51,6 +51,9 @@ _NONE_IN_FLIGHT = (False, False)
 _STATUSES = {decide.FLAT: SideStatus.FLAT, decide.HELD: SideStatus.OPEN, decide.OPENING: SideStatus.OPENING}
 
 
+_EXACT_WHOLE = 2.0 ** 53  # whole floats below this add exactly in binary
+
+
 def exact_sum(a: float, b: float) -> float:
     """a + b computed in decimal from the shortest reprs: quantities are exchange step
     multiples, and 0.1 + 0.7 must hold 0.8, not 0.7999999999999999 (which the executor
@@ -58,9 +61,6 @@ def exact_sum(a: float, b: float) -> float:
     if float(a).is_integer() and float(b).is_integer() and abs(a) + abs(b) < _EXACT_WHOLE:
         return float(a + b)  # whole numbers below 2**53 add exactly in binary (the usual case, 5x faster)
     return float(Decimal(repr(a)) + Decimal(repr(b)))
-
-
-_EXACT_WHOLE = 2.0 ** 53
 
 
 def regime_from_signal(signal: Signal) -> Regime | None:
