@@ -18,6 +18,7 @@ failure into one sentence and a non-zero exit code, never a traceback:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 import tempfile
@@ -116,11 +117,10 @@ def save_crash_report(command: str) -> Path | str:
 
 def _crash_folders() -> list[Path]:
     folders = []
-    try:
+    # The user folder itself may be the problem: the temporary folder still takes the report.
+    with contextlib.suppress(Exception):
         from config.paths import user_home
         folders.append(user_home() / "logs")
-    except Exception:  # noqa: BLE001 - the user folder itself may be the problem
-        pass  # the temporary folder below still takes the crash report
     folders.append(Path(tempfile.gettempdir()))
     return folders
 

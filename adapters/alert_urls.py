@@ -6,6 +6,7 @@ settings.yaml, the window's INI file or a log line.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 
@@ -47,7 +48,5 @@ def save_alert_urls(urls: list[str]) -> None:
     if urls:
         keyring.set_password(SERVICE_NAME, ENTRY, json.dumps(list(urls)))
         return
-    try:
+    with contextlib.suppress(keyring.errors.PasswordDeleteError):  # nothing saved: nothing to forget
         keyring.delete_password(SERVICE_NAME, ENTRY)
-    except keyring.errors.PasswordDeleteError:
-        pass  # nothing was saved: nothing to forget
