@@ -31,11 +31,11 @@ from core.errors import UserError
 # sub-command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "gui": ("ui.app", "open the trader's window (default)"),
-    "backtest": ("runner.backtest_cli", "run a multi-symbol backtest and write reports"),
-    "optimize": ("runner.optimize_cli", "search settings by backtest (grid or Optuna, walk-forward)"),
-    "run": ("runner.run_cli", "run the trading service headless"),
-    "download": ("runner.download_cli", "download klines from Binance USDT-M futures"),
-    "selftest": ("runner.selftest", "check that this installation works"),
+    "backtest": ("cli.backtest", "run a multi-symbol backtest and write reports"),
+    "optimize": ("cli.optimize", "search settings by backtest (grid or Optuna, walk-forward)"),
+    "run": ("cli.run", "run the trading service headless"),
+    "download": ("cli.download", "download klines from Binance USDT-M futures"),
+    "selftest": ("cli.selftest", "check that this installation works"),
 }
 
 

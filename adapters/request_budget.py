@@ -13,7 +13,7 @@ minutes to 3 days for repeat offenders. So:
 - a 418 is told once, in one sentence, to ``on_ban`` listeners (the log and the window).
 
 The budget is one object per adapter, and the bot builds one adapter for all its
-symbols (runner/live_feed.py), so every symbol and the kline back-fill share it.
+symbols (live/live_feed.py), so every symbol and the kline back-fill share it.
 Thread-safe. Time comes from an injected monotonic clock (tests drive it).
 """
 from __future__ import annotations

@@ -18,7 +18,7 @@ rules below hold everywhere:
   client ids unique among *open* orders only, so a filled first order plus a re-send
   would double the position. The order is looked up by client id; when it is not
   found the result is ``UNKNOWN`` and the caller keeps the order pending until it can
-  no longer execute (see runner/service.py). Definitive refusals stop at once
+  no longer execute (see live/service.py). Definitive refusals stop at once
   (``REJECTED``, the symbol pauses); passing ones give ``FAILED`` (no pause: the
   decision is made again on a later bar).
 - [O5] a partial fill is a real position: it is reported, and the remainder is

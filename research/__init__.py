@@ -1,5 +1,5 @@
 """Research tools: parameter search (grid / Optuna), walk-forward validation, scale-out.
 
-No Qt and no printing here: ``runner.optimize_cli`` and ``ui.optimize_tab`` drive it.
+No Qt and no printing here: ``cli.optimize`` and ``ui.optimize_tab`` drive it.
 Every backtest goes through one function, :func:`research.evaluate.evaluate`.
 """

@@ -4,7 +4,7 @@ Every backtest of a search (grid, Optuna, walk-forward, local pool, Dask) goes
 through :func:`evaluate`, which makes the one call into the backtester
 (:func:`core.backtest.run_backtest`, marked ENGINE below): another engine
 returning the same results plugs in there. The figures are the backtest summary's TOTAL row
-(``runner.backtest_report``), so a row of a search equals ``python main.py
+(``research.backtest_report``), so a row of a search equals ``python main.py
 backtest`` run with the same settings and dates.
 """
 from __future__ import annotations

@@ -22,9 +22,9 @@ from aiosmtpd.controller import Controller
 from adapters.alert_urls import load_alert_urls, save_alert_urls
 from config.settings import AlertSettings, load_settings, read_settings_file
 from core.model import Action, Fill, Side
-from runner import alerts as alerts_module
-from runner.alerts import AlertDispatcher, AlertWatch, AppriseSink, alert_for, alerting_builder, display_url
-from runner.events import (
+from live import alerts as alerts_module
+from live.alerts import AlertDispatcher, AlertWatch, AppriseSink, alert_for, alerting_builder, display_url
+from live.events import (
     FillEvent, ForcedCloseEvent, LogEvent, PositionDifference, ServiceStateEvent, StatusRow, StreamState,
     SymbolRunState,
 )
@@ -155,7 +155,7 @@ def test_the_alert_thread_ends_with_the_service_and_comes_back_for_a_later_alert
 
 def test_the_desktop_notifier_shows_alerts_sent_from_another_thread(qtbot):
     from PySide6.QtWidgets import QMainWindow
-    from runner.alerts import Alert
+    from live.alerts import Alert
     from ui.tray import TrayNotifier
 
     window = QMainWindow()

@@ -12,7 +12,7 @@ import pytest
 
 import main
 from core.trades import TRADES_HEADER
-from runner.backtest_cli import parse_time
+from cli.backtest import parse_time
 from tests.conftest import BUNDLED_DATA, REPO_ROOT
 
 SAMPLE = BUNDLED_DATA / "sample"
@@ -144,7 +144,7 @@ def test_main_py_subprocess_exit_code(tmp_path):
 def test_progress_bar_is_silent_for_quick_runs_and_drawn_after_a_second():
     import io
 
-    from runner.console_progress import ProgressBar
+    from cli.console_progress import ProgressBar
     now = [0.0]
     quick, slow = io.StringIO(), io.StringIO()
     bar = ProgressBar("backtest", unit="bars", stream=quick, clock=lambda: now[0])

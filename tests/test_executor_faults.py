@@ -300,7 +300,7 @@ def test_O7_resolve_in_flight_of_an_order_that_never_reached_the_exchange(stack,
 def test_O3_defect2_an_order_still_partially_filled_reports_what_executed_once(stack, fake):
     """The executor applies the 40 it saw and leaves the order pending (UNKNOWN); the later
     look-up reports the cumulative 100 of the same exchange order, which the caller turns into
-    the 60 not applied yet (runner/service.py)."""
+    the 60 not applied yet (live/service.py)."""
     fake.add_fault(kind="partial_then_fill", fill_ratio="0.4", delay_ms=4000, path=ORDER_PATH, method="POST")
     [result] = stack.bar(Signal.UP)
     assert stack.strategy.position(Side.LONG).qty == 40

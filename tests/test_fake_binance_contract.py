@@ -969,7 +969,7 @@ def test_market_clock_can_run_by_itself(fake):
 
 
 def test_defect_8_live_feed_uses_the_market_route_and_gets_klines_from_the_stream(fake):
-    from runner.live_feed import LIVE_STREAM_URL, TESTNET_STREAM_URL, BinanceKlineFeed
+    from live.live_feed import LIVE_STREAM_URL, TESTNET_STREAM_URL, BinanceKlineFeed
 
     def feed_for(base: str) -> BinanceKlineFeed:
         rest_calls: list = []

@@ -16,7 +16,7 @@ from core.indicators import IncrementalEMA, IncrementalRSI, IncrementalSignal, e
 from core.model import Candle
 from core.params import SignalParams, StrategyParams
 from core.strategy import HedgeStrategy
-from runner.symbol_driver import SymbolDriver, buffer_length
+from live.symbol_driver import SymbolDriver, buffer_length
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 REFERENCES = [

@@ -12,8 +12,8 @@ from research.evaluate import MarketData, evaluate
 from research.params import apply_assignment, parse_params
 from research.search import Search, SearchPlan
 from research.walk_forward import windows
-from runner.backtest_cli import parse_time
-from runner.backtest_data import load_backtest_inputs
+from cli.backtest import parse_time
+from research.backtest_data import load_backtest_inputs
 from tests.optimize_helpers import write_small_sample
 
 START, END = parse_time("2023-02-01", "--start"), parse_time("2023-02-06", "--end", end=True)

@@ -13,8 +13,8 @@ from core.model import Action, OrderIntent, Side
 from core.params import StrategyParams
 from core.ports import RetryableError
 from core.sim_broker import SimulatedBroker
-from runner.events import LogEvent, ServiceStateEvent
-from runner.service import ServiceOptions, TradingService
+from live.events import LogEvent, ServiceStateEvent
+from live.service import ServiceOptions, TradingService
 from tests.fake_binance import TEST_API_KEY, TEST_API_SECRET
 from tests.fake_binance.fixtures import fake, fake_server  # noqa: F401
 
@@ -145,7 +145,7 @@ class NoFeed:
         pass
 
     def next_candle(self, timeout):
-        from runner.feeds import FeedFinished
+        from live.feeds import FeedFinished
         raise FeedFinished
 
     def close(self):

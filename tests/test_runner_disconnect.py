@@ -15,8 +15,8 @@ import pytest
 
 from adapters.secrets import ApiCredentials
 from config.settings import load_settings
-from runner.events import LogEvent, SymbolRunState
-from runner.service import build_service
+from live.events import LogEvent, SymbolRunState
+from live.service import build_service
 from tests.conftest import BUNDLED_DATA
 from tests.fake_binance import TEST_API_KEY, TEST_API_SECRET, FakeBinance, parse_start
 
@@ -119,7 +119,7 @@ def test_paper_mode_on_live_prices_trades_simulated_fills_without_keys(fake, tmp
 def test_a_close_after_a_hole_waits_until_the_hole_is_fetched():
     """If REST cannot fill a hole, later closes are held back, not handed out past it [I3]."""
     from core.model import Candle
-    from runner.live_feed import BinanceKlineFeed
+    from live.live_feed import BinanceKlineFeed
 
     def candle(k: int) -> Candle:
         return Candle(k * FIVE_MIN, 1.0, 1.0, 1.0, 1.0 + k, 1.0, (k + 1) * FIVE_MIN)

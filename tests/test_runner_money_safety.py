@@ -24,9 +24,9 @@ from adapters.secrets import ApiCredentials
 from core.model import FIVE_MINUTES_MS, ONE_DAY_MS, Action, Candle, Regime, Side
 from core.params import StrategyParams
 from core.state import PendingOrder, PositionState, StateStore, SymbolState
-from runner.events import LogEvent, StatusRow, SymbolRunState
-from runner.feeds import ClosedCandle, FeedFinished
-from runner.service import ServiceOptions, TradingService
+from live.events import LogEvent, StatusRow, SymbolRunState
+from live.feeds import ClosedCandle, FeedFinished
+from live.service import ServiceOptions, TradingService
 from tests.fake_binance import TEST_API_KEY, TEST_API_SECRET
 from tests.fake_binance.fixtures import fake, fake_adapter, fake_server  # noqa: F401
 

@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 from config.settings import load_settings
 from core.strategy import exact_sum
-from runner.cockpit import preview_decision
-from runner.events import ProgressEvent
-from runner.factory import build_service
+from live.cockpit import preview_decision
+from live.events import ProgressEvent
+from live.assemble import build_service
 from tests.conftest import BUNDLED_DATA
 
 DAY_MS = 86_400_000

@@ -7,9 +7,9 @@ from config.settings import load_settings
 from core.model import Action
 from core.ports import OrderRejectedError
 from core.sim_broker import SimulatedBroker
-from runner.events import FillEvent, LogEvent, StatusRow, SymbolRunState
-from runner.feeds import ReplayFeed
-from runner.service import ServiceOptions, TradingService, build_service
+from live.events import FillEvent, LogEvent, StatusRow, SymbolRunState
+from live.feeds import ReplayFeed
+from live.service import ServiceOptions, TradingService, build_service
 from tests.conftest import BUNDLED_DATA
 
 SAMPLE = BUNDLED_DATA / "sample"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from runner import selftest
+from cli import selftest
 from tests.conftest import REPO_ROOT
 
 CHECK_NAMES = [name for name, _check in selftest.CHECKS]

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from config.settings import load_settings
-from runner.events import ServiceStateEvent
+from live.events import ServiceStateEvent
 from ui.alerts_dialog import AlertsDialog
 from ui.main_window import MainWindow
 

@@ -3,7 +3,7 @@ local webhook as "price stream lost", then "price stream back", through the wind
 (ui/window_extras.py wraps the service builder with the alert dispatcher)."""
 from __future__ import annotations
 
-from runner.alerts import AppriseSink
+from live.alerts import AppriseSink
 from tests.test_alerts import webhook  # noqa: F401 - pytest fixture (a local aiohttp receiver)
 from tests.test_ui_cockpit import KEEP, fake, home, open_testnet_window, settings, started  # noqa: F401
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QDate, QTimer
 
 from config.settings import load_settings
-from runner.factory import build_service
+from live.assemble import build_service
 from tests.conftest import FUTURES_DATA
 from tests.fake_binance import TEST_API_KEY, TEST_API_SECRET, FakeBinance
 from tests.ui_helpers import START_MS, MemoryKeyring, fake, free_port, home, settings  # noqa: F401
@@ -152,7 +152,7 @@ def test_backtest_tab_shows_summary_equity_and_trades(qtbot, home, settings):
 def test_secret_never_reaches_a_log_or_a_file(qtbot, home, settings, fake, tmp_path, caplog):
     """A testnet session with the REAL service against the fake exchange, keys remembered."""
     caplog.set_level(logging.DEBUG)
-    from runner.logging_setup import setup_logging
+    from cli.logging_setup import setup_logging
     setup_logging(tmp_path / "logs", console=False, level=logging.DEBUG)
 
     def builder(settings, listener, **kwargs):

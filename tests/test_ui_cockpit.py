@@ -15,10 +15,10 @@ from PySide6.QtCore import QTimer
 from core.model import FIVE_MINUTES_MS, Candle
 from core.params import StrategyParams
 from core.strategy import HedgeStrategy
-from runner.cockpit import preview_decision
-from runner.events import StatusRow, SymbolRunState
-from runner.factory import build_service
-from runner.symbol_driver import SymbolDriver
+from live.cockpit import preview_decision
+from live.events import StatusRow, SymbolRunState
+from live.assemble import build_service
+from live.symbol_driver import SymbolDriver
 from tests.fake_binance import TEST_API_KEY, TEST_API_SECRET, FakeBinance
 from tests.ui_helpers import START_MS, MemoryKeyring, fake, free_port, home, settings  # noqa: F401
 from ui import app as ui_app
@@ -351,7 +351,7 @@ def test_numbers_follow_tick_and_step_sizes_with_separators_and_never_an_exponen
 
 
 def test_the_runners_stop_message_is_said_once(qtbot, home, settings):
-    from runner.events import ServiceStateEvent
+    from live.events import ServiceStateEvent
 
     window = MainWindow(ui_app.service_builder(), settings=settings)
     qtbot.addWidget(window)
@@ -460,10 +460,10 @@ def test_the_preview_prices_the_candle_still_forming():
     from types import SimpleNamespace
 
     from adapters.paper import make_paper_broker
-    from runner.cockpit import CockpitReporter
-    from runner.events import CandleUpdate, Heartbeat, StreamState
-    from runner.live_feed import parse_any_kline, parse_kline_message
-    from runner.service import SymbolSlot
+    from live.cockpit import CockpitReporter
+    from live.events import CandleUpdate, Heartbeat, StreamState
+    from live.live_feed import parse_any_kline, parse_kline_message
+    from live.service import SymbolSlot
 
     message = json.dumps({"stream": "dogeusdt@kline_5m", "data": {"e": "kline", "s": "DOGEUSDT", "k": {
         "t": START_MS, "T": START_MS + FIVE_MINUTES_MS - 1, "s": "DOGEUSDT", "o": "0.2", "h": "0.21", "l": "0.19",

@@ -23,7 +23,7 @@ from tools import translations
 from ui import i18n
 from ui.alerts_dialog import AlertsDialog
 from core.model import Action, Candle, Fill, Side
-from runner.events import (
+from live.events import (
     AccountUpdate, CandleUpdate, DecisionPreview, FillEvent, Heartbeat, PositionRisk, StatusRow, StreamState,
     SymbolFormat, SymbolRunState,
 )

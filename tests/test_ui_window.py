@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 
 from adapters import kline_files
 from config.settings import load_settings, read_settings_file
-from runner.events import SymbolRunState
+from live.events import SymbolRunState
 from ui import app as ui_app
 from ui.main_window import MainWindow
 

@@ -269,8 +269,8 @@ def test_download_without_network_leaves_no_file(tmp_path):
 
 
 def test_run_end_includes_its_day_as_backtest_end():
-    from runner.backtest_cli import parse_time
-    from runner.run_cli import date_range
+    from cli.backtest import parse_time
+    from cli.run import date_range
 
     assert date_range("2023-03-01", "2023-03-01") == (parse_time("2023-03-01", "--start"),
                                                       parse_time("2023-03-01", "--end", end=True))
@@ -332,8 +332,8 @@ def test_a_state_folder_that_becomes_unwritable_pauses_trading_once_then_resumes
     """[P] Nothing is decided that cannot be saved first: one sentence, once, then trading resumes
     when the folder can be written again, and every fill reaches the journal."""
     from config.settings import load_settings
-    from runner.events import FillEvent, LogEvent
-    from runner.factory import build_service
+    from live.events import FillEvent, LogEvent
+    from live.assemble import build_service
 
     settings = load_settings(overrides=[f"paths.log_dir={tmp_path / 'logs'}"])
     state_dir = tmp_path / "state"
@@ -384,7 +384,7 @@ def test_a_state_folder_that_becomes_unwritable_pauses_trading_once_then_resumes
 def test_a_log_file_that_cannot_be_written_any_more_is_said_once(tmp_path, capsys):
     import logging
 
-    from runner.logging_setup import LogFileHandler, setup_logging
+    from cli.logging_setup import LogFileHandler, setup_logging
 
     setup_logging(tmp_path / "logs", console=False)
     [handler] = [h for h in logging.getLogger().handlers if isinstance(h, LogFileHandler)]

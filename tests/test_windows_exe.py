@@ -154,8 +154,8 @@ class TestWindowsExeUnderWine:
 
 
 def test_the_selftest_list_here_is_the_programs():
-    """SELFTEST_CHECKS above follows runner.selftest, so the EXE's report is checked for every check."""
-    from runner.selftest import CHECKS
+    """SELFTEST_CHECKS above follows cli.selftest, so the EXE's report is checked for every check."""
+    from cli.selftest import CHECKS
 
     assert tuple(name for name, _check in CHECKS) == SELFTEST_CHECKS
 

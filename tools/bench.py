@@ -35,8 +35,8 @@ import numpy as np
 
 from core import indicators, kernel, kernel_jit
 from core.backtest import BacktestConfig, resample_daily, run_backtest
-from runner.factory import build_service
-from runner.service import TradingService
+from live.assemble import build_service
+from live.service import TradingService
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO_ROOT / "data" / "sample"

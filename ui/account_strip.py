@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
-from runner.events import AccountUpdate
+from live.events import AccountUpdate
 from ui.formatting import LOSS_COLOR, money, percent, pnl_color, price, quantity
 
 

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from config.settings import AlertSettings
 from core.errors import UserError
-from runner.alerts import Alert, AppriseSink, display_url, load_alert_urls, save_alert_urls
+from live.alerts import Alert, AppriseSink, display_url, load_alert_urls, save_alert_urls
 from ui.accessibility import describe, label_for
 from ui.worker import BackgroundCall
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QLineEdit, QPushButton,
 )
 
-from runner.accounts import ApiCredentials
+from live.accounts import ApiCredentials
 from core.errors import UserError
 from ui.accessibility import describe, label_for
 from ui.worker import BackgroundCall

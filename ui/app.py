@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import Any, Callable
 
-from runner.accounts import ApiCredentials
+from live.accounts import ApiCredentials
 from ui.api_panel import ConnectionChecker, CredentialStore
 
 
@@ -24,20 +24,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def service_builder() -> Callable[..., Any]:
-    from runner.factory import build_service
+    from live.assemble import build_service
     return build_service
 
 
 def connection_checker(base_url: str | None = None) -> ConnectionChecker:
     """Binance 'test connection': reach the server, sync the clock, one signed call [O4]."""
     def check(credentials: ApiCredentials, mode: str) -> str:
-        from runner.accounts import check_connection
+        from live.accounts import check_connection
         return check_connection(credentials, mode, base_url)
     return check
 
 
 def credential_store() -> CredentialStore:
-    from runner.accounts import credential_store as store
+    from live.accounts import credential_store as store
     return store()
 
 
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QApplication
 
     from config.paths import resolve_user_path
-    from runner.logging_setup import setup_logging
+    from cli.logging_setup import setup_logging
     from ui.main_window import MainWindow
     from ui.paths import load_user_settings
 

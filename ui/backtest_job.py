@@ -11,8 +11,8 @@ from typing import Callable
 import numpy as np
 from PySide6.QtCore import QT_TRANSLATE_NOOP  # marks texts for lupdate; returns them unchanged
 
-from runner.backtest_data import load_backtest_inputs
-from runner.backtest_report import summary_cells
+from research.backtest_data import load_backtest_inputs
+from research.backtest_report import summary_cells
 from config.settings import AppSettings
 from core.backtest import BacktestConfig, BacktestResult, run_backtest
 from core.errors import UserError

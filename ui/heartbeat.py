@@ -2,7 +2,7 @@
 the next 5m and daily close, and what the rules would do if the candle closed now.
 
 The preview comes from the service (the strategy run on a copy of its state, see
-runner/cockpit.py); this widget only shows it. The countdowns tick on a one-second
+live/cockpit.py); this widget only shows it. The countdowns tick on a one-second
 timer from the service's clock as last reported (in a replay: the replay's time).
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.model import FIVE_MINUTES_MS, ONE_DAY_MS
-from runner.events import Heartbeat, StreamState
+from live.events import Heartbeat, StreamState
 from ui import service_texts
 from ui.formatting import LOSS_COLOR, PROFIT_COLOR, duration, price, utc_text
 from ui.status_table import fit_height

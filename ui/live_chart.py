@@ -12,7 +12,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from core.model import Action, Candle, Fill
-from runner.events import CandleUpdate, Heartbeat
+from live.events import CandleUpdate, Heartbeat
 from ui.chart import PositionSpan, PriceChart, TradeMarker, marker_kind
 
 KEEP_BARS = 288  # one day of 5m candles

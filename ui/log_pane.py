@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPlainTextEdit, QVBoxLayou
 
 from ui.accessibility import describe, label_for
 
-from runner.events import LogEvent
+from live.events import LogEvent
 from ui.formatting import utc_text
 
 MAX_LINES = 20_000

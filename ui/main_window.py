@@ -26,12 +26,12 @@ from PySide6.QtWidgets import (
 
 from config.settings import AppSettings, save_settings
 from core.errors import UserError
-from runner.events import (
+from live.events import (
     AccountUpdate, CandleUpdate, Event, FillEvent, Heartbeat, LogEvent, ProgressEvent, ServiceStateEvent,
     StartRetry, StatusRow, StreamState, SymbolFormat,
 )
 from ui import gui_gc, paths, window_extras
-from runner.accounts import ApiCredentials, install_log_redaction, mask
+from live.accounts import ApiCredentials, install_log_redaction, mask
 from ui.api_panel import ApiPanel, ConnectionChecker, CredentialStore
 from ui.backtest_tab import BacktestRunner, BacktestTab
 from ui.backtest_job import run_backtest_job

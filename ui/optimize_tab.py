@@ -36,7 +36,7 @@ from research.params import Assignment, parse_params
 from research.report import pair_grid
 from research.search import Row, Search, SearchCancelled, SearchPlan, SearchResult
 from research.walk_forward import day_text, windows
-from runner.backtest_data import load_backtest_inputs
+from research.backtest_data import load_backtest_inputs
 from ui.accessibility import describe, label_for
 from ui.data_range import DataRangeInputs
 from ui.worker import failure_sentence

@@ -1,6 +1,6 @@
 """The trading service in a worker QThread, talking to the window through Qt signals.
 
-The service (runner/service.py) never imports Qt: it calls a listener from its
+The service (live/service.py) never imports Qt: it calls a listener from its
 own thread. Here the listener queues the event and emits ``events_ready`` only
 when the queue goes from empty to non-empty, so a fast replay sending
 thousands of events a second costs the GUI one wake-up per batch instead of
@@ -26,7 +26,7 @@ from PySide6.QtCore import QThread, Signal
 
 from core.errors import ExchangeStartError, UserError
 from core.ports import OrderRejectedError, RetryableError
-from runner.events import Event, EventListener, StartRetry
+from live.events import Event, EventListener, StartRetry
 
 log = logging.getLogger(__name__)
 

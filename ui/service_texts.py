@@ -1,6 +1,6 @@
 """The trading service's fixed phrases as the window shows them (state names, status reasons).
 
-The service (runner/) never imports Qt and writes its log and its reasons in English.
+The service (live/) never imports Qt and writes its log and its reasons in English.
 Where the window shows a reason in a cell (the status table's State column), the
 phrases the service always writes the same way are translated here; what follows them
 (an exchange's own message, a folder name) stays as it came. A reason this table does
@@ -14,7 +14,7 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 
 CONTEXT = "ServiceTexts"
 
-# SymbolRunState values (runner/events.py), marked for lupdate.
+# SymbolRunState values (live/events.py), marked for lupdate.
 STATE_NAMES = {
     "starting": QT_TRANSLATE_NOOP("ServiceTexts", "starting"),
     "running": QT_TRANSLATE_NOOP("ServiceTexts", "running"),
@@ -23,7 +23,7 @@ STATE_NAMES = {
     "stopped": QT_TRANSLATE_NOOP("ServiceTexts", "stopped"),
 }
 
-# Reasons written by runner/service.py: an exact sentence, or a prefix followed by details (kept as they are).
+# Reasons written by live/service.py: an exact sentence, or a prefix followed by details (kept as they are).
 PHRASES = (
     QT_TRANSLATE_NOOP("ServiceTexts", "paused by the user: no new entries or hedges"),
     QT_TRANSLATE_NOOP("ServiceTexts",
@@ -33,7 +33,7 @@ PHRASES = (
 )
 
 
-# Stream details written by runner/live_feed.py and runner/cockpit.py: (pattern, translatable template).
+# Stream details written by live/live_feed.py and live/cockpit.py: (pattern, translatable template).
 STREAM_DETAILS = (
     (re.compile(r"^(?P<error>\w+); next try in (?P<seconds>[\d.]+) s$"),
      QT_TRANSLATE_NOOP("ServiceTexts", "{error}; next try in {seconds} s")),
@@ -53,7 +53,7 @@ def stream_detail(text: str) -> str:
     return text
 
 
-# The signal words of runner/cockpit.py's heartbeat and preview (lower case: up | down | none).
+# The signal words of live/cockpit.py's heartbeat and preview (lower case: up | down | none).
 SIGNAL_NAMES = {"up": QT_TRANSLATE_NOOP("ServiceTexts", "up"), "down": QT_TRANSLATE_NOOP("ServiceTexts", "down"),
                 "none": QT_TRANSLATE_NOOP("ServiceTexts", "none")}
 
@@ -68,7 +68,7 @@ _ACTION = re.compile(r"^(?P<action>OPEN|CLOSE) (?P<rest>.*)$")
 
 
 def preview_action(text: str) -> str:
-    """A decision preview's action ("OPEN LONG 100 [R2]", runner/cockpit.py) with its verb translated."""
+    """A decision preview's action ("OPEN LONG 100 [R2]", live/cockpit.py) with its verb translated."""
     match = _ACTION.match(text)
     if not match:
         return text

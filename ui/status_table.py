@@ -10,7 +10,7 @@ from PySide6.QtCore import QCoreApplication, QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableWidget, QTableWidgetItem
 
-from runner.events import StatusRow, SymbolRunState
+from live.events import StatusRow, SymbolRunState
 
 from ui import service_texts
 from ui.formatting import money, percent, pnl_color, price, quantity

@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QStyle, QSystemTrayIcon, QWidget
 
-from runner.alerts import Alert
+from live.alerts import Alert
 
 SHOW_MS = 10_000
 

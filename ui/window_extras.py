@@ -9,7 +9,7 @@
 - the keyboard shortcuts (ui/shortcuts.py);
 
 and returns the service builder wrapped so that every non-replay run sends alerts
-(runner/alerts.py) for the events switched on in the settings.
+(live/alerts.py) for the events switched on in the settings.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMainWindow
 
 from config.settings import AlertSettings, UiSettings
-from runner.alerts import AlertSink, alerting_builder, apprise_sinks
+from live.alerts import AlertSink, alerting_builder, apprise_sinks
 from ui import i18n
 from ui.alerts_dialog import AlertsDialog
 from ui.shortcuts import install_shortcuts

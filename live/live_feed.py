@@ -27,7 +27,7 @@ from websockets.exceptions import WebSocketException
 from websockets.sync.client import connect
 
 from core.model import FIVE_MINUTES_MS, Candle
-from runner.feeds import ClosedCandle
+from live.feeds import ClosedCandle
 
 log = logging.getLogger("autohedge.feed")
 
@@ -237,7 +237,7 @@ def build_exchange_service(settings, listener, *, mode: str, symbols: dict[str, 
     from adapters.binance_futures import BinanceFuturesAdapter
     from adapters.paper import make_paper_broker
     from core.errors import UserError
-    from runner.service import ServiceOptions, TradingService
+    from live.service import ServiceOptions, TradingService
 
     testnet = mode == "testnet"
     if mode in ("testnet", "live") and credentials is None:

@@ -6,7 +6,7 @@ LIQUIDATION / client id ``autoclose-``, or an auto-deleverage's ``adl_autoclose`
 ForcedCloseEvent) or, without the stream, the [O7] reconciliation finding the exchange's
 position smaller than the state's (PositionDifference).
 
-The dispatcher listens to the trading service's events (runner/events.py) beside
+The dispatcher listens to the trading service's events (live/events.py) beside
 the window or console: :meth:`AlertDispatcher.listener` wraps the service's
 listener. Turning an event into an :class:`Alert` is cheap and happens on the
 service thread; sending happens on the dispatcher's own thread, so a slow or
@@ -35,7 +35,7 @@ from adapters.alert_urls import load_alert_urls, save_alert_urls
 from adapters.secrets import install_log_redaction
 from config.settings import AlertSettings
 from core.errors import UserError
-from runner.events import (
+from live.events import (
     Event, EventListener, FillEvent, ForcedCloseEvent, LogEvent, PositionDifference, ServiceStateEvent, StreamState,
 )
 
@@ -294,7 +294,7 @@ SinksFactory = Callable[[AlertSettings], list[AlertSink]]
 
 
 def alerting_builder(builder: Callable[..., Any], sinks_for: SinksFactory) -> Callable[..., Any]:
-    """``builder`` (runner.factory.build_service's signature) whose service also sends alerts.
+    """``builder`` (live.assemble.build_service's signature) whose service also sends alerts.
 
     A paper replay sends none: it replays months in minutes, thousands of fills.
     """

@@ -1,7 +1,7 @@
 """``python main.py optimize``: search settings by backtest, optionally walk-forward.
 
 The options shared with ``backtest`` (data, symbols, dates, config, --set, fill,
-fee, slippage, funding) are ``runner.backtest_cli``'s own, parsed by its code.
+fee, slippage, funding) are ``cli.backtest``'s own, parsed by its code.
 Writes into --out: results.csv (row by row), best.yaml, report.html, and with
 walk-forward walk_forward.csv; an Optuna search keeps its study in
 ``optuna.db`` there, so running again with the same --out (or --resume)
@@ -26,9 +26,9 @@ from research.params import describe, grid_size, parse_params
 from research.report import report_html
 from research.search import METHODS, Search, SearchPlan, SearchResult
 from research.walk_forward import day_text, parse_split, windows
-from runner import backtest_cli
-from runner.backtest_data import load_backtest_inputs
-from runner.console_progress import ProgressBar
+from cli import backtest as backtest_cli
+from research.backtest_data import load_backtest_inputs
+from cli.console_progress import ProgressBar
 from adapters import kline_files
 
 STUDY_FILE = "optuna.db"

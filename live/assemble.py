@@ -24,9 +24,9 @@ from config.paths import resolve_app_path, resolve_user_path
 from config.settings import AppSettings
 from core.errors import ExchangeStartError, UserError
 from core.ports import BrokerError, RetryableError
-from runner.events import EventListener, LogEvent
-from runner.feeds import ReplayFeed
-from runner.service import ServiceOptions, TradingService
+from live.events import EventListener, LogEvent
+from live.feeds import ReplayFeed
+from live.service import ServiceOptions, TradingService
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def build_service(
     if mode == "replay":
         raise UserError("replay mode needs a kline folder (--replay DIR)")
 
-    from runner.live_feed import build_exchange_service  # network pieces load only when needed
+    from live.live_feed import build_exchange_service  # network pieces load only when needed
 
     attempt = 1
     while True:

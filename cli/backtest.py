@@ -14,14 +14,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from adapters import kline_files
-from runner.backtest_data import load_backtest_inputs
+from research.backtest_data import load_backtest_inputs
 from config.paths import ensure_writable
 from config.settings import FILL_MODELS, SYMBOL_PATTERN, AppSettings, load_settings, settings_to_dict
 from core.backtest import DEFAULT_ENGINE, ENGINES, BacktestConfig, BacktestResult, run_backtest
 from core.errors import UserError
 from core.model import ONE_DAY_MS
-from runner.backtest_report import ReportInfo, format_table, header_lines, write_report
-from runner.console_progress import ProgressBar
+from research.backtest_report import ReportInfo, format_table, header_lines, write_report
+from cli.console_progress import ProgressBar
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO_ROOT / "data" / "sample"

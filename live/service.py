@@ -54,7 +54,7 @@ from core.rules import pnl, pnl_pct
 from core.state import QTY_EPSILON, PendingOrder, PositionState, StateFileError, StateStore, SymbolState
 from core.strategy import HedgeStrategy, exact_sum
 from core.trades import iso_utc
-from runner.events import (
+from live.events import (
     Event,
     EventListener,
     FillEvent,
@@ -66,11 +66,11 @@ from runner.events import (
     StatusRow,
     SymbolRunState,
 )
-from runner.cockpit import CockpitReporter
-from runner.feeds import CandleFeed, FeedFinished
-from runner.journal import FillJournal
-from runner.reasons import describe
-from runner.symbol_driver import SymbolDriver, buffer_length
+from live.cockpit import CockpitReporter
+from live.feeds import CandleFeed, FeedFinished
+from live.journal import FillJournal
+from live.reasons import describe
+from live.symbol_driver import SymbolDriver, buffer_length
 
 log = logging.getLogger("autohedge")
 
@@ -911,7 +911,7 @@ def _side_figures(state: SymbolState | None, side: Side | None,
 
 
 def build_service(settings, listener: EventListener, **kwargs) -> TradingService:
-    """See :func:`runner.factory.build_service` (kept here as the GUI's entry point)."""
-    from runner.factory import build_service as build
+    """See :func:`live.assemble.build_service` (kept here as the GUI's entry point)."""
+    from live.assemble import build_service as build
 
     return build(settings, listener, **kwargs)

@@ -3,7 +3,7 @@
 A feed hands out *closed* 5m candles one at a time, oldest first, and can
 answer "what closed candles do you have up to now" for warm-up and backfill.
 Two feeds exist: :class:`ReplayFeed` (a kline folder, for demos, tests and
-offline paper trading) and ``runner.live_feed.BinanceKlineFeed`` (the
+offline paper trading) and ``live.live_feed.BinanceKlineFeed`` (the
 exchange's kline stream with REST backfill).
 """
 from __future__ import annotations

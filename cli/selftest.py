@@ -156,7 +156,7 @@ def check_state_folder(ctx: SelftestContext) -> str:
 
 
 def check_replay(ctx: SelftestContext) -> str:
-    from runner.factory import build_service
+    from live.assemble import build_service
 
     settings, data_dir = _require(ctx.settings, "settings"), _require(ctx.data_dir, "data")
     # Fills at the decision bar's close and no costs: the same assumptions as the backtest check, so
@@ -177,7 +177,7 @@ def check_backtest(ctx: SelftestContext) -> str:
     from config.settings import settings_to_dict
     from core.backtest import BacktestConfig, run_backtest
     from core.trades import sort_key
-    from runner.backtest_report import ReportInfo, write_report
+    from research.backtest_report import ReportInfo, write_report
 
     settings, data_dir = _require(ctx.settings, "settings"), _require(ctx.data_dir, "data")
     symbols = list(settings.symbols)

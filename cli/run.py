@@ -18,10 +18,10 @@ from pathlib import Path
 from config.paths import ensure_writable, keep_previous, resolve_user_path, user_home
 from config.settings import load_settings
 from core.errors import UserError
-from runner.alerts import alerting_builder, apprise_sinks
-from runner.factory import MODES, build_service, default_state_dir
-from runner.backtest_cli import parse_time
-from runner.logging_setup import setup_logging, stop_logging
+from live.alerts import alerting_builder, apprise_sinks
+from live.assemble import MODES, build_service, default_state_dir
+from cli.backtest import parse_time
+from cli.logging_setup import setup_logging, stop_logging
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -3,8 +3,8 @@
 :class:`CockpitReporter` lives inside the trading service's thread. The service calls
 :meth:`tick` on every turn of its loop, :meth:`on_bar` for every closed candle it
 processed and :meth:`on_fill` before it applies a fill; the reporter turns that into
-:class:`~runner.events.AccountUpdate`, :class:`~runner.events.Heartbeat`,
-:class:`~runner.events.CandleUpdate` and :class:`~runner.events.StreamState` events,
+:class:`~live.events.AccountUpdate`, :class:`~live.events.Heartbeat`,
+:class:`~live.events.CandleUpdate` and :class:`~live.events.StreamState` events,
 throttled on the wall clock so a fast replay does not flood the window.
 
 The next-decision preview asks the strategy itself: a deep copy of the symbol's
@@ -25,10 +25,10 @@ from core import indicators
 from core.model import FIVE_MINUTES_MS, ONE_DAY_MS, Candle, Fill, Action
 from core.ports import BrokerError
 from core.rules import pnl, pnl_pct
-from runner.events import (
+from live.events import (
     AccountUpdate, CandleUpdate, DecisionPreview, Event, Heartbeat, PositionRisk, StreamState, SymbolFormat,
 )
-from runner.symbol_driver import SymbolDriver
+from live.symbol_driver import SymbolDriver
 
 if TYPE_CHECKING:
     from core.strategy import HedgeStrategy
@@ -92,7 +92,7 @@ def exit_levels(strategy: "HedgeStrategy") -> tuple[tuple[str, float], ...]:
 
 
 class CockpitReporter:
-    """Emits the cockpit's events for one :class:`runner.service.TradingService`."""
+    """Emits the cockpit's events for one :class:`live.service.TradingService`."""
 
     def __init__(self, service, emit: Callable[[Event], None], monotonic: Callable[[], float] = time.monotonic,
                  heartbeat_every_s: float = HEARTBEAT_EVERY_S, account_every_s: float = ACCOUNT_EVERY_S):

@@ -14,8 +14,8 @@ from adapters.kline_download import DEFAULT_BASE_URL, KlineDownloader
 from adapters.kline_files import interval_to_ms
 from config.paths import ensure_writable
 from core.errors import UserError
-from runner.backtest_cli import check_symbols, parse_time, symbol_name
-from runner.console_progress import ProgressBar
+from cli.backtest import check_symbols, parse_time, symbol_name
+from cli.console_progress import ProgressBar
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,7 +1,7 @@
 """What a user interface may do with exchange accounts, without touching adapters itself.
 
-ARCHITECTURE: ui -> runner -> core <- adapters. The window asks the runner to
-test a connection and to keep keys in the OS keyring; the runner asks the adapters.
+ARCHITECTURE: ui -> live -> core <- adapters. The window asks the service to
+test a connection and to keep keys in the OS keyring; live/ asks the adapters.
 """
 from __future__ import annotations
 

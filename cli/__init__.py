@@ -1,0 +1,1 @@
+"""The command-line sub-commands (run, backtest, optimize, download, selftest) and console helpers."""
