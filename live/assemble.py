@@ -93,8 +93,6 @@ def build_service(
     if mode == "replay":
         raise UserError("replay mode needs a kline folder (--replay DIR)")
 
-    from live.live_feed import build_exchange_service  # network pieces load only when needed
-
     attempt = 1
     while True:
         try:
@@ -140,3 +138,64 @@ def exchange_start_error(mode: str, exc: BrokerError) -> str:
     advice = advice[:1].lower() + advice[1:]
     code = f" {exc.code}" if exc.code is not None else ""
     return f"cannot start {mode} trading: {venue} refused it (error{code}: {exc.message})" + (f"; {advice}" if advice else "")
+
+
+# ----- assembling a service that talks to Binance ----------------------------------------------
+
+
+def build_exchange_service(settings, listener, *, mode: str, symbols: dict[str, float], credentials,
+                           state_dir, fee_pct: float, slippage_bps: float, base_url: str | None,
+                           stream_url: str | None, sleep):
+    """paper (public market data, simulated fills), testnet or live (real orders)."""
+    from adapters.binance_futures import BinanceFuturesAdapter
+    from adapters.paper import make_paper_broker
+    from core.errors import UserError
+    from live.live_feed import LIVE_STREAM_URL, TESTNET_STREAM_URL, BinanceKlineFeed
+
+    testnet = mode == "testnet"
+    if mode in ("testnet", "live") and credentials is None:
+        from adapters.secrets import load_credentials
+
+        credentials = load_credentials(testnet=testnet)
+        if credentials is None:
+            raise UserError(
+                f"no Binance {mode} API key: enter it in the window (and tick 'remember'), or set "
+                "BINANCE_API_KEY and BINANCE_API_SECRET in the environment or a .env file")
+    if credentials is not None and mode != "paper":
+        from adapters.secrets import install_log_redaction
+
+        install_log_redaction(credentials)  # before any request can be logged
+    adapter = BinanceFuturesAdapter(credentials if mode != "paper" else None, testnet=testnet, base_url=base_url,
+                                    recv_window=settings.exchange.recv_window_ms)
+    names = list(symbols)
+    if mode == "paper":
+        adapter.sync_time()
+        adapter.load_exchange_filters(names)
+        broker = make_paper_broker(fee_pct, slippage_bps, {name: adapter.symbol_rules(name) for name in names},
+                                   wallet=settings.backtest.initial_capital,
+                                   leverage={name: settings.leverage_for(name) for name in names})
+        reconcile = False
+    else:
+        adapter.prepare_symbols(names, {name: settings.leverage_for(name) for name in names},
+                                settings.exchange.margin_type)
+        broker = adapter
+        reconcile = True
+    clock = adapter._server_now_ms  # noqa: SLF001 - the exchange's clock, offset-corrected
+    feed = BinanceKlineFeed(names, adapter.klines, adapter.latest_klines,
+                            stream_url or (TESTNET_STREAM_URL if testnet else LIVE_STREAM_URL), clock)
+    options = ServiceOptions(state_dir=state_dir, reconcile=reconcile)
+    user_stream = None
+    if reconcile:  # testnet / live: this account's fills and position changes as they happen
+        from adapters.binance_user_stream import UserDataStream
+
+        user_stream = UserDataStream(adapter, stream_url or (TESTNET_STREAM_URL if testnet else LIVE_STREAM_URL))
+    service = TradingService(symbols, settings.strategy, feed, broker, listener, options, clock=clock, sleep=sleep,
+                             user_stream=user_stream)
+    if mode != "paper":
+        # The window's account figures come over a connection of their own, so reading them
+        # never holds the order connection's lock while an order waits to go out.
+        # It shares the order connection's request budget: one weight limit for the whole bot.
+        service.account_view = BinanceFuturesAdapter(credentials, testnet=testnet, base_url=base_url,
+                                                     recv_window=settings.exchange.recv_window_ms,
+                                                     budget=adapter.budget)
+    return service

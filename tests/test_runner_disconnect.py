@@ -16,7 +16,7 @@ import pytest
 from adapters.secrets import ApiCredentials
 from config.settings import load_settings
 from live.events import LogEvent, SymbolRunState
-from live.service import build_service
+from live.assemble import build_service
 from tests.conftest import BUNDLED_DATA
 from tests.fake_binance import TEST_API_KEY, TEST_API_SECRET, FakeBinance, parse_start
 

@@ -15,7 +15,7 @@ from adapters import kline_files
 from config.settings import load_settings
 from core.backtest import BacktestConfig, run_backtest
 from core.trades import write_trades_csv
-from live.service import build_service
+from live.assemble import build_service
 from tests.conftest import BUNDLED_DATA
 
 SAMPLE = BUNDLED_DATA / "sample"

@@ -9,7 +9,8 @@ from core.ports import OrderRejectedError
 from core.sim_broker import SimulatedBroker
 from live.events import FillEvent, LogEvent, StatusRow, SymbolRunState
 from live.feeds import ReplayFeed
-from live.service import ServiceOptions, TradingService, build_service
+from live.assemble import build_service
+from live.service import ServiceOptions, TradingService
 from tests.conftest import BUNDLED_DATA
 
 SAMPLE = BUNDLED_DATA / "sample"

@@ -1,0 +1,109 @@
+"""The reconciler: the exchange's positions win over the state's [O7].
+
+Owns [O7]: the position check at start-up and before every decision whose last exchange check
+is older than the bar (called by live/service.py and live/orders.py), one line and a
+:class:`PositionDifference` event per difference (a liquidation, an auto-deleverage, a trade
+made by hand, an order executed late); and the user-data stream's records that are not our
+own orders' fills (position changes, liquidations, auto-deleverages), which trigger a REST
+read at once instead of at the next close. It also keeps the stream's executions by order id
+for live/orders.py's real commissions [O3].
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from core.model import Side
+from core.ports import ForcedClose, TradeUpdate
+from core.state import PositionState
+from live.context import ServiceContext, SymbolSlot
+from live.events import ForcedCloseEvent, PositionDifference
+
+
+class Reconciler:
+    """[O7] Position checks against the exchange, and the user-data stream's inbox."""
+
+    def __init__(self, ctx: ServiceContext):
+        self.ctx = ctx
+        self.trades: dict[str, list] = {}  # exchange order id -> its executions from the stream
+        self._position_updates: list = []
+
+    def check_positions(self, slot: SymbolSlot, skip: set[Side] | None = None) -> set[Side]:
+        """[O7] Read the exchange's positions now; the exchange wins. Returns the sides that differed."""
+        changed = self._reconcile_positions(slot, skip or set())
+        slot.positions_checked_bar = max(slot.positions_checked_bar, slot.last_time)
+        return changed
+
+    def _reconcile_positions(self, slot: SymbolSlot, skip: set[Side]) -> set[Side]:
+        """[O7] The exchange's LONG and SHORT positions win over the state's (one line per difference:
+        a liquidation, an auto-deleverage, a trade made by hand, or an order executed late)."""
+        ctx = self.ctx
+        strategy = slot.strategy
+        exchange = ctx.broker.positions(strategy.symbol)
+        changed: set[Side] = set()
+        for side in Side:
+            if side in skip:
+                continue
+            mine = strategy.state.positions[side]
+            theirs = exchange[side]
+            their_qty = float(theirs.qty)
+            if Decimal(repr(mine.qty)) == theirs.qty:
+                if their_qty > 0 and theirs.entry_price > 0 and abs(mine.entry_price - float(theirs.entry_price)) > 1e-9 * max(1.0, mine.entry_price):
+                    ctx.log("INFO", strategy.symbol, f"[O7] {strategy.symbol} {side.value}: entry price "
+                            f"{mine.entry_price:g} in state, {theirs.entry_price} on the exchange; using the exchange's")
+                    mine.entry_price = float(theirs.entry_price)
+                continue
+            changed.add(side)
+            ctx.log("WARNING", strategy.symbol, f"[O7] {strategy.symbol} {side.value}: state holds {mine.qty:g}, "
+                    f"the exchange {their_qty:g}; the exchange's position is taken")
+            ctx.emit(PositionDifference(strategy.symbol, side.value, mine.qty, their_qty, ctx.clock()))
+            if their_qty <= 0:
+                strategy.state.positions[side] = PositionState()
+            elif mine.qty <= 0:
+                strategy.state.positions[side] = PositionState(
+                    qty=their_qty, entry_price=float(theirs.entry_price),
+                    entry_time=strategy.state.last_bar_close, best_price=float(theirs.entry_price))
+            else:
+                mine.qty = their_qty
+                mine.entry_price = float(theirs.entry_price)
+        if changed:
+            ctx.save(slot)
+        return changed
+
+    # ----- user-data stream ---------------------------------------------------------------------
+
+    def pull_user_stream(self, timeout: float = 0.0) -> None:
+        """Take what the stream received: executions by order id now, position changes for later."""
+        ctx = self.ctx
+        if ctx.user_stream is None:
+            return
+        records = ctx.user_stream.wait(timeout) if timeout else ctx.user_stream.drain()
+        for record in records:
+            if isinstance(record, TradeUpdate):
+                if len(self.trades) > 2000:  # old orders' executions are no longer asked for
+                    self.trades.clear()
+                self.trades.setdefault(record.order_id, []).append(record)
+            elif isinstance(record, ForcedClose):  # the positions are read at the ACCOUNT_UPDATE that follows
+                what = "liquidated" if record.kind == "liquidation" else "auto-deleveraged"
+                ctx.log("WARNING", record.symbol, f"[O7] {record.symbol} {record.side.value} {record.qty} {what} "
+                        f"by the exchange at {record.price} ({record.client_id})")
+                ctx.emit(ForcedCloseEvent(record.symbol, record.side.value, float(record.qty), float(record.price),
+                                          record.kind, record.time))
+            else:
+                self._position_updates.append(record)
+
+    def handle_user_stream(self) -> None:
+        """A position changed on the exchange outside our own orders (liquidation, auto-deleverage,
+        a trade by hand): read the positions over REST now, not at the next close [O7]."""
+        ctx = self.ctx
+        self.pull_user_stream()
+        updates, self._position_updates = self._position_updates, []
+        for update in updates:
+            slot = ctx.slots.get(update.symbol)
+            if slot is None or slot.driver is None or slot.strategy.state.pending:
+                continue  # our own order in flight: resolved and checked before the next decision
+            if Decimal(repr(slot.strategy.state.positions[update.side].qty)) == update.qty:
+                continue
+            ctx.log("INFO", update.symbol, f"[O7] {update.symbol} {update.side.value} changed on the exchange "
+                    f"({update.reason or 'update'}): now {update.qty}; reading the positions")
+            ctx.guard(update.symbol, lambda s=slot: self.check_positions(s))
+            ctx.emit_status(slot)
