@@ -24,13 +24,12 @@ from PySide6.QtWidgets import (
     QTabWidget, QVBoxLayout, QWidget,
 )
 
-from config.settings import AppSettings, save_settings
+from config.settings import AppSettings
 from core.errors import UserError
-from live.events import (
-    AccountUpdate, CandleUpdate, Event, FillEvent, Heartbeat, LogEvent, ProgressEvent, ServiceStateEvent,
-    StartRetry, StatusRow, StreamState, SymbolFormat,
-)
+from live.events import Event, LogEvent, ServiceStateEvent, StartRetry, StreamState
 from ui import gui_gc, paths, window_extras
+from ui.cockpit_events import show_cockpit_event
+from ui.window_state import restore_window_state, save_window_state
 from live.accounts import ApiCredentials, install_log_redaction, mask
 from ui.api_panel import ApiPanel, ConnectionChecker, CredentialStore
 from ui.backtest_tab import BacktestRunner, BacktestTab
@@ -49,7 +48,6 @@ from ui.strategy_panel import StrategyPanel
 # (settings, listener, mode, replay_dir, speed, credentials, state_dir) -> service with run() + TradingControl
 ServiceBuilder = Callable[..., Any]
 STOP_WAIT_MS = 15_000
-DEFAULT_REPLAY_SPEED = 600.0  # one 5m bar every 0.5 s: a newcomer sees it trade
 
 
 def ask_user(parent: QWidget, title: str, question: str) -> bool:
@@ -122,7 +120,7 @@ class MainWindow(QMainWindow):
         self.api.mode_changed.connect(self._on_mode_changed)
 
         self._build_layout()
-        self._restore_ui_state()
+        restore_window_state(self)
         self._on_symbols_changed(list(settings.symbols))
         self._on_mode_changed(self.api.current_mode())
         self._update_buttons()
@@ -182,34 +180,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.resize(1366, 768)
 
-    def _restore_ui_state(self) -> None:
-        state = self._ui_state
-        geometry = state.value("geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        splitter = state.value("cockpit_splitter")
-        if splitter is not None:
-            self.splitter.restoreState(splitter)
-        self.api.set_mode(str(state.value("mode", "replay")))
-        self.api.replay_dir.setText(str(state.value("replay_dir", self._settings.paper.replay_data)))
-        self.api.speed.setValue(float(state.value("replay_speed", DEFAULT_REPLAY_SPEED)))
-        self.backtest.data_dir.setText(str(state.value("backtest_dir", self._settings.paper.replay_data)))
-        self.optimize.data_dir.setText(self.backtest.data_dir.text())
-
     def save_ui_state(self) -> None:
         """Geometry and the GUI's own non-secret choices (QSettings); strategy settings as YAML."""
-        state = self._ui_state
-        state.setValue("geometry", self.saveGeometry())
-        state.setValue("cockpit_splitter", self.splitter.saveState())
-        state.setValue("mode", self.api.current_mode() if self.api.current_mode() != "live" else "replay")
-        state.setValue("replay_dir", self.api.replay_dir.text())
-        state.setValue("replay_speed", self.api.speed.value())
-        state.setValue("backtest_dir", self.backtest.data_dir.text())
-        state.sync()
-        try:
-            save_settings(self.current_settings(), paths.user_settings_path())
-        except UserError as exc:
-            self.show_message(f"Settings not saved: {exc}", level="WARNING")
+        save_window_state(self)
 
     # ----- settings --------------------------------------------------------------------------
 
@@ -395,33 +368,14 @@ class MainWindow(QMainWindow):
         for event in events:
             if isinstance(event, LogEvent):
                 lines.append(event)
-            elif isinstance(event, StatusRow):
-                self.status_table.update_row(event)
-                self.strategy.symbols.set_price(event.symbol, event.price)
-            elif isinstance(event, Heartbeat):
-                self.heartbeat.update_heartbeat(event)
-                self.live_chart.set_levels(event)
-            elif isinstance(event, CandleUpdate):
-                self.live_chart.add_candle(event)
-            elif isinstance(event, FillEvent):
-                self.live_chart.add_fill(event.fill)
-            elif isinstance(event, AccountUpdate):
-                self.account_strip.update_account(event)
-            elif isinstance(event, StreamState):
-                self.heartbeat.set_stream(event)
-            elif isinstance(event, SymbolFormat):
-                self.status_table.set_format(event.symbol, event.tick_size, event.step_size)
-                self.account_strip.set_format(event.symbol, event.tick_size, event.step_size)
-                self.heartbeat.set_format(event.symbol, event.tick_size)
             elif isinstance(event, StartRetry):
                 self.state_label.setText(event.message)
                 self.status_table.set_waiting(self.tr("waiting for the network"))
                 lines.append(LogEvent(int(time.time() * 1000), "WARNING", event.message))
-            elif isinstance(event, ProgressEvent):
-                self.replay_progress.setRange(0, max(event.total, 1))
-                self.replay_progress.setValue(event.done)
             elif isinstance(event, ServiceStateEvent):
                 self._show_state(event)
+            else:
+                show_cockpit_event(self, event)  # rows, heartbeat, chart, account, progress
         if lines:
             self.log_pane.append_many(lines)
 

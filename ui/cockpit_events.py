@@ -1,0 +1,45 @@
+"""The service's cockpit events shown in the trading tab's widgets.
+
+The window (ui/main_window.py) receives every event of the service; the ones that only update
+a widget (a status row, a heartbeat, a candle, a fill, the account, the stream state, a symbol's
+number format, the replay's progress) are routed here, one event type to its widgets. Log lines,
+start-up retries and the service's state stay with the window, which words them.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from live.events import (
+    AccountUpdate, CandleUpdate, Event, FillEvent, Heartbeat, ProgressEvent, StatusRow, StreamState, SymbolFormat,
+)
+
+if TYPE_CHECKING:
+    from ui.main_window import MainWindow
+
+
+def show_cockpit_event(window: MainWindow, event: Event) -> bool:
+    """Update the widgets ``event`` is for; False when it is not a cockpit event."""
+    if isinstance(event, StatusRow):
+        window.status_table.update_row(event)
+        window.strategy.symbols.set_price(event.symbol, event.price)
+    elif isinstance(event, Heartbeat):
+        window.heartbeat.update_heartbeat(event)
+        window.live_chart.set_levels(event)
+    elif isinstance(event, CandleUpdate):
+        window.live_chart.add_candle(event)
+    elif isinstance(event, FillEvent):
+        window.live_chart.add_fill(event.fill)
+    elif isinstance(event, AccountUpdate):
+        window.account_strip.update_account(event)
+    elif isinstance(event, StreamState):
+        window.heartbeat.set_stream(event)
+    elif isinstance(event, SymbolFormat):
+        window.status_table.set_format(event.symbol, event.tick_size, event.step_size)
+        window.account_strip.set_format(event.symbol, event.tick_size, event.step_size)
+        window.heartbeat.set_format(event.symbol, event.tick_size)
+    elif isinstance(event, ProgressEvent):
+        window.replay_progress.setRange(0, max(event.total, 1))
+        window.replay_progress.setValue(event.done)
+    else:
+        return False
+    return True

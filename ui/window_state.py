@@ -1,0 +1,48 @@
+"""The window's own remembered choices: geometry, the cockpit's splitter, mode, folders, speed.
+
+Kept in QSettings, never a secret; the strategy settings on screen are saved beside them as
+YAML. A live mode is remembered as replay, so the program never starts on real money by itself.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from config.settings import save_settings
+from core.errors import UserError
+from ui import paths
+
+if TYPE_CHECKING:
+    from ui.main_window import MainWindow
+
+DEFAULT_REPLAY_SPEED = 600.0  # one 5m bar every 0.5 s: a newcomer sees it trade
+
+
+def restore_window_state(window: MainWindow) -> None:
+    state = window._ui_state  # noqa: SLF001 - the window's QSettings, owned by this module's two functions
+    geometry = state.value("geometry")
+    if geometry is not None:
+        window.restoreGeometry(geometry)
+    splitter = state.value("cockpit_splitter")
+    if splitter is not None:
+        window.splitter.restoreState(splitter)
+    window.api.set_mode(str(state.value("mode", "replay")))
+    window.api.replay_dir.setText(str(state.value("replay_dir", window._settings.paper.replay_data)))  # noqa: SLF001
+    window.api.speed.setValue(float(state.value("replay_speed", DEFAULT_REPLAY_SPEED)))
+    window.backtest.data_dir.setText(str(state.value("backtest_dir", window._settings.paper.replay_data)))  # noqa: SLF001
+    window.optimize.data_dir.setText(window.backtest.data_dir.text())
+
+
+def save_window_state(window: MainWindow) -> None:
+    """Geometry and the GUI's own non-secret choices (QSettings); strategy settings as YAML."""
+    state = window._ui_state  # noqa: SLF001
+    state.setValue("geometry", window.saveGeometry())
+    state.setValue("cockpit_splitter", window.splitter.saveState())
+    state.setValue("mode", window.api.current_mode() if window.api.current_mode() != "live" else "replay")
+    state.setValue("replay_dir", window.api.replay_dir.text())
+    state.setValue("replay_speed", window.api.speed.value())
+    state.setValue("backtest_dir", window.backtest.data_dir.text())
+    state.sync()
+    try:
+        save_settings(window.current_settings(), paths.user_settings_path())
+    except UserError as exc:
+        window.show_message(f"Settings not saved: {exc}", level="WARNING")
