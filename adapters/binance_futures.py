@@ -1,7 +1,7 @@
 """Binance USDT-M futures in hedge mode, on python-binance [SPEC O1-O7].
 
 :class:`BinanceFuturesAdapter` implements :class:`core.ports.Broker` (the order
-executor above it owns retries and idempotency) plus what the runner needs at
+executor above it owns retries and idempotency) plus what the live service needs at
 start-up and for back-fill: :meth:`prepare_symbols` (hedge mode, margin type,
 leverage, exchange filters), :meth:`positions`, :meth:`balance`,
 :meth:`klines` and :meth:`check_connection` for the GUI's "test connection".

@@ -1,4 +1,4 @@
-"""Console and rotating-file logging for the headless runner (and the GUI's file log)."""
+"""Console and rotating-file logging for the headless service (and the GUI's file log)."""
 from __future__ import annotations
 
 import logging

@@ -39,7 +39,7 @@ from core.errors import UserError
 from core.model import ONE_DAY_MS
 
 REPORT_NAME = "selftest.txt"
-# The Qt check lives with the GUI layer (the runner never imports Qt); loaded by name, like main.py does.
+# The Qt check lives with the GUI layer (live/ never imports Qt); loaded by name, like main.py does.
 QT_CHECK_MODULE = "ui.qt_check"
 
 

@@ -1,7 +1,7 @@
 """What the trading service tells its listeners (console logger, GUI).
 
 The service calls ``listener(event)`` from its own thread with one of the
-records below. The GUI wraps the listener in a Qt signal; the runner itself
+records below. The GUI wraps the listener in a Qt signal; the service itself
 never imports Qt.
 """
 from __future__ import annotations

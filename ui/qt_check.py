@@ -8,7 +8,7 @@ Qt 6.5, ``libxcb-icccm4``...), or because there is no display to connect to.
 one sentence, and ``selftest`` checks the same platform the window would use
 (offscreen only where there is no display at all).
 
-Lives in the GUI layer so the runner never imports Qt (``cli.selftest``
+Lives in the GUI layer so live/ never imports Qt (``cli.selftest``
 loads it by name).
 """
 from __future__ import annotations
