@@ -22,6 +22,7 @@ from runner.alerts import alerting_builder, apprise_sinks
 from runner.factory import MODES, build_service, default_state_dir
 from runner.backtest_cli import parse_time
 from runner.logging_setup import setup_logging, stop_logging
+from live.lock import account_key, hold_service_locks
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,11 +72,13 @@ def run(args: argparse.Namespace) -> int:
     state_dir = resolve_user_path(args.state_dir) if args.state_dir else default_state_dir(settings, mode)
     trades_path = resolve_user_path(args.trades_out) if args.trades_out else state_dir / "trades.csv"
     ensure_writable(state_dir, "state")
-    log_file = setup_logging(ensure_writable(resolve_user_path(settings.paths.log_dir), "log"))
-    try:
-        return _run(args, settings, mode, state_dir, trades_path, log_file, start_ms, end_ms)
-    finally:
-        stop_logging()
+    # One bot per account and per state folder [issue 19]: a second start says who holds it and exits.
+    with hold_service_locks(mode, state_dir, account_key(mode)):
+        log_file = setup_logging(ensure_writable(resolve_user_path(settings.paths.log_dir), "log"))
+        try:
+            return _run(args, settings, mode, state_dir, trades_path, log_file, start_ms, end_ms)
+        finally:
+            stop_logging()
 
 
 def _run(args: argparse.Namespace, settings, mode: str, state_dir: Path, trades_path: Path, log_file: Path,
