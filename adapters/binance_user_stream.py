@@ -12,7 +12,12 @@ The thread only parses and queues; the trading service takes the records on its 
 - :class:`TradeUpdate` -- each execution's real commission and commission asset (``n``/``N``),
   replacing the taker-rate estimate of the order's REST answer [O3];
 - :class:`PositionUpdate` -- a position changed (our order, a liquidation, an auto-deleverage,
-  a trade made by hand): the service then reads the positions over REST at once [O7].
+  a trade made by hand): the service then reads the positions over REST at once [O7];
+- :class:`AlgoUpdate` -- a conditional order on the Algo Order service changed (ALGO_UPDATE: placed,
+  cancelled, triggering, triggered, finished, rejected, expired): the exchange-side guard
+  (adapters/binance_algo.py). Only with ``algo_updates=True`` (``UserDataStream(...,
+  algo_updates=True)`` also asks the stream for the event), so a service that does not handle
+  the record yet never receives it.
 
 REST stays the authority: the stream only makes differences show earlier, and the service
 re-reads positions over REST before every decision whether the stream is up or down.
@@ -24,6 +29,7 @@ import logging
 import queue
 import threading
 import time
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -38,12 +44,51 @@ log = logging.getLogger("autohedge.userstream")
 
 KEEPALIVE_EVERY_S = 30 * 60.0
 EVENTS = "ORDER_TRADE_UPDATE/ACCOUNT_UPDATE"
+EVENTS_WITH_ALGO = EVENTS + "/ALGO_UPDATE"
 
 
-def private_url(stream_base_url: str, listen_key: str) -> str:
+@dataclass(frozen=True)
+class AlgoUpdate:
+    """One ALGO_UPDATE ("Event: Algo Order Update"; recorded frames in
+    binance-real/ws/ws_futures_algo_update_*.json). ``status``: NEW, CANCELED, TRIGGERING,
+    TRIGGERED, FINISHED, REJECTED, EXPIRED. ``order_id``: the order placed in the matching engine
+    once triggered (``ai``, "" before); ``executed_qty`` / ``avg_price``: its fill (``aq`` / ``ap``,
+    FINISHED only); ``reason``: why it was rejected (``rm``)."""
+
+    symbol: str
+    client_algo_id: str
+    algo_id: int
+    status: str
+    order_type: str
+    side: str
+    position_side: str
+    quantity: Decimal
+    trigger_price: Decimal
+    close_position: bool
+    order_id: str
+    executed_qty: Decimal
+    avg_price: Decimal
+    reason: str
+    time: int
+
+
+def parse_algo_update(data: dict) -> AlgoUpdate:
+    order = data.get("o", {})
+    try:
+        algo_id = int(order.get("aid") or 0)
+    except (TypeError, ValueError):
+        algo_id = 0
+    return AlgoUpdate(str(order.get("s") or ""), str(order.get("caid") or ""), algo_id, str(order.get("X") or ""),
+                      str(order.get("o") or ""), str(order.get("S") or ""), str(order.get("ps") or ""),
+                      _decimal(order.get("q")), _decimal(order.get("tp")), bool(order.get("cp")),
+                      str(order.get("ai") or ""), _decimal(order.get("aq")), _decimal(order.get("ap")),
+                      str(order.get("rm") or ""), int(data.get("T") or data.get("E") or 0))
+
+
+def private_url(stream_base_url: str, listen_key: str, events: str = EVENTS) -> str:
     """The ``/private`` address on the host of the market stream URL (whatever its path)."""
     parts = urlsplit(stream_base_url)
-    return f"{parts.scheme}://{parts.netloc}/private/ws?listenKey={listen_key}&events={EVENTS}"
+    return f"{parts.scheme}://{parts.netloc}/private/ws?listenKey={listen_key}&events={events}"
 
 
 def _decimal(value: Any) -> Decimal:
@@ -69,8 +114,10 @@ def _forced_close(order: dict, time_ms: int) -> ForcedClose | None:
                        client_id, kind, time_ms)
 
 
-def parse_user_event(text: str) -> list[TradeUpdate | PositionUpdate | ForcedClose | str]:
-    """Records from one stream message; ``"expired"`` for listenKeyExpired."""
+def parse_user_event(text: str, algo_updates: bool = False
+                     ) -> list[TradeUpdate | PositionUpdate | ForcedClose | AlgoUpdate | str]:
+    """Records from one stream message; ``"expired"`` for listenKeyExpired. ALGO_UPDATE only
+    with ``algo_updates``."""
     message = json.loads(text)
     data = message.get("data", message) if isinstance(message, dict) else None
     if not isinstance(data, dict):
@@ -78,6 +125,8 @@ def parse_user_event(text: str) -> list[TradeUpdate | PositionUpdate | ForcedClo
     kind = data.get("e")
     if kind == "listenKeyExpired":
         return ["expired"]
+    if kind == "ALGO_UPDATE":
+        return [parse_algo_update(data)] if algo_updates else []
     if kind == "ORDER_TRADE_UPDATE":
         order = data.get("o", {})
         forced = _forced_close(order, int(order.get("T") or data.get("E") or 0))
@@ -105,8 +154,9 @@ class UserDataStream:
 
     def __init__(self, listen_keys: Any, stream_base_url: str,
                  reconnect_delays: tuple[float, ...] = (0.5, 1, 2, 5, 10),
-                 monotonic: Callable[[], float] = time.monotonic):
+                 monotonic: Callable[[], float] = time.monotonic, algo_updates: bool = False):
         self.listen_keys = listen_keys
+        self.algo_updates = algo_updates  # also ALGO_UPDATE records (the exchange-side guard)
         self.stream_base_url = stream_base_url
         self.reconnect_delays = reconnect_delays
         self._monotonic = monotonic
@@ -151,7 +201,9 @@ class UserDataStream:
         while not self._stop.is_set():
             try:
                 key = self.listen_keys.new_listen_key()
-                with connect(private_url(self.stream_base_url, key), open_timeout=10, close_timeout=2) as socket:
+                events = EVENTS_WITH_ALGO if self.algo_updates else EVENTS
+                with connect(private_url(self.stream_base_url, key, events), open_timeout=10,
+                             close_timeout=2) as socket:
                     self.connected.set()
                     attempt = 0
                     log.info("[O7] user-data stream connected")
@@ -179,7 +231,7 @@ class UserDataStream:
                 text = socket.recv(timeout=1.0)
             except TimeoutError:
                 continue
-            for record in parse_user_event(text):
+            for record in parse_user_event(text, self.algo_updates):
                 if record == "expired":
                     log.warning("user-data stream: listenKey expired; making a new one")
                     return

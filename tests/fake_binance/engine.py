@@ -310,6 +310,8 @@ class Engine:
         if side not in ("BUY", "SELL"):
             raise ApiError.of(-1117)
         order_type = _param(params, "type")
+        if order_type in ("STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"):
+            raise ApiError.of(-4120)  # conditional orders live on the Algo Order service since 2025-12-09 (algo.py)
         if order_type != "MARKET":
             raise ApiError.of(-1116)  # the fake only trades MARKET orders
         position_side = params.get("positionSide", "BOTH")

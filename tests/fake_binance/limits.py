@@ -37,6 +37,10 @@ WEIGHTS: dict[tuple[str, str], int] = {
     ("GET", "/fapi/v1/positionSide/dual"): 30, ("POST", "/fapi/v1/positionSide/dual"): 1,
     ("POST", "/fapi/v1/leverage"): 1, ("POST", "/fapi/v1/marginType"): 1,
     ("POST", "/fapi/v1/listenKey"): 1, ("PUT", "/fapi/v1/listenKey"): 1, ("DELETE", "/fapi/v1/listenKey"): 1,
+    # Algo Order service (algo.py): New Algo Order "0 on IP rate limit"; the others 1 (40 for
+    # openAlgoOrders without a symbol, which the fake does not weigh differently)
+    ("POST", "/fapi/v1/algoOrder"): 0, ("DELETE", "/fapi/v1/algoOrder"): 1, ("GET", "/fapi/v1/algoOrder"): 1,
+    ("GET", "/fapi/v1/openAlgoOrders"): 1, ("DELETE", "/fapi/v1/algoOpenOrders"): 1,
 }
 
 

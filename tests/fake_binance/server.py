@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from tests.fake_binance import incidents
+from tests.fake_binance import algo, incidents
 from tests.fake_binance.engine import Engine, Order
 from tests.fake_binance.errors import UNKNOWN_ERROR_CODE, ApiError, banned, signature_valid
 from tests.fake_binance.faults import ORDER_KINDS, Fault, FaultBook
@@ -50,6 +50,7 @@ class FakeExchange:
         self.faults = FaultBook()
         self.limiter = RateLimiter(weight_limit)
         self.listen_keys = ListenKeys()
+        self.algo = algo.AlgoService(engine)  # conditional orders (algo.py)
         self.hub = StreamHub(self.listen_keys, lambda: self.engine.market.now_ms)
         self._clock_task: asyncio.Task | None = None
         self.skew_ms = 0
@@ -84,6 +85,7 @@ class FakeExchange:
             if target < before:
                 raise ValueError(f"the clock only moves forward ({target} < {before})")
             market.now_ms = target
+            self.algo.on_clock(before, target)  # conditional orders whose trigger the new candles reached
             events = []
             for stream in sorted(self.hub.streams_wanted()):
                 symbol, _, interval = stream.partition("@kline_")
@@ -415,7 +417,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/fapi/v1/listenKey", "USER_STREAM", _listen_key_new),
     Route("PUT", "/fapi/v1/listenKey", "USER_STREAM", _listen_key_keepalive),
     Route("DELETE", "/fapi/v1/listenKey", "USER_STREAM", _listen_key_close),
-)
+) + tuple(Route(*endpoint) for endpoint in algo.ENDPOINTS)
 ROUTE_TABLE = {(route.method, route.path): route for route in ROUTES}
 
 
@@ -427,7 +429,8 @@ def control_routes(ex: FakeExchange) -> list[web.RouteDef]:
         snapshot = ex.engine.snapshot()
         snapshot.update(faults=ex.faults.armed(), fired=ex.faults.history, skew_ms=ex.skew_ms,
                         server_time=ex.server_time(), requests=[list(item) for item in ex.request_log],
-                        in_flight=ex.in_flight, timers_pending=ex.engine.timers.pending)
+                        in_flight=ex.in_flight, timers_pending=ex.engine.timers.pending,
+                        algo_orders=ex.algo.snapshot())
         return web.json_response(snapshot)
 
     async def clock(request: web.Request) -> web.Response:
