@@ -59,10 +59,15 @@ def test_fake_lists_every_endpoint_and_error_code_it_implements():
         ("POST", "/fapi/v1/leverage", "SIGNED"), ("POST", "/fapi/v1/marginType", "SIGNED"),
         ("POST", "/fapi/v1/listenKey", "USER_STREAM"), ("PUT", "/fapi/v1/listenKey", "USER_STREAM"),
         ("DELETE", "/fapi/v1/listenKey", "USER_STREAM"),
+        # the Algo Order service (algo.py; tests/test_binance_algo.py)
+        ("POST", "/fapi/v1/algoOrder", "SIGNED"), ("DELETE", "/fapi/v1/algoOrder", "SIGNED"),
+        ("GET", "/fapi/v1/algoOrder", "SIGNED"), ("GET", "/fapi/v1/openAlgoOrders", "SIGNED"),
+        ("DELETE", "/fapi/v1/algoOpenOrders", "SIGNED"),
     ])
     assert sorted(ERRORS) == sorted([-1000, -1003, -1006, -1007, -1021, -1022, -1102, -1106, -1111, -1116, -1117,
-                                     -1120, -1121, -1125, -2013, -2014, -2015, -2019, -2022, -2027, -4003, -4015, -4028,
-                                     -4046, -4047, -4048, -4059, -4061, -4067, -4068, -4116, -4131, -4161, -4164])
+                                     -1120, -1121, -1125, -2011, -2013, -2014, -2015, -2019, -2021, -2022, -2027, -4003,
+                                     -4015, -4028, -4031, -4045, -4046, -4047, -4048, -4059, -4061, -4067, -4068,
+                                     -4116, -4120, -4131, -4137, -4161, -4164])
     # the messages the issue names, verbatim from the Binance error code page
     assert ERRORS[-4061][1] == "Order's position side does not match user's setting."
     assert ERRORS[-2019][1] == "Margin is insufficient."
