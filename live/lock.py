@@ -96,7 +96,7 @@ class ProcessLock:
         if self._handle is not None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+", encoding="utf-8")  # never truncates the holder's text
+        handle = open(self.path, "a+b")  # never truncates the holder's text (binary: Windows seeks past it)
         try:
             _lock(handle)
         except OSError:
@@ -106,7 +106,7 @@ class ProcessLock:
         moment = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M:%S UTC")
         handle.seek(0)
         handle.truncate()
-        handle.write(LockHolder(os.getpid(), moment, self.description).to_text())
+        handle.write(LockHolder(os.getpid(), moment, self.description).to_text().encode("utf-8"))
         handle.flush()
         self._handle = handle
 
