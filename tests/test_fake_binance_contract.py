@@ -59,6 +59,8 @@ def test_fake_lists_every_endpoint_and_error_code_it_implements():
         ("POST", "/fapi/v1/leverage", "SIGNED"), ("POST", "/fapi/v1/marginType", "SIGNED"),
         ("POST", "/fapi/v1/listenKey", "USER_STREAM"), ("PUT", "/fapi/v1/listenKey", "USER_STREAM"),
         ("DELETE", "/fapi/v1/listenKey", "USER_STREAM"),
+        ("GET", "/fapi/v1/income", "SIGNED"), ("GET", "/fapi/v1/userTrades", "SIGNED"),
+        ("GET", "/fapi/v1/fundingRate", "NONE"),
     ])
     assert sorted(ERRORS) == sorted([-1000, -1003, -1006, -1007, -1021, -1022, -1102, -1106, -1111, -1116, -1117,
                                      -1120, -1121, -1125, -2013, -2014, -2015, -2019, -2022, -2027, -4003, -4015, -4028,

@@ -37,6 +37,7 @@ WEIGHTS: dict[tuple[str, str], int] = {
     ("GET", "/fapi/v1/positionSide/dual"): 30, ("POST", "/fapi/v1/positionSide/dual"): 1,
     ("POST", "/fapi/v1/leverage"): 1, ("POST", "/fapi/v1/marginType"): 1,
     ("POST", "/fapi/v1/listenKey"): 1, ("PUT", "/fapi/v1/listenKey"): 1, ("DELETE", "/fapi/v1/listenKey"): 1,
+    ("GET", "/fapi/v1/income"): 30, ("GET", "/fapi/v1/userTrades"): 5, ("GET", "/fapi/v1/fundingRate"): 1,
 }
 
 
