@@ -105,6 +105,22 @@ class Ledger:
                  None if fill.realized_pnl is None else _text(fill.realized_pnl), _text(fill.commission),
                  fill.time, fill.order_id, fill.trade_id, fill.reason, fill.source, fill.commission_asset))
 
+    def record_bot_fill(self, fill, cumulative: float | None = None, commission: tuple[float, str] | None = None,
+                        trade_id: int | None = None) -> bool:
+        """A fill the bot confirmed (``core.model.Fill``), with what the journal records for it:
+        ``cumulative`` (the order's executed quantity after it) and ``commission`` (Binance's
+        amount and asset from the user-data stream; else the fill's USDT estimate). Call it
+        right after ``FillJournal.record`` with the same arguments: one ledger row per entry."""
+        from runner.journal import entry_key  # the journal's key; imported here (runner moves to live/ next)
+
+        cumulative = fill.qty if cumulative is None else cumulative
+        amount, asset = commission if commission is not None else (fill.fee, "USDT")
+        return self.record_fill(LedgerFill(
+            symbol=fill.symbol, side=fill.side.value, action=fill.action.value, qty=Decimal(repr(fill.qty)),
+            price=Decimal(repr(fill.price)), commission=Decimal(repr(float(amount))), commission_asset=asset,
+            time=fill.time, order_id=fill.journal_key, trade_id=trade_id, reason=fill.reason, source="bot",
+            journal_key=entry_key(fill, cumulative)))
+
     def record_trade(self, row: dict) -> bool:
         """One row of GET /fapi/v1/userTrades (hedge mode: positionSide LONG / SHORT)."""
         side = row["positionSide"]

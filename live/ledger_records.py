@@ -32,12 +32,16 @@ class LedgerFill:
     realized_pnl: Decimal | None = None  # the exchange's; None: computed from the average entry
     reason: str = ""
     source: str = "bot"  # bot | import
+    journal_key: str = ""  # the fill journal's entry key (order @ cumulative quantity), for the bot's fills
 
     @property
     def key(self) -> str:
-        """What makes recording idempotent: the exchange's trade id when known."""
+        """What makes recording idempotent: the exchange's trade id when known, else the journal's
+        own key, so the ledger holds exactly one row per journal entry."""
         if self.trade_id is not None:
             return f"t:{self.symbol}:{self.trade_id}"
+        if self.journal_key:
+            return f"j:{self.journal_key}"
         return f"o:{self.order_id}@{self.time}:{self.qty}"
 
 

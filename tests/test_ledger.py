@@ -125,3 +125,26 @@ def test_csv_export_keeps_the_previous_file(ledger, tmp_path):
     assert first.splitlines()[0].startswith("symbol,side,open_time") and len(first.splitlines()) == 3
     ledger.queries.export_csv(ledger.queries.funding(), out)
     assert (tmp_path / "trips.csv.bak").read_text() == first
+
+
+def test_the_ledger_holds_one_row_per_journal_entry(ledger, tmp_path):
+    """The journal guards orders [O2/O3], the ledger counts money: fed the same fills (a partial
+    fill in two steps, a BNB commission, a repeat after a restart) they stay equal."""
+    from core.model import Action, Fill, Side
+    from runner.journal import FillJournal
+
+    journal = FillJournal(tmp_path / "fills.jsonl", durable=False)
+    steps = [
+        (Fill("c1", "DOGEUSDT", Side.LONG, Action.OPEN, 40.0, 0.1, 0.002, T0 + 1, "R2", T0, "c1"), 40.0, None),
+        (Fill("c1", "DOGEUSDT", Side.LONG, Action.OPEN, 60.0, 0.1, 0.003, T0 + 2, "R2", T0, "c1"), 100.0,
+         (0.0000051, "BNB")),
+        (Fill("c2", "DOGEUSDT", Side.LONG, Action.CLOSE, 100.0, 0.12, 0.006, T0 + 3, "X1", T0, "c2"), 100.0, None),
+    ]
+    for fill_, cumulative, commission in steps + steps[:1]:  # the first again, as after a restart
+        assert journal.record(fill_, cumulative, commission) == ledger.record_bot_fill(fill_, cumulative, commission)
+    rows = ledger.fills()
+    assert [(r.side, r.action, float(r.qty), float(r.price)) for r in rows] == \
+        [(f.side.value, f.action.value, f.qty, f.price) for f in journal.fills]
+    assert [(r.commission, r.commission_asset) for r in rows] == \
+        [(D("0.002"), "USDT"), (D("0.0000051"), "BNB"), (D("0.006"), "USDT")]
+    assert ledger.queries.totals().realized_pnl == D("2.00")  # (0.12 - 0.1) x 100
