@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import threading
 from decimal import Decimal
 from pathlib import Path
 
 from live import ledger_schema
+from live.ledger_queries import LedgerQueries
 from live.ledger_records import FundingPayment, LedgerFill, build_round_trips
 
 INCOME_SOURCES_OF_MONEY = ("FUNDING_FEE", "INSURANCE_CLEAR", "TRANSFER")
@@ -50,11 +52,25 @@ class Ledger:
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self.db = ledger_schema.connect(str(self.path))
-        self.version = ledger_schema.migrate(self.db)
-        from live.ledger_queries import LedgerQueries
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ledger_schema.LedgerError(f"the ledger {self.path} cannot be opened ({exc})") from None
+        db: sqlite3.Connection | None = None
+        try:
+            db = ledger_schema.connect(str(self.path))
+            self.version = ledger_schema.migrate(db)
+        except sqlite3.DatabaseError as exc:
+            if db is not None:
+                db.close()
+            raise ledger_schema.LedgerError(f"the ledger {self.path} cannot be read ({exc}); it is left as it is: "
+                                            "move it away to start a new one") from None
+        except BaseException:
+            if db is not None:
+                db.close()
+            raise
+        self.db = db
         self.queries = LedgerQueries(self)
 
     def close(self) -> None:

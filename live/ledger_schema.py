@@ -14,6 +14,8 @@ from __future__ import annotations
 import sqlite3
 import time
 
+from core.errors import UserError
+
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
         """CREATE TABLE orders (
@@ -99,5 +101,9 @@ def migrate(connection: sqlite3.Connection, target: int = LATEST) -> int:
     return version(connection)
 
 
-class LedgerVersionError(Exception):
+class LedgerError(UserError):
+    """The ledger file cannot be opened or written; the message says which file and why."""
+
+
+class LedgerVersionError(LedgerError):
     """The ledger file's schema is newer than this program's."""

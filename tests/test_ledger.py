@@ -148,3 +148,16 @@ def test_the_ledger_holds_one_row_per_journal_entry(ledger, tmp_path):
     assert [(r.commission, r.commission_asset) for r in rows] == \
         [(D("0.002"), "USDT"), (D("0.0000051"), "BNB"), (D("0.006"), "USDT")]
     assert ledger.queries.totals().realized_pnl == D("2.00")  # (0.12 - 0.1) x 100
+
+
+def test_a_file_that_is_not_a_ledger_is_one_sentence_and_kept(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    path.write_bytes(b"this is not a database, it is a user's file" * 100)
+    before = path.read_bytes()
+    with pytest.raises(ledger_schema.LedgerError, match=r"cannot be read .*move it away"):
+        Ledger(path)
+    assert path.read_bytes() == before
+    blocked = tmp_path / "a-file"
+    blocked.write_text("x")
+    with pytest.raises(ledger_schema.LedgerError, match="cannot be opened"):
+        Ledger(blocked / "ledger.sqlite")

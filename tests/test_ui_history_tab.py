@@ -82,6 +82,15 @@ def test_no_ledger_yet_is_one_sentence(qtbot, tmp_path):
     assert tab.status.text().startswith("No trading history yet") and not (tmp_path / "missing.sqlite").exists()
 
 
+def test_an_unreadable_ledger_is_one_sentence_in_the_tab(qtbot, tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    path.write_bytes(b"not a database" * 200)
+    tab = HistoryTab(path)
+    qtbot.addWidget(tab)
+    tab.refresh()
+    assert "cannot be read" in tab.status.text() and tab.fills.rowCount() == 0
+
+
 def test_every_text_is_korean(qtbot, korean, ledger_file):  # noqa: F811
     tab = HistoryTab(ledger_file)
     qtbot.addWidget(tab)

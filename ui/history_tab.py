@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from core.model import ONE_DAY_MS
 from live.ledger import Ledger
+from live.ledger_schema import LedgerError
 from ui import chart as _chart  # noqa: F401  (the project's pyqtgraph look: white background)
 
 ALL = "*"
@@ -150,7 +151,12 @@ class HistoryTab(QWidget):
             for table in (self.trips, self.fills, self.funding, self.days):
                 table.setRowCount(0)
             return
-        with Ledger(self.ledger_path) as ledger:
+        try:
+            ledger = Ledger(self.ledger_path)
+        except LedgerError as error:
+            self.status.setText(str(error))
+            return
+        with ledger:
             queries = ledger.queries
             self._fill_filters(queries)
             symbol, start, end = self.filters()
