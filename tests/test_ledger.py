@@ -73,6 +73,9 @@ def test_totals_today_and_per_day_after_fees_and_funding(ledger):
 
 
 def test_every_insert_is_idempotent_and_an_import_completes_a_bot_fill(ledger):
+    ledger.record_order("c1", "DOGEUSDT", "LONG", "OPEN", D(100), "R2", T0, "NEW", T0)
+    ledger.record_order("c1", "DOGEUSDT", "LONG", "OPEN", D(100), "R2", T0, "FILLED", T0 + 1000)
+    assert ledger.db.execute("SELECT status, update_time FROM orders").fetchall() == [("FILLED", T0 + 1000)]
     assert ledger.record_fill(fill("LONG", "OPEN", "100", "0.1", "0.005", at=1000))
     assert not ledger.record_fill(fill("LONG", "OPEN", "100", "0.1", "0.005", at=1000))
     trade = {"symbol": "DOGEUSDT", "id": 41, "orderId": 9, "side": "BUY", "positionSide": "LONG", "price": "0.1",

@@ -59,6 +59,7 @@ def test_a_day_with_fills_funding_a_liquidation_and_a_restart_equals_the_fake_to
     with Ledger(path) as ledger:  # first start: what happened so far
         first = importer(fake, ledger).run(fake.now_ms, since_ms=start)
         assert first.trades_added == 4 and first.by_type["FUNDING_FEE"] == 1
+        assert first.summary().startswith("ledger: imported 4 trades and ")
         assert to_cent(ledger_account(ledger)) == to_cent(fake_account(fake))
     # the bot is off: the market moves, funding is paid, the short is liquidated, the long closed
     fake.step(candles=100)
