@@ -63,6 +63,8 @@ def test_fake_lists_every_endpoint_and_error_code_it_implements():
         ("POST", "/fapi/v1/algoOrder", "SIGNED"), ("DELETE", "/fapi/v1/algoOrder", "SIGNED"),
         ("GET", "/fapi/v1/algoOrder", "SIGNED"), ("GET", "/fapi/v1/openAlgoOrders", "SIGNED"),
         ("DELETE", "/fapi/v1/algoOpenOrders", "SIGNED"),
+        ("GET", "/fapi/v1/income", "SIGNED"), ("GET", "/fapi/v1/userTrades", "SIGNED"),
+        ("GET", "/fapi/v1/fundingRate", "NONE"),
     ])
     assert sorted(ERRORS) == sorted([-1000, -1003, -1006, -1007, -1021, -1022, -1102, -1106, -1111, -1116, -1117,
                                      -1120, -1121, -1125, -2011, -2013, -2014, -2015, -2019, -2021, -2022, -2027, -4003,

@@ -101,7 +101,7 @@ class OptimizeJob(QThread):
             settings = request.settings
             specs = tuple(parse_params(request.params, settings))
             inputs = load_backtest_inputs(request.data_dir, list(settings.symbols))
-            data = MarketData(inputs.candles_5m, inputs.candles_1d)
+            data = MarketData(inputs.candles_5m, inputs.candles_1d, inputs.funding)
             found: tuple = ()
             if request.walk_forward:
                 first, last = data.span_ms()

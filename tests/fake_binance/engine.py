@@ -154,6 +154,7 @@ class Engine:
         self.lock = threading.RLock()
         self.timers = Timers(self.lock)
         self.listeners: list = []  # callables(event: dict) for the user data stream
+        self.funding_listeners: list = []  # callables(symbol, change, rate, time) per funding payment (income.py)
 
     @property
     def epoch(self) -> int:

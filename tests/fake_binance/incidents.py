@@ -64,6 +64,8 @@ def pay_funding(engine: Engine, symbol: str, rate: str) -> Decimal:
                     isolated.append((symbol, side))
         engine.account.wallet += change
         engine._account_event("FUNDING_FEE", isolated, balance_change=change)
+        for listener in list(engine.funding_listeners):
+            listener(symbol, change, Decimal(rate), engine.market.now_ms)
         return change
 
 

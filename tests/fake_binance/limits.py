@@ -41,6 +41,7 @@ WEIGHTS: dict[tuple[str, str], int] = {
     # openAlgoOrders without a symbol, which the fake does not weigh differently)
     ("POST", "/fapi/v1/algoOrder"): 0, ("DELETE", "/fapi/v1/algoOrder"): 1, ("GET", "/fapi/v1/algoOrder"): 1,
     ("GET", "/fapi/v1/openAlgoOrders"): 1, ("DELETE", "/fapi/v1/algoOpenOrders"): 1,
+    ("GET", "/fapi/v1/income"): 30, ("GET", "/fapi/v1/userTrades"): 5, ("GET", "/fapi/v1/fundingRate"): 1,
 }
 
 

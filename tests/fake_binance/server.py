@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from tests.fake_binance import algo, incidents
+from tests.fake_binance.income import ROUTES as HISTORY_ROUTES, IncomeBook
 from tests.fake_binance.engine import Engine, Order
 from tests.fake_binance.errors import UNKNOWN_ERROR_CODE, ApiError, banned, signature_valid
 from tests.fake_binance.faults import ORDER_KINDS, Fault, FaultBook
@@ -58,6 +59,7 @@ class FakeExchange:
         self.request_log: list[tuple[str, str]] = []  # (method, path) of every REST call
         self.in_flight = 0  # REST requests being handled (tests wait for 0 before a reset)
         engine.listeners.append(self._on_user_event)
+        self.income = IncomeBook(engine)  # income, userTrades, fundingRate (income.py)
 
     # ----- clocks -------------------------------------------------------------------------------
 
@@ -417,6 +419,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/fapi/v1/listenKey", "USER_STREAM", _listen_key_new),
     Route("PUT", "/fapi/v1/listenKey", "USER_STREAM", _listen_key_keepalive),
     Route("DELETE", "/fapi/v1/listenKey", "USER_STREAM", _listen_key_close),
+    *(Route(*route) for route in HISTORY_ROUTES),
 ) + tuple(Route(*endpoint) for endpoint in algo.ENDPOINTS)
 ROUTE_TABLE = {(route.method, route.path): route for route in ROUTES}
 

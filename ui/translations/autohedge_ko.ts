@@ -570,6 +570,153 @@
     </message>
 </context>
 <context>
+    <name>HistoryTab</name>
+    <message>
+        <source>All symbols</source>
+        <translation>전체 심볼</translation>
+    </message>
+    <message>
+        <source>Export CSV...</source>
+        <translation>CSV로 내보내기...</translation>
+    </message>
+    <message>
+        <source>Symbol</source>
+        <translation>심볼</translation>
+    </message>
+    <message>
+        <source>From (UTC)</source>
+        <translation>시작일 (UTC)</translation>
+    </message>
+    <message>
+        <source>To (UTC)</source>
+        <translation>종료일 (UTC)</translation>
+    </message>
+    <message>
+        <source>Side</source>
+        <translation>방향</translation>
+    </message>
+    <message>
+        <source>Opened (UTC)</source>
+        <translation>진입 시각 (UTC)</translation>
+    </message>
+    <message>
+        <source>Closed (UTC)</source>
+        <translation>청산 시각 (UTC)</translation>
+    </message>
+    <message>
+        <source>Quantity</source>
+        <translation>수량</translation>
+    </message>
+    <message>
+        <source>Entry</source>
+        <translation>진입가</translation>
+    </message>
+    <message>
+        <source>Exit</source>
+        <translation>청산가</translation>
+    </message>
+    <message>
+        <source>Realised PnL</source>
+        <translation>실현 손익</translation>
+    </message>
+    <message>
+        <source>Fees</source>
+        <translation>수수료</translation>
+    </message>
+    <message>
+        <source>Funding</source>
+        <translation>펀딩비</translation>
+    </message>
+    <message>
+        <source>Net USDT</source>
+        <translation>순손익 USDT</translation>
+    </message>
+    <message>
+        <source>Time (UTC)</source>
+        <translation>시각 (UTC)</translation>
+    </message>
+    <message>
+        <source>Action</source>
+        <translation>구분</translation>
+    </message>
+    <message>
+        <source>Price</source>
+        <translation>가격</translation>
+    </message>
+    <message>
+        <source>Commission</source>
+        <translation>수수료</translation>
+    </message>
+    <message>
+        <source>Asset</source>
+        <translation>자산</translation>
+    </message>
+    <message>
+        <source>Trade id</source>
+        <translation>체결 번호</translation>
+    </message>
+    <message>
+        <source>Amount</source>
+        <translation>금액</translation>
+    </message>
+    <message>
+        <source>Day (UTC)</source>
+        <translation>날짜 (UTC)</translation>
+    </message>
+    <message>
+        <source>Liquidation fees</source>
+        <translation>청산 수수료</translation>
+    </message>
+    <message>
+        <source>Equity curve: cumulative USDT result after fees and funding</source>
+        <translation>자산 곡선: 수수료와 펀딩비를 뺀 누적 USDT 손익</translation>
+    </message>
+    <message>
+        <source>Round trips</source>
+        <translation>왕복 거래</translation>
+    </message>
+    <message>
+        <source>Fills</source>
+        <translation>체결</translation>
+    </message>
+    <message>
+        <source>Per day</source>
+        <translation>일별</translation>
+    </message>
+    <message>
+        <source>Equity</source>
+        <translation>자산 곡선</translation>
+    </message>
+    <message>
+        <source>No trading history yet: the ledger is created by the first start.</source>
+        <translation>아직 거래 기록이 없습니다. 장부는 처음 시작할 때 만들어집니다.</translation>
+    </message>
+    <message>
+        <source>Realised {realized} USDT, fees {fees}, funding {funding} USDT, liquidation fees {clear} USDT: net {net} USDT</source>
+        <translation>실현 손익 {realized} USDT, 수수료 {fees}, 펀딩비 {funding} USDT, 청산 수수료 {clear} USDT: 순손익 {net} USDT</translation>
+    </message>
+    <message>
+        <source>{trips} round trips, {fills} fills, {funding} funding payments</source>
+        <translation>왕복 거래 {trips}건, 체결 {fills}건, 펀딩비 {funding}건</translation>
+    </message>
+    <message>
+        <source>open</source>
+        <translation>보유 중</translation>
+    </message>
+    <message>
+        <source>Export CSV</source>
+        <translation>CSV로 내보내기</translation>
+    </message>
+    <message>
+        <source>CSV files (*.csv)</source>
+        <translation>CSV 파일 (*.csv)</translation>
+    </message>
+    <message>
+        <source>Saved {path} (an earlier file of that name is kept as .bak)</source>
+        <translation>{path}에 저장했습니다 (같은 이름의 이전 파일은 .bak으로 보관)</translation>
+    </message>
+</context>
+<context>
     <name>LiveChart</name>
     <message>
         <source>Chart symbol</source>
