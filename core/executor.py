@@ -234,6 +234,13 @@ class OrderExecutor:
                 continue
 
             report = self._wait_until_final(intent, report)
+            if report is not None and report.has_unpriced_fill:
+                # Executed, but no price could be read: never a fill at price 0 or NaN. The order is
+                # kept pending (not re-sent) and resolved later by client id or the user stream.
+                return self._unknown(result, order_id, None,
+                                     f"{_label(intent)} {order_id} executed {report.executed_qty} but the exchange "
+                                     "gave no price for it yet; not re-sent. It stays pending and its price is "
+                                     "looked up before the next decision on the symbol")
             executed = report.executed_qty if report is not None else Decimal(0)
             if executed > 0:
                 fill = _fill_from_report(intent, report, executed, order_id)
@@ -298,8 +305,9 @@ class OrderExecutor:
                     break  # re-sends are numbered in order: none after a missing one
                 continue
             result.found = True
-            result.still_open = result.still_open or not report.status.is_final
-            if report.executed_qty > 0:
+            # An execution without a known price is not final for us: it is asked again later.
+            result.still_open = result.still_open or not report.status.is_final or report.has_unpriced_fill
+            if report.executed_qty > 0 and not report.has_unpriced_fill:
                 fill = _fill_from_report(order, report, report.executed_qty, order_id)
                 result.fills.append(fill)
                 on_fill(fill)
