@@ -101,7 +101,7 @@ def test_check_connection_reports_each_problem_in_one_sentence(fake):
         closed_port = probe.getsockname()[1]
     offline = BinanceFuturesAdapter(ApiCredentials(TEST_API_KEY, TEST_API_SECRET), testnet=True,
                                     base_url=f"http://127.0.0.1:{closed_port}").check_connection()
-    assert not offline.ok and offline.reason.startswith("Cannot reach Binance testnet")
+    assert not offline.ok and offline.reason.startswith("Cannot reach Binance demo trading")
     assert "signature" not in offline.reason and "127.0.0.1" not in offline.reason
 
 

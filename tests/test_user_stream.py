@@ -12,7 +12,8 @@ from core.ports import PositionUpdate, TradeUpdate
 def test_private_address_on_the_stream_host_whatever_the_market_path():
     for base in ("wss://fstream.binance.com/", "wss://fstream.binance.com/market/stream?streams=dogeusdt@kline_5m"):
         assert private_url(base, "KEY") == ("wss://fstream.binance.com/private/ws?listenKey=KEY"
-                                            "&events=ORDER_TRADE_UPDATE/ACCOUNT_UPDATE")
+                                            "&events=ORDER_TRADE_UPDATE/ACCOUNT_UPDATE/listenKeyExpired/"
+                                            "MARGIN_CALL/ACCOUNT_CONFIG_UPDATE")
 
 
 def test_an_execution_carries_its_commission_and_asset():

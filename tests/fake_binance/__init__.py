@@ -64,18 +64,20 @@ class FakeBinance:
                  api_key: str = TEST_API_KEY, api_secret: str = TEST_API_SECRET,
                  specs: dict[str, SymbolSpec] | None = None, wallet: str = "10000",
                  symbols: list[str] | None = None, lenient_client_ids: bool = False,
-                 lenient_account_settings: bool = False, weight_limit: int | None = 2400):
+                 lenient_account_settings: bool = False, weight_limit: int | None = 2400,
+                 order_schema: str = "2026-07"):
         """Binance's rules by default. Leniencies, only for tests that name them:
         ``lenient_client_ids`` refuses any client id used before, even by a finished order (Binance
         only refuses an id an OPEN order has); ``lenient_account_settings`` lets margin type and
         leverage change whatever the positions (Binance: -4048 / -4047 / -4161 / -2027);
-        ``weight_limit=None`` turns the per-minute request weight limit off."""
+        ``weight_limit=None`` turns the per-minute request weight limit off. ``order_schema`` names an
+        older New Order answer shape ("2025-12", "legacy"); Binance's 2026-07 shape by default."""
         market = Market(data_dir, symbols)
         if start_ms is not None:
             market.now_ms = start_ms
         engine = Engine(market, specs, Decimal(wallet), lenient_client_ids=lenient_client_ids,
                         lenient_account_settings=lenient_account_settings)
-        self.exchange = FakeExchange(engine, api_key, api_secret, weight_limit)
+        self.exchange = FakeExchange(engine, api_key, api_secret, weight_limit, order_schema)
         self.port = port
         self._loop = asyncio.new_event_loop()
         self._thread: threading.Thread | None = None
