@@ -194,10 +194,24 @@ def _order_status(value: Any, executed: Decimal) -> OrderStatus:
         return OrderStatus.EXPIRED
 
 
-def _candle(row: list[Any]) -> Candle:
-    """A kline row (open time, o, h, l, c, v, close time - 1 ms, ...) as a Candle."""
-    return Candle(int(row[0]), float(row[1]), float(row[2]), float(row[3]), float(row[4]), float(row[5]),
-                  int(row[6]) + 1)
+def _candle(row: Any) -> Candle | None:
+    """A kline row (open time, o, h, l, c, v, close time - 1 ms, ...) as a Candle; None for a row
+    that is not readable or has a price not above 0 (never a candle at price 0 or NaN)."""
+    if not isinstance(row, (list, tuple)) or len(row) < 7:
+        return None
+    prices = [_decimal(value) for value in row[1:5]]
+    open_time, close_time = _decimal(row[0]), _decimal(row[6])
+    if min(prices) <= 0 or open_time <= 0 or close_time <= open_time:
+        return None
+    return Candle(int(open_time), *(float(price) for price in prices), float(max(_decimal(row[5]), Decimal(0))),
+                  int(close_time) + 1)
+
+
+def _candles(rows: Any) -> list[Candle]:
+    candles = [_candle(row) for row in rows] if isinstance(rows, list) else []
+    if None in candles:
+        log.warning("Binance sent %d unreadable kline row(s); they were skipped", candles.count(None))
+    return [candle for candle in candles if candle is not None]
 
 
 def _decimal(value: Any) -> Decimal:
@@ -236,7 +250,8 @@ def symbol_problem(info: dict[str, Any], symbol: str, venue: str = "live") -> st
     """One sentence when ``symbol`` cannot be traded by the bot (not listed, not a perpetual, or not
     ``TRADING``), else None. Quarterly contracts and halted or delisting symbols get definitive
     refusals on every order, so they are refused at start."""
-    entry = next((item for item in info.get("symbols", []) or [] if isinstance(item, dict)
+    entries = info.get("symbols") if isinstance(info, dict) else None
+    entry = next((item for item in (entries if isinstance(entries, list) else []) if isinstance(item, dict)
                   and item.get("symbol") == symbol), None)
     if entry is None:
         return f"{symbol} is not a USDT-M futures symbol on Binance {venue}; check the symbol list in Settings."
@@ -253,14 +268,19 @@ def symbol_problem(info: dict[str, Any], symbol: str, venue: str = "live") -> st
 def rules_from_exchange_info(info: dict[str, Any], symbol: str) -> SymbolRules | None:
     """[O6] LOT_SIZE / MARKET_LOT_SIZE / MIN_NOTIONAL of ``symbol``. For MARKET orders the
     stricter of LOT_SIZE and MARKET_LOT_SIZE applies."""
-    for entry in info.get("symbols", []):
-        if entry.get("symbol") != symbol:
+    entries = info.get("symbols") if isinstance(info, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or entry.get("symbol") != symbol:
             continue
-        filters = {item["filterType"]: item for item in entry.get("filters", []) if "filterType" in item}
+        listed = entry.get("filters")
+        filters = {item["filterType"]: item for item in (listed if isinstance(listed, list) else [])
+                   if isinstance(item, dict) and isinstance(item.get("filterType"), str)}
         lots = [filters[name] for name in ("LOT_SIZE", "MARKET_LOT_SIZE") if name in filters]
         step = max((_decimal(lot.get("stepSize")) for lot in lots), default=Decimal(0))
         min_qty = max((_decimal(lot.get("minQty")) for lot in lots), default=Decimal(0))
         max_qtys = [_decimal(lot.get("maxQty")) for lot in lots if _decimal(lot.get("maxQty")) > 0]
+        if step <= 0 or min_qty < 0:
+            return None  # no usable LOT_SIZE: an order could not be rounded to the symbol's step
         notional = filters.get("MIN_NOTIONAL", {})
         min_notional = _decimal(notional.get("notional", notional.get("minNotional", 0)))
         tick = _decimal(filters.get("PRICE_FILTER", {}).get("tickSize")) or None
@@ -273,26 +293,31 @@ def order_rate_limits(info: dict[str, Any]) -> dict[str, int]:
     ``X-MBX-ORDER-COUNT-<n><letter>`` headers: ``{"10S": 300, "1M": 1200}``."""
     letters = {"SECOND": "S", "MINUTE": "M", "HOUR": "H", "DAY": "D"}
     limits: dict[str, int] = {}
-    for limit in info.get("rateLimits", []) or []:
+    listed = info.get("rateLimits") if isinstance(info, dict) else None
+    for limit in listed if isinstance(listed, list) else []:
         if not isinstance(limit, dict) or limit.get("rateLimitType") != "ORDERS":
             continue
         letter = letters.get(str(limit.get("interval")))
         try:
-            if letter:
-                limits[f"{int(limit.get('intervalNum', 1))}{letter}"] = int(limit["limit"])
-        except (KeyError, TypeError, ValueError):
+            number, value = int(limit.get("intervalNum", 1)), int(limit["limit"])
+            if letter and number > 0 and value > 0:
+                limits[f"{number}{letter}"] = value
+        except (KeyError, TypeError, ValueError, OverflowError):
             continue
     return limits
 
 
 def request_weight_limit(info: dict[str, Any]) -> int | None:
     """The per-minute REQUEST_WEIGHT limit from exchangeInfo ``rateLimits``."""
-    for limit in info.get("rateLimits", []):
-        if limit.get("rateLimitType") == "REQUEST_WEIGHT" and limit.get("interval") == "MINUTE":
+    listed = info.get("rateLimits") if isinstance(info, dict) else None
+    for limit in listed if isinstance(listed, list) else []:
+        if isinstance(limit, dict) and limit.get("rateLimitType") == "REQUEST_WEIGHT" \
+                and limit.get("interval") == "MINUTE":
             try:
-                return int(limit["limit"]) // max(1, int(limit.get("intervalNum", 1)))
-            except (KeyError, TypeError, ValueError):
+                value = int(limit["limit"]) // max(1, int(limit.get("intervalNum", 1)))
+            except (KeyError, TypeError, ValueError, OverflowError):
                 return None
+            return value if value > 0 else None
     return None
 
 
@@ -347,7 +372,10 @@ class BinanceFuturesAdapter:
         """Set python-binance's timestamp offset from the server time (half the round trip)."""
         with self._lock:
             sent = self._clock() * 1000
-            server = self._request(self.client.futures_time, resync=False)["serverTime"]
+            answer = self._request(self.client.futures_time, resync=False)
+            server = int(_decimal(answer.get("serverTime"))) if isinstance(answer, dict) else 0
+            if server <= 0:
+                raise RetryableError("Binance answered the server time without a time")
             received = self._clock() * 1000
             offset = int(server - (sent + received) / 2)
             self.client.timestamp_offset = offset
@@ -558,8 +586,14 @@ class BinanceFuturesAdapter:
                     or row.get("positionSide") not in ("LONG", "SHORT"):
                 continue
             side = Side(row["positionSide"])
-            result[side] = ExchangePosition(symbol, side, abs(_decimal(row.get("positionAmt"))),
-                                            _decimal(row.get("entryPrice")))
+            qty, entry = abs(_decimal(row.get("positionAmt"))), _decimal(row.get("entryPrice"))
+            if qty > 0 and entry <= 0:
+                entry = _decimal(row.get("breakEvenPrice"))
+            if qty > 0 and entry <= 0:
+                # Never a position at price 0: the read fails for this symbol and is tried again.
+                raise RetryableError(f"Binance answered a {symbol} {side.value} position of {qty} without an "
+                                     "entry price; positions are read again before the next decision")
+            result[side] = ExchangePosition(symbol, side, qty, entry if qty > 0 else Decimal(0))
         return result
 
     # ----- user-data stream (adapters/binance_user_stream.py) ---------------------------------------
@@ -605,9 +639,11 @@ class BinanceFuturesAdapter:
         account = account if isinstance(account, dict) else {}
         wallet = float(_decimal(account.get("totalWalletBalance")))
         unrealized = float(_decimal(account.get("totalUnrealizedProfit")))
-        rows = [row for row in self._request(self.client.futures_position_information)
-                if row.get("symbol") in symbols and row.get("positionSide") in ("LONG", "SHORT")
-                and _decimal(row.get("positionAmt")) != 0]
+        answer = self._request(self.client.futures_position_information)
+        rows = [row for row in (answer if isinstance(answer, list) else [])
+                if isinstance(row, dict) and row.get("symbol") in symbols
+                and row.get("positionSide") in ("LONG", "SHORT")
+                and _decimal(row.get("positionAmt")) != 0 and _decimal(row.get("entryPrice")) > 0]
         positions = tuple(PositionSnapshot(
             row["symbol"], Side(row["positionSide"]), float(abs(_decimal(row.get("positionAmt")))),
             float(_decimal(row.get("entryPrice"))), float(_decimal(row.get("markPrice"))),
@@ -636,10 +672,11 @@ class BinanceFuturesAdapter:
             if end_ms is not None:
                 params["endTime"] = end_ms
             rows = self._request(self.client.futures_klines, resync=False, **params)
-            candles += [candle for candle in map(_candle, rows) if now is None or candle.close_time <= now]
-            if len(rows) < page:
+            page_candles = _candles(rows)
+            candles += [candle for candle in page_candles if now is None or candle.close_time <= now]
+            if not isinstance(rows, list) or len(rows) < page or not page_candles:
                 break
-            cursor = int(rows[-1][0]) + step
+            cursor = page_candles[-1].open_time + step
         return candles
 
     def latest_klines(self, symbol: str, interval: str, limit: int) -> list[Candle]:
@@ -648,7 +685,7 @@ class BinanceFuturesAdapter:
         rows = self._request(self.client.futures_klines, resync=False,
                              symbol=symbol, interval=interval, limit=min(limit, KLINE_LIMIT))
         now = self._server_now_ms()
-        return [candle for candle in map(_candle, rows) if candle.close_time <= now]
+        return [candle for candle in _candles(rows) if candle.close_time <= now]
 
     # ----- "test connection" ----------------------------------------------------------------------------
 
