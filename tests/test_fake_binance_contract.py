@@ -561,9 +561,10 @@ def test_python_binance_socket_manager_receives_closed_klines_and_user_events(fa
             await asyncio.sleep(0.2)
             await asyncio.get_running_loop().run_in_executor(
                 None, lambda: order(binance_client(fake), newClientOrderId="ws-1"))
-            accepted = await asyncio.wait_for(user.recv(), 5)
-            account = await asyncio.wait_for(user.recv(), 5)
-            update = await asyncio.wait_for(user.recv(), 5)
+            received = [await asyncio.wait_for(user.recv(), 5) for _ in range(4)]
+            lite = [event for event in received if event["e"] == "TRADE_LITE"]
+            accepted, account, update = [event for event in received if event["e"] != "TRADE_LITE"]
+            assert [event["c"] for event in lite] == ["ws-1"]  # TRADE_LITE: sent without being asked
         await client.close_connection()
         assert (accepted["o"]["x"], accepted["o"]["X"], accepted["o"]["c"]) == ("NEW", "NEW", "ws-1")
         assert account["e"] == "ACCOUNT_UPDATE" and account["a"]["m"] == "ORDER"
@@ -783,6 +784,13 @@ class Socket:
     def recv(self) -> dict:
         return json.loads(self.ws.recv(timeout=10))
 
+    def recv_user(self) -> dict:
+        """The next user-data event other than TRADE_LITE (sent before each execution's order update)."""
+        while True:
+            message = self.recv()
+            if (message.get("data", message)).get("e") != "TRADE_LITE":
+                return message
+
     def nothing_pushed(self) -> bool:
         """True when the next message is the answer to a SUBSCRIBE sent now, so nothing was pushed before."""
         self.ws.send(json.dumps({"method": "SUBSCRIBE", "params": [], "id": 99}))
@@ -854,7 +862,7 @@ def test_user_data_stream_on_the_private_route_with_binance_field_names(fake):
     try:
         order(client, newClientOrderId="ud-1")
         placed = client.futures_get_order(symbol="DOGEUSDT", origClientOrderId="ud-1")
-        new, account, trade = user.recv(), user.recv(), user.recv()
+        new, account, trade = user.recv_user(), user.recv_user(), user.recv_user()
     finally:
         user.close()
     assert (new["e"], new["o"]["x"], new["o"]["X"], new["o"]["c"]) == ("ORDER_TRADE_UPDATE", "NEW", "NEW", "ud-1")
@@ -878,7 +886,7 @@ def test_private_stream_mode_with_an_events_filter_is_wrapped(fake):
     user = Socket(fake, f"private/stream?listenKey={key}&events=ORDER_TRADE_UPDATE")
     try:
         order(client, newClientOrderId="ud-2")
-        first, second = user.recv(), user.recv()
+        first, second = user.recv_user(), user.recv_user()
         assert user.nothing_pushed()  # no ACCOUNT_UPDATE: filtered out
     finally:
         user.close()
@@ -949,7 +957,7 @@ def test_liquidation_closes_the_position_with_a_liquidation_order_and_events(fak
     user = _user_socket(fake)
     try:
         liquidation = fake.liquidate("DOGEUSDT", "LONG")
-        new, account, execution = user.recv(), user.recv(), user.recv()
+        new, account, execution = user.recv_user(), user.recv_user(), user.recv_user()
     finally:
         user.close()
     assert liquidation["clientOrderId"].startswith("autoclose-") and liquidation["type"] == "LIQUIDATION"
@@ -968,7 +976,7 @@ def test_auto_deleverage_closes_part_of_a_position(fake):
     user = _user_socket(fake)
     try:
         adl = fake.auto_deleverage("DOGEUSDT", "SHORT", "30")
-        new, account, trade = user.recv(), user.recv(), user.recv()
+        new, account, trade = user.recv_user(), user.recv_user(), user.recv_user()
     finally:
         user.close()
     assert adl["clientOrderId"] == "adl_autoclose" and adl["side"] == "BUY"
@@ -986,7 +994,7 @@ def test_funding_payment_changes_the_wallet_with_a_funding_fee_update(fake):
     user = _user_socket(fake)
     try:
         change = fake.pay_funding("DOGEUSDT", "0.0001")
-        update = user.recv()
+        update = user.recv_user()
     finally:
         user.close()
     assert change == -(600 * fake.price("DOGEUSDT") * Decimal("0.0001")).quantize(Decimal("1e-8"))
@@ -1000,7 +1008,7 @@ def test_a_trade_made_by_hand_is_an_order_the_bot_never_sent(fake):
     user = _user_socket(fake)
     try:
         manual = fake.trade_by_hand("DOGEUSDT", "BUY", "LONG", "250")
-        new, account, trade = user.recv(), user.recv(), user.recv()
+        new, account, trade = user.recv_user(), user.recv_user(), user.recv_user()
     finally:
         user.close()
     assert manual["clientOrderId"].startswith("web_") and manual["status"] == "FILLED"

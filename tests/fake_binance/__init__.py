@@ -195,6 +195,23 @@ class FakeBinance:
     def trade_by_hand(self, symbol: str, side: str, position_side: str, quantity: str) -> dict:
         return incidents.trade_by_hand(self.exchange.engine, symbol, side, position_side, quantity).to_json()
 
+    def settle_position(self, symbol: str, side: str) -> dict:
+        """A delisting/delivery close (client id ``settlement_autoclose-``)."""
+        return incidents.settle(self.exchange.engine, symbol, side).to_json()
+
+    def empty_liquidation(self, symbol: str, side: str) -> dict:
+        """A liquidation frame with quantity 0 that closes nothing."""
+        return incidents.empty_liquidation(self.exchange.engine, symbol, side)
+
+    def margin_call(self, symbol: str) -> dict:
+        return incidents.margin_call(self.exchange.engine, symbol)
+
+    def set_commission(self, asset: str = "USDT", bnb_price: str = "600") -> None:
+        """Option: user-stream commissions in BNB (``asset="BNB"``) or USDT (the default)."""
+        engine = self.exchange.engine
+        with engine.lock:
+            engine.commission_asset, engine.bnb_price = asset, Decimal(bnb_price)
+
     def fire_timers(self) -> int:
         """Run every delayed execution / fill / visibility change now; returns how many ran."""
         async def fire() -> int:
@@ -272,6 +289,18 @@ class FakeControl:
     def trade_by_hand(self, symbol: str, side: str, position_side: str, quantity: str) -> dict:
         return self._call("POST", "/_fake/trade", {"symbol": symbol, "side": side, "positionSide": position_side,
                                                    "quantity": quantity})
+
+    def settle_position(self, symbol: str, side: str) -> dict:
+        return self._call("POST", "/_fake/settle", {"symbol": symbol, "side": side})
+
+    def empty_liquidation(self, symbol: str, side: str) -> dict:
+        return self._call("POST", "/_fake/liquidate_empty", {"symbol": symbol, "side": side})
+
+    def margin_call(self, symbol: str) -> dict:
+        return self._call("POST", "/_fake/margin_call", {"symbol": symbol})
+
+    def set_commission(self, asset: str = "USDT", bnb_price: str = "600") -> dict:
+        return self._call("POST", "/_fake/commission", {"asset": asset, "bnb_price": bnb_price})
 
     def reset(self) -> None:
         self._call("POST", "/_fake/reset")

@@ -389,8 +389,8 @@ def _get_order(ex: FakeExchange, params: Params) -> object:
     return _query_body(ex.engine.find_order(params))
 
 
-def _position_risk(only_open: bool) -> Callable[[FakeExchange, Params], object]:
-    return lambda ex, params: ex.engine.position_rows(params.get("symbol"), only_open)
+def _position_risk(only_open: bool, v3: bool = False) -> Callable[[FakeExchange, Params], object]:
+    return lambda ex, params: ex.engine.position_rows(params.get("symbol"), only_open, v3)
 
 
 def _balance(ex: FakeExchange, params: Params) -> object:
@@ -454,7 +454,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/fapi/v1/order", "SIGNED", _new_order),
     Route("GET", "/fapi/v1/order", "SIGNED", _get_order),
     Route("GET", "/fapi/v2/positionRisk", "SIGNED", _position_risk(only_open=False)),
-    Route("GET", "/fapi/v3/positionRisk", "SIGNED", _position_risk(only_open=True)),
+    Route("GET", "/fapi/v3/positionRisk", "SIGNED", _position_risk(only_open=True, v3=True)),
     Route("GET", "/fapi/v2/balance", "SIGNED", _balance),
     Route("GET", "/fapi/v3/balance", "SIGNED", _balance),
     Route("GET", "/fapi/v2/account", "SIGNED", _account),
@@ -559,8 +559,24 @@ def control_routes(ex: FakeExchange) -> list[web.RouteDef]:
                                                                                  b.get("qty")))),
             web.post("/_fake/funding", incident(lambda b: {"change": str(incidents.pay_funding(
                 ex.engine, b["symbol"], str(b["rate"])))})),
+            web.post("/_fake/settle", incident(lambda b: incidents.settle(ex.engine, b["symbol"], b["side"]))),
+            web.post("/_fake/liquidate_empty", incident(
+                lambda b: incidents.empty_liquidation(ex.engine, b["symbol"], b["side"]))),
+            web.post("/_fake/margin_call", incident(lambda b: incidents.margin_call(ex.engine, b["symbol"]))),
+            web.post("/_fake/commission", incident(lambda b: _commission(ex, b))),
             web.post("/_fake/trade", incident(lambda b: incidents.trade_by_hand(
                 ex.engine, b["symbol"], b["side"], b["positionSide"], str(b["quantity"]))))]
+
+
+def _commission(ex: FakeExchange, body: dict) -> dict:
+    """Option: fills' commission asset in the user stream ("USDT", or "BNB" at ``bnb_price``)."""
+    asset = str(body.get("asset", "USDT"))
+    if asset not in ("USDT", "BNB"):
+        raise ValueError(f"commission asset {asset!r}; use USDT or BNB")
+    with ex.engine.lock:
+        ex.engine.commission_asset = asset
+        ex.engine.bnb_price = Decimal(str(body.get("bnb_price", ex.engine.bnb_price)))
+    return {"asset": asset, "bnb_price": str(ex.engine.bnb_price)}
 
 
 async def _json(request: web.Request) -> dict:
