@@ -64,6 +64,12 @@ UNKNOWN_OUTCOME_MESSAGE = "unknown error, please check your request or try again
 # General Info page ("The REST base url for testnet is https://demo-fapi.binance.com"), the same
 # host python-binance 1.0.37 uses for ``demo=True`` (FUTURES_DEMO_URL).
 DEMO_REST_URL = "https://demo-fapi.binance.com"
+# Demo trading's stream host. Binance's General Info copy of the index (id 54080916766) still names
+# wss://fstream.binancefuture.com for streams, as python-binance 1.0.37 does (FSTREAM_DEMO_URL);
+# nautilus_trader (BINANCE_FUTURES_USD_DEMO_WS_URL) and other clients of 2026 use demo-fstream, the
+# host the issue found answering. ``exchange.stream_url`` in the settings overrides it.
+DEMO_STREAM_URL = "wss://demo-fstream.binance.com/"
+LIVE_STREAM_URL = "wss://fstream.binance.com/"
 PRACTICE_VENUE = "demo trading"
 # Hedge mode (dual side position) is one switch for the whole account: every USDⓈ-M symbol and,
 # since Binance's COIN-M migration, COIN-M futures too (binance-connector-python trade_api
