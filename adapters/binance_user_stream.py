@@ -233,6 +233,9 @@ class UserDataStream:
         self.reconnect_delays = reconnect_delays
         self._monotonic = monotonic
         self._queue: queue.Queue = queue.Queue()
+        # MARGIN_CALL and ACCOUNT_CONFIG_UPDATE go to a queue of their own (drain_account_events), so
+        # drain()/wait() keep returning only the record types of core.ports.UserStream.
+        self._account_events: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.connected = threading.Event()
@@ -250,6 +253,15 @@ class UserDataStream:
         while True:
             try:
                 items.append(self._queue.get_nowait())
+            except queue.Empty:
+                return items
+
+    def drain_account_events(self) -> list[MarginCall | AccountConfigUpdate]:
+        """Margin calls and account configuration changes received so far (service thread)."""
+        items = []
+        while True:
+            try:
+                items.append(self._account_events.get_nowait())
             except queue.Empty:
                 return items
 
@@ -305,5 +317,8 @@ class UserDataStream:
                 if record == "expired":
                     log.warning("user-data stream: listenKey expired; making a new one")
                     return
-                self._queue.put(record)
+                if isinstance(record, (MarginCall, AccountConfigUpdate)):
+                    self._account_events.put(record)
+                else:
+                    self._queue.put(record)
                 self.received += 1
