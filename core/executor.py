@@ -10,9 +10,12 @@ rules below hold everywhere:
   called before every request that may create an order, so the caller can save the
   id (and the time) before it leaves.
 - [O3] fills are reported from the exchange's executed quantity and average
-  price, never from the requested ones.
+  price, never from the requested ones; an execution whose price the exchange did not
+  give (``OrderReport.has_unpriced_fill``) is no fill: the order stays pending (UNKNOWN)
+  until its price is known, so a position is never given a price of 0 or NaN.
 - [O4] an error that says the request was refused *before* execution (rate limit,
-  clock, connection never made) is retried with the same id, up to ``max_retries``
+  clock -1021/-5028, connection never made, the 503s Binance documents as certain
+  failures: -1008, "Service Unavailable.", "Internal error") is retried with the same id, up to ``max_retries``
   times with back-off. An error after which the order **may** exist (timeout, 5xx,
   503 "Unknown error", -1006, -1007) is never answered by sending again: Binance keeps
   client ids unique among *open* orders only, so a filled first order plus a re-send
