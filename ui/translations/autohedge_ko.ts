@@ -182,8 +182,8 @@
         <translation>모의: 실시간 시세, 가상 체결</translation>
     </message>
     <message>
-        <source>Testnet (test money)</source>
-        <translation>테스트넷 (테스트 자금)</translation>
+        <source>Demo trading (test money)</source>
+        <translation>데모 트레이딩 (테스트 자금)</translation>
     </message>
     <message>
         <source>LIVE (real money)</source>
@@ -194,8 +194,8 @@
         <translation>API 설정</translation>
     </message>
     <message>
-        <source>API key (testnet / live only)</source>
-        <translation>API 키 (테스트넷 / 실거래 전용)</translation>
+        <source>API key (demo trading / live only)</source>
+        <translation>API 키 (데모 트레이딩 / 실거래 전용)</translation>
     </message>
     <message>
         <source>secret (masked)</source>
@@ -234,8 +234,8 @@
         <translation>매매 모드</translation>
     </message>
     <message>
-        <source>Paper modes simulate fills and need no keys; Testnet trades test money; LIVE trades real money and asks you to confirm</source>
-        <translation>모의 모드는 가상으로 체결하며 키가 필요 없습니다. 테스트넷은 테스트 자금으로, 실거래는 실제 자금으로 매매하며 먼저 확인을 받습니다</translation>
+        <source>Paper modes simulate fills and need no keys; Demo trading trades test money on Binance demo trading; LIVE trades real money and asks you to confirm</source>
+        <translation>모의 모드는 가상으로 체결하며 키가 필요 없습니다. 데모 트레이딩은 바이낸스 데모 트레이딩에서 테스트 자금으로, 실거래는 실제 자금으로 매매하며 먼저 확인을 받습니다</translation>
     </message>
     <message>
         <source>Replay data folder</source>
@@ -262,8 +262,8 @@
         <translation>재생 속도: 실제 시간의 N배 (0 = 최대한 빠르게)</translation>
     </message>
     <message>
-        <source>Binance USDT-M futures API key (testnet and LIVE only); never saved in a file</source>
-        <translation>바이낸스 USDT-M 선물 API 키 (테스트넷·실거래 전용). 파일에는 절대 저장하지 않습니다</translation>
+        <source>Binance USDT-M futures API key (demo trading and LIVE only); never saved in a file</source>
+        <translation>바이낸스 USDT-M 선물 API 키 (데모 트레이딩·실거래 전용). 파일에는 절대 저장하지 않습니다</translation>
     </message>
     <message>
         <source>API secret</source>
