@@ -1,0 +1,26 @@
+"""Issue 20's smaller items that live in the window's widgets (pytest-qt, offscreen)."""
+from __future__ import annotations
+
+from runner.events import StatusRow, SymbolRunState
+from ui.status_table import StatusTable
+
+
+def status(symbol: str, state: SymbolRunState, detail: str = "") -> StatusRow:
+    return StatusRow(symbol, "UP", state, detail, 0.1, None, 0.0, None, None, None, None, 0.0, None, None, 100.0)
+
+
+def menu_texts(table: StatusTable, symbol: str) -> list[str]:
+    return [action.text() for action in table.menu_for(symbol).actions()]
+
+
+def test_the_row_menu_offers_pause_or_resume_by_the_rows_state_never_both(qtbot):
+    table = StatusTable()
+    qtbot.addWidget(table)
+    table.update_row(status("DOGEUSDT", SymbolRunState.RUNNING))
+    table.update_row(status("ALGOUSDT", SymbolRunState.PAUSED, "paused by the user"))
+    table.update_row(status("XRPUSDT", SymbolRunState.ERROR, "margin is insufficient"))
+    assert menu_texts(table, "DOGEUSDT") == ["Pause DOGEUSDT", "Flatten DOGEUSDT…"]
+    assert menu_texts(table, "ALGOUSDT") == ["Resume ALGOUSDT", "Flatten ALGOUSDT…"]
+    assert menu_texts(table, "XRPUSDT") == ["Resume XRPUSDT", "Flatten XRPUSDT…"]
+    table.update_row(status("ALGOUSDT", SymbolRunState.RUNNING))
+    assert menu_texts(table, "ALGOUSDT") == ["Pause ALGOUSDT", "Flatten ALGOUSDT…"]
