@@ -9,6 +9,28 @@ from pathlib import Path
 from adapters.secrets import install_log_redaction
 
 FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
+# Libraries whose own error records are noise for a trader: websockets logs "keepalive ping
+# failed" at ERROR with a traceback when a connection drops, although the feed reconnects.
+LIBRARY_LOGGERS = ("websockets", "urllib3", "asyncio", "aiohttp", "apprise", "binance")
+
+
+class LibraryNoise(logging.Filter):
+    """A library's ERROR record with a traceback becomes one WARNING line naming the library and
+    the exception; the program's own records are untouched (its bugs keep their traceback)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING or not record.name.split(".")[0] in LIBRARY_LOGGERS:
+            return True
+        error = record.exc_info[1] if record.exc_info else None
+        if record.levelno > logging.WARNING or error is not None:
+            message = record.getMessage()
+            if error is not None:
+                message += f" ({type(error).__name__}: {error})" if str(error) else f" ({type(error).__name__})"
+            record.msg, record.args = f"{record.name}: {message}", None
+            record.exc_info = record.exc_text = None
+            record.stack_info = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
 
 
 class LogFileHandler(logging.handlers.RotatingFileHandler):
@@ -48,6 +70,7 @@ def setup_logging(log_dir: Path, console: bool = True, level: int = logging.INFO
         handlers.append(logging.StreamHandler())
     for handler in handlers:
         handler.setFormatter(logging.Formatter(FORMAT))
+        handler.addFilter(LibraryNoise())
         handler._autohedge = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     install_log_redaction()  # signatures masked from the first record on; keys once they are known
