@@ -21,7 +21,8 @@ from core.errors import UserError
 from runner.alerts import alerting_builder, apprise_sinks
 from runner.factory import MODES, build_service, default_state_dir
 from runner.backtest_cli import parse_time
-from runner.logging_setup import setup_logging, stop_logging
+from runner.feeds import ReplayFeed
+from runner.logging_setup import setup_logging, stop_logging, use_market_clock
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -89,6 +90,8 @@ def _run(args: argparse.Namespace, settings, mode: str, state_dir: Path, trades_
     )
     for warning in settings.warnings():
         print(f"WARNING: {warning}")
+    if isinstance(service.feed, ReplayFeed):
+        use_market_clock(service.clock)  # a replayed line carries its candle's time, not the wall clock
     stop = lambda signum, frame: service.stop()  # noqa: E731 - stop after the current step
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

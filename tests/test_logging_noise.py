@@ -40,3 +40,19 @@ def test_the_programs_own_errors_keep_their_traceback(log_file):
     _flush()
     text = log_file.read_text(encoding="utf-8")
     assert " ERROR " in text and "Traceback" in text and "ValueError: a bug" in text
+
+
+def test_a_replays_log_lines_carry_the_replayed_candles_time_not_the_wall_clock(tmp_path, repo_root):
+    from main import main
+
+    state, logs = tmp_path / "state", tmp_path / "logs"
+    code = main(["run", "--replay", str(repo_root / "data" / "sample"), "--start", "2023-03-01", "--end",
+                 "2023-03-01", "--state-dir", str(state), "--set", f"paths.log_dir={logs}",
+                 "--config", str(repo_root / "config" / "settings.yaml")])
+    assert code == 0
+    lines = [line for line in (logs / "autohedge.log").read_text(encoding="utf-8").splitlines() if "[R2]" in line]
+    assert lines, "the replay decided nothing"
+    for line in lines:
+        assert line.startswith("2023-03-01 ") and " UTC replay " in line, line
+    opening = lines[0]
+    assert opening.startswith("2023-03-01 00:"), opening  # the day's first decision, at its candle's time
