@@ -24,3 +24,20 @@ def test_the_row_menu_offers_pause_or_resume_by_the_rows_state_never_both(qtbot)
     assert menu_texts(table, "XRPUSDT") == ["Resume XRPUSDT", "Flatten XRPUSDT…"]
     table.update_row(status("ALGOUSDT", SymbolRunState.RUNNING))
     assert menu_texts(table, "ALGOUSDT") == ["Pause ALGOUSDT", "Flatten ALGOUSDT…"]
+
+
+def test_the_alerts_dialog_says_why_desktop_notifications_are_greyed_out(qtbot):
+    from config.settings import AlertSettings
+    from ui.alerts_dialog import AlertsDialog
+
+    without = AlertsDialog(AlertSettings(), desktop_available=False, load_urls=lambda: [],
+                           save_urls=lambda urls: None)
+    qtbot.addWidget(without)
+    without.show()
+    assert not without.desktop.isEnabled()
+    assert without.desktop_note.isVisible() and "no system tray" in without.desktop_note.text()
+    with_tray = AlertsDialog(AlertSettings(), desktop_available=True, load_urls=lambda: [],
+                             save_urls=lambda urls: None)
+    qtbot.addWidget(with_tray)
+    with_tray.show()
+    assert with_tray.desktop.isEnabled() and not with_tray.desktop_note.isVisible()
