@@ -41,3 +41,23 @@ def test_the_alerts_dialog_says_why_desktop_notifications_are_greyed_out(qtbot):
     qtbot.addWidget(with_tray)
     with_tray.show()
     assert with_tray.desktop.isEnabled() and not with_tray.desktop_note.isVisible()
+
+
+def test_the_default_replay_speed_plays_a_day_in_a_minute():
+    from ui.replay_progress import DEFAULT_REPLAY_SPEED
+
+    bars_per_day = 288
+    seconds_per_bar = 300 / DEFAULT_REPLAY_SPEED  # the replay feed sleeps (close gap) / speed between closes
+    assert bars_per_day * seconds_per_bar == 60.0
+
+
+def test_the_replay_progress_bar_shows_tenths_of_a_percent(qtbot):
+    from ui.replay_progress import ReplayProgress
+
+    bar = ReplayProgress()
+    qtbot.addWidget(bar)
+    bar.show_progress(244, 243_480)  # one progress step of the bundled sample's 13 months
+    assert bar.text() == "replay 0.1 %"
+    bar.show_progress(30_435, 243_480)
+    assert bar.text() == "replay 12.5 %"
+    assert "30,435 of 243,480" in bar.toolTip()
