@@ -61,3 +61,39 @@ def test_the_replay_progress_bar_shows_tenths_of_a_percent(qtbot):
     bar.show_progress(30_435, 243_480)
     assert bar.text() == "replay 12.5 %"
     assert "30,435 of 243,480" in bar.toolTip()
+
+
+def test_the_optimize_settings_list_shows_names_with_the_key_in_a_tooltip(qtbot):
+    from PySide6.QtCore import Qt
+
+    from config.settings import load_settings
+    from ui.optimize_tab import OptimizeTab
+
+    tab = OptimizeTab(lambda: load_settings(), None, lambda: False, lambda title, question: True)
+    qtbot.addWidget(tab)
+    names = {tab.params.item(row, 0).data(Qt.UserRole): tab.params.item(row, 0) for row in range(tab.params.rowCount())}
+    take_profit = names["strategy.exit.take_profit_pct"]
+    assert take_profit.text() == "Take profit %" and take_profit.toolTip() == "strategy.exit.take_profit_pct"
+    assert not any(item.text().startswith("strategy.") for item in names.values())
+    tab.set_param("strategy.exit.take_profit_pct", "1,2")
+    assert "strategy.exit.take_profit_pct=1,2" in tab.chosen_params()
+
+
+def test_a_losing_result_is_red_on_the_heatmap_even_when_all_results_lose(qtbot):
+    import numpy as np
+
+    from ui.optimize_tab import HeatMap, heat_levels, money_color
+
+    all_losing = np.array([[-400.0, -250.0], [-120.0, -60.0]])  # the best of them still lost 6 %
+    low, high = heat_levels(all_losing, "net_pnl")
+    middle = (low + high) / 2
+    assert middle == 0.0 and (all_losing < middle).all()  # all on the red half, none green
+    assert heat_levels(np.array([[0.5, 0.8]]), "profit_factor")[0] + heat_levels(np.array([[0.5, 0.8]]),
+                                                                               "profit_factor")[1] == 2.0
+    heatmap = HeatMap()
+    qtbot.addWidget(heatmap)
+    heatmap.show_grid([0.5, 1], [45, 55], all_losing, "strategy.exit.take_profit_pct",
+                      "strategy.signal.centerline", "net PnL", "net_pnl")
+    assert heatmap.levels == (-400.0, 400.0)
+    assert money_color("return_pct", -40.0) == "#c62828" and money_color("oos_net_pnl", 3.0) == "#1b7f2a"
+    assert money_color("trades", -1) is None
