@@ -97,3 +97,66 @@ def test_a_losing_result_is_red_on_the_heatmap_even_when_all_results_lose(qtbot)
     assert heatmap.levels == (-400.0, 400.0)
     assert money_color("return_pct", -40.0) == "#c62828" and money_color("oos_net_pnl", 3.0) == "#1b7f2a"
     assert money_color("trades", -1) is None
+
+
+def _doge_candles():
+    from core.model import Candle
+
+    start = 1_677_628_800_000  # 2023-03-01 00:00 UTC
+    closes = [0.0805, 0.08081, 0.08096, 0.08071]
+    return [Candle(start + i * 300_000, start + (i + 1) * 300_000, c, c + 0.0001, c - 0.0001, c, 1000.0)
+            for i, c in enumerate(closes)]
+
+
+def _level_labels(chart) -> list[str]:
+    import pyqtgraph as pg
+
+    return [item.label.textItem.toPlainText() for item in chart.plot.getPlotItem().items
+            if isinstance(item, pg.InfiniteLine) and item.label is not None]
+
+
+def test_chart_level_labels_carry_the_symbols_tick_decimals_not_seven(qtbot):
+    from ui.chart import PriceChart
+
+    chart = PriceChart()
+    qtbot.addWidget(chart)
+    candles = _doge_candles()
+    chart.show_live("DOGEUSDT", candles, [], [], {"take_profit": 0.0813050050}, [])
+    assert _level_labels(chart) == ["TP 0.08131"]  # the candles' own decimals (tick not known yet)
+    chart.show_live("DOGEUSDT", candles, [], [], {"take_profit": 0.0813050050}, [], tick=0.000001)
+    assert _level_labels(chart) == ["TP 0.081305"]  # the exchange's tick size, once known
+
+
+def test_the_live_chart_uses_the_tick_size_it_is_given(qtbot):
+    from runner.events import CandleUpdate, Heartbeat
+    from ui.live_chart import LiveChart
+
+    live = LiveChart()
+    qtbot.addWidget(live)
+    live.set_symbols(["DOGEUSDT"])
+    for candle in _doge_candles():
+        live.add_candle(CandleUpdate("DOGEUSDT", candle, True, "UP"))
+    live.set_levels(Heartbeat("DOGEUSDT", 0, 0, "UP", None, (("take_profit", 0.0813050050),)))
+    live.set_format("DOGEUSDT", 0.001)
+    live.redraw()
+    assert _level_labels(live.chart) == ["TP 0.081"]
+
+
+def test_the_charts_date_axis_names_days_and_months_in_the_windows_language(monkeypatch):
+    from datetime import datetime, timezone
+
+    from pyqtgraph.graphicsItems import DateAxisItem as pg_dates
+
+    from ui import date_axis, i18n
+
+    wednesday = datetime(2023, 3, 1, tzinfo=timezone.utc)
+    assert date_axis.tick_text(wednesday, "%a %d", "ko") == "1일 (수)"
+    assert date_axis.tick_text(wednesday, "%b", "ko") == "3월"
+    assert date_axis.tick_text(wednesday, "%a %d", "en") == "Wed 01"
+    axis = date_axis.LocalizedDateAxis()
+    axis.zoomLevel = pg_dates.DAY_HOUR_ZOOM_LEVEL
+    monkeypatch.setattr(i18n, "current_language", lambda: "ko")
+    assert axis.tickStrings([wednesday.timestamp()], 1.0, pg_dates.DAY_SPACING) == ["1일 (수)"]
+    assert axis.tickStrings([wednesday.timestamp() + 3600 * 5], 1.0, pg_dates.HOUR_SPACING) == ["05:00"]
+    monkeypatch.setattr(i18n, "current_language", lambda: "en")
+    assert axis.tickStrings([wednesday.timestamp()], 1.0, pg_dates.DAY_SPACING) == ["Wed 01"]
