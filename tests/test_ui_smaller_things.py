@@ -160,3 +160,24 @@ def test_the_charts_date_axis_names_days_and_months_in_the_windows_language(monk
     assert axis.tickStrings([wednesday.timestamp() + 3600 * 5], 1.0, pg_dates.HOUR_SPACING) == ["05:00"]
     monkeypatch.setattr(i18n, "current_language", lambda: "en")
     assert axis.tickStrings([wednesday.timestamp()], 1.0, pg_dates.DAY_SPACING) == ["Wed 01"]
+
+
+def test_while_trading_the_strategy_fields_are_locked_and_a_line_says_when_changes_apply(qtbot):
+    from config.settings import load_settings
+    from ui.strategy_panel import StrategyPanel
+
+    panel = StrategyPanel(load_settings())
+    qtbot.addWidget(panel)
+    panel.show()
+    macd_fast = panel.fields["strategy.signal.macd.fast"]
+    assert not macd_fast.isEnabled()  # centerline reference: the MACD lengths do not apply
+    assert not panel.running_note.isVisible()
+    panel.set_running(True)
+    assert panel.running_note.isVisible()
+    assert "next order" in panel.running_note.text() and "next Start" in panel.running_note.text()
+    locked = [key for key, field in panel.fields.items() if field.isEnabled()]
+    assert locked == [] and not panel.reference.isEnabled() and not panel.entry.isEnabled()
+    assert panel.symbols.table.isEnabled()  # CALL_SIZE stays editable: it applies to the next order
+    panel.set_running(False)
+    assert not panel.running_note.isVisible()
+    assert panel.fields["strategy.exit.take_profit_pct"].isEnabled() and not macd_fast.isEnabled()

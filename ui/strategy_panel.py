@@ -105,6 +105,12 @@ class StrategyPanel(QGroupBox):
         self.messages = QLabel()
         self.messages.setWordWrap(True)
         self.messages.setStyleSheet("color: #b00020;")
+        self.running_note = QLabel(self.tr(
+            "Trading: only CALL_SIZE can change now, and it applies to the next order. The other "
+            "strategy settings are locked; stop to change them, they apply at the next Start."))
+        self.running_note.setWordWrap(True)
+        self.running_note.setStyleSheet("color: #8a5a00;")
+        self.running_note.setVisible(False)
         self.s3_warning = QLabel()
         self.s3_warning.setWordWrap(True)
         self.s3_warning.setStyleSheet("color: #8a5a00; font-weight: bold;")
@@ -128,6 +134,7 @@ class StrategyPanel(QGroupBox):
                     grid.addWidget(widget, row, 2 * column + 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.symbols)
+        layout.addWidget(self.running_note)
         layout.addLayout(grid)
         layout.addWidget(self.s3_warning)
         layout.addWidget(self.messages)
@@ -140,12 +147,17 @@ class StrategyPanel(QGroupBox):
         return self.fields[key]
 
     def set_running(self, running: bool) -> None:
-        """While running only CALL_SIZE may change (it applies to the next order)."""
+        """While running only CALL_SIZE may change (it applies to the next order): every other field
+        is locked (greyed out, not merely read-only) and a line says when they apply."""
         for field in self.fields.values():
             field.setReadOnly(running)
+            field.setEnabled(not running)
         self.reference.setEnabled(not running)
         self.entry.setEnabled(not running)
         self.symbols.set_running(running)
+        self.running_note.setVisible(running)
+        if not running:
+            self._update_warning()  # MACD / centerline fields enabled by the reference again
 
     def base_settings(self) -> AppSettings:
         """The settings this panel does not edit (ui, alerts, paths...), as last loaded or chosen."""
