@@ -181,3 +181,36 @@ def test_while_trading_the_strategy_fields_are_locked_and_a_line_says_when_chang
     panel.set_running(False)
     assert not panel.running_note.isVisible()
     assert panel.fields["strategy.exit.take_profit_pct"].isEnabled() and not macd_fast.isEnabled()
+
+
+def test_leverage_is_a_spin_box_and_each_symbol_can_have_its_own_saved_in_the_settings(qtbot, tmp_path):
+    from dataclasses import replace
+
+    from config.settings import SymbolSettings, load_settings, save_settings
+    from ui.strategy_panel import StrategyPanel
+
+    base = load_settings()
+    base = replace(base, symbols={"DOGEUSDT": SymbolSettings(call_size=100),
+                                  "ALGOUSDT": SymbolSettings(call_size=50, leverage=3)})
+    panel = StrategyPanel(base)
+    qtbot.addWidget(panel)
+    assert (panel.leverage.minimum(), panel.leverage.maximum(), panel.leverage.value()) == (1, 125, 5)
+    assert panel.symbols.leverages() == {"DOGEUSDT": None, "ALGOUSDT": 3}
+    panel.leverage.setValue(10)
+    editor = panel.symbols
+    editor.table.item(0, 4).setText("20")  # DOGEUSDT's own leverage
+    editor.table.item(1, 4).setText("")  # ALGOUSDT back to the default
+    editor.table.item(0, 4).setText("abc")  # refused, 20 kept
+    assert "kept 20" in editor.message.text() and editor.table.item(0, 4).text() == "20"
+    settings = panel.to_settings("paper")
+    assert settings.exchange.leverage == 10
+    assert settings.leverage_for("DOGEUSDT") == 20 and settings.leverage_for("ALGOUSDT") == 10
+    path = tmp_path / "settings.yaml"
+    save_settings(settings, path)
+    again = load_settings(path)
+    assert again.symbols["DOGEUSDT"].leverage == 20 and again.symbols["ALGOUSDT"].leverage is None
+    panel.set_running(True)
+    assert not panel.leverage.isEnabled()
+    from PySide6.QtCore import Qt
+    assert not editor.table.item(0, 4).flags() & Qt.ItemIsEditable
+    assert editor.table.item(0, 1).flags() & Qt.ItemIsEditable  # CALL_SIZE still editable
