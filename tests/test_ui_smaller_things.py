@@ -214,3 +214,23 @@ def test_leverage_is_a_spin_box_and_each_symbol_can_have_its_own_saved_in_the_se
     from PySide6.QtCore import Qt
     assert not editor.table.item(0, 4).flags() & Qt.ItemIsEditable
     assert editor.table.item(0, 1).flags() & Qt.ItemIsEditable  # CALL_SIZE still editable
+
+
+def test_the_live_question_shows_leverage_margin_type_notional_and_fee_drag():
+    from dataclasses import replace
+
+    from config.settings import SymbolSettings, load_settings
+    from runner.accounts import ApiCredentials
+    from ui.live_confirm import live_question
+
+    settings = load_settings()
+    settings = replace(settings, symbols={"DOGEUSDT": SymbolSettings(call_size=100),
+                                          "ALGOUSDT": SymbolSettings(call_size=50, leverage=2)})
+    text = live_question(ApiCredentials("AKEY1234567890", "secret"), settings, "Start", {"DOGEUSDT": 0.0805})
+    assert text.startswith("Start LIVE trading with REAL MONEY on the Binance USDT-M futures account of API key")
+    assert "secret" not in text and "AKEY1234567890" not in text
+    # 100 x 0.0805 = 8.05 USDT; margin at 5x 1.61; two taker fills of 0.05 % = 0.00805 USDT
+    assert ("DOGEUSDT: CALL_SIZE 100, 5x ISOLATED, notional 8.05 USDT (margin 1.61 USDT), "
+            "fees about 0.0081 USDT per round trip") in text
+    assert "ALGOUSDT: CALL_SIZE 50, 2x ISOLATED, notional unknown until the first price" in text
+    assert "0.05 % of the notional per fill at the taker rate, so 0.1 % per round trip" in text

@@ -97,6 +97,10 @@ class SymbolsEditor(QWidget):
         self._rebuild()
         self.symbols_changed.emit(list(self._sizes))
 
+    def prices(self) -> dict[str, float]:
+        """The last price seen per symbol (status rows, the connection test)."""
+        return dict(self._prices)
+
     def leverages(self) -> dict[str, int | None]:
         return {symbol: self._leverages.get(symbol) for symbol in self._sizes}
 
