@@ -13,42 +13,42 @@ from PySide6.QtCore import QCoreApplication
 from config.settings import AppSettings
 from runner.accounts import ApiCredentials, mask
 
-_CONTEXT = "LiveConfirm"
-
-
-def _tr(text: str) -> str:
-    return QCoreApplication.translate(_CONTEXT, text)
-
 
 def symbol_line(settings: AppSettings, symbol: str, price: float | None) -> str:
     """'DOGEUSDT: CALL_SIZE 100, 5x ISOLATED, notional 8.05 USDT (margin 1.61 USDT), fees 0.0081 USDT per round trip'."""
     size = settings.symbols[symbol].call_size
     leverage = settings.leverage_for(symbol)
-    head = _tr("{symbol}: CALL_SIZE {size}, {leverage}x {margin}").format(
+    head = QCoreApplication.translate("LiveConfirm", "{symbol}: CALL_SIZE {size}, {leverage}x {margin}").format(
         symbol=symbol, size=f"{size:g}", leverage=leverage, margin=settings.exchange.margin_type)
     if price is None or price <= 0:
-        return head + ", " + _tr("notional unknown until the first price (test the connection to see it)")
+        return head + ", " + QCoreApplication.translate(
+            "LiveConfirm", "notional unknown until the first price (test the connection to see it)")
     notional = size * price
     round_trip = notional * 2 * settings.backtest.fee_pct / 100
-    return head + ", " + _tr("notional {notional} USDT (margin {margin} USDT), fees about {fees} USDT per "
-                             "round trip").format(notional=f"{notional:,.2f}", margin=f"{notional / leverage:,.2f}",
-                                                  fees=f"{round_trip:,.4f}")
+    return head + ", " + QCoreApplication.translate(
+        "LiveConfirm", "notional {notional} USDT (margin {margin} USDT), fees about {fees} USDT per round trip").format(
+        notional=f"{notional:,.2f}", margin=f"{notional / leverage:,.2f}", fees=f"{round_trip:,.4f}")
 
 
 def live_question(credentials: ApiCredentials | None, settings: AppSettings, verb: str,
                   prices: dict[str, float] | None = None) -> str:
     """The whole question; ``verb`` "Start" or "Switch to"; ``prices``: the last price per symbol."""
     prices = prices or {}
-    account = _tr("the Binance USDT-M futures account of API key {key}").format(
-        key=mask(credentials.api_key)) if credentials \
-        else _tr("the Binance USDT-M futures account of the key you will enter")
-    question = (_tr("Start LIVE trading with REAL MONEY on {account}?") if verb == "Start"
-                else _tr("Switch to LIVE trading with REAL MONEY on {account}?")).format(account=account)
-    lines = [question, ""]
+    if credentials:
+        account = QCoreApplication.translate(
+            "LiveConfirm", "the Binance USDT-M futures account of API key {key}").format(key=mask(credentials.api_key))
+    else:
+        account = QCoreApplication.translate("LiveConfirm", "the Binance USDT-M futures account of the key you will enter")
+    if verb == "Start":
+        question = QCoreApplication.translate("LiveConfirm", "Start LIVE trading with REAL MONEY on {account}?")
+    else:
+        question = QCoreApplication.translate("LiveConfirm", "Switch to LIVE trading with REAL MONEY on {account}?")
+    lines = [question.format(account=account), ""]
     lines += [symbol_line(settings, symbol, prices.get(symbol)) for symbol in settings.symbols]
     fee = settings.backtest.fee_pct
-    lines += ["", _tr("Fees: {fee} % of the notional per fill at the taker rate, so {trip} % per round trip "
-                      "(open and close); a hedge is one more round trip.").format(fee=f"{fee:g}",
-                                                                                   trip=f"{2 * fee:g}"),
-              _tr("Orders will be sent to Binance as soon as the strategy decides.")]
+    fees = QCoreApplication.translate(
+        "LiveConfirm", "Fees: {fee} % of the notional per fill at the taker rate, so {trip} % per round trip "
+                       "(open and close); a hedge is one more round trip.")
+    lines += ["", fees.format(fee=f"{fee:g}", trip=f"{2 * fee:g}"),
+              QCoreApplication.translate("LiveConfirm", "Orders will be sent to Binance as soon as the strategy decides.")]
     return "\n".join(lines)
