@@ -224,7 +224,8 @@ def test_refusals_warnings_and_the_live_question_are_korean(qtbot, korean, tmp_p
         assert expected in rsi.message() and "RSI 길이" in rsi.message(), rsi.message()
     editor = window.strategy.symbols
     editor.table.item(0, 4).setText("200")  # a symbol's own leverage above Binance's 125
-    assert "125 이하여야 합니다" in editor.message.text() and "레버리지" in editor.message.text(), editor.message.text()
+    refusal = editor.message.text()
+    assert "125 이하여야 합니다" in refusal and "레버리지" in refusal, refusal
     window.strategy.reference.setCurrentIndex(window.strategy.reference.findData("macd"))
     assert window.strategy.s3_warning.text().startswith("[S3] 신호 기준선")
     questions = []

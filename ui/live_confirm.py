@@ -15,7 +15,8 @@ from runner.accounts import ApiCredentials, mask
 
 
 def symbol_line(settings: AppSettings, symbol: str, price: float | None) -> str:
-    """'DOGEUSDT: CALL_SIZE 100, 5x ISOLATED, notional 8.05 USDT (margin 1.61 USDT), fees 0.0081 USDT per round trip'."""
+    """'DOGEUSDT: CALL_SIZE 100, 5x ISOLATED, notional 8.05 USDT (margin 1.61 USDT), fees about
+    0.0081 USDT per round trip' (margin = notional / leverage; fees = 2 taker fills)."""
     size = settings.symbols[symbol].call_size
     leverage = settings.leverage_for(symbol)
     head = QCoreApplication.translate("LiveConfirm", "{symbol}: CALL_SIZE {size}, {leverage}x {margin}").format(
@@ -38,7 +39,8 @@ def live_question(credentials: ApiCredentials | None, settings: AppSettings, ver
         account = QCoreApplication.translate(
             "LiveConfirm", "the Binance USDT-M futures account of API key {key}").format(key=mask(credentials.api_key))
     else:
-        account = QCoreApplication.translate("LiveConfirm", "the Binance USDT-M futures account of the key you will enter")
+        account = QCoreApplication.translate(
+            "LiveConfirm", "the Binance USDT-M futures account of the key you will enter")
     if verb == "Start":
         question = QCoreApplication.translate("LiveConfirm", "Start LIVE trading with REAL MONEY on {account}?")
     else:
@@ -50,5 +52,6 @@ def live_question(credentials: ApiCredentials | None, settings: AppSettings, ver
         "LiveConfirm", "Fees: {fee} % of the notional per fill at the taker rate, so {trip} % per round trip "
                        "(open and close); a hedge is one more round trip.")
     lines += ["", fees.format(fee=f"{fee:g}", trip=f"{2 * fee:g}"),
-              QCoreApplication.translate("LiveConfirm", "Orders will be sent to Binance as soon as the strategy decides.")]
+              QCoreApplication.translate(
+                  "LiveConfirm", "Orders will be sent to Binance as soon as the strategy decides.")]
     return "\n".join(lines)
