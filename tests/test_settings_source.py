@@ -51,7 +51,7 @@ def test_a_bare_run_is_paper_trading_even_when_the_window_was_in_testnet(home, t
     assert main(["run", "--start", "2023-03-01", "--end", "2023-03-01", "--state-dir", str(tmp_path / "state")]) == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith(f"settings: {home / 'settings.yaml'} (saved from the window")
-    assert printed[1] == "mode: paper (the settings say testnet; add --mode testnet to trade testnet)"
+    assert printed[1] == "mode: paper (the settings say demo; add --mode demo to trade demo)"
     assert printed[2].startswith("AutoHedge paper: symbols DOGEUSDT;")
 
 
