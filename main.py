@@ -6,6 +6,7 @@
     python main.py run ...         headless trading service (paper / replay / testnet / live)
     python main.py download ...    download klines from Binance USDT-M futures
     python main.py selftest        checks that this installation works
+    python main.py --version       the version, the git commit and the data folder
 
 Each sub-command lives in its own module exposing ``add_arguments(parser)`` and
 ``run(args) -> int``; this file only wires them together and turns every
@@ -64,6 +65,8 @@ def _load(module_name: str):
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] in (["--version"], ["-V"]):
+        return show_version()
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv.insert(0, "gui")
     parser = build_parser(argv[0] if argv[0] in COMMANDS else None)
@@ -92,6 +95,22 @@ def main(argv: list[str] | None = None) -> int:
         say(f"autohedge {args.command}: unexpected error ({type(exc).__name__}: {exc}); "
             f"the details are in {report}, please send it with your report")
         return 70
+
+
+def show_version() -> int:
+    """``--version``: the version, the commit and the data folder, on one line."""
+    try:
+        from config.version import version_text
+
+        text = version_text()
+    except UserError as exc:  # the user folder cannot be made: still say the version
+        from config.version import VERSION, build_commit
+
+        text = f"AutoHedge {VERSION}, commit {build_commit()}; data folder unavailable ({exc})"
+    stream = sys.stdout or sys.stderr
+    if stream is not None:
+        print(text, file=stream, flush=True)
+    return 0
 
 
 def say(text: str) -> None:

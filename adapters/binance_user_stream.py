@@ -1,7 +1,7 @@
 """Binance USDT-M user-data stream: this account's fills and position changes as they happen.
 
 Since the 2026 WebSocket split, user data is on the ``/private`` route:
-``wss://fstream.binance.com/private/ws?listenKey=<key>&events=ORDER_TRADE_UPDATE/ACCOUNT_UPDATE``.
+``wss://fstream.binance.com/private/ws?listenKey=<key>&events=<SUBSCRIBED_EVENTS joined by />``.
 The listenKey comes from ``POST /fapi/v1/listenKey``, lives 60 minutes and is kept alive by
 ``PUT /fapi/v1/listenKey`` (here every 30 minutes); on ``listenKeyExpired`` or a dropped
 connection a new key is made and the stream reconnects.
@@ -12,7 +12,15 @@ The thread only parses and queues; the trading service takes the records on its 
 - :class:`TradeUpdate` -- each execution's real commission and commission asset (``n``/``N``),
   replacing the taker-rate estimate of the order's REST answer [O3];
 - :class:`PositionUpdate` -- a position changed (our order, a liquidation, an auto-deleverage,
-  a trade made by hand): the service then reads the positions over REST at once [O7].
+  a trade made by hand): the service then reads the positions over REST at once [O7];
+- :class:`ForcedClose` -- the exchange closed a position itself (liquidation, ADL, settlement);
+- :class:`MarginCall` -- Binance's margin call (positions at risk of liquidation);
+- :class:`AccountConfigUpdate` -- leverage changed by hand, or Multi-Assets mode switched.
+- :class:`AlgoUpdate` -- a conditional order on the Algo Order service changed (ALGO_UPDATE: placed,
+  cancelled, triggering, triggered, finished, rejected, expired): the exchange-side guard
+  (adapters/binance_algo.py). Only with ``algo_updates=True`` (``UserDataStream(...,
+  algo_updates=True)`` also asks the stream for the event), so a service that does not handle
+  the record yet never receives it.
 
 REST stays the authority: the stream only makes differences show earlier, and the service
 re-reads positions over REST before every decision whether the stream is up or down.
@@ -24,6 +32,7 @@ import logging
 import queue
 import threading
 import time
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -32,71 +41,237 @@ from websockets.exceptions import WebSocketException
 from websockets.sync.client import connect
 
 from core.model import Side
-from core.ports import ForcedClose, PositionUpdate, TradeUpdate
+from core.ports import (
+    AccountConfigUpdate,
+    ForcedClose,
+    MarginCall,
+    MarginCallPosition,
+    PositionUpdate,
+    TradeUpdate,
+)
 
 log = logging.getLogger("autohedge.userstream")
 
 KEEPALIVE_EVERY_S = 30 * 60.0
-EVENTS = "ORDER_TRADE_UPDATE/ACCOUNT_UPDATE"
+# The /private route's ``events=`` filter is an allow-list: an event type left out is never
+# delivered, listenKeyExpired included (measured 2026-07-31, jabdori/maxt docs/providers/binance.md).
+# MARGIN_CALL and ACCOUNT_CONFIG_UPDATE are parsed into records; TRADE_LITE is not subscribed
+# (ORDER_TRADE_UPDATE carries all it does); ALGO_UPDATE only with ``algo_updates`` (below).
+SUBSCRIBED_EVENTS = ("ORDER_TRADE_UPDATE", "ACCOUNT_UPDATE", "listenKeyExpired", "MARGIN_CALL",
+                     "ACCOUNT_CONFIG_UPDATE")
+EVENTS = "/".join(SUBSCRIBED_EVENTS)
+# Client ids Binance gives the orders it sends by itself (Binance, "Introducing TRADE_LITE for
+# USDⓈ-M Futures Websocket", 2024-09-03): liquidation, auto-deleverage, delisting/delivery settlement.
+FORCED_CLOSE_PREFIXES = (("autoclose-", "liquidation"), ("adl_autoclose", "adl"),
+                         ("settlement_autoclose-", "settlement"))
+
+# ALGO_UPDATE is asked for only by a service that handles the exchange-side guard (algo_updates=True).
+EVENTS_WITH_ALGO = EVENTS + "/ALGO_UPDATE"
 
 
-def private_url(stream_base_url: str, listen_key: str) -> str:
+
+@dataclass(frozen=True)
+class AlgoUpdate:
+    """One ALGO_UPDATE ("Event: Algo Order Update"; recorded frames in
+    binance-real/ws/ws_futures_algo_update_*.json). ``status``: NEW, CANCELED, TRIGGERING,
+    TRIGGERED, FINISHED, REJECTED, EXPIRED. ``order_id``: the order placed in the matching engine
+    once triggered (``ai``, "" before); ``executed_qty`` / ``avg_price``: its fill (``aq`` / ``ap``,
+    FINISHED only); ``reason``: why it was rejected (``rm``)."""
+
+    symbol: str
+    client_algo_id: str
+    algo_id: int
+    status: str
+    order_type: str
+    side: str
+    position_side: str
+    quantity: Decimal
+    trigger_price: Decimal
+    close_position: bool
+    order_id: str
+    executed_qty: Decimal
+    avg_price: Decimal
+    reason: str
+    time: int
+
+
+def parse_algo_update(data: dict) -> AlgoUpdate:
+    order = data.get("o", {})
+    try:
+        algo_id = int(order.get("aid") or 0)
+    except (TypeError, ValueError):
+        algo_id = 0
+    return AlgoUpdate(str(order.get("s") or ""), str(order.get("caid") or ""), algo_id, str(order.get("X") or ""),
+                      str(order.get("o") or ""), str(order.get("S") or ""), str(order.get("ps") or ""),
+                      _decimal(order.get("q")), _decimal(order.get("tp")), bool(order.get("cp")),
+                      str(order.get("ai") or ""), _decimal(order.get("aq")), _decimal(order.get("ap")),
+                      str(order.get("rm") or ""), int(data.get("T") or data.get("E") or 0))
+
+
+UserRecord = TradeUpdate | PositionUpdate | ForcedClose | MarginCall | AccountConfigUpdate | AlgoUpdate | str
+
+
+
+def private_url(stream_base_url: str, listen_key: str, events: str = EVENTS) -> str:
     """The ``/private`` address on the host of the market stream URL (whatever its path)."""
     parts = urlsplit(stream_base_url)
-    return f"{parts.scheme}://{parts.netloc}/private/ws?listenKey={listen_key}&events={EVENTS}"
+    return f"{parts.scheme}://{parts.netloc}/private/ws?listenKey={listen_key}&events={events}"
 
 
 def _decimal(value: Any) -> Decimal:
+    """A number from a frame; None, text, NaN and infinity read as 0 (never raised)."""
+    if value is None or isinstance(value, (bool, dict, list)):
+        return Decimal(0)
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         return Decimal(0)
+    return number if number.is_finite() else Decimal(0)
+
+
+def _int(value: Any) -> int:
+    number = _decimal(value)
+    try:
+        return int(number)
+    except (OverflowError, ValueError):
+        return 0
+
+
+def _side(value: Any) -> Side | None:
+    return Side(value) if value in ("LONG", "SHORT") else None
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _forced_close_kind(order: dict) -> str | None:
+    client_id = _text(order.get("c"))
+    if order.get("o") == "LIQUIDATION" or order.get("ot") == "LIQUIDATION":
+        return "liquidation"
+    for prefix, kind in FORCED_CLOSE_PREFIXES:
+        if client_id.startswith(prefix):
+            return kind
+    return None
 
 
 def _forced_close(order: dict, time_ms: int) -> ForcedClose | None:
     """A liquidation's execution (order type LIQUIDATION / client id ``autoclose-``, execution
-    CALCULATED) or an auto-deleverage's (client id ``adl_autoclose``); None for any other order."""
-    client_id = str(order.get("c") or "")
-    if order.get("x") not in ("TRADE", "CALCULATED") or order.get("ps") not in ("LONG", "SHORT"):
+    CALCULATED), an auto-deleverage's (client id ``adl_autoclose``) or a delisting/delivery
+    settlement's (client id ``settlement_autoclose-``); None for any other order, and for a frame
+    that closed nothing (quantity 0) or names no price (last price, else average price)."""
+    side = _side(order.get("ps"))
+    kind = _forced_close_kind(order)
+    if order.get("x") not in ("TRADE", "CALCULATED") or side is None or kind is None:
         return None
-    if order.get("o") == "LIQUIDATION" or client_id.startswith("autoclose-"):
-        kind = "liquidation"
-    elif client_id.startswith("adl_autoclose"):
-        kind = "adl"
-    else:
+    qty = abs(_decimal(order.get("l")))
+    price = _decimal(order.get("L"))
+    if price <= 0:
+        price = _decimal(order.get("ap"))
+    if qty <= 0 or price <= 0:
+        log.info("[O7] %s %s forced-close frame without quantity or price (%s); nothing was closed by it",
+                 order.get("s"), kind, _text(order.get("c")))
         return None
-    return ForcedClose(str(order.get("s")), Side(order["ps"]), _decimal(order.get("l")), _decimal(order.get("L")),
-                       client_id, kind, time_ms)
+    return ForcedClose(_text(order.get("s")), side, qty, price, _text(order.get("c")), kind, time_ms)
 
 
-def parse_user_event(text: str) -> list[TradeUpdate | PositionUpdate | ForcedClose | str]:
-    """Records from one stream message; ``"expired"`` for listenKeyExpired."""
-    message = json.loads(text)
+def _order_update(data: dict) -> list[UserRecord]:
+    order = data.get("o")
+    if not isinstance(order, dict):
+        return []
+    time_ms = _int(order.get("T")) or _int(data.get("E"))
+    forced = _forced_close(order, time_ms)
+    records: list[UserRecord] = [forced] if forced is not None else []
+    if order.get("x") != "TRADE":
+        return records
+    last_qty, last_price = _decimal(order.get("l")), _decimal(order.get("L"))
+    if last_qty <= 0 or last_price <= 0:
+        log.warning("[O3] %s execution of %s without quantity or price in the user stream; ignored (the order "
+                    "is confirmed over REST)", order.get("s"), _text(order.get("c")))
+        return records
+    records.append(TradeUpdate(_text(order.get("s")), _text(order.get("c")), last_qty, _decimal(order.get("z")),
+                               last_price, _decimal(order.get("n")), _text(order.get("N")),
+                               _text(order.get("X")), time_ms))
+    return records
+
+
+def _account_update(data: dict) -> list[UserRecord]:
+    account = data.get("a")
+    rows = account.get("P") if isinstance(account, dict) else None
+    records: list[UserRecord] = []
+    for row in rows if isinstance(rows, list) else []:
+        side = _side(row.get("ps")) if isinstance(row, dict) else None
+        if side is None:
+            continue
+        qty, entry = abs(_decimal(row.get("pa"))), _decimal(row.get("ep"))
+        if qty > 0 and entry <= 0:
+            entry = _decimal(row.get("bep"))  # break-even price, when the entry price is missing
+        if qty > 0 and entry <= 0:
+            # A position without a price is never recorded; REST is read before the next decision.
+            log.warning("[O7] %s %s position update without an entry price; positions are read over REST",
+                        row.get("s"), side.value)
+            continue
+        records.append(PositionUpdate(_text(row.get("s")), side, qty, entry if qty > 0 else Decimal(0),
+                                      _text(account.get("m")), _int(data.get("E"))))
+    return records
+
+
+def _margin_call(data: dict) -> list[UserRecord]:
+    rows = data.get("p")
+    positions = []
+    for row in rows if isinstance(rows, list) else []:
+        side = _side(row.get("ps")) if isinstance(row, dict) else None
+        if side is None:
+            continue
+        positions.append(MarginCallPosition(_text(row.get("s")), side, abs(_decimal(row.get("pa"))),
+                                            _text(row.get("mt")), _decimal(row.get("mp")), _decimal(row.get("up")),
+                                            _decimal(row.get("mm"))))
+    wallet = _decimal(data.get("cw")) if data.get("cw") is not None else None
+    return [MarginCall(wallet, tuple(positions), _int(data.get("E")))]
+
+
+def _account_config(data: dict) -> list[UserRecord]:
+    """``ac`` = a symbol's leverage (``s``, ``l``); ``ai`` = Multi-Assets mode (``j``)."""
+    time_ms = _int(data.get("E")) or _int(data.get("T"))
+    leverage, assets = data.get("ac"), data.get("ai")
+    if isinstance(leverage, dict) and _text(leverage.get("s")):
+        value = _int(leverage.get("l"))
+        return [AccountConfigUpdate(_text(leverage.get("s")), value if value > 0 else None, None, time_ms)]
+    if isinstance(assets, dict) and isinstance(assets.get("j"), bool):
+        return [AccountConfigUpdate(None, None, assets["j"], time_ms)]
+    return []
+
+
+PARSERS = {"ORDER_TRADE_UPDATE": _order_update, "ACCOUNT_UPDATE": _account_update, "MARGIN_CALL": _margin_call,
+           "ACCOUNT_CONFIG_UPDATE": _account_config, "ALGO_UPDATE": lambda data: [parse_algo_update(data)]}
+
+
+def parse_user_event(text: str | bytes, algo_updates: bool = False) -> list[UserRecord]:
+    """Records from one stream message; ``"expired"`` for listenKeyExpired; ALGO_UPDATE only with
+    ``algo_updates``. Never raises: a frame that is not JSON, has an unknown event type, or misses
+    fields gives what can be read of it (often nothing), and no record ever carries a price of 0 or
+    NaN for a quantity above 0."""
+    try:
+        message = json.loads(text)
+    except (TypeError, ValueError):
+        log.warning("user-data stream: a message that is not JSON was ignored")
+        return []
     data = message.get("data", message) if isinstance(message, dict) else None
     if not isinstance(data, dict):
         return []
     kind = data.get("e")
     if kind == "listenKeyExpired":
         return ["expired"]
-    if kind == "ORDER_TRADE_UPDATE":
-        order = data.get("o", {})
-        forced = _forced_close(order, int(order.get("T") or data.get("E") or 0))
-        if order.get("x") != "TRADE":
-            return [forced] if forced is not None else []
-        return ([forced] if forced is not None else []) + [TradeUpdate(str(order.get("s")), str(order.get("c")), _decimal(order.get("l")),
-                            _decimal(order.get("z")), _decimal(order.get("L")), _decimal(order.get("n")),
-                            str(order.get("N") or ""), str(order.get("X")), int(order.get("T") or data.get("E") or 0))]
-    if kind == "ACCOUNT_UPDATE":
-        account = data.get("a", {})
-        records: list[TradeUpdate | PositionUpdate | str] = []
-        for row in account.get("P", []):
-            if row.get("ps") not in ("LONG", "SHORT"):
-                continue
-            records.append(PositionUpdate(str(row.get("s")), Side(row["ps"]), abs(_decimal(row.get("pa"))),
-                                          _decimal(row.get("ep")), str(account.get("m") or ""),
-                                          int(data.get("E") or 0)))
-        return records
-    return []
+    if kind == "ALGO_UPDATE" and not algo_updates:
+        return []
+    parser = PARSERS.get(kind) if isinstance(kind, str) else None
+    if parser is None:
+        return []
+    try:
+        return parser(data)
+    except Exception as exc:  # noqa: BLE001 - one odd frame must never stop the stream thread
+        log.warning("user-data stream: a %s frame could not be read (%s); ignored", kind, type(exc).__name__)
+        return []
 
 
 class UserDataStream:
@@ -105,12 +280,16 @@ class UserDataStream:
 
     def __init__(self, listen_keys: Any, stream_base_url: str,
                  reconnect_delays: tuple[float, ...] = (0.5, 1, 2, 5, 10),
-                 monotonic: Callable[[], float] = time.monotonic):
+                 monotonic: Callable[[], float] = time.monotonic, algo_updates: bool = False):
         self.listen_keys = listen_keys
+        self.algo_updates = algo_updates  # also ALGO_UPDATE records (the exchange-side guard)
         self.stream_base_url = stream_base_url
         self.reconnect_delays = reconnect_delays
         self._monotonic = monotonic
         self._queue: queue.Queue = queue.Queue()
+        # MARGIN_CALL and ACCOUNT_CONFIG_UPDATE go to a queue of their own (drain_account_events), so
+        # drain()/wait() keep returning only the record types of core.ports.UserStream.
+        self._account_events: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.connected = threading.Event()
@@ -128,6 +307,15 @@ class UserDataStream:
         while True:
             try:
                 items.append(self._queue.get_nowait())
+            except queue.Empty:
+                return items
+
+    def drain_account_events(self) -> list[MarginCall | AccountConfigUpdate]:
+        """Margin calls and account configuration changes received so far (service thread)."""
+        items = []
+        while True:
+            try:
+                items.append(self._account_events.get_nowait())
             except queue.Empty:
                 return items
 
@@ -151,7 +339,9 @@ class UserDataStream:
         while not self._stop.is_set():
             try:
                 key = self.listen_keys.new_listen_key()
-                with connect(private_url(self.stream_base_url, key), open_timeout=10, close_timeout=2) as socket:
+                events = EVENTS_WITH_ALGO if self.algo_updates else EVENTS
+                with connect(private_url(self.stream_base_url, key, events), open_timeout=10,
+                             close_timeout=2) as socket:
                     self.connected.set()
                     attempt = 0
                     log.info("[O7] user-data stream connected")
@@ -179,9 +369,12 @@ class UserDataStream:
                 text = socket.recv(timeout=1.0)
             except TimeoutError:
                 continue
-            for record in parse_user_event(text):
+            for record in parse_user_event(text, self.algo_updates):
                 if record == "expired":
                     log.warning("user-data stream: listenKey expired; making a new one")
                     return
-                self._queue.put(record)
+                if isinstance(record, (MarginCall, AccountConfigUpdate)):
+                    self._account_events.put(record)
+                else:
+                    self._queue.put(record)
                 self.received += 1

@@ -1,6 +1,7 @@
 """``python main.py backtest``: a multi-symbol backtest from the command line, with reports.
 
-Defaults: the bundled sample (data/sample) and config/settings.yaml. Any
+Defaults: the bundled sample (data/sample) and the settings ``run`` would use
+(config/sources.py: --config, else the window's saved file, else config/settings.yaml). Any
 settings key can be overridden with ``--set KEY=VALUE``; ``--fill``,
 ``--fee-pct`` and ``--slippage-bps`` are shortcuts for the ``backtest.*`` keys.
 Bad input raises :class:`core.errors.UserError` (main.py prints its one sentence).
@@ -16,6 +17,7 @@ from pathlib import Path
 from adapters import kline_files
 from research.backtest_data import load_backtest_inputs
 from config.paths import ensure_writable
+from config.sources import settings_source, source_line
 from config.settings import FILL_MODELS, SYMBOL_PATTERN, AppSettings, load_settings, settings_to_dict
 from core.backtest import DEFAULT_ENGINE, ENGINES, BacktestConfig, BacktestResult, run_backtest
 from core.errors import UserError
@@ -36,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="symbols to backtest, e.g. DOGEUSDT (default: every symbol in the settings)")
     parser.add_argument("--start", help="first day (UTC), YYYY-MM-DD or YYYY-MM-DDTHH:MM; earlier data only warms up")
     parser.add_argument("--end", help="last day (UTC, inclusive), YYYY-MM-DD; or an exclusive YYYY-MM-DDTHH:MM")
-    parser.add_argument("--config", type=Path, help="settings file (default: config/settings.yaml)")
+    parser.add_argument("--config", type=Path,
+                        help="settings file (default: the one the window saved, else config/settings.yaml)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a settings key, e.g. strategy.signal.reference=macd (repeatable)")
     parser.add_argument("--fill", choices=FILL_MODELS, help="fill model [B1] (default: backtest.fill)")
@@ -78,7 +81,10 @@ def settings_with_shortcuts(args: argparse.Namespace) -> AppSettings:
     for key, value in (("fill", args.fill), ("fee_pct", args.fee_pct), ("slippage_bps", args.slippage_bps)):
         if value is not None:
             overrides.append(f"backtest.{key}={value}")
-    return load_settings(args.config, overrides)
+    source = settings_source(args.config)  # the same file `run` would trade with
+    settings = load_settings(source, overrides)
+    print(source_line(source, bool(args.config)))
+    return settings
 
 
 def _period(start_ms: int | None, end_ms: int | None, result: BacktestResult) -> str:
@@ -108,7 +114,9 @@ def run(args: argparse.Namespace) -> int:
     candles_5m, candles_1d, notes = inputs.candles_5m, inputs.candles_1d, inputs.notes
     for symbol, frame in candles_5m.items():
         kline_files.check_range(symbol, args.data, frame["open_time"].to_numpy(), start_ms, end_ms)
-    funding = kline_files.load_funding_csv(args.funding) if args.funding else None
+    funding = kline_files.load_funding_csv(args.funding) if args.funding else inputs.funding
+    # One line on funding: the header says when it is not modelled; the file given wins over the folder's.
+    notes = [note for note in notes if not (note.startswith("funding ") and (args.funding or funding is None))]
     config = BacktestConfig(
         fill=settings.backtest.fill,
         fee_pct=settings.backtest.fee_pct,

@@ -2,7 +2,9 @@
 
     python main.py download --symbols DOGEUSDT ALGOUSDT --interval 5m --start 2025-01-01 --out data/futures
 
-Running the same command again appends only the candles that are missing.
+Running the same command again appends only the candles that are missing. With 5m klines the
+symbol's funding-rate history is fetched too, into ``<SYMBOL>-fundingRate.csv`` beside them
+(``--no-funding`` skips it): the backtest and the optimizer charge funding when it is there.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from adapters.funding_download import FundingDownloader
 from adapters.kline_download import DEFAULT_BASE_URL, KlineDownloader
 from adapters.kline_files import interval_to_ms
 from config.paths import ensure_writable
@@ -25,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start", required=True, help="first day, YYYY-MM-DD (UTC)")
     parser.add_argument("--end", help="last day, YYYY-MM-DD (UTC, inclusive); default: up to the last closed candle")
     parser.add_argument("--out", type=Path, default=Path("data/download"), help="output folder (default data/download)")
+    parser.add_argument("--no-funding", action="store_true",
+                        help="do not fetch funding rates (fetched by default with 5m klines)")
     parser.add_argument("--base-url", default=DEFAULT_BASE_URL, help=argparse.SUPPRESS)
 
 
@@ -45,4 +50,9 @@ def run(args: argparse.Namespace, downloader: KlineDownloader | None = None) -> 
               + (" (already up to date)" if result.added == 0 else ""), file=sys.stdout)
         if result.note:
             print(f"{symbol}: {result.note}", file=sys.stdout)
+        if args.interval == "5m" and not getattr(args, "no_funding", False):
+            funding = FundingDownloader(base_url=args.base_url, fetch=downloader.fetch, now_ms=downloader.now_ms,
+                                        sleep=downloader.sleep).download_funding(symbol, start_ms, end_ms, args.out)
+            print(f"{symbol}: {funding.added:,} funding rates added to {funding.path}"
+                  + (" (already up to date)" if funding.added == 0 else ""), file=sys.stdout)
     return 0

@@ -104,7 +104,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("give at least one --param KEY=v1,v2,... (e.g. strategy.exit.take_profit_pct=0.5,1,2)")
     parse_params(args.params, settings)  # a bad --param is refused before the data is loaded
     inputs = load_backtest_inputs(args.data, symbols)
-    funding = kline_files.load_funding_csv(args.funding) if args.funding else None
+    funding = kline_files.load_funding_csv(args.funding) if args.funding else inputs.funding
+    if args.funding:  # the file given wins over the data folder's
+        inputs.notes = [n for n in inputs.notes if not n.startswith("funding ")] + [f"funding charged from {args.funding}"]
     data = MarketData(inputs.candles_5m, inputs.candles_1d, funding)
     plan = build_plan(args, settings, data)
     out = Path(args.out)

@@ -15,17 +15,21 @@ import argparse
 import signal
 from pathlib import Path
 
-from config.paths import ensure_writable, keep_previous, resolve_user_path, user_home
+from config.paths import ensure_writable, keep_previous, resolve_user_path
+from config.sources import run_mode, settings_source, source_line
 from config.settings import load_settings
 from core.errors import UserError
 from live.alerts import alerting_builder, apprise_sinks
 from live.assemble import MODES, build_service, default_state_dir
+from live.feeds import ReplayFeed
+from live.lock import account_key, hold_service_locks
 from cli.backtest import parse_time
-from cli.logging_setup import setup_logging, stop_logging
+from cli.logging_setup import setup_logging, stop_logging, use_market_clock
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--mode", choices=MODES, help="replay | paper | testnet | live (default: the settings' mode)")
+    parser.add_argument("--mode", choices=MODES,
+                        help="replay | paper | testnet | live (default: paper, whatever mode the settings name)")
     parser.add_argument("--replay", metavar="DIR", help="kline folder to replay (implies --mode replay)")
     parser.add_argument("--speed", type=float, default=None, help="replay speed: 0 = as fast as possible, N = N x real time")
     parser.add_argument("--start", help="replay from this UTC date (YYYY-MM-DD)")
@@ -54,28 +58,29 @@ def date_range(start: str | None, end: str | None) -> tuple[int | None, int | No
 
 def settings_file(explicit: str | None) -> Path | None:
     """--config, else the settings the window saved in the user folder, else the bundled defaults."""
-    if explicit:
-        return Path(explicit)
-    saved = user_home() / "settings.yaml"
-    return saved if saved.exists() else None
+    return settings_source(explicit)
 
 
 def run(args: argparse.Namespace) -> int:
     source = settings_file(args.config)
     settings = load_settings(source, args.overrides)
-    print(f"settings: {source or 'bundled defaults (config/settings.yaml)'}")
-    mode = "replay" if args.replay else (args.mode or settings.mode)
+    print(source_line(source, bool(args.config)))
+    mode, note = run_mode(args.mode, args.replay, settings.mode)  # never testnet/live unless --mode says so
+    if note:
+        print(note)
     if mode == "live" and not args.confirm_live:
         raise UserError("live mode trades REAL money: add --confirm-live if you mean it")
     start_ms, end_ms = date_range(args.start, args.end)
     state_dir = resolve_user_path(args.state_dir) if args.state_dir else default_state_dir(settings, mode)
     trades_path = resolve_user_path(args.trades_out) if args.trades_out else state_dir / "trades.csv"
     ensure_writable(state_dir, "state")
-    log_file = setup_logging(ensure_writable(resolve_user_path(settings.paths.log_dir), "log"))
-    try:
-        return _run(args, settings, mode, state_dir, trades_path, log_file, start_ms, end_ms)
-    finally:
-        stop_logging()
+    # One bot per account and per state folder [issue 19]: a second start says who holds it and exits.
+    with hold_service_locks(mode, state_dir, account_key(mode)):
+        log_file = setup_logging(ensure_writable(resolve_user_path(settings.paths.log_dir), "log"))
+        try:
+            return _run(args, settings, mode, state_dir, trades_path, log_file, start_ms, end_ms)
+        finally:
+            stop_logging()
 
 
 def _run(args: argparse.Namespace, settings, mode: str, state_dir: Path, trades_path: Path, log_file: Path,
@@ -89,6 +94,8 @@ def _run(args: argparse.Namespace, settings, mode: str, state_dir: Path, trades_
     )
     for warning in settings.warnings():
         print(f"WARNING: {warning}")
+    if isinstance(service.feed, ReplayFeed):
+        use_market_clock(service.clock)  # a replayed line carries its candle's time, not the wall clock
     stop = lambda signum, frame: service.stop()  # noqa: E731 - stop after the current step
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

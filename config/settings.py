@@ -29,7 +29,10 @@ from core.errors import UserError
 from core.params import ENTRY_MODES, REFERENCES, ExitParams, SignalParams, StrategyParams
 
 DEFAULT_SETTINGS_PATH = Path(__file__).resolve().parent / "settings.yaml"
-MODES = ("paper", "testnet", "live")
+MODES = ("paper", "demo", "live")
+# Old mode names still read from a user's saved file (never written): "testnet" was the practice
+# mode before Binance's USDⓈ-M demo trading replaced the futures testnet (issue 18).
+MODE_ALIASES = {"testnet": "demo"}
 FILL_MODELS = ("next_open", "close")
 PAPER_SOURCES = ("replay", "live")
 MARGIN_TYPES = ("ISOLATED", "CROSSED")
@@ -61,6 +64,11 @@ class ExchangeSettings:
     leverage: int = 5
     margin_type: str = "ISOLATED"
     recv_window_ms: int = 5000
+    # Another host for a user who needs one (a proxy, a regional host); empty = Binance's own for the
+    # mode: live https://fapi.binance.com / wss://fstream.binance.com, demo trading
+    # https://demo-fapi.binance.com / wss://demo-fstream.binance.com.
+    rest_url: str = ""
+    stream_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -157,6 +165,23 @@ def _flag(key: str, value: Any) -> Any:
     return value
 
 
+def _mode(key: str, value: Any) -> Any:
+    """A mode; an old name (``testnet``) is read as its new one (``demo``) so a saved file still loads."""
+    return _choice(MODES)(key, MODE_ALIASES.get(value, value) if isinstance(value, str) else value)
+
+
+def _url(schemes: tuple[str, ...]):
+    def check(key: str, value: Any) -> Any:
+        if value == "":
+            return value
+        if not isinstance(value, str) or not value.startswith(tuple(f"{scheme}://" for scheme in schemes)) \
+                or " " in value or len(value) <= len(schemes[0]) + 3:
+            raise SettingsError(f"{key} = {value!r} must be empty (Binance's own host) or an address starting "
+                                f"with {' or '.join(f'{scheme}://' for scheme in schemes)}", key)
+        return value.rstrip("/")
+    return check
+
+
 def _text(key: str, value: Any) -> Any:
     if not isinstance(value, str) or not value:
         raise SettingsError(f"{key} = {value!r} must be a non-empty text", key)
@@ -164,7 +189,7 @@ def _text(key: str, value: Any) -> Any:
 
 
 SCHEMA: dict[str, Any] = {
-    "mode": _choice(MODES),
+    "mode": _mode,
     "strategy.rsi_length": _number(1, 500, integer=True),
     "strategy.signal.reference": _choice(REFERENCES),
     "strategy.signal.centerline": _number(0, 100),
@@ -179,6 +204,8 @@ SCHEMA: dict[str, Any] = {
     "exchange.leverage": _number(1, 125, integer=True),
     "exchange.margin_type": _choice(MARGIN_TYPES),
     "exchange.recv_window_ms": _number(1, 60_000, integer=True),
+    "exchange.rest_url": _url(("https", "http")),
+    "exchange.stream_url": _url(("wss", "ws")),
     "backtest.fill": _choice(FILL_MODELS),
     "backtest.fee_pct": _number(0, 10),
     "backtest.slippage_bps": _number(0, 1000),
@@ -441,6 +468,8 @@ def settings_to_dict(settings: AppSettings) -> dict[str, Any]:
             "leverage": settings.exchange.leverage,
             "margin_type": settings.exchange.margin_type,
             "recv_window_ms": settings.exchange.recv_window_ms,
+            "rest_url": settings.exchange.rest_url,
+            "stream_url": settings.exchange.stream_url,
         },
         "backtest": {
             "fill": settings.backtest.fill,

@@ -43,7 +43,7 @@ from core.params import StrategyParams
 from core.sim_broker import SimulatedBroker, buys
 from core.state import QTY_EPSILON
 from core.strategy import HedgeStrategy
-from core.trades import TradeRecord
+from core.trades import FundingCharge, TradeRecord, trade_records
 
 FILL_MODES = ("next_open", "close")
 ENGINES = ("kernel", "exact")
@@ -360,6 +360,21 @@ def _funding_arrays(config: BacktestConfig, symbol: str) -> tuple[list[int], lis
     return frame["funding_time"].astype("int64").tolist(), frame["funding_rate"].astype(float).tolist()
 
 
+def _funding_charges(config: BacktestConfig, symbol: str, frame_5m: pd.DataFrame) -> list[FundingCharge]:
+    """(bar close time, rate x that close) of each funding payment the run charged: at the first
+    traded bar whose close is at or after the funding time, as both engines do."""
+    times, rates = _funding_arrays(config, symbol)
+    open_times = _column(frame_5m, "open_time", np.int64)
+    first, stop = _trading_range(open_times, config)
+    if not times or stop <= first:
+        return []
+    closes_at = open_times[first:stop] + FIVE_MINUTES_MS
+    bars = np.maximum(np.searchsorted(closes_at, np.asarray(times, dtype=np.int64), side="left"), 0)
+    prices = _column(frame_5m, "close", np.float64)[first:stop]
+    return [(int(closes_at[bar]), rate * float(prices[bar])) for bar, rate in zip(bars.tolist(), rates)
+            if bar < closes_at.size]
+
+
 # ----- the kernel engine --------------------------------------------------------------------------
 
 # A fill's fee goes through Decimal(repr(fee)) * qty / qty in the executor: exact (hence equal to
@@ -587,8 +602,11 @@ def run_backtest(
     warnings = list(params.signal.warnings())
     for run in runs.values():
         warnings.extend(run.warnings)
+    charges = None
+    if config.funding is not None:
+        charges = {symbol: _funding_charges(config, symbol, frame) for symbol, frame in candles_5m.items()}
     return BacktestResult(
-        trades=[TradeRecord.from_fill(fill) for fill in fills],
+        trades=trade_records(fills, charges),
         fills=fills,
         equity={symbol: run.curve for symbol, run in runs.items()},
         combined=combined,

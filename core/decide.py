@@ -74,7 +74,12 @@ def pnl(side_direction: int, entry_price: float, price: float, qty: float) -> fl
 
 @jitable
 def pnl_pct(side_direction: int, entry_price: float, price: float) -> float:
-    """Profit in percent of the entry price, positive when the position gains."""
+    """Profit in percent of the entry price, positive when the position gains.
+
+    An entry price that is not above 0 (0 or NaN: a fill whose price was never known) gives 0.0,
+    never a division by zero: a status row or a decision over such a position cannot raise."""
+    if not entry_price > 0.0:
+        return 0.0
     return (price - entry_price) / entry_price * 100.0 * side_direction
 
 
@@ -95,6 +100,8 @@ def trailing_stop_hit(side_direction: int, entry_price: float, best: float, pric
                       trailing_pct: float, trailing_activation_pct: float) -> bool:
     """[X3] Once best has been ``trailing_activation_pct`` in profit, exit when price
     has given back ``trailing_pct`` from best (``best`` already includes ``price``)."""
+    if not best > 0.0:  # a best price never known (0 or NaN): the trailing test cannot hold
+        return False
     activated = pnl_pct(side_direction, entry_price, best) >= trailing_activation_pct - PCT_TOLERANCE
     if not activated:
         return False

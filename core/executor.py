@@ -10,9 +10,12 @@ rules below hold everywhere:
   called before every request that may create an order, so the caller can save the
   id (and the time) before it leaves.
 - [O3] fills are reported from the exchange's executed quantity and average
-  price, never from the requested ones.
+  price, never from the requested ones; an execution whose price the exchange did not
+  give (``OrderReport.has_unpriced_fill``) is no fill: the order stays pending (UNKNOWN)
+  until its price is known, so a position is never given a price of 0 or NaN.
 - [O4] an error that says the request was refused *before* execution (rate limit,
-  clock, connection never made) is retried with the same id, up to ``max_retries``
+  clock -1021/-5028, connection never made, the 503s Binance documents as certain
+  failures: -1008, "Service Unavailable.", "Internal error") is retried with the same id, up to ``max_retries``
   times with back-off. An error after which the order **may** exist (timeout, 5xx,
   503 "Unknown error", -1006, -1007) is never answered by sending again: Binance keeps
   client ids unique among *open* orders only, so a filled first order plus a re-send
@@ -234,6 +237,13 @@ class OrderExecutor:
                 continue
 
             report = self._wait_until_final(intent, report)
+            if report is not None and report.has_unpriced_fill:
+                # Executed, but no price could be read: never a fill at price 0 or NaN. The order is
+                # kept pending (not re-sent) and resolved later by client id or the user stream.
+                return self._unknown(result, order_id, None,
+                                     f"{_label(intent)} {order_id} executed {report.executed_qty} but the exchange "
+                                     "gave no price for it yet; not re-sent. It stays pending and its price is "
+                                     "looked up before the next decision on the symbol")
             executed = report.executed_qty if report is not None else Decimal(0)
             if executed > 0:
                 fill = _fill_from_report(intent, report, executed, order_id)
@@ -298,8 +308,9 @@ class OrderExecutor:
                     break  # re-sends are numbered in order: none after a missing one
                 continue
             result.found = True
-            result.still_open = result.still_open or not report.status.is_final
-            if report.executed_qty > 0:
+            # An execution without a known price is not final for us: it is asked again later.
+            result.still_open = result.still_open or not report.status.is_final or report.has_unpriced_fill
+            if report.executed_qty > 0 and not report.has_unpriced_fill:
                 fill = _fill_from_report(order, report, report.executed_qty, order_id)
                 result.fills.append(fill)
                 on_fill(fill)

@@ -44,6 +44,14 @@ class OrderReport:
     avg_price: Decimal
     fee: Decimal
     update_time: int
+    # False when the exchange executed something but no price could be read (no avgPrice, no
+    # cumQuote, no look-up answer): the executed quantity is real, its price is not known yet,
+    # so no fill may be recorded from this report (a position is never given a price of 0).
+    price_known: bool = True
+
+    @property
+    def has_unpriced_fill(self) -> bool:
+        return self.executed_qty > 0 and not (self.price_known and self.avg_price > 0)
 
 
 @dataclass(frozen=True)
@@ -206,7 +214,9 @@ class PositionUpdate:
 class ForcedClose:
     """The exchange closed a position by itself (Binance ORDER_TRADE_UPDATE of a liquidation:
     order type LIQUIDATION, client id ``autoclose-…``, execution CALCULATED; or an
-    auto-deleverage: client id ``adl_autoclose``). ``kind`` is ``liquidation`` or ``adl``."""
+    auto-deleverage: client id ``adl_autoclose``; or a delisting/delivery settlement: client id
+    ``settlement_autoclose-``). ``kind`` is ``liquidation``, ``adl`` or ``settlement``.
+    ``qty`` and ``price`` are always above 0 (a frame without them yields no record)."""
 
     symbol: str
     side: Side
@@ -214,6 +224,40 @@ class ForcedClose:
     price: Decimal
     client_id: str
     kind: str
+    time: int
+
+
+@dataclass(frozen=True)
+class MarginCallPosition:
+    """One position named by a margin call (Binance MARGIN_CALL ``p`` row)."""
+
+    symbol: str
+    side: Side
+    qty: Decimal
+    margin_type: str  # CROSSED / ISOLATED
+    mark_price: Decimal
+    unrealized_pnl: Decimal
+    maintenance_margin: Decimal
+
+
+@dataclass(frozen=True)
+class MarginCall:
+    """Binance MARGIN_CALL: the account's margin ratio is high; these positions risk liquidation.
+    ``cross_wallet`` is the cross wallet balance (None when the frame has none)."""
+
+    cross_wallet: Decimal | None
+    positions: tuple[MarginCallPosition, ...]
+    time: int
+
+
+@dataclass(frozen=True)
+class AccountConfigUpdate:
+    """Binance ACCOUNT_CONFIG_UPDATE: a symbol's leverage changed (``symbol``/``leverage``, e.g. by
+    hand in the app) or Multi-Assets mode was switched (``multi_assets``)."""
+
+    symbol: str | None
+    leverage: int | None
+    multi_assets: bool | None
     time: int
 
 

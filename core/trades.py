@@ -1,16 +1,25 @@
 """The trade list [SPEC B3]: one row per fill, written the same way by the
-backtester and the live runner so their files can be compared byte for byte."""
+backtester and the live runner so their files can be compared byte for byte.
+
+SPEC B3's eight columns come first, in its order; three follow (issue 20):
+``fee_asset`` (the asset ``fee`` is in: USDT for simulated fills), ``realized_pnl`` (of a
+CLOSE: ``(price - average entry) x qty x direction`` before fees [R7]; 0 for an OPEN) and
+``funding`` (paid on that side since its previous fill, negative = paid; empty when funding
+is not modelled). Funding charged after a side's last fill (a position still open at the end)
+is in the summary only.
+"""
 from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping, Sequence
 
-from core.model import Fill
+from core.model import Action, Fill, Side
 
-TRADES_HEADER = ("time", "symbol", "side", "action", "qty", "price", "fee", "reason")
+TRADES_HEADER = ("time", "symbol", "side", "action", "qty", "price", "fee", "reason", "fee_asset", "realized_pnl",
+                 "funding")
 
 
 def iso_utc(ms: int) -> str:
@@ -32,9 +41,13 @@ class TradeRecord:
     price: str
     fee: str
     reason: str
+    fee_asset: str = "USDT"
+    realized_pnl: str = ""
+    funding: str = ""
 
     @classmethod
-    def from_fill(cls, fill: Fill) -> "TradeRecord":
+    def from_fill(cls, fill: Fill, realized_pnl: float | None = None, funding: float | None = None,
+                  fee_asset: str = "USDT") -> "TradeRecord":
         return cls(
             time=iso_utc(fill.decision_time),
             symbol=fill.symbol,
@@ -44,10 +57,62 @@ class TradeRecord:
             price=_number(fill.price),
             fee=_number(fill.fee),
             reason=fill.reason,
+            fee_asset=fee_asset,
+            realized_pnl="" if realized_pnl is None else _number(realized_pnl),
+            funding="" if funding is None else _number(funding),
         )
 
     def row(self) -> tuple[str, ...]:
-        return (self.time, self.symbol, self.side, self.action, self.qty, self.price, self.fee, self.reason)
+        return (self.time, self.symbol, self.side, self.action, self.qty, self.price, self.fee, self.reason,
+                self.fee_asset, self.realized_pnl, self.funding)
+
+
+# A funding charge on one symbol: (time it was charged, mark x rate). LONG pays qty x that,
+# SHORT receives qty x that (a negative rate reverses both).
+FundingCharge = tuple[int, float]
+
+
+def trade_records(fills: Sequence[Fill], charges: Mapping[str, Sequence[FundingCharge]] | None = None,
+                  fee_assets: Mapping[str, str] | None = None) -> list[TradeRecord]:
+    """The rows of ``fills`` (each symbol's in execution order), with realised PnL and funding.
+
+    ``charges``: per symbol, the funding charges in time order (None: funding not modelled);
+    a charge at time T applies to what is held before the fills at T or later (the backtest
+    charges funding at a bar's close before that bar's decisions are filled). ``fee_assets``:
+    the asset of a fill's fee by its journal key (default USDT)."""
+    held: dict[tuple[str, Side], tuple[float, float, float]] = {}  # -> (qty, average entry, funding since last fill)
+    next_charge: dict[str, int] = {}
+    records = []
+    for fill in fills:
+        if charges is not None:
+            _apply_charges(fill.symbol, fill.time, charges.get(fill.symbol, ()), next_charge, held)
+        qty, entry, funding = held.get((fill.symbol, fill.side), (0.0, 0.0, 0.0))
+        realized = 0.0
+        if fill.action is Action.OPEN:
+            entry = (entry * qty + fill.price * fill.qty) / (qty + fill.qty)
+            qty += fill.qty
+        else:
+            realized = (fill.price - entry) * fill.qty * fill.side.direction  # [R7]
+            qty = max(0.0, qty - fill.qty)
+            if qty <= 1e-12:
+                qty, entry = 0.0, 0.0
+        held[(fill.symbol, fill.side)] = (qty, entry, 0.0)
+        records.append(TradeRecord.from_fill(fill, realized, funding if charges is not None else None,
+                                             (fee_assets or {}).get(fill.journal_key, "USDT")))
+    return records
+
+
+def _apply_charges(symbol: str, before: int, charges: Sequence[FundingCharge], next_charge: dict[str, int],
+                   held: dict[tuple[str, Side], tuple[float, float, float]]) -> None:
+    index = next_charge.get(symbol, 0)
+    while index < len(charges) and charges[index][0] <= before:
+        per_unit = charges[index][1]
+        for side in Side:
+            qty, entry, funding = held.get((symbol, side), (0.0, 0.0, 0.0))
+            if qty > 0:
+                held[(symbol, side)] = (qty, entry, funding - qty * per_unit * side.direction)
+        index += 1
+    next_charge[symbol] = index
 
 
 def write_trades_csv(trades: Iterable[TradeRecord], path: Path | str) -> None:

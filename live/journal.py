@@ -16,7 +16,7 @@ from pathlib import Path
 
 from core.model import Action, Fill, Side
 from core.state import write_making_folder
-from core.trades import TradeRecord, sort_key, write_trades_csv
+from core.trades import TradeRecord, sort_key, trade_records, write_trades_csv
 
 
 def entry_key(fill: Fill, cumulative: float) -> str:
@@ -101,7 +101,8 @@ class FillJournal:
         return list(self._fills)
 
     def trades(self) -> list[TradeRecord]:
-        return sorted((TradeRecord.from_fill(fill) for fill in self._fills), key=sort_key)
+        """[B3] rows with realised PnL; funding is not known here (the ledger has it)."""
+        return sorted(trade_records(self._fills), key=sort_key)
 
     def write_trades_csv(self, path: Path | str) -> None:
         write_trades_csv(self.trades(), path)

@@ -14,6 +14,7 @@ class BacktestInputs:
     candles_5m: dict[str, pd.DataFrame] = field(default_factory=dict)
     candles_1d: dict[str, pd.DataFrame] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # gaps, duplicates, resampled days: told to the user
+    funding: dict[str, pd.DataFrame] | None = None  # from <SYMBOL>-fundingRate*.csv in the folder; None: none
 
 
 def load_backtest_inputs(folder: Path | str, symbols: list[str]) -> BacktestInputs:
@@ -30,7 +31,31 @@ def load_backtest_inputs(folder: Path | str, symbols: list[str]) -> BacktestInpu
             inputs.candles_1d[symbol] = daily.frame
         else:
             inputs.notes.append(f"{symbol}: no 1d file, daily candles resampled from 5m by UTC day [B5]")
+    inputs.funding, note = load_folder_funding(folder, symbols)
+    inputs.notes.append(note)
     return inputs
+
+
+def load_folder_funding(folder: Path | str, symbols: list[str]) -> tuple[dict[str, pd.DataFrame] | None, str]:
+    """Funding rates of ``symbols`` from ``<SYMBOL>-fundingRate*.csv`` (.gz, .zip) in ``folder``
+    (what ``download`` writes, or data.binance.vision's monthly files), and the one line that
+    says what is charged."""
+    found: dict[str, pd.DataFrame] = {}
+    for symbol in symbols:
+        paths = sorted(p for p in Path(folder).glob(f"{symbol}-fundingRate*")
+                       if p.name.endswith((".csv", ".csv.gz", ".zip")))
+        frames = [kline_files.load_funding_csv(path).get(symbol) for path in paths]
+        frames = [frame for frame in frames if frame is not None and not frame.empty]
+        if frames:
+            frame = pd.concat(frames, ignore_index=True).drop_duplicates("funding_time", keep="last")
+            found[symbol] = frame.sort_values("funding_time").reset_index(drop=True)
+    missing = [symbol for symbol in symbols if symbol not in found]
+    if not found:
+        return None, (f"funding NOT charged: no <SYMBOL>-fundingRate.csv in {folder} "
+                      "(python main.py download fetches it, or give --funding)")
+    charged = ", ".join(f"{symbol} ({len(frame):,} payments)" for symbol, frame in found.items())
+    rest = f"; NOT charged for {', '.join(missing)} (no funding file)" if missing else ""
+    return found, f"funding charged from {folder}: {charged}{rest}"
 
 
 def available_symbols(folder: Path | str) -> list[str]:

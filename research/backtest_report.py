@@ -23,7 +23,8 @@ from core.backtest import BacktestResult, EquityCurve, Summary
 from config.paths import keep_previous
 from core.trades import write_trades_csv
 
-FUNDING_NOT_MODELLED = "Funding was not modelled (no --funding file): funding payments are zero."
+FUNDING_NOT_MODELLED = ("Funding was not modelled (no <SYMBOL>-fundingRate.csv in the data folder, which "
+                        "'python main.py download' fetches, and no --funding): funding payments are zero.")
 TABLE_COLUMNS = ("symbol", "net PnL", "return %", "max DD %", "Sharpe", "trades", "win %", "fees", "hedges",
                  "in market %")
 

@@ -1,12 +1,21 @@
 """Shared test set-up: headless Qt, repository paths, the real sample data."""
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The commands read the settings the window saved in the user folder: the tests never see the
+# developer's own (a test that needs a user folder sets its own AUTOHEDGE_HOME).
+if "AUTOHEDGE_HOME" not in os.environ:
+    _TEST_HOME = tempfile.mkdtemp(prefix="autohedge-test-home-")
+    os.environ["AUTOHEDGE_HOME"] = _TEST_HOME
+    atexit.register(shutil.rmtree, _TEST_HOME, True)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_DATA = REPO_ROOT / "data"

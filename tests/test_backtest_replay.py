@@ -16,7 +16,7 @@ from core.backtest import BacktestConfig, run_backtest
 from core.model import FIVE_MINUTES_MS, ONE_DAY_MS, BarClose, Fill
 from core.params import SignalParams, StrategyParams
 from core.strategy import HedgeStrategy
-from core.trades import TradeRecord
+from core.trades import TradeRecord, trade_records
 from tests.conftest import BUNDLED_DATA
 
 SAMPLE = BUNDLED_DATA / "sample"
@@ -31,7 +31,7 @@ def replay(symbol: str, frame, daily, params: StrategyParams, call_size: float) 
     open_times = frame["open_time"].to_numpy()
     day_closes = daily["open_time"].to_numpy() + ONE_DAY_MS
     day_prices = daily["close"].to_numpy()
-    trades: list[TradeRecord] = []
+    trades: list[Fill] = []
     next_day = 0
     previous = indicators.code_to_signal(0)
     for i in range(closes.size):
@@ -49,8 +49,8 @@ def replay(symbol: str, frame, daily, params: StrategyParams, call_size: float) 
                         close_time, intent.reason, intent.decision_time)
             strategy.apply_fill(fill)
             strategy.finish_order(intent.client_id)
-            trades.append(TradeRecord.from_fill(fill))
-    return trades
+            trades.append(fill)
+    return trade_records(trades)  # with each close's realised PnL [B3]
 
 
 @pytest.mark.parametrize("signal", [SignalParams(), SignalParams(entry="cross")], ids=["level", "cross"])

@@ -24,7 +24,7 @@ def adapter_for(fake, key=TEST_API_KEY, secret=TEST_API_SECRET, **kwargs) -> Bin
 
 def test_prepare_symbols_switches_to_hedge_mode_and_sets_margin_and_leverage(fake):
     fake.exchange.engine.account.dual_side = False
-    rules = adapter_for(fake).prepare_symbols([SYMBOL], {SYMBOL: 7}, "isolated")
+    rules = adapter_for(fake).prepare_symbols([SYMBOL], {SYMBOL: 7}, "isolated", switch_hedge_mode=True)
     account = fake.exchange.engine.account
     assert account.dual_side and account.leverage[SYMBOL] == 7 and account.margin_type[SYMBOL] == "isolated"
     assert rules[SYMBOL].step_size == 1 and rules[SYMBOL].min_notional == 5 and rules[SYMBOL].min_qty == 1
@@ -41,13 +41,15 @@ def test_hedge_mode_blocked_by_open_positions_or_orders_stops_with_a_sentence(fa
         fake.exchange.engine.account.open_orders = 2
     fake.exchange.engine.account.dual_side = False
     with pytest.raises(AdapterSetupError) as caught:
-        adapter_for(fake).prepare_symbols([SYMBOL], {SYMBOL: 5})
+        adapter_for(fake).prepare_symbols([SYMBOL], {SYMBOL: 5}, switch_hedge_mode=True)
     assert str(caught.value).startswith("The Binance futures account is in one-way mode and cannot switch")
     assert f"open {word}" in str(caught.value) and "\n" not in str(caught.value)
+    # issue 18 (10): COIN-M positions or orders may be the cause, and the switch is account-wide
+    assert "COIN-M" in str(caught.value) and "account-wide" in str(caught.value)
 
 
 def test_unknown_symbol_is_a_user_error(fake):
-    with pytest.raises(AdapterSetupError, match="NOPEUSDT is not a USDT-M futures symbol on Binance testnet"):
+    with pytest.raises(AdapterSetupError, match="NOPEUSDT is not a USDT-M futures symbol on Binance demo trading"):
         adapter_for(fake).prepare_symbols(["NOPEUSDT"], {})
 
 
@@ -87,7 +89,7 @@ def test_klines_paginates_and_returns_closed_candles_only(fake):
 
 def test_check_connection_reports_each_problem_in_one_sentence(fake):
     ok = adapter_for(fake).check_connection()
-    assert ok.ok and ok.reason.startswith("Connected to Binance testnet: 10000 USDT")
+    assert ok.ok and ok.reason.startswith("Connected to Binance demo trading: 10000 USDT")
     bad_key = adapter_for(fake, key="not-the-key").check_connection()
     assert not bad_key.ok and bad_key.reason.startswith("Binance refused the API key")
     bad_secret = adapter_for(fake, secret="not-the-secret").check_connection()
@@ -99,7 +101,7 @@ def test_check_connection_reports_each_problem_in_one_sentence(fake):
         closed_port = probe.getsockname()[1]
     offline = BinanceFuturesAdapter(ApiCredentials(TEST_API_KEY, TEST_API_SECRET), testnet=True,
                                     base_url=f"http://127.0.0.1:{closed_port}").check_connection()
-    assert not offline.ok and offline.reason.startswith("Cannot reach Binance testnet")
+    assert not offline.ok and offline.reason.startswith("Cannot reach Binance demo trading")
     assert "signature" not in offline.reason and "127.0.0.1" not in offline.reason
 
 

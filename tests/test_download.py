@@ -15,8 +15,9 @@ import pandas as pd
 import pytest
 
 import main
+from adapters.funding_download import FundingDownloader
 from adapters.kline_download import DownloadError, KlineDownloader
-from adapters.kline_files import load_symbol
+from adapters.kline_files import load_funding_csv, load_symbol
 from core.model import FIVE_MINUTES_MS
 from tests.conftest import BUNDLED_DATA
 
@@ -24,6 +25,10 @@ DAY = 86_400_000
 START = 1_667_260_800_000  # 2022-11-01 00:00 UTC
 SOURCE = load_symbol(BUNDLED_DATA / "sample", "DOGEUSDT", "5m").frame
 SOURCE = SOURCE[(SOURCE.open_time >= START) & (SOURCE.open_time < START + 10 * DAY)].reset_index(drop=True)
+EIGHT_HOURS = 8 * 3_600_000
+# Funding every 8 hours for 420 days up to the sample's end (1,260 payments: two pages), rates of both signs.
+FUNDING = [{"symbol": "DOGEUSDT", "fundingRate": f"{(n % 7 - 3) * 0.00005:.8f}",
+            "fundingTime": START - 410 * DAY + n * EIGHT_HOURS, "markPrice": "0.08"} for n in range(420 * 3)]
 
 
 class FakeKlines:
@@ -36,7 +41,7 @@ class FakeKlines:
         self.retry_after: str | None = None
         self.fail_count: int | None = None  # how many requests fail (None = all from fail_from)
 
-    def answer(self, query: dict[str, str]) -> tuple[int, dict, bytes]:
+    def answer(self, query: dict[str, str], path: str = "/fapi/v1/klines") -> tuple[int, dict, bytes]:
         self.requests.append(query)
         number = len(self.requests)
         if self.fail_from is not None and number >= self.fail_from and (
@@ -46,6 +51,10 @@ class FakeKlines:
         if query.get("symbol") != "DOGEUSDT":
             return 400, {}, b'{"code":-1121,"msg":"Invalid symbol."}'
         start, end, limit = int(query["startTime"]), int(query["endTime"]), int(query["limit"])
+        if path == "/fapi/v1/fundingRate":  # Get Funding Rate History: from startTime, at most limit (<= 1000)
+            assert limit <= 1000
+            rows = [row for row in FUNDING if start <= row["fundingTime"] <= end][:limit]
+            return 200, {}, json.dumps(rows).encode()
         assert limit <= 1500
         rows = SOURCE[(SOURCE.open_time >= start) & (SOURCE.open_time <= end)].head(limit)
         body = [[int(r.open_time), repr(r.open), repr(r.high), repr(r.low), repr(r.close), repr(r.volume),
@@ -60,8 +69,8 @@ def server():
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 (http.server's name)
             parsed = urllib.parse.urlparse(self.path)
-            assert parsed.path == "/fapi/v1/klines"
-            status, headers, body = fake.answer(dict(urllib.parse.parse_qsl(parsed.query)))
+            assert parsed.path in ("/fapi/v1/klines", "/fapi/v1/fundingRate")
+            status, headers, body = fake.answer(dict(urllib.parse.parse_qsl(parsed.query)), parsed.path)
             self.send_response(status)
             for key, value in {"Content-Type": "application/json", **headers}.items():
                 self.send_header(key, value)
@@ -166,9 +175,40 @@ def test_download_command_end_to_end(server, tmp_path, capsys):
     argv = ["download", "--symbols", "DOGEUSDT", "--interval", "5m", "--start", "2022-11-01", "--end",
             "2022-11-03", "--out", str(tmp_path), "--base-url", server.url]
     assert main.main(argv) == 0
-    assert "DOGEUSDT: 864 candles added" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "DOGEUSDT: 864 candles added" in out and "DOGEUSDT: 9 funding rates added" in out  # 3 days x 3
     pd.testing.assert_frame_equal(loaded(tmp_path), expected(START, START + 3 * DAY))
     assert main.main(argv) == 0
     assert "already up to date" in capsys.readouterr().out
     assert main.main([*argv[:-4], "--start", "2022-11-05", "--end", "2022-11-01"]) != 0
     assert "the date range is empty" in capsys.readouterr().err
+
+
+def funding_downloader(fake, now=START + 30 * DAY, **kwargs) -> FundingDownloader:
+    kwargs.setdefault("sleep", lambda seconds: None)
+    return FundingDownloader(base_url=fake.url, now_ms=lambda: now, **kwargs)
+
+
+def test_funding_rates_paginate_1000_per_page_into_the_file_the_backtest_reads(server, tmp_path):
+    begin, end = START - 410 * DAY, START + 10 * DAY
+    result = funding_downloader(server).download_funding("DOGEUSDT", begin, end, tmp_path)
+    assert (result.added, result.pages) == (len(FUNDING), 2)
+    assert [int(q["limit"]) for q in server.requests] == [1000, 1000]
+    rates = load_funding_csv(tmp_path / "DOGEUSDT-fundingRate.csv")["DOGEUSDT"]
+    assert rates.funding_time.tolist() == [row["fundingTime"] for row in FUNDING]
+    assert rates.funding_rate.tolist() == [float(row["fundingRate"]) for row in FUNDING]
+
+
+def test_funding_download_resumes_after_an_interruption(server, tmp_path):
+    begin, end = START - 410 * DAY, START + 10 * DAY
+    server.fail_from = 2  # the second page fails every retry
+    with pytest.raises(DownloadError, match="run the same command again to resume"):
+        funding_downloader(server).download_funding("DOGEUSDT", begin, end, tmp_path)
+    kept = load_funding_csv(tmp_path / "DOGEUSDT-fundingRate.csv")["DOGEUSDT"]
+    assert len(kept) == 1000  # the first page is kept
+    server.fail_from = None
+    again = funding_downloader(server).download_funding("DOGEUSDT", begin, end, tmp_path)
+    assert again.added == len(FUNDING) - 1000
+    whole = load_funding_csv(tmp_path / "DOGEUSDT-fundingRate.csv")["DOGEUSDT"]
+    assert whole.funding_time.tolist() == [row["fundingTime"] for row in FUNDING]
+    assert funding_downloader(server).download_funding("DOGEUSDT", begin, end, tmp_path).added == 0

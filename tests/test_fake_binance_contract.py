@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from binance.exceptions import BinanceAPIException
@@ -24,6 +25,12 @@ from tools.drill import child_options
 from tests.fake_binance.errors import ERRORS, signature_valid, split_signature
 from tests.fake_binance.fixtures import DATA_DIR, binance_client, fake, fake_server  # noqa: F401
 
+REAL = Path(__file__).resolve().parent / "data" / "binance-real"  # recorded payloads, see its SOURCES.md
+# The documented New Order answer since 2026-07 (tests/data/binance-real/docs_examples): no avgPrice,
+# no cumQuote. GET order keeps avgPrice and cumQuote, without cumQty.
+NEW_ORDER_FIELDS = {"clientOrderId", "cumQty", "executedQty", "orderId", "origQty", "origType", "price",
+                    "reduceOnly", "side", "positionSide", "status", "stopPrice", "closePosition", "symbol",
+                    "timeInForce", "type", "updateTime", "workingType", "priceProtect"}
 ORDER_FIELDS = {"avgPrice", "clientOrderId", "cumQuote", "executedQty", "orderId", "origQty", "origType", "price",
                 "reduceOnly", "side", "positionSide", "status", "stopPrice", "closePosition", "symbol",
                 "timeInForce", "type", "updateTime", "workingType", "priceProtect"}
@@ -59,10 +66,17 @@ def test_fake_lists_every_endpoint_and_error_code_it_implements():
         ("POST", "/fapi/v1/leverage", "SIGNED"), ("POST", "/fapi/v1/marginType", "SIGNED"),
         ("POST", "/fapi/v1/listenKey", "USER_STREAM"), ("PUT", "/fapi/v1/listenKey", "USER_STREAM"),
         ("DELETE", "/fapi/v1/listenKey", "USER_STREAM"),
+        # the Algo Order service (algo.py; tests/test_binance_algo.py)
+        ("POST", "/fapi/v1/algoOrder", "SIGNED"), ("DELETE", "/fapi/v1/algoOrder", "SIGNED"),
+        ("GET", "/fapi/v1/algoOrder", "SIGNED"), ("GET", "/fapi/v1/openAlgoOrders", "SIGNED"),
+        ("DELETE", "/fapi/v1/algoOpenOrders", "SIGNED"),
+        ("GET", "/fapi/v1/income", "SIGNED"), ("GET", "/fapi/v1/userTrades", "SIGNED"),
+        ("GET", "/fapi/v1/fundingRate", "NONE"),
     ])
-    assert sorted(ERRORS) == sorted([-1000, -1003, -1006, -1007, -1021, -1022, -1102, -1106, -1111, -1116, -1117,
-                                     -1120, -1121, -1125, -2013, -2014, -2015, -2019, -2022, -2027, -4003, -4015, -4028,
-                                     -4046, -4047, -4048, -4059, -4061, -4067, -4068, -4116, -4131, -4161, -4164])
+    assert sorted(ERRORS) == sorted([-1000, -1001, -1003, -1006, -1007, -1008, -1015, -1021, -1022, -1102, -1106,
+                                     -1111, -1116, -1117, -1120, -1121, -1125, -2011, -2013, -2014, -2015, -2019,
+                                     -2021, -2022, -2027, -4003, -4015, -4028, -4031, -4045, -4046, -4047, -4048,
+                                     -4059, -4061, -4067, -4068, -4116, -4120, -4131, -4137, -4161, -4164, -5028])
     # the messages the issue names, verbatim from the Binance error code page
     assert ERRORS[-4061][1] == "Order's position side does not match user's setting."
     assert ERRORS[-2019][1] == "Margin is insufficient."
@@ -74,6 +88,11 @@ def test_fake_lists_every_endpoint_and_error_code_it_implements():
     assert ERRORS[-4047][1] == "Margin type cannot be changed if there exists open orders."
     assert ERRORS[-4161][1] == "Leverage reduction is not supported in Isolated Margin Mode with open positions"
     assert ERRORS[-2027][1] == "Exceeded the maximum allowable position at current leverage."
+    # issue 18: the recorded bodies (tests/data/binance-real/errors/error_bodies.json) word for word
+    recorded = {body["code"]: body["msg"] for body in json.loads(
+        (REAL / "errors" / "error_bodies.json").read_text()).values()}
+    for code in (-5028, -1008, -1007, -1021, -2019, -4061, -2022):
+        assert ERRORS[code][1].rstrip(".") == recorded[code].rstrip("."), code
 
 
 def test_signature_check_matches_binance_documented_example():
@@ -118,8 +137,11 @@ def test_hedge_mode_order_fills_at_current_price_and_positions_are_per_side(fake
     assert client.futures_get_position_mode() == {"dualSidePosition": True}
     price = fake.price("DOGEUSDT")
     opened = order(client, newClientOrderId="c-1")
-    assert ORDER_FIELDS <= set(opened)
-    assert opened["status"] == "FILLED" and opened["executedQty"] == "100" and Decimal(opened["avgPrice"]) == price
+    # Binance's New Order answer since 2026-07: no avgPrice, no cumQuote (the price is looked up)
+    assert NEW_ORDER_FIELDS <= set(opened) and not {"avgPrice", "cumQuote"} & set(opened)
+    assert opened["status"] == "FILLED" and opened["executedQty"] == "100"
+    looked_up = client.futures_get_order(symbol="DOGEUSDT", origClientOrderId="c-1")
+    assert ORDER_FIELDS <= set(looked_up) and "cumQty" not in looked_up and Decimal(looked_up["avgPrice"]) == price
     order(client, side="SELL", positionSide="SHORT", quantity="40", newClientOrderId="c-2")
     rows = client.futures_position_information(symbol="DOGEUSDT")
     assert all(POSITION_FIELDS <= set(row) for row in rows)
@@ -142,6 +164,30 @@ def test_hedge_mode_order_fills_at_current_price_and_positions_are_per_side(fake
     balance = client.futures_account_balance()
     assert BALANCE_FIELDS <= set(balance[0])
     assert Decimal(balance[0]["balance"]) == Decimal(10000) + (exit_price - price) * 100 - Decimal(state["fees_paid"])
+
+
+@pytest.mark.parametrize("schema, present, absent", [
+    ("2026-07", {"cumQty"}, {"avgPrice", "cumQuote"}),
+    ("2025-12", {"avgPrice", "cumQuote"}, {"cumQty"}),
+    ("legacy", {"avgPrice", "cumQuote", "cumQty"}, set()),
+])
+def test_new_order_answer_shapes_are_named_options(schema, present, absent):
+    """The 2026-07 schema by default; the real 2025-12 RESULT shape and the old full one when named.
+    Each shape has the same keys as its recorded/documented body in tests/data/binance-real."""
+    from tests.fake_binance import FakeBinance
+    from tests.fake_binance.fixtures import DATA_DIR as KLINES
+
+    server = FakeBinance(KLINES, symbols=["DOGEUSDT"], order_schema=schema).start()
+    try:
+        answer = order(binance_client(server), newClientOrderId=f"s-{schema}")
+    finally:
+        server.stop()
+    assert present <= set(answer) and not absent & set(answer)
+    recorded = {"2026-07": REAL / "docs_examples" / "new_order_response_docs_2026-07__binance-connector-python.json",
+                "2025-12": REAL / "rest" / "new_order_RESULT_FILLED_ETHUSDT_2025-12-22.json"}.get(schema)
+    if recorded is not None:
+        keys = set(json.loads(recorded.read_text()))
+        assert {"avgPrice", "cumQuote", "cumQty"} & keys == {"avgPrice", "cumQuote", "cumQty"} & set(answer)
 
 
 def test_ack_response_then_query_shows_the_fill(fake):
@@ -289,7 +335,7 @@ def test_ack_only_market_order_answers_new_and_fills_later(fake):
     client = binance_client(fake)
     fake.add_fault(kind="ack_only", path="/fapi/v1/order", delay_ms=600_000)
     ack = order(client, newClientOrderId="ack-2")
-    assert (ack["status"], ack["executedQty"], ack["avgPrice"]) == ("NEW", "0", "0")
+    assert (ack["status"], ack["executedQty"], ack.get("avgPrice")) == ("NEW", "0", None)
     queried = client.futures_get_order(symbol="DOGEUSDT", origClientOrderId="ack-2")
     assert (queried["status"], queried["executedQty"]) == ("NEW", "0")
     assert fake.state()["positions"] == []
@@ -522,9 +568,10 @@ def test_python_binance_socket_manager_receives_closed_klines_and_user_events(fa
             await asyncio.sleep(0.2)
             await asyncio.get_running_loop().run_in_executor(
                 None, lambda: order(binance_client(fake), newClientOrderId="ws-1"))
-            accepted = await asyncio.wait_for(user.recv(), 5)
-            account = await asyncio.wait_for(user.recv(), 5)
-            update = await asyncio.wait_for(user.recv(), 5)
+            received = [await asyncio.wait_for(user.recv(), 5) for _ in range(4)]
+            lite = [event for event in received if event["e"] == "TRADE_LITE"]
+            accepted, account, update = [event for event in received if event["e"] != "TRADE_LITE"]
+            assert [event["c"] for event in lite] == ["ws-1"]  # TRADE_LITE: sent without being asked
         await client.close_connection()
         assert (accepted["o"]["x"], accepted["o"]["X"], accepted["o"]["c"]) == ("NEW", "NEW", "ws-1")
         assert account["e"] == "ACCOUNT_UPDATE" and account["a"]["m"] == "ORDER"
@@ -744,6 +791,13 @@ class Socket:
     def recv(self) -> dict:
         return json.loads(self.ws.recv(timeout=10))
 
+    def recv_user(self) -> dict:
+        """The next user-data event other than TRADE_LITE (sent before each execution's order update)."""
+        while True:
+            message = self.recv()
+            if (message.get("data", message)).get("e") != "TRADE_LITE":
+                return message
+
     def nothing_pushed(self) -> bool:
         """True when the next message is the answer to a SUBSCRIBE sent now, so nothing was pushed before."""
         self.ws.send(json.dumps({"method": "SUBSCRIBE", "params": [], "id": 99}))
@@ -813,8 +867,9 @@ def test_user_data_stream_on_the_private_route_with_binance_field_names(fake):
     assert client.futures_stream_get_listen_key() == key  # an active key is returned again (and extended)
     user = Socket(fake, f"private/ws/{key}")
     try:
-        placed = order(client, newClientOrderId="ud-1")
-        new, account, trade = user.recv(), user.recv(), user.recv()
+        order(client, newClientOrderId="ud-1")
+        placed = client.futures_get_order(symbol="DOGEUSDT", origClientOrderId="ud-1")
+        new, account, trade = user.recv_user(), user.recv_user(), user.recv_user()
     finally:
         user.close()
     assert (new["e"], new["o"]["x"], new["o"]["X"], new["o"]["c"]) == ("ORDER_TRADE_UPDATE", "NEW", "NEW", "ud-1")
@@ -838,7 +893,7 @@ def test_private_stream_mode_with_an_events_filter_is_wrapped(fake):
     user = Socket(fake, f"private/stream?listenKey={key}&events=ORDER_TRADE_UPDATE")
     try:
         order(client, newClientOrderId="ud-2")
-        first, second = user.recv(), user.recv()
+        first, second = user.recv_user(), user.recv_user()
         assert user.nothing_pushed()  # no ACCOUNT_UPDATE: filtered out
     finally:
         user.close()
@@ -868,6 +923,27 @@ def test_listen_key_expires_after_60_minutes_without_keep_alive(fake):
     assert client.futures_stream_get_listen_key() != key  # a new one
 
 
+def test_events_filter_is_an_allow_list_listen_key_expired_only_when_subscribed(fake):
+    """Issue 18 (4): Binance's ``events=`` filter is an allow-list; ``listenKeyExpired`` left out is never
+    sent. The bot's own subscription (adapters.binance_user_stream.private_url) names it, so it is told."""
+    from urllib.parse import urlsplit
+
+    from adapters.binance_user_stream import private_url
+
+    client = binance_client(fake)
+    key = client.futures_stream_get_listen_key()
+    narrow = Socket(fake, f"private/ws?listenKey={key}&events=ORDER_TRADE_UPDATE/ACCOUNT_UPDATE")
+    bots = urlsplit(private_url(fake.ws_url, key))
+    ours = Socket(fake, f"{bots.path.lstrip('/')}?{bots.query}")
+    try:
+        fake.step(ms=60 * 60_000)
+        assert ours.recv() == {"e": "listenKeyExpired", "E": fake.now_ms, "listenKey": key}
+        assert narrow.nothing_pushed()
+    finally:
+        narrow.close()
+        ours.close()
+
+
 def test_listen_key_closed_by_delete(fake):
     client = binance_client(fake)
     key = client.futures_stream_get_listen_key()
@@ -888,7 +964,7 @@ def test_liquidation_closes_the_position_with_a_liquidation_order_and_events(fak
     user = _user_socket(fake)
     try:
         liquidation = fake.liquidate("DOGEUSDT", "LONG")
-        new, account, execution = user.recv(), user.recv(), user.recv()
+        new, account, execution = user.recv_user(), user.recv_user(), user.recv_user()
     finally:
         user.close()
     assert liquidation["clientOrderId"].startswith("autoclose-") and liquidation["type"] == "LIQUIDATION"
@@ -907,7 +983,7 @@ def test_auto_deleverage_closes_part_of_a_position(fake):
     user = _user_socket(fake)
     try:
         adl = fake.auto_deleverage("DOGEUSDT", "SHORT", "30")
-        new, account, trade = user.recv(), user.recv(), user.recv()
+        new, account, trade = user.recv_user(), user.recv_user(), user.recv_user()
     finally:
         user.close()
     assert adl["clientOrderId"] == "adl_autoclose" and adl["side"] == "BUY"
@@ -925,7 +1001,7 @@ def test_funding_payment_changes_the_wallet_with_a_funding_fee_update(fake):
     user = _user_socket(fake)
     try:
         change = fake.pay_funding("DOGEUSDT", "0.0001")
-        update = user.recv()
+        update = user.recv_user()
     finally:
         user.close()
     assert change == -(600 * fake.price("DOGEUSDT") * Decimal("0.0001")).quantize(Decimal("1e-8"))
@@ -939,7 +1015,7 @@ def test_a_trade_made_by_hand_is_an_order_the_bot_never_sent(fake):
     user = _user_socket(fake)
     try:
         manual = fake.trade_by_hand("DOGEUSDT", "BUY", "LONG", "250")
-        new, account, trade = user.recv(), user.recv(), user.recv()
+        new, account, trade = user.recv_user(), user.recv_user(), user.recv_user()
     finally:
         user.close()
     assert manual["clientOrderId"].startswith("web_") and manual["status"] == "FILLED"

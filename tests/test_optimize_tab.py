@@ -60,7 +60,8 @@ def run_search(qtbot, tab) -> None:
 
 
 def column(tab, name: str) -> int:
-    return [tab.table.horizontalHeaderItem(i).text() for i in range(tab.table.columnCount())].index(name)
+    """The column of a results.csv name (the header shows a trader's name; the csv name is its data)."""
+    return [tab.table.horizontalHeaderItem(i).data(Qt.UserRole) for i in range(tab.table.columnCount())].index(name)
 
 
 def test_search_runs_in_the_background_and_fills_a_sortable_table_and_heatmap(qtbot, sample):
@@ -78,7 +79,7 @@ def test_search_runs_in_the_background_and_fills_a_sortable_table_and_heatmap(qt
     assert [tab.table.item(r, pnl).data(Qt.DisplayRole) for r in range(4)] == sorted(shown)
 
     # Heatmap: x = take profit, y = centerline, each cell that setting's net PnL.
-    assert (tab.heat_x.currentText(), tab.heat_y.currentText()) == (TP, CENTER)
+    assert (tab.heat_x.currentData(), tab.heat_y.currentData()) == (TP, CENTER)
     z = tab.heatmap.values
     assert z.shape == (2, 2)
     by_setting = {dict(row.assignment)[TP]: {} for row in tab.rows}
@@ -86,6 +87,24 @@ def test_search_runs_in_the_background_and_fills_a_sortable_table_and_heatmap(qt
         by_setting[dict(row.assignment)[TP]][dict(row.assignment)[CENTER]] = row.metrics.net_pnl
     assert z[0, 0] == pytest.approx(by_setting[0.5][45.0]) and z[1, 1] == pytest.approx(by_setting[2.0][55.0])
     assert "Best net_pnl" in tab.message.text()
+
+    # Names a trader reads, the key in the tooltip; no header cut; a loss red, a profit green.
+    tp_header = tab.table.horizontalHeaderItem(column(tab, TP))
+    assert (tp_header.text(), tp_header.toolTip()) == ("Take profit %", TP)
+    assert tab.table.horizontalHeaderItem(pnl).text() == "Net PnL (USDT)"
+    assert tab.heat_x.currentText() == "Take profit %"
+    header = tab.table.horizontalHeader()
+    for index in range(tab.table.columnCount()):
+        assert tab.table.columnWidth(index) >= header.sectionSizeFromContents(index).width(), \
+            tab.table.horizontalHeaderItem(index).text()
+    for row in range(tab.table.rowCount()):
+        for name in ("net_pnl", "return_pct"):
+            item = tab.table.item(row, column(tab, name))
+            value = item.data(Qt.DisplayRole)
+            if value:
+                assert item.foreground().color().name() == ("#c62828" if value < 0 else "#1b7f2a")
+    low, high = tab.heatmap.levels
+    assert low == -high  # centred on break-even: every losing cell is on the red side
 
 
 def test_use_these_settings_puts_the_row_into_the_strategy_panel(qtbot, sample):

@@ -162,3 +162,62 @@ def test_a_418_is_an_error_line_and_a_state_event_for_the_window(tmp_path):
     states = [e for e in events if isinstance(e, ServiceStateEvent)]
     assert len(errors) == 1 and "HTTP 418" in errors[0].message
     assert len(states) == 1 and states[0].running and "HTTP 418" in states[0].detail
+
+
+# ----- issue 18 (8): order-rate limits apart from IP weight -------------------------------------------
+
+
+def test_8_a_closing_order_is_never_held_back_by_the_weight_budget():
+    """A new order costs 0 IP weight (it counts on the account's order limits): at 90 % of the weight
+    an opening order still goes out, and so does a close; other requests wait for the next minute."""
+    wall = Clock(120.0)
+    budget = RequestBudget(weight_limit=2400, clock=Clock(), wall_clock=wall)
+    budget.after_response(200, {"X-MBX-USED-WEIGHT-1M": "2300"})
+    with pytest.raises(RetryableError):
+        budget.before_request()
+    budget.before_request(order=True, reducing=True)
+    budget.before_request(order=True)
+
+
+def test_8_order_counts_from_headers_hold_openings_at_headroom_and_closes_only_at_the_limit():
+    wall = Clock(600.0)
+    budget = RequestBudget(clock=Clock(), wall_clock=wall)
+    budget.adopt_order_limits({"10S": 300, "1M": 1200})
+    budget.after_response(200, {"x-mbx-order-count-10s": "271", "x-mbx-order-count-1m": "400"})
+    assert (budget.order_count("10S"), budget.order_count("1M")) == (271, 400)
+    with pytest.raises(RetryableError) as held:
+        budget.before_request(order=True)
+    assert held.value.message.startswith("order count 271 of 300 per 10S") and 0 < held.value.retry_after <= 10
+    budget.before_request(order=True, reducing=True)  # the reserve is for exits
+    budget.before_request()  # weight-counted requests are not order-limited
+    budget.after_response(200, {"X-MBX-ORDER-COUNT-10S": "300"})
+    with pytest.raises(RetryableError):
+        budget.before_request(order=True, reducing=True)  # at the limit itself Binance would refuse it
+    wall.now += 10  # the next 10-second window
+    budget.before_request(order=True)
+
+
+def test_8_the_fake_counts_orders_and_the_adapter_reads_the_headers(fake):
+    adapter = BinanceFuturesAdapter(ApiCredentials(TEST_API_KEY, TEST_API_SECRET), testnet=True,
+                                    base_url=fake.base_url)
+    adapter.load_exchange_filters([SYMBOL])
+    adapter.sync_time()
+    assert adapter.budget.order_limits == {"10S": 300, "1M": 1200}
+    weight_before = adapter.budget.used_weight
+    adapter.submit_market_order(SYMBOL, Side.LONG, Action.OPEN, Decimal(100), "budget-1")
+    assert adapter.budget.order_count("10S") >= 1 and adapter.budget.order_count("1M") >= 1
+    # the order itself weighed 0; only its price look-up (GET order, weight 1) added to the weight
+    assert adapter.budget.used_weight <= weight_before + 1
+
+
+def test_8_the_fake_refuses_orders_over_the_ten_second_limit_with_minus_1015():
+    from tests.fake_binance.limits import OrderCounter
+
+    counter = OrderCounter()
+    for _ in range(300):
+        headers, over = counter.take(1_000)
+        assert over is None
+    headers, over = counter.take(9_999)
+    assert over == (300, "10SECOND") and headers["X-MBX-ORDER-COUNT-10S"] == "300"
+    headers, over = counter.take(10_000)  # a new 10-second window; the minute still counts
+    assert over is None and headers == {"X-MBX-ORDER-COUNT-10S": "1", "X-MBX-ORDER-COUNT-1M": "301"}

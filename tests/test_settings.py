@@ -60,7 +60,7 @@ def test_default_settings_file_holds_the_spec_defaults():
 # ----- every key: bad values name the key and what is allowed ------------------------------------
 
 CHOICES = {
-    "mode": ("paper", "testnet", "live"),
+    "mode": ("paper", "demo", "live"),
     "strategy.signal.reference": ("centerline", "macd"),
     "strategy.signal.entry": ("level", "cross"),
     "exchange.margin_type": ("ISOLATED", "CROSSED"),
@@ -88,10 +88,11 @@ RANGES = {
 }
 TEXTS = ("paper.replay_data", "paths.state_dir", "paths.log_dir")
 FLAGS = ("alerts.desktop", "alerts.fills", "alerts.errors", "alerts.liquidations", "alerts.stopped")
+URLS = ("exchange.rest_url", "exchange.stream_url")  # issue 18: tested below
 
 
 def test_every_schema_key_is_covered_by_these_tests():
-    assert set(SCHEMA) == set(CHOICES) | set(RANGES) | set(TEXTS) | set(FLAGS)
+    assert set(SCHEMA) == set(CHOICES) | set(RANGES) | set(TEXTS) | set(FLAGS) | set(URLS)
 
 
 @pytest.mark.parametrize("key", FLAGS)
@@ -304,7 +305,7 @@ def test_missing_or_invalid_yaml_file_is_one_clear_error(tmp_path):
 
 def _non_default_settings() -> AppSettings:
     data = {
-        "mode": "testnet",
+        "mode": "demo",
         "strategy": {"rsi_length": 3, "signal": {"reference": "macd", "centerline": 55.5,
                                                   "macd": {"fast": 5, "slow": 13, "signal": 4}, "entry": "cross"},
                      "exit": {"take_profit_pct": 1.7, "max_hold_bars": 48, "trailing_pct": 0.3,
@@ -390,3 +391,28 @@ def test_a_typo_in_the_users_file_survives_opening_and_closing_the_window(qtbot,
     assert len(kept) == 1 and kept[0].read_text(encoding="utf-8") == TYPO_SETTINGS  # call_size 250 is still there
     assert kept[0].name in warning
     assert load_settings(home / "settings.yaml") == paths.load_user_settings()[0]  # the window's save loads again
+
+
+# ----- issue 18 (7): demo trading replaces testnet ------------------------------------------------------
+
+
+def test_demo_is_the_practice_mode_and_an_old_testnet_file_still_loads(tmp_path):
+    old = tmp_path / "settings.yaml"
+    old.write_text("mode: testnet\nsymbols:\n  DOGEUSDT:\n    call_size: 100\n", encoding="utf-8")
+    settings = load_settings(old)
+    assert settings.mode == "demo"
+    saved = tmp_path / "saved.yaml"
+    save_settings(settings, saved)
+    assert "mode: demo" in saved.read_text(encoding="utf-8") and "testnet" not in saved.read_text(encoding="utf-8")
+    assert parse_settings({"mode": "demo", "symbols": SYMBOLS}).mode == "demo"
+
+
+def test_base_url_overrides_are_settings_with_one_sentence_for_a_bad_one():
+    settings = parse_settings({"symbols": SYMBOLS, "exchange": {"rest_url": "https://proxy.example/",
+                                                                "stream_url": "wss://ws.example"}})
+    assert (settings.exchange.rest_url, settings.exchange.stream_url) == ("https://proxy.example", "wss://ws.example")
+    assert parse_settings({"symbols": SYMBOLS}).exchange.rest_url == ""
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({"symbols": SYMBOLS, "exchange": {"rest_url": "fapi.binance.com"}})
+    assert str(caught.value) == ("exchange.rest_url = 'fapi.binance.com' must be empty (Binance's own host) or an "
+                                 "address starting with https:// or http://")

@@ -50,7 +50,7 @@ def test_connection_test_reports_success_or_the_exact_reason(qtbot, home, settin
     assert not window.api.test_button.isEnabled()  # replay needs no connection
     enter_keys(window, TEST_API_KEY, TEST_API_SECRET)
     result = run_connection_test(qtbot, window)
-    assert result.startswith("✔ Connected to Binance testnet") and "Connected" not in result[12:]  # said once
+    assert result.startswith("✔ Connected to Binance demo trading") and "Connected" not in result[12:]  # said once
     assert "USDT" in window.api.result.text()
 
     enter_keys(window, TEST_API_KEY, "a-wrong-secret-0000000000")
@@ -63,7 +63,7 @@ def test_connection_test_reports_success_or_the_exact_reason(qtbot, home, settin
     offline = window_for(qtbot, settings, ui_app.connection_checker(base_url=f"http://127.0.0.1:{free_port()}"))
     enter_keys(offline, TEST_API_KEY, TEST_API_SECRET)
     unreachable = run_connection_test(qtbot, offline)
-    assert unreachable.startswith("✖ Cannot reach Binance testnet (")
+    assert unreachable.startswith("✖ Cannot reach Binance demo trading (")
     assert unreachable.lower().count("cannot reach") == 1 and unreachable.count("connection failed") <= 1
 
 

@@ -217,11 +217,15 @@ def test_refusals_warnings_and_the_live_question_are_korean(qtbot, korean, tmp_p
     monkeypatch.setenv("AUTOHEDGE_HOME", str(tmp_path))
     window = MainWindow(None, settings=load_settings())
     qtbot.addWidget(window)
-    leverage = window.strategy.field("exchange.leverage")
-    for text, expected in (("200", "125 이하여야 합니다"), ("abc", "숫자가 아닙니다"), ("2.5", "정수여야 합니다")):
-        leverage.setText(text)
-        leverage.editingFinished.emit()
-        assert expected in leverage.message() and "레버리지" in leverage.message(), leverage.message()
+    rsi = window.strategy.field("strategy.rsi_length")
+    for text, expected in (("abc", "숫자가 아닙니다"), ("2.5", "정수여야 합니다")):
+        rsi.setText(text)
+        rsi.editingFinished.emit()
+        assert expected in rsi.message() and "RSI 길이" in rsi.message(), rsi.message()
+    editor = window.strategy.symbols
+    editor.table.item(0, 4).setText("200")  # a symbol's own leverage above Binance's 125
+    refusal = editor.message.text()
+    assert "125 이하여야 합니다" in refusal and "레버리지" in refusal, refusal
     window.strategy.reference.setCurrentIndex(window.strategy.reference.findData("macd"))
     assert window.strategy.s3_warning.text().startswith("[S3] 신호 기준선")
     questions = []

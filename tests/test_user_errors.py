@@ -75,7 +75,7 @@ CASES: list[Case] = [
     Case("settings file missing", ("backtest", "--config", "{tmp}/none.yaml"),
          "autohedge backtest: settings file {tmp}/none.yaml does not exist"),
     Case("a bad value in --set", ("run", "--set", "mode=yolo"),
-         "autohedge run: --set mode=yolo: mode = 'yolo' is not allowed; use one of: paper, testnet, live"),
+         "autohedge run: --set mode=yolo: mode = 'yolo' is not allowed; use one of: paper, demo, live"),
     Case("an unknown key in --set", ("backtest", "--set", "strategy.rsi=3"),
          "autohedge backtest: --set strategy.rsi: not a setting; allowed keys: ", prefix=True),
     Case("--set without a value", ("backtest", "--set", "mode"),

@@ -91,6 +91,11 @@ FAULTS: dict[str, Callable[[random.Random], dict]] = {
     "429": lambda r: _order_fault("rate_limit", retry_after=r.choice([1, 2, 3])),
     "429 long wait": lambda r: _order_fault("rate_limit", retry_after=r.choice([61, 120])),
     "-1021 clock": lambda r: _order_fault("timestamp"),
+    # issue 18: late requests and the 503s Binance documents as certain failures (not executed)
+    "-5028 ME recvWindow": lambda r: _order_fault("me_recv_window"),
+    "-1008 system throttle": lambda r: _order_fault("error", code=-1008),
+    "503 Service Unavailable": lambda r: _order_fault("service_unavailable"),
+    "503 Internal error": lambda r: _order_fault("error", code=-1001),
     "partial fill": lambda r: _order_fault("partial_fill", fill_ratio=r.choice(["0.3", "0.5", "0.7"])),
     "executes later": lambda r: _order_fault("execute_later", answer=r.choice(["503", "-1007", "timeout"]),
                                              delay_ms=r.randint(200, 4000), latency_ms=r.randint(0, 1500)),

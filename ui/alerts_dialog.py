@@ -73,6 +73,13 @@ class AlertsDialog(QDialog):
         describe(self.desktop, self.tr("Desktop notifications"),
                  self.tr("Show a notification beside the clock (system tray)") if desktop_available
                  else self.tr("This desktop has no system tray: no desktop notifications"))
+        # Greyed out, the box alone does not say why: a line under it does.
+        self.desktop_note = QLabel("" if desktop_available else self.tr(
+            "Greyed out because this desktop has no system tray (notification area) for AutoHedge to show "
+            "notifications in. Alerts still go to the Telegram / e-mail URLs below."))
+        self.desktop_note.setWordWrap(True)
+        self.desktop_note.setStyleSheet("color: #555;")
+        self.desktop_note.setVisible(not desktop_available)
         self.events: dict[str, QCheckBox] = {}
         events_box = QGroupBox(self.tr("Alert on"))
         events_layout = QVBoxLayout(events_box)
@@ -114,6 +121,7 @@ class AlertsDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.desktop)
+        layout.addWidget(self.desktop_note)
         layout.addWidget(events_box)
         layout.addWidget(label_for(self.tr("Telegram / e-mail (apprise URLs)"), self.urls))
         layout.addWidget(self.urls)

@@ -22,11 +22,12 @@ from ui.accessibility import describe, label_for
 from ui.worker import BackgroundCall
 
 # service mode -> label (English source; shown through mode_label). "replay" is paper trading on a
-# kline folder: no keys, no network.
+# kline folder: no keys, no network. "testnet" is the service's key for Binance demo trading (issue 18
+# renames the practice mode; the key follows when the service is wired to the new name).
 MODES: dict[str, str] = {
     "replay": QT_TRANSLATE_NOOP("ApiPanel", "Paper: replay a data folder (offline)"),
     "paper": QT_TRANSLATE_NOOP("ApiPanel", "Paper: live prices, simulated fills"),
-    "testnet": QT_TRANSLATE_NOOP("ApiPanel", "Testnet (test money)"),
+    "testnet": QT_TRANSLATE_NOOP("ApiPanel", "Demo trading (test money)"),
     "live": QT_TRANSLATE_NOOP("ApiPanel", "LIVE (real money)"),
 }
 KEYED_MODES = ("testnet", "live")
@@ -67,7 +68,7 @@ class ApiPanel(QGroupBox):
             self.mode.addItem(mode_label(name), name)
         self.mode.currentIndexChanged.connect(self._on_mode_index)
         self.api_key = QLineEdit()
-        self.api_key.setPlaceholderText(self.tr("API key (testnet / live only)"))
+        self.api_key.setPlaceholderText(self.tr("API key (demo trading / live only)"))
         self.api_secret = QLineEdit()
         self.api_secret.setEchoMode(QLineEdit.Password)
         self.api_secret.setPlaceholderText(self.tr("secret (masked)"))
@@ -111,15 +112,15 @@ class ApiPanel(QGroupBox):
 
     def _describe_inputs(self) -> None:
         describe(self.mode, self.tr("Trading mode"),
-                 self.tr("Paper modes simulate fills and need no keys; Testnet trades test money; "
-                         "LIVE trades real money and asks you to confirm"))
+                 self.tr("Paper modes simulate fills and need no keys; Demo trading trades test money on Binance demo "
+                         "trading; LIVE trades real money and asks you to confirm"))
         describe(self.replay_dir, self.tr("Replay data folder"),
                  self.tr("Folder with <SYMBOL>-5m.csv (.gz/.zip) kline files that the paper replay plays back"))
         describe(self.replay_browse, self.tr("Choose the replay data folder"), self.tr("Choose the folder"))
         describe(self.speed, self.tr("Replay speed"),
                  self.tr("Replay speed: N times real time (0 = as fast as possible)"))
         describe(self.api_key, self.tr("API key"),
-                 self.tr("Binance USDT-M futures API key (testnet and LIVE only); never saved in a file"))
+                 self.tr("Binance USDT-M futures API key (demo trading and LIVE only); never saved in a file"))
         describe(self.api_secret, self.tr("API secret"),
                  self.tr("The API key's secret, masked; kept in memory, or in the OS keyring when ticked"))
         describe(self.remember, self.tr("Remember in OS keyring"),

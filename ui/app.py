@@ -24,8 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def service_builder() -> Callable[..., Any]:
-    from live.assemble import build_service
-    return build_service
+    """The real builder, holding the account's and the state folder's locks while a service runs
+    (one bot per account, issue 19): a second window or a ``run`` on the same account is refused
+    with one sentence naming the process that trades it."""
+    from live.assemble import build_service, default_state_dir
+    from live.lock import locking_builder
+    return locking_builder(build_service, default_state_dir)
 
 
 def connection_checker(base_url: str | None = None) -> ConnectionChecker:

@@ -62,6 +62,7 @@ def run_backtest_job(request: BacktestRequest, progress: Callable[[int, int], No
         fee_pct=settings.backtest.fee_pct,
         slippage_bps=settings.backtest.slippage_bps,
         initial_capital=settings.backtest.initial_capital,
+        funding=inputs.funding,  # the data folder's <SYMBOL>-fundingRate.csv, when there
         start_ms=request.start_ms,
         end_ms=request.end_ms,
     )

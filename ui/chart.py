@@ -22,6 +22,8 @@ from PySide6.QtGui import QPainter, QPicture
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from core.model import Candle
+from ui.date_axis import LocalizedDateAxis
+from ui.formatting import decimals_of, price_decimals
 
 pg.setConfigOptions(antialias=True, background="w", foreground="#222")
 
@@ -122,7 +124,7 @@ def _seconds(times_ms: np.ndarray) -> np.ndarray:
 
 
 def _plot(title: str) -> pg.PlotWidget:
-    plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
+    plot = pg.PlotWidget(axisItems={"bottom": LocalizedDateAxis()})  # month and day names in the window's language
     plot.setTitle(title)
     plot.showGrid(x=True, y=True, alpha=0.25)
     plot.setMouseEnabled(x=True, y=False)
@@ -196,9 +198,11 @@ class PriceChart(QWidget):
             self.marker_items[kind] = item
 
     def show_live(self, symbol: str, candles: list[Candle], markers: list[TradeMarker],
-                  spans: list[PositionSpan], levels: dict[str, float], regimes: list[tuple[int, str]]) -> None:
+                  spans: list[PositionSpan], levels: dict[str, float], regimes: list[tuple[int, str]],
+                  tick: float | None = None) -> None:
         """The Trading tab's chart: ``candles`` (oldest first; the last may still be forming),
-        markers and position spans inside their time range, exit levels, regime per candle."""
+        markers and position spans inside their time range, exit levels, regime per candle.
+        Level labels carry the symbol's tick-size decimals (``tick``; unknown: the candles' own)."""
         self.plot.clear()
         self.candles_item = None
         if not candles:
@@ -224,10 +228,13 @@ class PriceChart(QWidget):
                                     pen=pg.mkPen(PAIR_COLORS[(span.side, span.hedge)], width=1.5, style=pg.QtCore.Qt.DashLine))
             pair.setZValue(3)
             self.plot.addItem(pair)
+        decimals = decimals_of(tick)
+        if decimals is None:
+            decimals = price_decimals([v for c in candles for v in (c.open, c.high, c.low, c.close)])
         for name, value in levels.items():
             colour, label = LEVEL_STYLES.get(name, ("#555555", name))
             level = pg.InfiniteLine(pos=value, angle=0, movable=False, pen=pg.mkPen(colour, width=1, style=pg.QtCore.Qt.DotLine),
-                                    label=QCoreApplication.translate("PriceChart", label) + " {value:.6g}",
+                                    label=QCoreApplication.translate("PriceChart", label) + f" {{value:,.{decimals}f}}",
                                     labelOpts={"position": 0.98, "color": colour, "anchors": [(1, 1), (1, 1)],
                                                "fill": (255, 255, 255, 210)})
             self.plot.addItem(level)

@@ -28,6 +28,18 @@ def decimals_of(increment: float | Decimal | None) -> int | None:
     return min(MAX_DECIMALS, max(0, -int(exponent)))
 
 
+def price_decimals(prices) -> int:
+    """The decimals a symbol's prices are written with, read from the prices themselves
+    (exchange prices are multiples of the tick size: 0.08081 -> 5), when the tick size is unknown."""
+    most = 0
+    for value in prices:
+        if value and math.isfinite(value):
+            # the fewest decimals that write it, float noise aside (0.0805 + 0.0001 -> 4, not 8)
+            most = max(most, next((d for d in range(MAX_DECIMALS) if abs(value - round(value, d)) <=
+                                   1e-9 * max(1.0, abs(value)) * 10 ** -d), MAX_DECIMALS))
+    return most
+
+
 def _grouped(value: float, decimals: int) -> str:
     return f"{value:,.{decimals}f}"
 

@@ -29,6 +29,7 @@ class SymbolTrail:
         self.spans: list[PositionSpan] = []
         self.open_spans: dict[str, PositionSpan] = {}  # by side
         self.levels: dict[str, float] = {}
+        self.tick: float | None = None  # the symbol's tick size once the service said it (SymbolFormat)
 
     def add_candle(self, update: CandleUpdate) -> None:
         self.candles[update.candle.open_time] = update.candle
@@ -103,6 +104,13 @@ class LiveChart(QWidget):
         self.trail(fill.symbol).add_fill(fill)
         self._dirty |= fill.symbol == self.symbol.currentText()
 
+    def set_format(self, symbol: str, tick: float | None) -> None:
+        """The symbol's tick size: its level labels carry the tick's decimals."""
+        trail = self.trail(symbol)
+        if tick != trail.tick:
+            trail.tick = tick
+            self._dirty |= symbol == self.symbol.currentText()
+
     def set_levels(self, beat: Heartbeat) -> None:
         levels = dict(beat.levels)
         trail = self.trail(beat.symbol)
@@ -122,4 +130,4 @@ class LiveChart(QWidget):
         trail = self.trail(name)
         self.chart.show_live(name, trail.recent(), trail.markers(),
                              trail.spans + list(trail.open_spans.values()), trail.levels,
-                             sorted(trail.regimes.items()))
+                             sorted(trail.regimes.items()), trail.tick)

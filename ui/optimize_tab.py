@@ -22,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QDate, QThread, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
     QProgressBar, QPushButton, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
@@ -46,6 +47,72 @@ OBJECTIVE_NAMES = {"net_pnl": QT_TRANSLATE_NOOP("OptimizeTab", "Net PnL (USDT)")
                    "sharpe": QT_TRANSLATE_NOOP("OptimizeTab", "Sharpe ratio"),
                    "calmar": QT_TRANSLATE_NOOP("OptimizeTab", "Calmar ratio"),
                    "profit_factor": QT_TRANSLATE_NOOP("OptimizeTab", "Profit factor")}
+
+# What a trader reads for each settings key and results column; the key itself is in the tooltip.
+PARAM_NAMES = {
+    "strategy.exit.take_profit_pct": QT_TRANSLATE_NOOP("OptimizeTab", "Take profit %"),
+    "strategy.signal.centerline": QT_TRANSLATE_NOOP("OptimizeTab", "RSI centerline"),
+    "strategy.exit.trailing_pct": QT_TRANSLATE_NOOP("OptimizeTab", "Trailing stop %"),
+    "strategy.exit.trailing_activation_pct": QT_TRANSLATE_NOOP("OptimizeTab", "Trailing activation %"),
+    "strategy.exit.max_hold_bars": QT_TRANSLATE_NOOP("OptimizeTab", "Max hold (5m bars)"),
+    "strategy.rsi_length": QT_TRANSLATE_NOOP("OptimizeTab", "RSI length"),
+    "strategy.signal.entry": QT_TRANSLATE_NOOP("OptimizeTab", "Entry mode"),
+    "strategy.signal.reference": QT_TRANSLATE_NOOP("OptimizeTab", "Signal reference"),
+    "strategy.signal.macd.fast": QT_TRANSLATE_NOOP("OptimizeTab", "MACD fast"),
+    "strategy.signal.macd.slow": QT_TRANSLATE_NOOP("OptimizeTab", "MACD slow"),
+}
+COLUMN_NAMES = {
+    "net_pnl": QT_TRANSLATE_NOOP("OptimizeTab", "Net PnL (USDT)"),
+    "return_pct": QT_TRANSLATE_NOOP("OptimizeTab", "Return %"),
+    "max_dd_pct": QT_TRANSLATE_NOOP("OptimizeTab", "Max drawdown %"),
+    "sharpe": QT_TRANSLATE_NOOP("OptimizeTab", "Sharpe"),
+    "trades": QT_TRANSLATE_NOOP("OptimizeTab", "Trades"),
+    "fees": QT_TRANSLATE_NOOP("OptimizeTab", "Fees (USDT)"),
+    "hedges": QT_TRANSLATE_NOOP("OptimizeTab", "Hedges"),
+    "calmar": QT_TRANSLATE_NOOP("OptimizeTab", "Calmar"),
+    "profit_factor": QT_TRANSLATE_NOOP("OptimizeTab", "Profit factor"),
+    "window": QT_TRANSLATE_NOOP("OptimizeTab", "Window"),
+    "is_first_day": QT_TRANSLATE_NOOP("OptimizeTab", "In-sample from"),
+    "is_last_day": QT_TRANSLATE_NOOP("OptimizeTab", "In-sample to"),
+    "oos_first_day": QT_TRANSLATE_NOOP("OptimizeTab", "Out-of-sample from"),
+    "oos_last_day": QT_TRANSLATE_NOOP("OptimizeTab", "Out-of-sample to"),
+}
+SIDE_PREFIXES = {"is_": QT_TRANSLATE_NOOP("OptimizeTab", "{name} (in-sample)"),
+                 "oos_": QT_TRANSLATE_NOOP("OptimizeTab", "{name} (out-of-sample)")}
+# Money columns: a loss red, a profit green, whatever the other rows are.
+SIGNED_COLUMNS = ("net_pnl", "return_pct")
+LOSS_COLOR, PROFIT_COLOR = "#c62828", "#1b7f2a"
+# Where an objective breaks even: below is a loss (red on the heatmap), above a gain (green).
+BREAK_EVEN = {"profit_factor": 1.0}
+
+
+def column_name(name: str) -> str:
+    """A results column or settings key as a trader reads it ('net_pnl' -> 'Net PnL (USDT)')."""
+    if name in PARAM_NAMES:
+        return QCoreApplication.translate("OptimizeTab", PARAM_NAMES[name])
+    if name in COLUMN_NAMES:
+        return QCoreApplication.translate("OptimizeTab", COLUMN_NAMES[name])
+    for prefix, pattern in SIDE_PREFIXES.items():
+        if name.startswith(prefix) and name[len(prefix):] in COLUMN_NAMES:
+            return QCoreApplication.translate("OptimizeTab", pattern).format(name=column_name(name[len(prefix):]))
+    return name
+
+
+def money_color(name: str, value: Any) -> str | None:
+    """Red for a loss, green for a profit in the PnL and return columns (in- and out-of-sample)."""
+    base = name.split("_", 1)[1] if name.startswith(("is_", "oos_")) else name
+    if base not in SIGNED_COLUMNS or not isinstance(value, (int, float)) or not math.isfinite(value) or value == 0:
+        return None
+    return LOSS_COLOR if value < 0 else PROFIT_COLOR
+
+
+def heat_levels(values: np.ndarray, objective: str) -> tuple[float, float]:
+    """Colour levels centred on the objective's break-even, so a loss is never green and a gain never red."""
+    finite = values[np.isfinite(values)]
+    middle = BREAK_EVEN.get(objective, 0.0)
+    reach = float(np.max(np.abs(finite - middle))) if finite.size else 0.0
+    reach = reach if reach > 0 else 1e-9
+    return middle - reach, middle + reach
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +168,7 @@ class OptimizeJob(QThread):
             settings = request.settings
             specs = tuple(parse_params(request.params, settings))
             inputs = load_backtest_inputs(request.data_dir, list(settings.symbols))
-            data = MarketData(inputs.candles_5m, inputs.candles_1d)
+            data = MarketData(inputs.candles_5m, inputs.candles_1d, inputs.funding)
             found: tuple = ()
             if request.walk_forward:
                 first, last = data.span_ms()
@@ -145,24 +212,25 @@ class HeatMap(QWidget):
         self.plot.addItem(self.image)
         self._labels: list[pg.TextItem] = []
         self.values = np.zeros((0, 0))  # z[y, x] as shown
+        self.levels = (0.0, 1.0)  # the values at the red and green ends
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
 
-    def show_grid(self, xs: list[Any], ys: list[Any], z: np.ndarray, x_key: str, y_key: str, title: str) -> None:
+    def show_grid(self, xs: list[Any], ys: list[Any], z: np.ndarray, x_key: str, y_key: str, title: str,
+                  objective: str = "net_pnl") -> None:
         for label in self._labels:
             self.plot.removeItem(label)
         self._labels = []
         self.values = z
-        finite = z[np.isfinite(z)]
-        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-        shown = np.where(np.isfinite(z), z, low)
-        self.image.setImage(shown.T, levels=(low, high if high > low else low + 1e-9))  # ImageItem is [x, y]
+        self.levels = heat_levels(z, objective)  # centred on break-even: a loss is red, never green
+        shown = np.where(np.isfinite(z), z, BREAK_EVEN.get(objective, 0.0))
+        self.image.setImage(shown.T, levels=self.levels)  # ImageItem is [x, y]
         self.plot.setTitle(html.escape(title).replace(", best", "<br>best"), size="9pt")  # fits a narrow pane
         self.plot.getAxis("bottom").setTicks([[(i + 0.5, str(x)) for i, x in enumerate(xs)]])
         self.plot.getAxis("left").setTicks([[(j + 0.5, str(y)) for j, y in enumerate(ys)]])
-        self.plot.setLabel("bottom", x_key)
-        self.plot.setLabel("left", y_key)
+        self.plot.setLabel("bottom", column_name(x_key))
+        self.plot.setLabel("left", column_name(y_key))
         if z.size <= 400:
             for (j, i), value in np.ndenumerate(z):
                 if math.isfinite(value):
@@ -191,6 +259,7 @@ class OptimizeTab(QWidget):
         self.rows: list[Row] = []
         self.result: SearchResult | None = None
         self._keys: list[str] = []
+        self._columns: list[str] = []  # the results table's column names (results.csv)
 
         self.inputs = DataRangeInputs(self)
         self.data_dir, self.browse, self.whole_range = self.inputs.data_dir, self.inputs.browse, self.inputs.whole_range
@@ -203,7 +272,9 @@ class OptimizeTab(QWidget):
         self.params.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeToContents)
         self.params.horizontalHeader().setSectionResizeMode(1, QHeaderView.Stretch)
         for row, (key, values, ticked) in enumerate(SEARCHABLE):
-            name = QTableWidgetItem(key)
+            name = QTableWidgetItem(column_name(key))
+            name.setData(Qt.UserRole, key)
+            name.setToolTip(key)
             name.setFlags(Qt.ItemIsEnabled | Qt.ItemIsUserCheckable)
             name.setCheckState(Qt.Checked if ticked else Qt.Unchecked)
             self.params.setItem(row, 0, name)
@@ -357,7 +428,7 @@ class OptimizeTab(QWidget):
 
     def set_param(self, key: str, values: str, ticked: bool = True) -> None:
         for row in range(self.params.rowCount()):
-            if self.params.item(row, 0).text() == key:
+            if self.params.item(row, 0).data(Qt.UserRole) == key:
                 self.params.item(row, 0).setCheckState(Qt.Checked if ticked else Qt.Unchecked)
                 self.params.item(row, 1).setText(values)
                 return
@@ -367,7 +438,7 @@ class OptimizeTab(QWidget):
         self.inputs.set_dates(start, end)
 
     def chosen_params(self) -> tuple[str, ...]:
-        return tuple(f"{self.params.item(row, 0).text()}={self.params.item(row, 1).text().strip()}"
+        return tuple(f"{self.params.item(row, 0).data(Qt.UserRole)}={self.params.item(row, 1).text().strip()}"
                      for row in range(self.params.rowCount())
                      if self.params.item(row, 0).checkState() == Qt.Checked)
 
@@ -431,10 +502,16 @@ class OptimizeTab(QWidget):
         self.table.setSortingEnabled(False)
         self.table.clear()
         self.table.setRowCount(0)
-        # The results.csv names; settings keys stay as they are, figures go through tr() for a translation.
-        header = [name if name in self._keys else self.tr(name) for name in results_header(self._keys, walk_forward)]
+        # Names a trader reads; the results.csv name (a settings key, a metric) in the tooltip and the item data.
+        header = results_header(self._keys, walk_forward)
+        self._columns = header
         self.table.setColumnCount(len(header))
-        self.table.setHorizontalHeaderLabels(header)
+        for column, name in enumerate(header):
+            item = QTableWidgetItem(column_name(name))
+            item.setData(Qt.UserRole, name)
+            item.setToolTip(name)
+            self.table.setHorizontalHeaderItem(column, item)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)  # no header cut off
         for column in range(len(header)):  # the window's days: in the window cell's tooltip
             self.table.setColumnHidden(column, walk_forward and 1 <= column <= 4)
         self.table.setSortingEnabled(True)
@@ -444,8 +521,9 @@ class OptimizeTab(QWidget):
             combo.blockSignals(True)
         self.heat_x.clear()
         self.heat_y.clear()
-        self.heat_x.addItems(self._keys)
-        self.heat_y.addItems(self._keys)
+        for key in self._keys:
+            self.heat_x.addItem(column_name(key), key)
+            self.heat_y.addItem(column_name(key), key)
         self.heat_y.setCurrentIndex(1 if len(self._keys) > 1 else 0)
         while self.heat_side.count() > 1:
             self.heat_side.removeItem(1)
@@ -470,6 +548,9 @@ class OptimizeTab(QWidget):
         self.table.insertRow(index)
         for column, value in enumerate(cells):
             item = _number_item(value)
+            color = money_color(self._columns[column], value)
+            if color is not None:
+                item.setForeground(QBrush(QColor(color)))
             if column == 0:
                 item.setData(Qt.UserRole + 1, len(self.rows) - 1)  # which Row this line shows
                 if row.window is not None:
@@ -509,14 +590,15 @@ class OptimizeTab(QWidget):
     def refresh_heatmap(self, *_args) -> None:
         if not self.rows or self.heat_x.count() == 0:
             return
-        x_key, y_key = self.heat_x.currentText(), self.heat_y.currentText()
+        x_key, y_key = self.heat_x.currentData(), self.heat_y.currentData()
         out_of_sample = bool(self.heat_side.currentData())
         objective = self.objective.currentData()
         xs, ys, z = pair_grid(self.rows, x_key, y_key, objective, out_of_sample)
         side = self.tr("out-of-sample") if out_of_sample else self.tr("in-sample")
         title = (self.tr("{objective} ({side}, mean over the windows), best over the other settings")
                  if self.rows[0].window is not None else self.tr("{objective} ({side}), best over the other settings"))
-        self.heatmap.show_grid(xs, ys, z, x_key, y_key, title.format(objective=objective, side=side))
+        name = QCoreApplication.translate("OptimizeTab", OBJECTIVE_NAMES.get(objective, objective))
+        self.heatmap.show_grid(xs, ys, z, x_key, y_key, title.format(objective=name, side=side), objective)
 
     # ----- using a row ------------------------------------------------------------------------
 

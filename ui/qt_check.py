@@ -24,6 +24,13 @@ from pathlib import Path
 
 WINDOW_TITLE = "AutoHedge selftest"
 PLUGIN_FILES = {"xcb": "libqxcb.so", "wayland": "libqwayland.so"}  # Linux plugins we check before use
+# The Debian/Ubuntu packages of the system libraries Qt's xcb plugin (libqxcb.so and libQt6XcbQpa)
+# loads, as ``ldd`` lists them for PySide6 6.x; the README's library list names every one.
+XCB_PACKAGES = ("libxcb-cursor0", "libxcb-icccm4", "libxcb-keysyms1", "libxcb-image0", "libxcb-render-util0",
+                "libxcb-randr0", "libxcb-shape0", "libxcb-xkb1", "libxcb-xfixes0", "libxcb-sync1", "libxcb-shm0",
+                "libxcb-util1", "libxcb-render0", "libxcb1", "libxkbcommon-x11-0", "libx11-xcb1")
+# Libraries whose package is not named after the file (Debian naming).
+PACKAGE_EXCEPTIONS = {"libglib-2.0": "libglib2.0-0", "libgthread-2.0": "libglib2.0-0", "libgobject-2.0": "libglib2.0-0"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,9 @@ def debian_package(library: str) -> str:
     if not match:
         return library
     base, version = match.groups()
+    if base in PACKAGE_EXCEPTIONS:
+        return PACKAGE_EXCEPTIONS[base]
+    base = base.lower()  # libX11-xcb.so.1 -> libx11-xcb1, libGL.so.1 -> libgl1
     return f"{base}{'-' if base[-1].isdigit() else ''}{version}"
 
 

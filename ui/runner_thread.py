@@ -27,6 +27,8 @@ from PySide6.QtCore import QThread, Signal
 from core.errors import ExchangeStartError, UserError
 from core.ports import OrderRejectedError, RetryableError
 from live.events import Event, EventListener, StartRetry
+from live.feeds import ReplayFeed
+from cli.logging_setup import use_market_clock
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +80,14 @@ class RunnerThread(QThread):
                 getattr(service, name)(*args)
             if stop_now:
                 service.stop()
-            service.run()
+            replay = isinstance(getattr(service, "feed", None), ReplayFeed)
+            if replay:
+                use_market_clock(service.clock)  # the log file: the replayed candle's time, not the wall clock
+            try:
+                service.run()
+            finally:
+                if replay:
+                    use_market_clock(None)
         except (ExchangeStartError, OrderRejectedError) as exc:
             refusal = exc.cause if isinstance(exc, ExchangeStartError) else exc
             if isinstance(refusal, OrderRejectedError):  # the key, its permissions, the IP: say which

@@ -146,11 +146,18 @@ class StatusTable(QTableWidget):
     def symbol_at(self, row: int) -> str | None:
         return next((symbol for symbol, index in self._rows.items() if index == row), None)
 
+    def menu_actions(self, symbol: str) -> list[str]:
+        """Pause for a symbol that trades, Resume for one that is paused (by the user or by an
+        error), never both; Flatten always."""
+        row = self.latest.get(symbol)
+        paused = row is not None and row.state in (SymbolRunState.PAUSED, SymbolRunState.ERROR)
+        return ["resume" if paused else "pause", "flatten"]
+
     def menu_for(self, symbol: str) -> QMenu:
         menu = QMenu(self)
         labels = {"pause": self.tr("Pause {symbol}"), "resume": self.tr("Resume {symbol}"),
                   "flatten": self.tr("Flatten {symbol}…")}
-        for action, _ in self.ACTIONS:
+        for action in self.menu_actions(symbol):
             menu.addAction(labels[action].format(symbol=symbol)).triggered.connect(
                 lambda checked=False, a=action: self.symbol_action.emit(a, symbol))
         return menu

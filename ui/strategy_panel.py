@@ -10,7 +10,7 @@ from dataclasses import replace
 from functools import partial
 
 from PySide6.QtCore import QCoreApplication, QT_TRANSLATE_NOOP, Signal
-from PySide6.QtWidgets import QComboBox, QGridLayout, QGroupBox, QLabel, QVBoxLayout
+from PySide6.QtWidgets import QComboBox, QGridLayout, QGroupBox, QLabel, QSpinBox, QVBoxLayout
 
 from config.settings import AppSettings, SettingsError, parse_settings, settings_to_dict
 from core.params import ENTRY_MODES, REFERENCES, SignalParams
@@ -30,8 +30,6 @@ NUMBER_FIELDS: dict[str, tuple[str, str]] = {
         "StrategyPanel", "[S1] Fast EMA length of the MACD line (MACD reference only)")),
     "strategy.signal.macd.slow": (QT_TRANSLATE_NOOP("StrategyPanel", "MACD slow"), QT_TRANSLATE_NOOP(
         "StrategyPanel", "[S1, S3] Slow EMA length of the MACD line; equal to fast makes the line always 0")),
-    "exchange.leverage": (QT_TRANSLATE_NOOP("StrategyPanel", "Leverage (x)"), QT_TRANSLATE_NOOP(
-        "StrategyPanel", "Leverage set on each symbol at start (1 to 125)")),
     "strategy.exit.take_profit_pct": (QT_TRANSLATE_NOOP("StrategyPanel", "Take profit %"), QT_TRANSLATE_NOOP(
         "StrategyPanel", "[X1] Close the main position at this profit, percent of the entry price")),
     "strategy.exit.trailing_pct": (QT_TRANSLATE_NOOP("StrategyPanel", "Trailing %"), QT_TRANSLATE_NOOP(
@@ -41,6 +39,8 @@ NUMBER_FIELDS: dict[str, tuple[str, str]] = {
     "strategy.exit.max_hold_bars": (QT_TRANSLATE_NOOP("StrategyPanel", "Max hold (5m bars)"), QT_TRANSLATE_NOOP(
         "StrategyPanel", "[X2] Close the main position after this many 5-minute candles (24 = 2 hours)")),
 }
+LEVERAGE_KEY = "exchange.leverage"
+LEVERAGE_BOUNDS = (1, 125)  # Binance USDT-M: 1x to 125x (a symbol's bracket may allow less; it then refuses [O7])
 REFERENCE_LABELS = {"centerline": QT_TRANSLATE_NOOP("StrategyPanel", "RSI centerline"),
                     "macd": QT_TRANSLATE_NOOP("StrategyPanel", "MACD line")}
 ENTRY_LABELS = {"level": QT_TRANSLATE_NOOP("StrategyPanel", "level"),
@@ -77,6 +77,7 @@ class StrategyPanel(QGroupBox):
         self.symbols = SymbolsEditor()
         self.symbols.call_size_changed.connect(self.call_size_changed)
         self.symbols.set_sizes({name: sym.call_size for name, sym in settings.symbols.items()})
+        self.symbols.set_leverages({name: sym.leverage for name, sym in settings.symbols.items()})
 
         self.fields: dict[str, ValidatedField] = {}
         for key, (label, tip) in NUMBER_FIELDS.items():
@@ -86,6 +87,15 @@ class StrategyPanel(QGroupBox):
             field.message_changed.connect(self._show_messages)
             field.value_changed.connect(self._update_warning)
             self.fields[key] = field
+
+        self.leverage = QSpinBox()
+        self.leverage.setObjectName(LEVERAGE_KEY)
+        self.leverage.setRange(*LEVERAGE_BOUNDS)
+        self.leverage.setSuffix(" x")
+        self.leverage.setValue(settings.exchange.leverage)
+        describe(self.leverage, self.tr("Leverage (x)"),
+                 self.tr("Leverage set on each symbol at Start, 1 to 125 x (Binance's bounds); a symbol's own "
+                         "leverage in the symbols table overrides it"))
 
         self.reference = QComboBox()
         for name in REFERENCES:
@@ -105,6 +115,12 @@ class StrategyPanel(QGroupBox):
         self.messages = QLabel()
         self.messages.setWordWrap(True)
         self.messages.setStyleSheet("color: #b00020;")
+        self.running_note = QLabel(self.tr(
+            "Trading: only CALL_SIZE can change now, and it applies to the next order. The other "
+            "strategy settings are locked; stop to change them, they apply at the next Start."))
+        self.running_note.setWordWrap(True)
+        self.running_note.setStyleSheet("color: #8a5a00;")
+        self.running_note.setVisible(False)
         self.s3_warning = QLabel()
         self.s3_warning.setWordWrap(True)
         self.s3_warning.setStyleSheet("color: #8a5a00; font-weight: bold;")
@@ -117,7 +133,7 @@ class StrategyPanel(QGroupBox):
             (self.reference, f["strategy.rsi_length"]),
             (f["strategy.signal.centerline"], self.entry),
             (f["strategy.signal.macd.fast"], f["strategy.signal.macd.slow"]),
-            (f["exchange.leverage"], f["strategy.exit.take_profit_pct"]),
+            (self.leverage, f["strategy.exit.take_profit_pct"]),
             (f["strategy.exit.trailing_pct"], f["strategy.exit.trailing_activation_pct"]),
             (f["strategy.exit.max_hold_bars"], None),
         ]
@@ -128,6 +144,7 @@ class StrategyPanel(QGroupBox):
                     grid.addWidget(widget, row, 2 * column + 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.symbols)
+        layout.addWidget(self.running_note)
         layout.addLayout(grid)
         layout.addWidget(self.s3_warning)
         layout.addWidget(self.messages)
@@ -140,12 +157,18 @@ class StrategyPanel(QGroupBox):
         return self.fields[key]
 
     def set_running(self, running: bool) -> None:
-        """While running only CALL_SIZE may change (it applies to the next order)."""
+        """While running only CALL_SIZE may change (it applies to the next order): every other field
+        is locked (greyed out, not merely read-only) and a line says when they apply."""
         for field in self.fields.values():
             field.setReadOnly(running)
+            field.setEnabled(not running)
         self.reference.setEnabled(not running)
         self.entry.setEnabled(not running)
+        self.leverage.setEnabled(not running)  # set on the exchange at Start
         self.symbols.set_running(running)
+        self.running_note.setVisible(running)
+        if not running:
+            self._update_warning()  # MACD / centerline fields enabled by the reference again
 
     def base_settings(self) -> AppSettings:
         """The settings this panel does not edit (ui, alerts, paths...), as last loaded or chosen."""
@@ -166,9 +189,16 @@ class StrategyPanel(QGroupBox):
             _put(data, key, field.value())
         _put(data, "strategy.signal.reference", self.reference.currentData())
         _put(data, "strategy.signal.entry", self.entry.currentData())
+        _put(data, LEVERAGE_KEY, self.leverage.value())
         old_symbols = data["symbols"]
-        data["symbols"] = {name: {**old_symbols.get(name, {}), "call_size": size}
-                           for name, size in self.symbols.sizes().items()}
+        leverages = self.symbols.leverages()
+        data["symbols"] = {}
+        for name, size in self.symbols.sizes().items():
+            entry = {key: value for key, value in old_symbols.get(name, {}).items() if key != "leverage"}
+            entry["call_size"] = size
+            if leverages.get(name) is not None:
+                entry["leverage"] = leverages[name]
+            data["symbols"][name] = entry
         return parse_settings(data)
 
     def warnings(self) -> list[str]:

@@ -15,11 +15,15 @@ from PySide6.QtWidgets import (
 
 from config.settings import SettingsError
 from ui.accessibility import describe
-from ui.validators import DEFAULT_MIN_NOTIONAL, check_call_size, check_symbol, notional_warning
+from ui.validators import (
+    DEFAULT_MIN_NOTIONAL, check_call_size, check_symbol, check_symbol_leverage, notional_warning,
+)
 
 COLUMNS = (QT_TRANSLATE_NOOP("SymbolsEditor", "Symbol"), "CALL_SIZE", QT_TRANSLATE_NOOP("SymbolsEditor", "Price"),
-           QT_TRANSLATE_NOOP("SymbolsEditor", "Notional USDT"))
+           QT_TRANSLATE_NOOP("SymbolsEditor", "Notional USDT"), QT_TRANSLATE_NOOP("SymbolsEditor", "Leverage"))
 _SIZE_COLUMN = 1
+_LEVERAGE_COLUMN = 4
+_EDITABLE = (_SIZE_COLUMN, _LEVERAGE_COLUMN)
 WARNING_BRUSH = QBrush(QColor("#fff0c2"))
 
 
@@ -30,6 +34,8 @@ class SymbolsEditor(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._sizes: dict[str, float] = {}
+        self._leverages: dict[str, int | None] = {}  # a symbol's own leverage; None: the default one
+        self._running = False
         self._prices: dict[str, float] = {}
         self._min_notional: dict[str, float] = {}
         self._known: set[str] | None = None
@@ -53,7 +59,8 @@ class SymbolsEditor(QWidget):
         self.remove_button = QPushButton(self.tr("Remove"))
         describe(self.table, self.tr("Symbols and CALL_SIZE"),
                  self.tr("CALL_SIZE: main and hedge quantity in base-asset units; double-click to change it, "
-                         "also while running (applies to the next order)"))
+                         "also while running (applies to the next order). Leverage: the symbol's own "
+                         "leverage (1 to 125), empty for the default one; set at Start"))
         describe(self.new_symbol, self.tr("New symbol"),
                  self.tr("A Binance USDT-M futures symbol to add, e.g. XRPUSDT (only while stopped)"))
         describe(self.new_size, self.tr("New symbol's CALL_SIZE"),
@@ -90,6 +97,18 @@ class SymbolsEditor(QWidget):
         self._rebuild()
         self.symbols_changed.emit(list(self._sizes))
 
+    def prices(self) -> dict[str, float]:
+        """The last price seen per symbol (status rows, the connection test)."""
+        return dict(self._prices)
+
+    def leverages(self) -> dict[str, int | None]:
+        return {symbol: self._leverages.get(symbol) for symbol in self._sizes}
+
+    def set_leverages(self, leverages: dict[str, int | None]) -> None:
+        self._leverages = dict(leverages)
+        for symbol in self._sizes:
+            self._refresh_row(symbol)
+
     def set_price(self, symbol: str, price: float | None) -> None:
         if price is None or self._prices.get(symbol) == price:
             return
@@ -104,8 +123,13 @@ class SymbolsEditor(QWidget):
             self._refresh_row(symbol)
 
     def set_running(self, running: bool) -> None:
+        """Symbols and leverage are fixed while trading (leverage is set on the exchange at Start)."""
+        self._running = running
         for widget in (self.new_symbol, self.new_size, self.add_button, self.remove_button):
             widget.setEnabled(not running)
+        for row in range(self.table.rowCount()):
+            item = self.table.item(row, _LEVERAGE_COLUMN)
+            item.setFlags(item.flags() & ~Qt.ItemIsEditable if running else item.flags() | Qt.ItemIsEditable)
 
     def warnings(self) -> list[str]:
         return [text for text in (self._warning(symbol) for symbol in self._sizes) if text]
@@ -120,7 +144,7 @@ class SymbolsEditor(QWidget):
             self.table.insertRow(row)
             for column in range(len(COLUMNS)):
                 item = QTableWidgetItem()
-                if column != _SIZE_COLUMN:
+                if column not in _EDITABLE or (column == _LEVERAGE_COLUMN and self._running):
                     item.setFlags(item.flags() & ~Qt.ItemIsEditable)
                 self.table.setItem(row, column, item)
         self._filling = False
@@ -137,8 +161,9 @@ class SymbolsEditor(QWidget):
         size = self._sizes[symbol]
         price = self._prices.get(symbol)
         warning = self._warning(symbol)
+        leverage = self._leverages.get(symbol)
         texts = (symbol, f"{size:g}", "" if price is None else f"{price:g}",
-                 "" if price is None else f"{size * price:,.2f}")
+                 "" if price is None else f"{size * price:,.2f}", "" if leverage is None else str(leverage))
         self._filling = True
         for column, text in enumerate(texts):
             item = self.table.item(row, column)
@@ -158,9 +183,12 @@ class SymbolsEditor(QWidget):
     # ----- edits ----------------------------------------------------------------------------
 
     def _on_item_changed(self, item: QTableWidgetItem) -> None:
-        if self._filling or item.column() != _SIZE_COLUMN:
+        if self._filling or item.column() not in _EDITABLE:
             return
         symbol = list(self._sizes)[item.row()]
+        if item.column() == _LEVERAGE_COLUMN:
+            self._on_leverage_changed(symbol, item.text())
+            return
         try:
             size = check_call_size(symbol, item.text())
         except SettingsError as exc:
@@ -172,6 +200,18 @@ class SymbolsEditor(QWidget):
         self._refresh_row(symbol)
         if changed:
             self.call_size_changed.emit(symbol, size)
+
+    def _on_leverage_changed(self, symbol: str, text: str) -> None:
+        try:
+            leverage = check_symbol_leverage(symbol, text)
+        except SettingsError as exc:
+            kept = self._leverages.get(symbol)
+            self._refresh_row(symbol)  # refused: the cell shows the leverage in use again
+            self._show_warnings(self.tr("{problem}; kept {value}").format(
+                problem=exc, value=self.tr("the default") if kept is None else str(kept)))
+            return
+        self._leverages[symbol] = leverage
+        self._refresh_row(symbol)
 
     def _on_add(self) -> None:
         try:

@@ -77,6 +77,14 @@ def check_call_size(symbol: str, text: str) -> float:
     return _checked(SYMBOL_SCHEMA["call_size"], label, parse_number_text(label, text))
 
 
+def check_symbol_leverage(symbol: str, text: str) -> int | None:
+    """A symbol's own leverage; empty: none (the default leverage applies)."""
+    if not text.strip():
+        return None
+    label = translate("Validators", "{symbol} leverage").format(symbol=symbol)
+    return int(_checked(SYMBOL_SCHEMA["leverage"], label, parse_number_text(label, text)))
+
+
 def check_symbol(text: str, existing: set[str], known: set[str] | None = None) -> str:
     """A new symbol: upper-cased, a USDT-M name, not a duplicate, listed by the exchange when known."""
     symbol = text.strip().upper()

@@ -5,6 +5,7 @@
 - a **Settings** menu: *Language* (automatic / English / 한국어; saved as ``ui.language``; while
   stopped the window offers to reopen in it at once, else it applies the next time the window
   opens) and *Alerts…* (ui/alerts_dialog.py);
+- a **Help** menu with *About AutoHedge…* (ui/about_dialog.py: version, commit, data folder);
 - the desktop notifier (ui/tray.py) where the desktop has a tray;
 - the keyboard shortcuts (ui/shortcuts.py);
 
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import QMainWindow
 from config.settings import AlertSettings, UiSettings
 from live.alerts import AlertSink, alerting_builder, apprise_sinks
 from ui import i18n
+from ui.about_dialog import AboutDialog
 from ui.alerts_dialog import AlertsDialog
 from ui.shortcuts import install_shortcuts
 from ui.tray import desktop_sink
@@ -50,6 +52,14 @@ class WindowExtras:
             self.language_actions[code] = action
         self.alerts_action = menu.addAction(QCoreApplication.translate("WindowExtras", "Alerts…"))
         self.alerts_action.triggered.connect(self.edit_alerts)
+        help_menu = window.menuBar().addMenu(QCoreApplication.translate("WindowExtras", "Help"))
+        self.about_action = help_menu.addAction(QCoreApplication.translate("WindowExtras", "About AutoHedge…"))
+        self.about_action.triggered.connect(self.show_about)
+
+    def show_about(self) -> AboutDialog:
+        dialog = AboutDialog(self.window)
+        dialog.open()
+        return dialog
 
     # ----- language ---------------------------------------------------------------------------
 

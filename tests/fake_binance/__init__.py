@@ -64,18 +64,20 @@ class FakeBinance:
                  api_key: str = TEST_API_KEY, api_secret: str = TEST_API_SECRET,
                  specs: dict[str, SymbolSpec] | None = None, wallet: str = "10000",
                  symbols: list[str] | None = None, lenient_client_ids: bool = False,
-                 lenient_account_settings: bool = False, weight_limit: int | None = 2400):
+                 lenient_account_settings: bool = False, weight_limit: int | None = 2400,
+                 order_schema: str = "2026-07"):
         """Binance's rules by default. Leniencies, only for tests that name them:
         ``lenient_client_ids`` refuses any client id used before, even by a finished order (Binance
         only refuses an id an OPEN order has); ``lenient_account_settings`` lets margin type and
         leverage change whatever the positions (Binance: -4048 / -4047 / -4161 / -2027);
-        ``weight_limit=None`` turns the per-minute request weight limit off."""
+        ``weight_limit=None`` turns the per-minute request weight limit off. ``order_schema`` names an
+        older New Order answer shape ("2025-12", "legacy"); Binance's 2026-07 shape by default."""
         market = Market(data_dir, symbols)
         if start_ms is not None:
             market.now_ms = start_ms
         engine = Engine(market, specs, Decimal(wallet), lenient_client_ids=lenient_client_ids,
                         lenient_account_settings=lenient_account_settings)
-        self.exchange = FakeExchange(engine, api_key, api_secret, weight_limit)
+        self.exchange = FakeExchange(engine, api_key, api_secret, weight_limit, order_schema)
         self.port = port
         self._loop = asyncio.new_event_loop()
         self._thread: threading.Thread | None = None
@@ -193,6 +195,23 @@ class FakeBinance:
     def trade_by_hand(self, symbol: str, side: str, position_side: str, quantity: str) -> dict:
         return incidents.trade_by_hand(self.exchange.engine, symbol, side, position_side, quantity).to_json()
 
+    def settle_position(self, symbol: str, side: str) -> dict:
+        """A delisting/delivery close (client id ``settlement_autoclose-``)."""
+        return incidents.settle(self.exchange.engine, symbol, side).to_json()
+
+    def empty_liquidation(self, symbol: str, side: str) -> dict:
+        """A liquidation frame with quantity 0 that closes nothing."""
+        return incidents.empty_liquidation(self.exchange.engine, symbol, side)
+
+    def margin_call(self, symbol: str) -> dict:
+        return incidents.margin_call(self.exchange.engine, symbol)
+
+    def set_commission(self, asset: str = "USDT", bnb_price: str = "600") -> None:
+        """Option: user-stream commissions in BNB (``asset="BNB"``) or USDT (the default)."""
+        engine = self.exchange.engine
+        with engine.lock:
+            engine.commission_asset, engine.bnb_price = asset, Decimal(bnb_price)
+
     def fire_timers(self) -> int:
         """Run every delayed execution / fill / visibility change now; returns how many ran."""
         async def fire() -> int:
@@ -270,6 +289,18 @@ class FakeControl:
     def trade_by_hand(self, symbol: str, side: str, position_side: str, quantity: str) -> dict:
         return self._call("POST", "/_fake/trade", {"symbol": symbol, "side": side, "positionSide": position_side,
                                                    "quantity": quantity})
+
+    def settle_position(self, symbol: str, side: str) -> dict:
+        return self._call("POST", "/_fake/settle", {"symbol": symbol, "side": side})
+
+    def empty_liquidation(self, symbol: str, side: str) -> dict:
+        return self._call("POST", "/_fake/liquidate_empty", {"symbol": symbol, "side": side})
+
+    def margin_call(self, symbol: str) -> dict:
+        return self._call("POST", "/_fake/margin_call", {"symbol": symbol})
+
+    def set_commission(self, asset: str = "USDT", bnb_price: str = "600") -> dict:
+        return self._call("POST", "/_fake/commission", {"asset": asset, "bnb_price": bnb_price})
 
     def reset(self) -> None:
         self._call("POST", "/_fake/reset")

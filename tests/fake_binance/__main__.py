@@ -22,11 +22,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="let the market clock run at this multiple of real time (0 = only /_fake/clock moves it)")
     parser.add_argument("--no-weight-limit", action="store_true",
                         help="turn off the 2400/minute request weight limit (not Binance's behaviour)")
+    parser.add_argument("--order-schema", choices=("2026-07", "2025-12", "legacy"), default="2026-07",
+                        help="shape of New Order answers (default: Binance's 2026-07 schema, no avgPrice/cumQuote)")
     args = parser.parse_args(argv)
     fake = FakeBinance(args.data, args.port, parse_start(args.start) if args.start else None,
                        args.api_key, args.api_secret, wallet=args.wallet,
                        lenient_client_ids=args.lenient_client_ids,
-                       weight_limit=None if args.no_weight_limit else 2400).start()
+                       weight_limit=None if args.no_weight_limit else 2400,
+                       order_schema=args.order_schema).start()
     if args.clock_speed > 0:
         fake.run_market_clock(args.clock_speed)
     print(f"fake Binance listening on {fake.base_url} (market time {fake.now_ms})", flush=True)

@@ -154,6 +154,11 @@ class Engine:
         self.lock = threading.RLock()
         self.timers = Timers(self.lock)
         self.listeners: list = []  # callables(event: dict) for the user data stream
+        self.funding_listeners: list = []  # callables(symbol, change, rate, time) per funding payment (income.py)
+        # Option: the commission asset of user-stream fills. "BNB" (with ``bnb_price``, USDT per BNB)
+        # models "pay fees with BNB": ``N`` = BNB and ``n`` in BNB; the wallet still pays in USDT.
+        self.commission_asset = "USDT"
+        self.bnb_price = Decimal("600")
 
     @property
     def epoch(self) -> int:
@@ -310,6 +315,8 @@ class Engine:
         if side not in ("BUY", "SELL"):
             raise ApiError.of(-1117)
         order_type = _param(params, "type")
+        if order_type in ("STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"):
+            raise ApiError.of(-4120)  # conditional orders live on the Algo Order service since 2025-12-09 (algo.py)
         if order_type != "MARKET":
             raise ApiError.of(-1116)  # the fake only trades MARKET orders
         position_side = params.get("positionSide", "BOTH")
@@ -434,7 +441,12 @@ class Engine:
 
     def _order_event(self, order: Order, execution: str, last_qty: Decimal, last_price: Decimal, fee: Decimal,
                      realized: Decimal = Decimal(0)) -> None:
-        self._emit(events.order_trade_update(order, execution, last_qty, last_price, fee, realized))
+        if execution == "TRADE" and last_qty > 0:
+            self._emit(events.trade_lite(order, last_qty, last_price))  # Binance sends it first
+        fee_asset = self.commission_asset
+        if fee_asset == "BNB":
+            fee = (fee / self.bnb_price).quantize(Decimal("0.00000001"))
+        self._emit(events.order_trade_update(order, execution, last_qty, last_price, fee, realized, fee_asset))
 
     def _account_event(self, reason: str, changed: list[tuple[str, str]], balance_change: Decimal = Decimal(0)) -> None:
         entries = []
@@ -464,16 +476,21 @@ class Engine:
 
     # ----- views -------------------------------------------------------------------------------
 
-    def position_rows(self, symbol: str | None, only_open: bool) -> list[dict[str, object]]:
-        """positionRisk rows: LONG and SHORT separately in hedge mode; SHORT amounts are negative."""
+    def position_rows(self, symbol: str | None, only_open: bool, v3: bool = False) -> list[dict[str, object]]:
+        """positionRisk rows: LONG and SHORT separately in hedge mode; SHORT amounts are negative.
+
+        ``v3`` (GET /fapi/v3/positionRisk): only symbols with a position, but then both sides of
+        the symbol, the flat one as a zero-amount row; without the v2-only fields (leverage,
+        marginType, isolated, maxNotionalValue: absent from the recorded v3 row)."""
         with self.lock:
             rows = []
             sides = ("LONG", "SHORT") if self.account.dual_side else ("BOTH",)
             for sym in ([symbol] if symbol else self.market.symbols):
                 self.spec(sym)
+                symbol_open = any(self.position(sym, side).qty for side in sides)
                 for side in sides:
                     pos = self.position(sym, side)
-                    if only_open and pos.qty == 0:
+                    if only_open and pos.qty == 0 and not (v3 and symbol_open):
                         continue
                     amount = -pos.qty if side == "SHORT" else pos.qty
                     mark = self.price(sym)
@@ -494,6 +511,9 @@ class Engine:
                         "maxNotionalValue": str(self.spec(sym).notional_cap(self.leverage(sym))),
                         "updateTime": pos.update_time,
                     })
+                    if v3:
+                        for name in ("leverage", "marginType", "isolated", "maxNotionalValue"):
+                            rows[-1].pop(name)
             return rows
 
     def balance_rows(self) -> list[dict[str, object]]:
@@ -533,5 +553,6 @@ class Engine:
         with self.lock:
             self.timers.cancel_all()
             self.account = Account(wallet=self.initial_wallet)
+            self.commission_asset, self.bnb_price = "USDT", Decimal("600")
             self.orders.clear()
             self.late_rejections.clear()

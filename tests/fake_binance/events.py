@@ -10,6 +10,10 @@
   ``bep`` break-even price, ``cr`` accumulated realized, ``up`` unrealized, ``mt`` margin type,
   ``iw`` isolated wallet, ``ps`` position side).
 - listenKeyExpired ("Event: User Data Stream Expired").
+- TRADE_LITE (Binance, 2024-09-03): a short form of each execution, sent before its ORDER_TRADE_UPDATE
+  (recorded: tests/data/binance-real/ws/seq_BTCUSDT_LIMIT_2024-11-18.jsonl).
+- MARGIN_CALL ("Event: Margin Call"): ``cw`` cross wallet, ``p`` positions at risk (``mp`` mark price,
+  ``up`` unrealized, ``mm`` maintenance margin).
 """
 from __future__ import annotations
 
@@ -18,12 +22,12 @@ from typing import Any
 
 
 def order_trade_update(order: Any, execution: str, last_qty: Decimal, last_price: Decimal, fee: Decimal,
-                       realized: Decimal = Decimal(0)) -> dict[str, object]:
+                       realized: Decimal = Decimal(0), fee_asset: str = "USDT") -> dict[str, object]:
     return {"e": "ORDER_TRADE_UPDATE", "E": order.update_time, "T": order.update_time, "o": {
         "s": order.symbol, "c": order.client_id, "S": order.side, "o": order.order_type, "f": "GTC",
         "q": str(order.orig_qty), "p": "0", "ap": str(order.avg_price), "sp": "0", "x": execution,
         "X": order.status, "i": order.order_id, "l": str(last_qty), "z": str(order.executed_qty),
-        "L": str(last_price), "N": "USDT", "n": str(fee), "T": order.update_time, "t": order.last_trade_id,
+        "L": str(last_price), "N": fee_asset, "n": str(fee), "T": order.update_time, "t": order.last_trade_id,
         "b": "0", "a": "0", "m": False, "R": False, "wt": "CONTRACT_PRICE", "ot": order.order_type,
         "ps": order.position_side, "cp": False, "rp": str(realized), "pP": False, "si": 0, "ss": 0,
         "V": "NONE", "pm": "NONE", "gtd": 0}}
@@ -40,6 +44,16 @@ def account_update(time_ms: int, reason: str, wallet: Decimal, balance_change: D
     return {"e": "ACCOUNT_UPDATE", "E": time_ms, "T": time_ms, "a": {
         "m": reason, "B": [{"a": "USDT", "wb": str(wallet), "cw": str(wallet), "bc": str(balance_change)}],
         "P": positions}}
+
+
+def trade_lite(order: Any, last_qty: Decimal, last_price: Decimal) -> dict[str, object]:
+    return {"e": "TRADE_LITE", "E": order.update_time, "T": order.update_time, "s": order.symbol,
+            "q": str(order.orig_qty), "p": "0", "m": False, "c": order.client_id, "S": order.side,
+            "L": str(last_price), "l": str(last_qty), "t": order.last_trade_id, "i": order.order_id}
+
+
+def margin_call(time_ms: int, cross_wallet: Decimal, positions: list[dict[str, object]]) -> dict[str, object]:
+    return {"e": "MARGIN_CALL", "E": time_ms, "cw": str(cross_wallet), "p": positions}
 
 
 def listen_key_expired(time_ms: int, listen_key: str) -> dict[str, object]:

@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
 KINDS = ("latency", "http_error", "unknown_after_execute", "error", "rate_limit", "timestamp", "partial_fill",
-         "execute_later", "ack_only", "partial_then_fill", "invisible")
+         "execute_later", "ack_only", "partial_then_fill", "invisible", "service_unavailable", "me_recv_window")
 ORDER_KINDS = ("partial_fill", "execute_later", "ack_only", "partial_then_fill", "invisible")
 ANSWERS = ("503", "-1007", "timeout")
 

@@ -26,8 +26,8 @@ MINUTE_MS = 60_000
 FIRST_BAN_MS = 2 * MINUTE_MS
 LONGEST_BAN_MS = 3 * 24 * 60 * MINUTE_MS
 
-# "Request Weight" of each route on the IP limit (x-mbx-used-weight-1m). New orders count 0 there
-# (they count on the per-account order limits, which the fake does not model).
+# "Request Weight" of each route on the IP limit (x-mbx-used-weight-1m). New orders count 0 there:
+# they count on the per-account order limits (OrderCounter below).
 WEIGHTS: dict[tuple[str, str], int] = {
     ("GET", "/fapi/v1/ping"): 1, ("GET", "/fapi/v1/time"): 1, ("GET", "/fapi/v1/exchangeInfo"): 1,
     ("POST", "/fapi/v1/order"): 0, ("GET", "/fapi/v1/order"): 1,
@@ -37,6 +37,11 @@ WEIGHTS: dict[tuple[str, str], int] = {
     ("GET", "/fapi/v1/positionSide/dual"): 30, ("POST", "/fapi/v1/positionSide/dual"): 1,
     ("POST", "/fapi/v1/leverage"): 1, ("POST", "/fapi/v1/marginType"): 1,
     ("POST", "/fapi/v1/listenKey"): 1, ("PUT", "/fapi/v1/listenKey"): 1, ("DELETE", "/fapi/v1/listenKey"): 1,
+    # Algo Order service (algo.py): New Algo Order "0 on IP rate limit"; the others 1 (40 for
+    # openAlgoOrders without a symbol, which the fake does not weigh differently)
+    ("POST", "/fapi/v1/algoOrder"): 0, ("DELETE", "/fapi/v1/algoOrder"): 1, ("GET", "/fapi/v1/algoOrder"): 1,
+    ("GET", "/fapi/v1/openAlgoOrders"): 1, ("DELETE", "/fapi/v1/algoOpenOrders"): 1,
+    ("GET", "/fapi/v1/income"): 30, ("GET", "/fapi/v1/userTrades"): 5, ("GET", "/fapi/v1/fundingRate"): 1,
 }
 
 
@@ -115,3 +120,38 @@ class RateLimiter:
 
 def _seconds(ms: int) -> int:
     return max(1, -(-ms // 1000))
+
+
+ORDER_LIMITS = (("10S", 10_000, 300), ("1M", MINUTE_MS, 1200))  # exchangeInfo rateLimits ORDERS
+
+
+class OrderCounter:
+    """The account's order-rate limits (USDⓈ-M General Info, "Order Rate Limits"): every new order
+    counts in a 10-second and a one-minute window; its answer carries ``X-MBX-ORDER-COUNT-10S`` and
+    ``X-MBX-ORDER-COUNT-1M``. An order over a limit is refused with 429 -1015 and does not count."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, tuple[int, int]] = {}  # interval -> (window index, count)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+    def _count(self, interval: str, window_ms: int, now_ms: int) -> int:
+        window, count = self._counts.get(interval, (-1, 0))
+        return count if window == now_ms // window_ms else 0
+
+    def take(self, now_ms: int) -> tuple[dict[str, str], tuple[int, str] | None]:
+        """Count one new order: (headers, None), or (headers, (limit, interval)) when over a limit."""
+        with self._lock:
+            for interval, window_ms, limit in ORDER_LIMITS:
+                if self._count(interval, window_ms, now_ms) >= limit:
+                    return self.headers(now_ms), (limit, "10SECOND" if interval == "10S" else "1MINUTE")
+            for interval, window_ms, _ in ORDER_LIMITS:
+                self._counts[interval] = (now_ms // window_ms, self._count(interval, window_ms, now_ms) + 1)
+            return self.headers(now_ms), None
+
+    def headers(self, now_ms: int) -> dict[str, str]:
+        return {f"X-MBX-ORDER-COUNT-{interval}": str(self._count(interval, window_ms, now_ms))
+                for interval, window_ms, _ in ORDER_LIMITS}

@@ -19,11 +19,12 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from tests.fake_binance import incidents
+from tests.fake_binance import algo, incidents
+from tests.fake_binance.income import ROUTES as HISTORY_ROUTES, IncomeBook
 from tests.fake_binance.engine import Engine, Order
-from tests.fake_binance.errors import UNKNOWN_ERROR_CODE, ApiError, banned, signature_valid
+from tests.fake_binance.errors import SERVICE_UNAVAILABLE, UNKNOWN_ERROR_CODE, ApiError, banned, signature_valid
 from tests.fake_binance.faults import ORDER_KINDS, Fault, FaultBook
-from tests.fake_binance.limits import RateLimiter, weight_of
+from tests.fake_binance.limits import OrderCounter, RateLimiter, weight_of
 from tests.fake_binance.market import INTERVAL_MS
 from tests.fake_binance.streams import ListenKeys, StreamHub, kline_event
 
@@ -41,15 +42,22 @@ class Route:
 class FakeExchange:
     """Engine + faults + streams + request security, independent of how the server is run."""
 
-    def __init__(self, engine: Engine, api_key: str, api_secret: str, weight_limit: int | None = 2400):
+    def __init__(self, engine: Engine, api_key: str, api_secret: str, weight_limit: int | None = 2400,
+                 order_schema: str = "2026-07"):
         """``weight_limit``: the IP's REQUEST_WEIGHT per minute (Binance: 2400); None = no limit,
-        only for tests that name it."""
+        only for tests that name it. ``order_schema``: the shape of New Order answers (see
+        :data:`ORDER_SCHEMAS`); Binance's documented 2026-07 schema by default."""
+        if order_schema not in ORDER_SCHEMAS:
+            raise ValueError(f"unknown order schema {order_schema!r}; one of {', '.join(ORDER_SCHEMAS)}")
+        self.order_schema = order_schema
+        self.orders = OrderCounter()
         self.engine = engine
         self.api_key = api_key
         self._api_secret = api_secret
         self.faults = FaultBook()
         self.limiter = RateLimiter(weight_limit)
         self.listen_keys = ListenKeys()
+        self.algo = algo.AlgoService(engine)  # conditional orders (algo.py)
         self.hub = StreamHub(self.listen_keys, lambda: self.engine.market.now_ms)
         self._clock_task: asyncio.Task | None = None
         self.skew_ms = 0
@@ -57,6 +65,7 @@ class FakeExchange:
         self.request_log: list[tuple[str, str]] = []  # (method, path) of every REST call
         self.in_flight = 0  # REST requests being handled (tests wait for 0 before a reset)
         engine.listeners.append(self._on_user_event)
+        self.income = IncomeBook(engine)  # income, userTrades, fundingRate (income.py)
 
     # ----- clocks -------------------------------------------------------------------------------
 
@@ -84,6 +93,7 @@ class FakeExchange:
             if target < before:
                 raise ValueError(f"the clock only moves forward ({target} < {before})")
             market.now_ms = target
+            self.algo.on_clock(before, target)  # conditional orders whose trigger the new candles reached
             events = []
             for stream in sorted(self.hub.streams_wanted()):
                 symbol, _, interval = stream.partition("@kline_")
@@ -127,6 +137,7 @@ class FakeExchange:
         self.faults.clear()
         self.skew_ms = 0
         self.limiter.reset()
+        self.orders.reset()
         self.listen_keys.clear()
 
     def _on_user_event(self, event: dict) -> None:
@@ -175,11 +186,26 @@ class FakeExchange:
             self._check_security(route, request, params, query + body, arrived_ms)
         except ApiError as error:
             return _error_response(error)
+        is_new_order = (request.method, route.path) == ("POST", "/fapi/v1/order")
+        if is_new_order:
+            order_headers, over = self.orders.take(arrived_ms)
+            if over is not None:
+                return _error_response(ApiError.of(-1015, *over, headers=order_headers))
+            response = await self._handle_checked(route, request, params, arrived_ms, arrived_at, epoch, client_id)
+            response.headers.update(order_headers)
+            return response
+        return await self._handle_checked(route, request, params, arrived_ms, arrived_at, epoch, client_id)
+
+    async def _handle_checked(self, route: "Route", request: web.Request, params: Params, arrived_ms: int,
+                              arrived_at: float, epoch: int, client_id: str | None) -> web.Response:
         fired = self.faults.take(request.method, request.path, client_id)
         for fault in fired:
             if fault.kind == "latency":
                 await asyncio.sleep(fault.latency_ms / 1000)
         is_new_order = (request.method, route.path) == ("POST", "/fapi/v1/order")
+        if is_new_order and _reduces_exposure(params):
+            # -1008: "Close-position, reduce-only, and cancel orders are exempt" (General Info).
+            fired = [fault for fault in fired if not (fault.kind == "error" and fault.code == -1008)]
         order_fault = next((f for f in fired if f.kind in ORDER_KINDS), None) if is_new_order else None
         try:
             for fault in fired:
@@ -220,7 +246,7 @@ class FakeExchange:
             except ApiError:
                 found = None
             if found is not None:
-                return web.json_response(_order_body(found, params))
+                return web.json_response(_order_body(found, params, self.order_schema))
         return _error_response(ApiError.of(-1007))
 
     def _check_security(self, route: Route, request: web.Request, params: Params, total_params: str,
@@ -254,6 +280,10 @@ def _early_answer(fault: Fault) -> web.Response | None:
         return _error_response(ApiError.of(-1003, 2400, headers=headers))
     if fault.kind == "timestamp":
         return _error_response(ApiError.of(-1021))
+    if fault.kind == "me_recv_window":  # the matching engine's late-request refusal
+        return _error_response(ApiError.of(-5028))
+    if fault.kind == "service_unavailable":  # General Info 503 variant B: a certain failure
+        return _error_response(ApiError(*SERVICE_UNAVAILABLE, status=503))
     if fault.kind == "error" and not fault.execute:
         return _error_response(ApiError.of(fault.code or -1006))
     return None
@@ -323,23 +353,48 @@ def _klines(ex: FakeExchange, params: Params) -> object:
 
 def _new_order(ex: FakeExchange, params: Params, fault: Fault | None = None, since_arrival_ms: int = 0) -> object:
     order = ex.engine.new_order(params, fault, since_arrival_ms)
-    return None if order is None else _order_body(order, params)
+    return None if order is None else _order_body(order, params, ex.order_schema)
 
 
-def _order_body(order: Order, params: Params) -> dict[str, object]:
+# New Order answer shapes. "2026-07": Binance's documented schema since then (no avgPrice, no
+# cumQuote; binance-connector-python usds-futures CHANGELOG 14.0.0 and its test_new_order_success).
+# "2025-12": a real RESULT answer of 2025-12-22 (avgPrice, cumQuote, no cumQty). "legacy": all three.
+ORDER_SCHEMAS: dict[str, tuple[str, ...]] = {"2026-07": ("avgPrice", "cumQuote"), "2025-12": ("cumQty",),
+                                             "legacy": ()}
+# GET /fapi/v1/order answers without cumQty (query_order docs example of 2026-08).
+QUERY_DROPS = ("cumQty",)
+
+
+def _reduces_exposure(params: Params) -> bool:
+    """LONG+SELL, SHORT+BUY, reduceOnly or closePosition (General Info, -1008 exemption)."""
+    side, position_side = params.get("side"), params.get("positionSide")
+    return ((position_side, side) in (("LONG", "SELL"), ("SHORT", "BUY"))
+            or params.get("reduceOnly") == "true" or params.get("closePosition") == "true")
+
+
+def _order_body(order: Order, params: Params, schema: str = "2026-07") -> dict[str, object]:
     body = order.to_json()
     if params.get("newOrderRespType", "ACK") == "ACK":
         # ACK: the order is accepted; its outcome must be queried.
         body.update({"status": "NEW", "executedQty": "0", "cumQty": "0", "cumQuote": "0", "avgPrice": "0.00"})
+    for name in ORDER_SCHEMAS[schema]:
+        body.pop(name, None)
+    return body
+
+
+def _query_body(order: Order) -> dict[str, object]:
+    body = order.to_json()
+    for name in QUERY_DROPS:
+        body.pop(name, None)
     return body
 
 
 def _get_order(ex: FakeExchange, params: Params) -> object:
-    return ex.engine.find_order(params).to_json()
+    return _query_body(ex.engine.find_order(params))
 
 
-def _position_risk(only_open: bool) -> Callable[[FakeExchange, Params], object]:
-    return lambda ex, params: ex.engine.position_rows(params.get("symbol"), only_open)
+def _position_risk(only_open: bool, v3: bool = False) -> Callable[[FakeExchange, Params], object]:
+    return lambda ex, params: ex.engine.position_rows(params.get("symbol"), only_open, v3)
 
 
 def _balance(ex: FakeExchange, params: Params) -> object:
@@ -403,7 +458,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/fapi/v1/order", "SIGNED", _new_order),
     Route("GET", "/fapi/v1/order", "SIGNED", _get_order),
     Route("GET", "/fapi/v2/positionRisk", "SIGNED", _position_risk(only_open=False)),
-    Route("GET", "/fapi/v3/positionRisk", "SIGNED", _position_risk(only_open=True)),
+    Route("GET", "/fapi/v3/positionRisk", "SIGNED", _position_risk(only_open=True, v3=True)),
     Route("GET", "/fapi/v2/balance", "SIGNED", _balance),
     Route("GET", "/fapi/v3/balance", "SIGNED", _balance),
     Route("GET", "/fapi/v2/account", "SIGNED", _account),
@@ -415,7 +470,8 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/fapi/v1/listenKey", "USER_STREAM", _listen_key_new),
     Route("PUT", "/fapi/v1/listenKey", "USER_STREAM", _listen_key_keepalive),
     Route("DELETE", "/fapi/v1/listenKey", "USER_STREAM", _listen_key_close),
-)
+    *(Route(*route) for route in HISTORY_ROUTES),
+) + tuple(Route(*endpoint) for endpoint in algo.ENDPOINTS)
 ROUTE_TABLE = {(route.method, route.path): route for route in ROUTES}
 
 
@@ -427,7 +483,8 @@ def control_routes(ex: FakeExchange) -> list[web.RouteDef]:
         snapshot = ex.engine.snapshot()
         snapshot.update(faults=ex.faults.armed(), fired=ex.faults.history, skew_ms=ex.skew_ms,
                         server_time=ex.server_time(), requests=[list(item) for item in ex.request_log],
-                        in_flight=ex.in_flight, timers_pending=ex.engine.timers.pending)
+                        in_flight=ex.in_flight, timers_pending=ex.engine.timers.pending,
+                        algo_orders=ex.algo.snapshot())
         return web.json_response(snapshot)
 
     async def clock(request: web.Request) -> web.Response:
@@ -508,8 +565,24 @@ def control_routes(ex: FakeExchange) -> list[web.RouteDef]:
                                                                                  b.get("qty")))),
             web.post("/_fake/funding", incident(lambda b: {"change": str(incidents.pay_funding(
                 ex.engine, b["symbol"], str(b["rate"])))})),
+            web.post("/_fake/settle", incident(lambda b: incidents.settle(ex.engine, b["symbol"], b["side"]))),
+            web.post("/_fake/liquidate_empty", incident(
+                lambda b: incidents.empty_liquidation(ex.engine, b["symbol"], b["side"]))),
+            web.post("/_fake/margin_call", incident(lambda b: incidents.margin_call(ex.engine, b["symbol"]))),
+            web.post("/_fake/commission", incident(lambda b: _commission(ex, b))),
             web.post("/_fake/trade", incident(lambda b: incidents.trade_by_hand(
                 ex.engine, b["symbol"], b["side"], b["positionSide"], str(b["quantity"]))))]
+
+
+def _commission(ex: FakeExchange, body: dict) -> dict:
+    """Option: fills' commission asset in the user stream ("USDT", or "BNB" at ``bnb_price``)."""
+    asset = str(body.get("asset", "USDT"))
+    if asset not in ("USDT", "BNB"):
+        raise ValueError(f"commission asset {asset!r}; use USDT or BNB")
+    with ex.engine.lock:
+        ex.engine.commission_asset = asset
+        ex.engine.bnb_price = Decimal(str(body.get("bnb_price", ex.engine.bnb_price)))
+    return {"asset": asset, "bnb_price": str(ex.engine.bnb_price)}
 
 
 async def _json(request: web.Request) -> dict:

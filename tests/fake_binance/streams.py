@@ -163,7 +163,8 @@ class StreamHub:
         now = self.clock()
         for key in self.listen_keys.expire(now):
             for sub in list(self.subscribers):
-                if sub.route == "private" and key in sub.listen_keys:
+                if sub.route == "private" and key in sub.listen_keys and (
+                        sub.events is None or "listenKeyExpired" in sub.events):
                     event = events.listen_key_expired(now, key)
                     await self._send(sub, {"stream": key, "data": event} if sub.wrapped else event)
         for sub in list(self.subscribers):
@@ -198,7 +199,9 @@ def _subscriber(ws: web.WebSocketResponse, request: web.Request, now_ms: int) ->
         if mode == "ws" and names:
             sub.listen_keys.add(names)
         wanted = [e for value in request.query.getall("events", []) for e in value.split("/") if e]
-        sub.events = set(wanted) | {"listenKeyExpired"} if wanted else None
+        # An allow-list, as on Binance: an event type left out (listenKeyExpired included) is never sent
+        # (measured 2026-07-31, jabdori/maxt docs/providers/binance.md lines 127-137).
+        sub.events = set(wanted) if wanted else None
         sub.wrapped = mode == "stream"
     elif mode == "stream":
         sub.wrapped = True

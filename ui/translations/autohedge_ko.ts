@@ -2,6 +2,41 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="ko_KR">
 <context>
+    <name>AboutDialog</name>
+    <message>
+        <source>About AutoHedge</source>
+        <translation>AutoHedge 정보</translation>
+    </message>
+    <message>
+        <source>unavailable ({reason})</source>
+        <translation>사용할 수 없음 ({reason})</translation>
+    </message>
+    <message>
+        <source>Version {version}</source>
+        <translation>버전 {version}</translation>
+    </message>
+    <message>
+        <source>Commit {commit}</source>
+        <translation>커밋 {commit}</translation>
+    </message>
+    <message>
+        <source>Data folder (settings, state, logs): {folder}</source>
+        <translation>데이터 폴더 (설정, 상태, 로그): {folder}</translation>
+    </message>
+    <message>
+        <source>Python {python}, Qt for Python {qt}</source>
+        <translation>Python {python}, Qt for Python {qt}</translation>
+    </message>
+    <message>
+        <source>The version, the commit it was built from and where your files are</source>
+        <translation>버전, 빌드한 커밋, 파일이 있는 위치</translation>
+    </message>
+    <message>
+        <source>Close this window</source>
+        <translation>이 창 닫기</translation>
+    </message>
+</context>
+<context>
     <name>AccountStrip</name>
     <message>
         <source>Wallet</source>
@@ -95,6 +130,10 @@
         <translation>이 데스크톱에는 시스템 트레이가 없어 데스크톱 알림을 쓸 수 없습니다</translation>
     </message>
     <message>
+        <source>Greyed out because this desktop has no system tray (notification area) for AutoHedge to show notifications in. Alerts still go to the Telegram / e-mail URLs below.</source>
+        <translation>이 데스크톱에는 AutoHedge가 알림을 띄울 시스템 트레이(알림 영역)가 없어서 비활성화되었습니다. 알림은 아래 텔레그램 / 이메일 URL로는 계속 전송됩니다.</translation>
+    </message>
+    <message>
         <source>Alert on</source>
         <translation>알림 받을 이벤트</translation>
     </message>
@@ -182,8 +221,8 @@
         <translation>모의: 실시간 시세, 가상 체결</translation>
     </message>
     <message>
-        <source>Testnet (test money)</source>
-        <translation>테스트넷 (테스트 자금)</translation>
+        <source>Demo trading (test money)</source>
+        <translation>데모 트레이딩 (테스트 자금)</translation>
     </message>
     <message>
         <source>LIVE (real money)</source>
@@ -194,8 +233,8 @@
         <translation>API 설정</translation>
     </message>
     <message>
-        <source>API key (testnet / live only)</source>
-        <translation>API 키 (테스트넷 / 실거래 전용)</translation>
+        <source>API key (demo trading / live only)</source>
+        <translation>API 키 (데모 트레이딩 / 실거래 전용)</translation>
     </message>
     <message>
         <source>secret (masked)</source>
@@ -234,8 +273,8 @@
         <translation>매매 모드</translation>
     </message>
     <message>
-        <source>Paper modes simulate fills and need no keys; Testnet trades test money; LIVE trades real money and asks you to confirm</source>
-        <translation>모의 모드는 가상으로 체결하며 키가 필요 없습니다. 테스트넷은 테스트 자금으로, 실거래는 실제 자금으로 매매하며 먼저 확인을 받습니다</translation>
+        <source>Paper modes simulate fills and need no keys; Demo trading trades test money on Binance demo trading; LIVE trades real money and asks you to confirm</source>
+        <translation>모의 모드는 가상으로 체결하며 키가 필요 없습니다. 데모 트레이딩은 바이낸스 데모 트레이딩에서 테스트 자금으로, 실거래는 실제 자금으로 매매하며 먼저 확인을 받습니다</translation>
     </message>
     <message>
         <source>Replay data folder</source>
@@ -262,8 +301,8 @@
         <translation>재생 속도: 실제 시간의 N배 (0 = 최대한 빠르게)</translation>
     </message>
     <message>
-        <source>Binance USDT-M futures API key (testnet and LIVE only); never saved in a file</source>
-        <translation>바이낸스 USDT-M 선물 API 키 (테스트넷·실거래 전용). 파일에는 절대 저장하지 않습니다</translation>
+        <source>Binance USDT-M futures API key (demo trading and LIVE only); never saved in a file</source>
+        <translation>바이낸스 USDT-M 선물 API 키 (데모 트레이딩·실거래 전용). 파일에는 절대 저장하지 않습니다</translation>
     </message>
     <message>
         <source>API secret</source>
@@ -570,6 +609,153 @@
     </message>
 </context>
 <context>
+    <name>HistoryTab</name>
+    <message>
+        <source>All symbols</source>
+        <translation>전체 심볼</translation>
+    </message>
+    <message>
+        <source>Export CSV...</source>
+        <translation>CSV로 내보내기...</translation>
+    </message>
+    <message>
+        <source>Symbol</source>
+        <translation>심볼</translation>
+    </message>
+    <message>
+        <source>From (UTC)</source>
+        <translation>시작일 (UTC)</translation>
+    </message>
+    <message>
+        <source>To (UTC)</source>
+        <translation>종료일 (UTC)</translation>
+    </message>
+    <message>
+        <source>Side</source>
+        <translation>방향</translation>
+    </message>
+    <message>
+        <source>Opened (UTC)</source>
+        <translation>진입 시각 (UTC)</translation>
+    </message>
+    <message>
+        <source>Closed (UTC)</source>
+        <translation>청산 시각 (UTC)</translation>
+    </message>
+    <message>
+        <source>Quantity</source>
+        <translation>수량</translation>
+    </message>
+    <message>
+        <source>Entry</source>
+        <translation>진입가</translation>
+    </message>
+    <message>
+        <source>Exit</source>
+        <translation>청산가</translation>
+    </message>
+    <message>
+        <source>Realised PnL</source>
+        <translation>실현 손익</translation>
+    </message>
+    <message>
+        <source>Fees</source>
+        <translation>수수료</translation>
+    </message>
+    <message>
+        <source>Funding</source>
+        <translation>펀딩비</translation>
+    </message>
+    <message>
+        <source>Net USDT</source>
+        <translation>순손익 USDT</translation>
+    </message>
+    <message>
+        <source>Time (UTC)</source>
+        <translation>시각 (UTC)</translation>
+    </message>
+    <message>
+        <source>Action</source>
+        <translation>구분</translation>
+    </message>
+    <message>
+        <source>Price</source>
+        <translation>가격</translation>
+    </message>
+    <message>
+        <source>Commission</source>
+        <translation>수수료</translation>
+    </message>
+    <message>
+        <source>Asset</source>
+        <translation>자산</translation>
+    </message>
+    <message>
+        <source>Trade id</source>
+        <translation>체결 번호</translation>
+    </message>
+    <message>
+        <source>Amount</source>
+        <translation>금액</translation>
+    </message>
+    <message>
+        <source>Day (UTC)</source>
+        <translation>날짜 (UTC)</translation>
+    </message>
+    <message>
+        <source>Liquidation fees</source>
+        <translation>청산 수수료</translation>
+    </message>
+    <message>
+        <source>Equity curve: cumulative USDT result after fees and funding</source>
+        <translation>자산 곡선: 수수료와 펀딩비를 뺀 누적 USDT 손익</translation>
+    </message>
+    <message>
+        <source>Round trips</source>
+        <translation>왕복 거래</translation>
+    </message>
+    <message>
+        <source>Fills</source>
+        <translation>체결</translation>
+    </message>
+    <message>
+        <source>Per day</source>
+        <translation>일별</translation>
+    </message>
+    <message>
+        <source>Equity</source>
+        <translation>자산 곡선</translation>
+    </message>
+    <message>
+        <source>No trading history yet: the ledger is created by the first start.</source>
+        <translation>아직 거래 기록이 없습니다. 장부는 처음 시작할 때 만들어집니다.</translation>
+    </message>
+    <message>
+        <source>Realised {realized} USDT, fees {fees}, funding {funding} USDT, liquidation fees {clear} USDT: net {net} USDT</source>
+        <translation>실현 손익 {realized} USDT, 수수료 {fees}, 펀딩비 {funding} USDT, 청산 수수료 {clear} USDT: 순손익 {net} USDT</translation>
+    </message>
+    <message>
+        <source>{trips} round trips, {fills} fills, {funding} funding payments</source>
+        <translation>왕복 거래 {trips}건, 체결 {fills}건, 펀딩비 {funding}건</translation>
+    </message>
+    <message>
+        <source>open</source>
+        <translation>보유 중</translation>
+    </message>
+    <message>
+        <source>Export CSV</source>
+        <translation>CSV로 내보내기</translation>
+    </message>
+    <message>
+        <source>CSV files (*.csv)</source>
+        <translation>CSV 파일 (*.csv)</translation>
+    </message>
+    <message>
+        <source>Saved {path} (an earlier file of that name is kept as .bak)</source>
+        <translation>{path}에 저장했습니다 (같은 이름의 이전 파일은 .bak으로 보관)</translation>
+    </message>
+</context>
+<context>
     <name>LiveChart</name>
     <message>
         <source>Chart symbol</source>
@@ -582,6 +768,45 @@
     <message>
         <source>&amp;Chart</source>
         <translation>차트(&amp;C)</translation>
+    </message>
+</context>
+<context>
+    <name>LiveConfirm</name>
+    <message>
+        <source>{symbol}: CALL_SIZE {size}, {leverage}x {margin}</source>
+        <translation>{symbol}: CALL_SIZE {size}, {leverage}배 {margin}</translation>
+    </message>
+    <message>
+        <source>notional unknown until the first price (test the connection to see it)</source>
+        <translation>첫 가격 전까지 명목가치 알 수 없음 (연결 테스트로 확인)</translation>
+    </message>
+    <message>
+        <source>notional {notional} USDT (margin {margin} USDT), fees about {fees} USDT per round trip</source>
+        <translation>명목가치 {notional} USDT (증거금 {margin} USDT), 왕복 1회 수수료 약 {fees} USDT</translation>
+    </message>
+    <message>
+        <source>the Binance USDT-M futures account of API key {key}</source>
+        <translation>API 키 {key}의 바이낸스 USDT-M 선물 계정</translation>
+    </message>
+    <message>
+        <source>the Binance USDT-M futures account of the key you will enter</source>
+        <translation>입력할 키의 바이낸스 USDT-M 선물 계정</translation>
+    </message>
+    <message>
+        <source>Start LIVE trading with REAL MONEY on {account}?</source>
+        <translation>{account}에서 실제 자금으로 실거래를 시작할까요?</translation>
+    </message>
+    <message>
+        <source>Switch to LIVE trading with REAL MONEY on {account}?</source>
+        <translation>{account}에서 실제 자금으로 하는 실거래 모드로 바꿀까요?</translation>
+    </message>
+    <message>
+        <source>Fees: {fee} % of the notional per fill at the taker rate, so {trip} % per round trip (open and close); a hedge is one more round trip.</source>
+        <translation>수수료: 테이커 요율로 체결마다 명목가치의 {fee} %, 왕복(진입과 청산) 1회에 {trip} %; 헤지는 왕복 1회가 더 듭니다.</translation>
+    </message>
+    <message>
+        <source>Orders will be sent to Binance as soon as the strategy decides.</source>
+        <translation>전략이 판단하는 즉시 바이낸스로 주문이 나갑니다.</translation>
     </message>
 </context>
 <context>
@@ -908,6 +1133,102 @@
         <translation>손익비 (프로핏 팩터)</translation>
     </message>
     <message>
+        <source>Take profit %</source>
+        <translation>익절 %</translation>
+    </message>
+    <message>
+        <source>RSI centerline</source>
+        <translation>RSI 중심선</translation>
+    </message>
+    <message>
+        <source>Trailing stop %</source>
+        <translation>트레일링 스톱 %</translation>
+    </message>
+    <message>
+        <source>Trailing activation %</source>
+        <translation>트레일링 활성화 %</translation>
+    </message>
+    <message>
+        <source>Max hold (5m bars)</source>
+        <translation>최대 보유 (5분봉 개수)</translation>
+    </message>
+    <message>
+        <source>RSI length</source>
+        <translation>RSI 길이</translation>
+    </message>
+    <message>
+        <source>Entry mode</source>
+        <translation>진입 방식</translation>
+    </message>
+    <message>
+        <source>Signal reference</source>
+        <translation>신호 기준선</translation>
+    </message>
+    <message>
+        <source>MACD fast</source>
+        <translation>MACD 단기</translation>
+    </message>
+    <message>
+        <source>MACD slow</source>
+        <translation>MACD 장기</translation>
+    </message>
+    <message>
+        <source>Return %</source>
+        <translation>수익률 %</translation>
+    </message>
+    <message>
+        <source>Max drawdown %</source>
+        <translation>최대 낙폭 %</translation>
+    </message>
+    <message>
+        <source>Sharpe</source>
+        <translation>샤프 지수</translation>
+    </message>
+    <message>
+        <source>Trades</source>
+        <translation>거래 수</translation>
+    </message>
+    <message>
+        <source>Fees (USDT)</source>
+        <translation>수수료 (USDT)</translation>
+    </message>
+    <message>
+        <source>Hedges</source>
+        <translation>헤지 수</translation>
+    </message>
+    <message>
+        <source>Calmar</source>
+        <translation>칼마 지수</translation>
+    </message>
+    <message>
+        <source>Window</source>
+        <translation>구간</translation>
+    </message>
+    <message>
+        <source>In-sample from</source>
+        <translation>인샘플 시작</translation>
+    </message>
+    <message>
+        <source>In-sample to</source>
+        <translation>인샘플 끝</translation>
+    </message>
+    <message>
+        <source>Out-of-sample from</source>
+        <translation>아웃오브샘플 시작</translation>
+    </message>
+    <message>
+        <source>Out-of-sample to</source>
+        <translation>아웃오브샘플 끝</translation>
+    </message>
+    <message>
+        <source>{name} (in-sample)</source>
+        <translation>{name} (인샘플)</translation>
+    </message>
+    <message>
+        <source>{name} (out-of-sample)</source>
+        <translation>{name} (아웃오브샘플)</translation>
+    </message>
+    <message>
         <source>Folder of &lt;SYMBOL&gt;-5m.csv(.gz/.zip) klines to search on</source>
         <translation>탐색에 쓸 &lt;SYMBOL&gt;-5m.csv(.gz/.zip) 캔들 파일 폴더</translation>
     </message>
@@ -1134,6 +1455,17 @@
     </message>
 </context>
 <context>
+    <name>ReplayProgress</name>
+    <message>
+        <source>replay {percent} %</source>
+        <translation>리플레이 {percent} %</translation>
+    </message>
+    <message>
+        <source>{done} of {total} candles replayed</source>
+        <translation>캔들 {total}개 중 {done}개 리플레이됨</translation>
+    </message>
+</context>
+<context>
     <name>RunnerThread</name>
     <message>
         <source>Not started: {reason}</source>
@@ -1352,10 +1684,6 @@
         <translation>레버리지 (x)</translation>
     </message>
     <message>
-        <source>Leverage set on each symbol at start (1 to 125)</source>
-        <translation>시작할 때 각 심볼에 설정하는 레버리지 (1~125)</translation>
-    </message>
-    <message>
         <source>Take profit %</source>
         <translation>익절 %</translation>
     </message>
@@ -1408,6 +1736,10 @@
         <translation>전략 설정</translation>
     </message>
     <message>
+        <source>Leverage set on each symbol at Start, 1 to 125 x (Binance&apos;s bounds); a symbol&apos;s own leverage in the symbols table overrides it</source>
+        <translation>시작할 때 각 심볼에 설정하는 레버리지, 1~125배 (바이낸스 한도); 심볼 표에서 심볼별 레버리지를 정하면 그것이 우선합니다</translation>
+    </message>
+    <message>
         <source>Entry mode</source>
         <translation>진입 방식</translation>
     </message>
@@ -1422,6 +1754,10 @@
     <message>
         <source>[S1] What RSI is compared with: the RSI centerline, or the MACD line of the design document (MACD(1,1) is always 0 [S3])</source>
         <translation>[S1] RSI와 비교할 기준: RSI 중심선, 또는 설계서의 MACD 선 (MACD(1,1)은 항상 0 [S3])</translation>
+    </message>
+    <message>
+        <source>Trading: only CALL_SIZE can change now, and it applies to the next order. The other strategy settings are locked; stop to change them, they apply at the next Start.</source>
+        <translation>거래 중: 지금은 CALL_SIZE만 바꿀 수 있고 다음 주문부터 적용됩니다. 다른 전략 설정은 잠겨 있습니다. 바꾸려면 중지하세요. 다음 시작부터 적용됩니다.</translation>
     </message>
     <message>
         <source>[S3] signal reference is MACD({fast},{slow}) with fast == slow: the MACD line is identically zero, so the signal reads &apos;RSI &gt; 0&apos; — almost always up; the regime will practically never be DOWN and hedges will practically never open. Use the RSI centerline reference (default) unless you mean this.</source>
@@ -1443,6 +1779,10 @@
         <translation>명목가치 USDT</translation>
     </message>
     <message>
+        <source>Leverage</source>
+        <translation>레버리지</translation>
+    </message>
+    <message>
         <source>symbol, e.g. XRPUSDT</source>
         <translation>심볼, 예: XRPUSDT</translation>
     </message>
@@ -1459,8 +1799,8 @@
         <translation>심볼과 CALL_SIZE</translation>
     </message>
     <message>
-        <source>CALL_SIZE: main and hedge quantity in base-asset units; double-click to change it, also while running (applies to the next order)</source>
-        <translation>CALL_SIZE: 메인과 헤지의 기본 수량 (코인 단위). 더블클릭해서 바꿀 수 있고, 실행 중에도 바꾸면 다음 주문부터 적용됩니다</translation>
+        <source>CALL_SIZE: main and hedge quantity in base-asset units; double-click to change it, also while running (applies to the next order). Leverage: the symbol&apos;s own leverage (1 to 125), empty for the default one; set at Start</source>
+        <translation>CALL_SIZE: 메인과 헤지 수량(기초자산 단위). 더블클릭해 바꾸며, 실행 중에도 가능합니다(다음 주문부터 적용). 레버리지: 심볼별 레버리지(1~125), 비워 두면 기본값; 시작할 때 설정됩니다</translation>
     </message>
     <message>
         <source>New symbol</source>
@@ -1497,6 +1837,10 @@
     <message>
         <source>{problem}; kept {value}</source>
         <translation>{problem}. {value} 값을 유지합니다</translation>
+    </message>
+    <message>
+        <source>the default</source>
+        <translation>기본값</translation>
     </message>
     <message>
         <source>Select a symbol&apos;s row to remove it</source>
@@ -1549,6 +1893,10 @@
         <translation>{label} = {text}: 숫자가 아닙니다</translation>
     </message>
     <message>
+        <source>{symbol} leverage</source>
+        <translation>{symbol} 레버리지</translation>
+    </message>
+    <message>
         <source>{symbol} is not a USDT-M futures symbol (expected e.g. DOGEUSDT)</source>
         <translation>{symbol}: USDT-M 선물 심볼이 아닙니다 (예: DOGEUSDT)</translation>
     </message>
@@ -1586,6 +1934,14 @@
     <message>
         <source>Alerts…</source>
         <translation>알림…</translation>
+    </message>
+    <message>
+        <source>Help</source>
+        <translation>도움말</translation>
+    </message>
+    <message>
+        <source>About AutoHedge…</source>
+        <translation>AutoHedge 정보…</translation>
     </message>
     <message>
         <source>Reopen the window in {language} now?</source>

@@ -1,0 +1,93 @@
+"""Funding-rate download from Binance USDT-M futures: GET /fapi/v1/fundingRate, paginated and
+resumable like the klines (adapters.kline_download).
+
+"Get Funding Rate History" (developers.binance.com, USDS-M futures, market-data/rest-api):
+public; ``symbol``, ``startTime``, ``endTime``, ``limit`` (default 100, max 1000); "if the
+number of data between startTime and endTime is larger than limit, return as startTime +
+limit"; rows ``symbol, fundingRate, fundingTime, markPrice``; the endpoint shares a limit of
+500 requests per 5 minutes per IP with fundingInfo.
+
+One file per symbol beside its klines: ``<out>/<SYMBOL>-fundingRate.csv`` with the header
+``funding_time,symbol,funding_rate,mark_price`` (what adapters.kline_files.load_funding_csv
+reads; the backtest finds it in the data folder by that name). Pages are appended as they
+arrive; a re-run appends only the payments after the file's last one.
+"""
+from __future__ import annotations
+
+import json
+import os
+import urllib.parse
+from pathlib import Path
+
+from adapters.kline_download import DownloadError, DownloadResult, KlineDownloader, _Retryable, file_bounds
+
+FUNDING_PATH = "/fapi/v1/fundingRate"
+FUNDING_PAGE_LIMIT = 1000  # the endpoint's maximum
+FUNDING_COLUMNS = ("funding_time", "symbol", "funding_rate", "mark_price")
+
+
+def funding_file(folder: Path | str, symbol: str) -> Path:
+    return Path(folder) / f"{symbol}-fundingRate.csv"
+
+
+class FundingDownloader(KlineDownloader):
+    """The kline downloader's HTTP, retries and clock, for funding rates."""
+
+    def funding_page(self, symbol: str, start_ms: int, end_ms: int) -> list[dict]:
+        query = urllib.parse.urlencode({"symbol": symbol, "startTime": start_ms, "endTime": end_ms,
+                                        "limit": FUNDING_PAGE_LIMIT})
+        url = f"{self.base_url}{FUNDING_PATH}?{query}"
+        for attempt in range(self.max_retries + 1):
+            try:
+                body = self.fetch(url, self.timeout)
+                break
+            except _Retryable as error:
+                if attempt == self.max_retries:
+                    raise DownloadError(f"{symbol}: funding download stopped after {attempt} retries ({error}); "
+                                        "run the same command again to resume") from error
+                self.sleep(error.wait if error.wait is not None else
+                           self.backoff_seconds[min(attempt, len(self.backoff_seconds) - 1)])
+        try:
+            rows = json.loads(body)
+        except ValueError as error:
+            raise DownloadError(f"{symbol}: the exchange's funding answer is not JSON; run again to resume") from error
+        if not isinstance(rows, list):
+            raise DownloadError(f"{symbol}: unexpected funding answer from the exchange: {str(rows)[:120]}")
+        return [row for row in rows if isinstance(row, dict) and "fundingTime" in row and "fundingRate" in row]
+
+    def download_funding(self, symbol: str, start_ms: int, end_ms: int | None, out_dir: Path | str) -> DownloadResult:
+        """Append ``symbol``'s funding payments in [start_ms, end_ms) to its file."""
+        path = funding_file(out_dir, symbol)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _, last_in_file = file_bounds(path)
+        cursor = start_ms if last_in_file is None else max(start_ms, last_in_file + 1)
+        stop = self.now_ms() if end_ms is None else min(end_ms, self.now_ms())
+        added, pages, last = 0, 0, last_in_file
+        new_file = last_in_file is None
+        target = path.with_name(path.name + ".part") if new_file else path
+        try:
+            with open(target, "w" if new_file else "a", encoding="utf-8", newline="") as handle:
+                if new_file:
+                    handle.write(",".join(FUNDING_COLUMNS) + "\n")
+                while cursor < stop:
+                    rows = self.funding_page(symbol, cursor, stop - 1)
+                    pages += 1
+                    rows = sorted((r for r in rows if cursor <= int(r["fundingTime"]) < stop),
+                                  key=lambda r: int(r["fundingTime"]))
+                    if rows:
+                        handle.write("".join(f"{int(r['fundingTime'])},{symbol},{r['fundingRate']},"
+                                             f"{r.get('markPrice', '')}\n" for r in rows))
+                        handle.flush()
+                        os.fsync(handle.fileno())
+                        added += len(rows)
+                        last = int(rows[-1]["fundingTime"])
+                        cursor = last + 1
+                    if len(rows) < FUNDING_PAGE_LIMIT:
+                        break
+        finally:
+            if new_file:
+                if added:
+                    target.replace(path)
+                else:
+                    target.unlink(missing_ok=True)
+        return DownloadResult(symbol, path, added, last, pages)
