@@ -69,6 +69,10 @@ class ExchangeSettings:
     # https://demo-fapi.binance.com / wss://demo-fstream.binance.com.
     rest_url: str = ""
     stream_url: str = ""
+    # The guard held on the exchange [E1] (live/guard.py): hedge (the exchange opens the equal
+    # hedge), stop (it closes the main) or off; at this adverse distance from the entry, in %.
+    guard_mode: str = "hedge"
+    guard_distance_pct: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -206,6 +210,8 @@ SCHEMA: dict[str, Any] = {
     "exchange.recv_window_ms": _number(1, 60_000, integer=True),
     "exchange.rest_url": _url(("https", "http")),
     "exchange.stream_url": _url(("wss", "ws")),
+    "exchange.guard_mode": _choice(("hedge", "stop", "off")),
+    "exchange.guard_distance_pct": _number(0, 100, low_open=True),
     "backtest.fill": _choice(FILL_MODELS),
     "backtest.fee_pct": _number(0, 10),
     "backtest.slippage_bps": _number(0, 1000),
@@ -470,6 +476,8 @@ def settings_to_dict(settings: AppSettings) -> dict[str, Any]:
             "recv_window_ms": settings.exchange.recv_window_ms,
             "rest_url": settings.exchange.rest_url,
             "stream_url": settings.exchange.stream_url,
+            "guard_mode": settings.exchange.guard_mode,
+            "guard_distance_pct": settings.exchange.guard_distance_pct,
         },
         "backtest": {
             "fill": settings.backtest.fill,
