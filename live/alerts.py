@@ -61,6 +61,10 @@ class AlertSink(Protocol):
     def send(self, alert: Alert) -> None: ...  # raises on failure
 
 
+ALERTING_RULES = {"W1": "the bot was asleep", "E2": "a guard triggered", "L0": "an order above CALL_SIZE held back",
+                  "L1": "a side above CALL_SIZE"}
+
+
 def alert_for(event: Event) -> Alert | None:
     """The alert an event deserves, if any (whether it is wanted is AlertSettings' business).
 
@@ -76,6 +80,9 @@ def alert_for(event: Event) -> Alert | None:
                      f"[O7] The exchange closed {event.symbol} {event.side} {event.qty:g} @ {event.price:g} "
                      f"({what}); the bot takes the exchange's position.")
     if isinstance(event, LogEvent):
+        if event.rule in ALERTING_RULES:  # slept [W1], a guard triggered [E2], a side above CALL_SIZE [L0, L1]
+            return Alert("errors", f"AutoHedge: {ALERTING_RULES[event.rule]}{f' ({event.symbol})' if event.symbol else ''}",
+                         event.message)
         if event.level == "ERROR":
             return Alert("errors", f"AutoHedge error{f': {event.symbol}' if event.symbol else ''}", event.message)
         return None

@@ -143,6 +143,20 @@ def exchange_start_error(mode: str, exc: BrokerError) -> str:
 # ----- assembling a service that talks to Binance ----------------------------------------------
 
 
+def attach_exchange_watch(service, adapter, settings) -> None:
+    """The guard room [E1, E2] (unless the guard mode is off: then one pass cancels the bot's
+    guards left open) and the sleep watch [W1], whose wall clock is the exchange's."""
+    from adapters.binance_algo import BinanceAlgoOrders
+    from live.guard import GuardSettings
+    from live.guard_room import GuardRoom
+    from live.wake import WakeWatch
+
+    guard = GuardSettings(settings.exchange.guard_mode, min(settings.exchange.guard_distance_pct, 99.0))
+    service.guards = GuardRoom(service.ctx, BinanceAlgoOrders(adapter), guard, service.reconciler)
+    service.reconciler.on_algo_update = service.guards.on_algo_update
+    service.wake = WakeWatch(wall=lambda: service.ctx.clock() / 1000)
+
+
 def build_exchange_service(settings, listener, *, mode: str, symbols: dict[str, float], credentials,
                            state_dir, fee_pct: float, slippage_bps: float, base_url: str | None,
                            stream_url: str | None, sleep):
@@ -188,9 +202,12 @@ def build_exchange_service(settings, listener, *, mode: str, symbols: dict[str, 
     if reconcile:  # testnet / live: this account's fills and position changes as they happen
         from adapters.binance_user_stream import UserDataStream
 
-        user_stream = UserDataStream(adapter, stream_url or (TESTNET_STREAM_URL if testnet else LIVE_STREAM_URL))
+        user_stream = UserDataStream(adapter, stream_url or (TESTNET_STREAM_URL if testnet else LIVE_STREAM_URL),
+                                     algo_updates=True)
     service = TradingService(symbols, settings.strategy, feed, broker, listener, options, clock=clock, sleep=sleep,
                              user_stream=user_stream)
+    if reconcile:  # demo / live: the guard held on the exchange [E1, E2] and the sleep watch [W1]
+        attach_exchange_watch(service, adapter, settings)
     if mode != "paper":
         # The window's account figures come over a connection of their own, so reading them
         # never holds the order connection's lock while an order waits to go out.

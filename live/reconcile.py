@@ -11,6 +11,7 @@ for live/orders.py's real commissions [O3].
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any, Callable
 
 from core.model import Side
 from core.ports import ForcedClose, TradeUpdate
@@ -26,6 +27,8 @@ class Reconciler:
         self.ctx = ctx
         self.trades: dict[str, list] = {}  # exchange order id -> its executions from the stream
         self._position_updates: list = []
+        # ALGO_UPDATE records (the guard held on the exchange): given to live/guard_room.py [E2]
+        self.on_algo_update: Callable[[Any], None] | None = None
 
     def check_positions(self, slot: SymbolSlot, skip: set[Side] | None = None) -> set[Side]:
         """[O7] Read the exchange's positions now; the exchange wins. Returns the sides that differed."""
@@ -88,6 +91,9 @@ class Reconciler:
                         f"by the exchange at {record.price} ({record.client_id})")
                 ctx.emit(ForcedCloseEvent(record.symbol, record.side.value, float(record.qty), float(record.price),
                                           record.kind, record.time))
+            elif hasattr(record, "client_algo_id"):  # ALGO_UPDATE: the guard room's [E2]
+                if self.on_algo_update is not None:
+                    self.on_algo_update(record)
             else:
                 self._position_updates.append(record)
 

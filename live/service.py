@@ -49,6 +49,7 @@ from live.orders import OrderRoom
 from live.reconcile import Reconciler
 from live.status import position_summary, status_row
 from live.symbol_driver import SymbolDriver, buffer_length
+from live.wake import Asleep, KeepAwake, WakeWatch
 
 __all__ = ["ServiceOptions", "SymbolSlot", "TradingService"]
 
@@ -88,6 +89,11 @@ class TradingService:
         self.reconciler = Reconciler(self.ctx)
         self.orders = OrderRoom(self.ctx, self.reconciler, self.cockpit)
         self.commands = CommandRoom(self.ctx, self.orders)
+        # Exchange modes only (live/assemble.py sets them): the guard held on the exchange [E1, E2]
+        # (live/guard_room.py) and the sleep watch [W1] (live/wake.py).
+        self.guards = None
+        self.wake: WakeWatch | None = None
+        self._woke_at_ms = 0  # closes before this (minus the catch-up allowance) are not acted on
 
     # ----- shared parts, read by the cockpit, the tools and the tests -------------------------
 
@@ -131,7 +137,12 @@ class TradingService:
     # ----- main loop ------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Start every symbol, then process closed candles until stop() or the replay ends."""
+        """Start every symbol, then process closed candles until stop() or the replay ends.
+        While it runs, the OS is asked not to sleep (Windows; a no-op elsewhere) [W1]."""
+        with KeepAwake():
+            self._run()
+
+    def _run(self) -> None:
         ctx = self.ctx
         ctx.emit(ServiceStateEvent(True, "starting"))
         if ctx.user_stream is not None:
@@ -140,6 +151,8 @@ class TradingService:
         try:
             for symbol in ctx.call_sizes:
                 ctx.guard(symbol, lambda s=symbol: self._start_symbol(s))
+            if self.guards is not None:
+                self.guards.start()  # [E1, E2] after every symbol's reconciliation
             ctx.emit(ServiceStateEvent(True, ""))  # started: every symbol is trading or says why not
             self.commands.drain()
             total = getattr(ctx.feed, "total", 0)
@@ -147,6 +160,8 @@ class TradingService:
             next_progress = 0
             while not self._stop.is_set():
                 self.commands.drain()
+                if self.wake is not None:
+                    self._woke(self.wake.tick())
                 if ctx.user_stream is not None:
                     self.reconciler.handle_user_stream()
                 self.cockpit.tick()
@@ -157,13 +172,20 @@ class TradingService:
                     break
                 if closed is None:
                     continue
+                if self.wake is not None:
+                    self._woke(self.wake.on_close(closed.candle.close_time))
                 slot = ctx.slots.get(closed.symbol)
                 if slot is None or not slot.tradable:
+                    continue
+                if closed.candle.close_time < self._woke_at_ms - ctx.options.max_catch_up_bars * 300_000:
+                    slot.driver.skip_bar(closed.candle)  # [W1] missed while asleep: too old to act on, as after a restart
                     continue
                 if ctx.write_problem is not None and not ctx.writable_again():
                     slot.driver.skip_bar(closed.candle)  # paused: indicators keep up, nothing is decided
                     continue
                 ctx.guard(closed.symbol, lambda: self._on_bar(slot, closed.candle))
+                if self.guards is not None:
+                    self.guards.keep([closed.symbol])  # [E1] after the close's orders and reconciliation
                 if total:
                     done = getattr(ctx.feed, "emitted", 0)
                     if done >= next_progress or done >= total:
@@ -172,6 +194,22 @@ class TradingService:
             self.commands.drain()
         finally:
             self._shutdown()
+
+    def _woke(self, asleep: Asleep | None) -> None:
+        """[W1] The process did not run: one line and an alert, every symbol's positions read from
+        the exchange and its guards checked before any decision, then on as after a restart."""
+        if asleep is None:
+            return
+        ctx = self.ctx
+        ctx.log("WARNING", None, asleep.sentence(), rule="W1")
+        ctx.emit(ServiceStateEvent(True, asleep.sentence()))
+        self._woke_at_ms = max(self._woke_at_ms, ctx.clock())
+        for slot in list(ctx.slots.values()):
+            if slot.tradable and ctx.options.reconcile:
+                ctx.guard(slot.symbol, lambda s=slot: self.reconciler.check_positions(s))
+                ctx.emit_status(slot)
+        if self.guards is not None:
+            self.guards.keep()
 
     def _shutdown(self) -> None:
         ctx = self.ctx
