@@ -145,7 +145,7 @@ def exchange_start_error(mode: str, exc: BrokerError) -> str:
 
 def attach_exchange_watch(service, adapter, settings) -> None:
     """The guard room [E1, E2] (unless the guard mode is off: then one pass cancels the bot's
-    guards left open) and the sleep watch [W1], whose wall clock is the exchange's."""
+    guards left open) and the sleep watch [W1], closes measured against the exchange's clock."""
     from adapters.binance_algo import BinanceAlgoOrders
     from live.guard import GuardSettings
     from live.guard_room import GuardRoom
@@ -154,7 +154,7 @@ def attach_exchange_watch(service, adapter, settings) -> None:
     guard = GuardSettings(settings.exchange.guard_mode, min(settings.exchange.guard_distance_pct, 99.0))
     service.guards = GuardRoom(service.ctx, BinanceAlgoOrders(adapter), guard, service.reconciler)
     service.reconciler.on_algo_update = service.guards.on_algo_update
-    service.wake = WakeWatch(wall=lambda: service.ctx.clock() / 1000)
+    service.wake = WakeWatch(close_clock=lambda: service.ctx.clock() / 1000)
 
 
 def build_exchange_service(settings, listener, *, mode: str, symbols: dict[str, float], credentials,

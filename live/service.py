@@ -203,7 +203,8 @@ class TradingService:
         ctx = self.ctx
         ctx.log("WARNING", None, asleep.sentence(), rule="W1")
         ctx.emit(ServiceStateEvent(True, asleep.sentence()))
-        self._woke_at_ms = max(self._woke_at_ms, ctx.clock())
+        usual = self.wake.usual_delay_ms if self.wake is not None else None
+        self._woke_at_ms = max(self._woke_at_ms, ctx.clock() - max(0, usual or 0))  # in the market's close times
         for slot in list(ctx.slots.values()):
             if slot.tradable and ctx.options.reconcile:
                 ctx.guard(slot.symbol, lambda s=slot: self.reconciler.check_positions(s))

@@ -73,11 +73,17 @@ class WakeWatch:
     """
 
     def __init__(self, wall: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic,
-                 max_turn_s: float = 30.0, late_close_s: float = 90.0):
+                 max_turn_s: float = 30.0, late_close_s: float = 90.0, close_clock: Callable[[], float] | None = None):
+        """``close_clock``: the clock closes are measured against (seconds; default ``wall``). A
+        close counts as late against the *usual* delay, the smallest seen so far: on Binance about
+        0, and a market whose close times are not today's (a replay, the fake exchange's stepped
+        market) is not late merely for being old."""
         self._wall = wall
         self._monotonic = monotonic
+        self._close_clock = close_clock or wall
         self.max_turn_s = max_turn_s
         self.late_close_s = late_close_s
+        self.usual_delay_ms: int | None = None
         self._last_wall = wall()
         self._last_mono = monotonic()
         self._covered_until_ms = 0  # closes inside an event already told do not make another
@@ -100,8 +106,11 @@ class WakeWatch:
     def on_close(self, close_time_ms: int) -> Asleep | None:
         """Call when a closed candle is taken; an :class:`Asleep` when it arrived more than
         ``late_close_s`` after its close and no event told already covers that time."""
-        now_ms = int(self._wall() * 1000)
-        if now_ms - close_time_ms <= self.late_close_s * 1000 or close_time_ms <= self._covered_until_ms:
+        now_ms = int(self._close_clock() * 1000)
+        delay = now_ms - close_time_ms
+        usual = delay if self.usual_delay_ms is None else min(self.usual_delay_ms, delay)
+        self.usual_delay_ms = usual
+        if delay - max(0, usual) <= self.late_close_s * 1000 or close_time_ms <= self._covered_until_ms:
             return None
         return self._told(Asleep(close_time_ms, now_ms, "late closes"))
 

@@ -126,3 +126,20 @@ def test_clock_offset_is_the_server_time_against_the_middle_of_the_round_trip():
     walls = iter([1000.0, 1000.05])
     measured = measure_clock_offset(lambda: 1_000_500, lambda: next(walls))
     assert measured.offset_ms == 475 and measured.round_trip_ms == 50
+
+
+def test_closes_of_a_market_whose_times_are_not_todays_are_late_only_against_their_usual_delay():
+    """The fake exchange's stepped market (and a replay) closes years before the wall clock: a
+    close is late against the smallest delay seen, not against its age."""
+    clocks = Clocks()
+    watch = clocks.watch(max_turn_s=30, late_close_s=90)
+    years = 3 * 365 * 86_400_000
+    close = int(T0 * 1000) - years
+    clocks.run(1)
+    assert watch.on_close(close) is None  # old, but this market's usual delay
+    for k in range(1, 4):  # stepped faster than real time: no close is late
+        clocks.run(2)
+        assert watch.on_close(close + k * 300_000) is None
+    clocks.run(600)  # then nothing arrives for 10 minutes: the next close is late by that much
+    late = watch.on_close(close + 4 * 300_000)
+    assert late is not None and late.cause == "late closes"
