@@ -33,6 +33,7 @@ from core.strategy import exact_sum
 from live.cockpit import CockpitReporter
 from live.context import ServiceContext, SymbolSlot
 from live.events import FillEvent, SymbolRunState
+from live.limits import open_breach
 from live.reasons import describe
 from live.reconcile import Reconciler
 
@@ -65,6 +66,8 @@ class OrderRoom:
                 self.ctx.log("WARNING", intent.symbol, f"{intent.symbol} {intent.side.value}: the close before it did "
                           f"not fill completely, so the {intent.reason} open of {intent.qty:g} is not sent")
                 continue
+            if intent.action is Action.OPEN and not self._within_call_size(slot, intent):
+                continue
             self._log_decision(slot, intent, price)
             set_price = getattr(self.ctx.broker, "set_price", None)
             if set_price is not None:
@@ -74,6 +77,17 @@ class OrderRoom:
                 return
             if result.status is not ExecutionStatus.FILLED and intent.action is Action.CLOSE:
                 unfinished_close_sides.add(intent.side)
+
+    def _within_call_size(self, slot: SymbolSlot, intent: OrderIntent) -> bool:
+        """[L0] An open that would take its side above CALL_SIZE is not sent; the entries pause."""
+        held = slot.strategy.state.positions[intent.side].qty
+        breach = open_breach(intent.symbol, intent.side, held, intent.qty, self.ctx.call_sizes[intent.symbol])
+        if breach is None:
+            return True
+        slot.strategy.finish_order(intent.client_id)
+        self.ctx.log("ERROR", intent.symbol, breach, rule="L0")
+        self.enter_error(slot, breach)
+        return False
 
     def _send(self, slot: SymbolSlot, intent: OrderIntent, price: float, resend_index: int = 0) -> ExecutionResult:
         """One intent through the executor; each exchange id is saved with its send time before
@@ -318,6 +332,9 @@ class OrderRoom:
                 self.ctx.log("WARNING", symbol, f"[O5] {what}: {done}; the remainder {remainder:g} is given up: {why}")
                 return
             qty = remainder
+            if not self._within_call_size(slot, OrderIntent(symbol, order.side, order.action, qty, order.reason,
+                                                            order.decision_time, order.client_id)):
+                return
         index = 1
         while resend_id(order.client_id, index) in order.sends:
             index += 1
@@ -331,3 +348,4 @@ class OrderRoom:
             set_price(symbol, slot.last_price, slot.last_time)
         result = self._send(slot, intent, slot.last_price or 0.0, resend_index=first)
         self._after_send(slot, intent, result, [])
+

@@ -1,0 +1,58 @@
+"""Never above CALL_SIZE by the bot's own hand [L0, L1] (issue 19, item 7, the live half).
+
+Pure and small, so the core rules (core/decide.py) can share them:
+
+- [L0] :func:`open_breach`: checked before every OPEN the service sends (live/orders.py). An
+  open that would take its side above that symbol's CALL_SIZE is not sent: one ERROR line, and
+  the symbol's entries pause until the trader resumes it (exits keep running).
+- [L1] :func:`side_excess`: a side the exchange holds above CALL_SIZE that the bot did not
+  take there (a trade by hand). The service alerts once and the window asks the trader to keep
+  the excess (left unmanaged, shown as such) or close it (ui/excess_dialog.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from core.model import Side
+
+RULE_OPEN = "L0"
+RULE_EXCESS = "L1"
+
+
+def _dec(value: float) -> Decimal:
+    return Decimal(repr(float(value)))
+
+
+def open_breach(symbol: str, side: Side, held: float, qty: float, call_size: float) -> str | None:
+    """The [L0] sentence when opening ``qty`` on a ``side`` holding ``held`` would exceed
+    ``call_size``; None when it stays within (decimal arithmetic: 0.1 + 0.2 is 0.3)."""
+    after = _dec(held) + _dec(qty)
+    if after <= _dec(call_size):
+        return None
+    return (f"[{RULE_OPEN}] {symbol} OPEN {side.value} {qty:g} not sent: the side holds {held:g} and would hold "
+            f"{format(after.normalize(), 'f')}, above CALL_SIZE {call_size:g}; {symbol}'s entries pause "
+            "(exits keep running) until you resume it")
+
+
+@dataclass(frozen=True)
+class SideExcess:
+    """A side the exchange holds above CALL_SIZE not by the bot's hand [L1]."""
+
+    symbol: str
+    side: Side
+    held: float
+    call_size: float
+
+    @property
+    def excess(self) -> float:
+        return float(_dec(self.held) - _dec(self.call_size))
+
+    def sentence(self) -> str:
+        return (f"[{RULE_EXCESS}] {self.symbol} {self.side.value} holds {self.held:g}, {self.excess:g} above CALL_SIZE "
+                f"{self.call_size:g}, not by the bot's hand; the bot manages CALL_SIZE only and its hedge covers "
+                "CALL_SIZE only until you keep the excess (left unmanaged) or close it")
+
+
+def side_excess(symbol: str, side: Side, held: float, call_size: float) -> SideExcess | None:
+    return SideExcess(symbol, side, held, call_size) if _dec(held) > _dec(call_size) else None
