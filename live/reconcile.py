@@ -18,6 +18,7 @@ from core.ports import ForcedClose, TradeUpdate
 from core.state import PositionState
 from live.context import ServiceContext, SymbolSlot
 from live.events import ForcedCloseEvent, PositionDifference
+from live.limits import side_excess
 
 
 class Reconciler:
@@ -68,6 +69,9 @@ class Reconciler:
             else:
                 mine.qty = their_qty
                 mine.entry_price = float(theirs.entry_price)
+            excess = side_excess(strategy.symbol, side, their_qty, ctx.call_sizes.get(strategy.symbol, their_qty))
+            if excess is not None:  # [L1] one alert per difference found; the window asks keep or close
+                ctx.log("WARNING", strategy.symbol, excess.sentence(), rule="L1")
         if changed:
             ctx.save(slot)
         return changed

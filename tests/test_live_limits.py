@@ -41,3 +41,13 @@ def test_L0_the_order_room_does_not_send_an_open_above_call_size_and_pauses_entr
     assert line.startswith("[L0] DOGEUSDT OPEN SHORT 50 not sent")
     assert strategy.opens_allowed is False and strategy.state.pause_reason == line
     assert strategy.state.positions[Side.SHORT].qty == CALL and not strategy.state.pending
+
+
+def test_L1_a_trade_by_hand_that_enlarges_the_main_is_told_once_with_its_excess(fake, tmp_path):
+    bot = Bot(fake, tmp_path)
+    bot.trade(Side.SHORT, Action.OPEN, int(CALL), "ah-h-1")
+    bot.adapter.submit_market_order(SYMBOL, Side.SHORT, Action.OPEN, __import__("decimal").Decimal(30), "by-hand-1")
+    bot.reconciler.check_positions(bot.slot)
+    bot.reconciler.check_positions(bot.slot)  # the same excess again: no second line
+    [line] = [event.message for event in bot.logs if event.rule == "L1"]
+    assert line.startswith(f"[L1] DOGEUSDT SHORT holds 230, 30 above CALL_SIZE {CALL:g}")
