@@ -273,7 +273,15 @@ class MainWindow(QMainWindow):
             self.api.test_connection()
 
     def stop(self) -> None:
+        """Stop asks what closing the window asks when positions are open [issue 19, item 6]."""
         if self.is_running():
+            positions = self.open_positions()
+            choice = self.ask_close(positions) if positions else "keep"
+            if choice == CANCEL:
+                return
+            if choice == FLATTEN:
+                self.runner.flatten(None)  # runs before the stop: the service drains its commands last
+                self.show_message(self.tr("Flatten all and stop requested"))
             self.state_label.setText(self.tr("Stopping…"))
             self.stop_button.setEnabled(False)
             self.runner.stop()
