@@ -105,8 +105,27 @@ def main(out_dir: str = "docs/screenshots", language: str = "en") -> int:
     _wait(app, lambda: False, 0.5)
     window.grab().save(str(out / f"optimize_tab{lang}.png"))
     window.close()
+    dialogs(out_dir, language)
     print(f"screenshots written to {out}")
     return 0
+
+
+def dialogs(out_dir: str = "docs/screenshots", language: str = "en") -> None:
+    """The Stop / close question (issue 19, item 6), as the window asks it with two positions open."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from ui import i18n
+    from ui.close_dialog import CloseDialog
+
+    app = QApplication.instance() or QApplication([])
+    i18n.install(language, app)
+    lang = "" if language == "en" else f"_{language}"
+    dialog = CloseDialog(["DOGEUSDT SHORT 100", "DOGEUSDT LONG 100", "XRPUSDT LONG 20"])
+    dialog.show()
+    _wait(app, lambda: False, 0.3)
+    dialog.grab().save(str(Path(out_dir) / f"stop_dialog{lang}.png"))
+    dialog.close()
 
 
 if __name__ == "__main__":
@@ -115,5 +134,9 @@ if __name__ == "__main__":
     parser.add_argument("out_dir", nargs="?", default="docs/screenshots")
     parser.add_argument("--language", choices=("en", "ko"), default="en",
                         help="the window's language; Korean files are named *_ko*.png")
+    parser.add_argument("--dialogs", action="store_true", help="only the dialogs (no trading session)")
     args = parser.parse_args()
+    if args.dialogs:
+        dialogs(args.out_dir, args.language)
+        sys.exit(0)
     sys.exit(main(args.out_dir, args.language))
