@@ -38,7 +38,15 @@ NUMBER_FIELDS: dict[str, tuple[str, str]] = {
         "StrategyPanel", "[X3] The trailing stop starts once the best close is this percent in profit")),
     "strategy.exit.max_hold_bars": (QT_TRANSLATE_NOOP("StrategyPanel", "Max hold (5m bars)"), QT_TRANSLATE_NOOP(
         "StrategyPanel", "[X2] Close the main position after this many 5-minute candles (24 = 2 hours)")),
+    "exchange.guard_distance_pct": (QT_TRANSLATE_NOOP("StrategyPanel", "Guard distance %"), QT_TRANSLATE_NOOP(
+        "StrategyPanel", "[E1] The guard held on the exchange acts at this adverse move from the main's entry, "
+        "in percent (demo trading and live only)")),
 }
+GUARD_KEY = "exchange.guard_mode"
+GUARD_MODES = ("hedge", "stop", "off")
+GUARD_LABELS = {"hedge": QT_TRANSLATE_NOOP("StrategyPanel", "open the hedge"),
+                "stop": QT_TRANSLATE_NOOP("StrategyPanel", "close the main"),
+                "off": QT_TRANSLATE_NOOP("StrategyPanel", "off")}
 LEVERAGE_KEY = "exchange.leverage"
 LEVERAGE_BOUNDS = (1, 125)  # Binance USDT-M: 1x to 125x (a symbol's bracket may allow less; it then refuses [O7])
 REFERENCE_LABELS = {"centerline": QT_TRANSLATE_NOOP("StrategyPanel", "RSI centerline"),
@@ -97,6 +105,16 @@ class StrategyPanel(QGroupBox):
                  self.tr("Leverage set on each symbol at Start, 1 to 125 x (Binance's bounds); a symbol's own "
                          "leverage in the symbols table overrides it"))
 
+        self.guard_mode = QComboBox()
+        self.guard_mode.setObjectName(GUARD_KEY)
+        for name in GUARD_MODES:
+            self.guard_mode.addItem(_tr(GUARD_LABELS[name]), name)
+        self.guard_mode.setCurrentIndex(GUARD_MODES.index(settings.exchange.guard_mode))
+        describe(self.guard_mode, self.tr("Guard on the exchange"),
+                 self.tr("[E1] A conditional order Binance holds for every main position, acting while the bot "
+                         "cannot (asleep, offline, stopped with positions kept): it opens the hedge or closes the "
+                         "main at the guard distance; demo trading and live only"))
+
         self.reference = QComboBox()
         for name in REFERENCES:
             self.reference.addItem(_tr(REFERENCE_LABELS[name]), name)
@@ -136,6 +154,7 @@ class StrategyPanel(QGroupBox):
             (self.leverage, f["strategy.exit.take_profit_pct"]),
             (f["strategy.exit.trailing_pct"], f["strategy.exit.trailing_activation_pct"]),
             (f["strategy.exit.max_hold_bars"], None),
+            (self.guard_mode, f["exchange.guard_distance_pct"]),
         ]
         for row, pair in enumerate(rows):
             for column, widget in enumerate(pair):
@@ -165,6 +184,7 @@ class StrategyPanel(QGroupBox):
         self.reference.setEnabled(not running)
         self.entry.setEnabled(not running)
         self.leverage.setEnabled(not running)  # set on the exchange at Start
+        self.guard_mode.setEnabled(not running)
         self.symbols.set_running(running)
         self.running_note.setVisible(running)
         if not running:
@@ -190,6 +210,7 @@ class StrategyPanel(QGroupBox):
         _put(data, "strategy.signal.reference", self.reference.currentData())
         _put(data, "strategy.signal.entry", self.entry.currentData())
         _put(data, LEVERAGE_KEY, self.leverage.value())
+        _put(data, GUARD_KEY, self.guard_mode.currentData())
         old_symbols = data["symbols"]
         leverages = self.symbols.leverages()
         data["symbols"] = {}
