@@ -935,6 +935,10 @@
         <translation>계좌 정보와 동작 상태를 새로 고치는 중…</translation>
     </message>
     <message>
+        <source>Flatten all and stop requested</source>
+        <translation>전체 청산 후 정지를 요청했습니다</translation>
+    </message>
+    <message>
         <source>Close every open position (main and hedge) of {symbol} at market now?</source>
         <translation>{symbol}의 모든 포지션(메인과 헤지)을 지금 시장가로 청산할까요?</translation>
     </message>
@@ -1716,6 +1720,26 @@
         <translation>[X2] 5분봉이 이 개수만큼 지나면 메인 포지션을 청산합니다 (24 = 2시간)</translation>
     </message>
     <message>
+        <source>Guard distance %</source>
+        <translation>가드 거리 %</translation>
+    </message>
+    <message>
+        <source>[E1] The guard held on the exchange acts at this adverse move from the main&apos;s entry, in percent (demo trading and live only)</source>
+        <translation>[E1] 거래소에 걸어 둔 가드가 메인 진입가에서 이 비율(%)만큼 불리하게 움직이면 작동합니다 (데모 거래와 실거래에서만)</translation>
+    </message>
+    <message>
+        <source>open the hedge</source>
+        <translation>헤지 열기</translation>
+    </message>
+    <message>
+        <source>close the main</source>
+        <translation>메인 청산</translation>
+    </message>
+    <message>
+        <source>off</source>
+        <translation>끄기</translation>
+    </message>
+    <message>
         <source>RSI centerline</source>
         <translation>RSI 중심선</translation>
     </message>
@@ -1738,6 +1762,14 @@
     <message>
         <source>Leverage set on each symbol at Start, 1 to 125 x (Binance&apos;s bounds); a symbol&apos;s own leverage in the symbols table overrides it</source>
         <translation>시작할 때 각 심볼에 설정하는 레버리지, 1~125배 (바이낸스 한도); 심볼 표에서 심볼별 레버리지를 정하면 그것이 우선합니다</translation>
+    </message>
+    <message>
+        <source>Guard on the exchange</source>
+        <translation>거래소 가드</translation>
+    </message>
+    <message>
+        <source>[E1] A conditional order Binance holds for every main position, acting while the bot cannot (asleep, offline, stopped with positions kept): it opens the hedge or closes the main at the guard distance; demo trading and live only</source>
+        <translation>[E1] 봇이 움직일 수 없을 때(절전, 오프라인, 포지션을 유지한 채 정지) 대신 작동하도록 바이낸스가 메인 포지션마다 보관하는 조건부 주문: 가드 거리에서 헤지를 열거나 메인을 청산합니다. 데모 거래와 실거래에서만</translation>
     </message>
     <message>
         <source>Entry mode</source>
