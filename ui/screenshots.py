@@ -126,6 +126,34 @@ def dialogs(out_dir: str = "docs/screenshots", language: str = "en") -> None:
     _wait(app, lambda: False, 0.3)
     dialog.grab().save(str(Path(out_dir) / f"stop_dialog{lang}.png"))
     dialog.close()
+    stale_table(out_dir, lang)
+
+
+def stale_table(out_dir: str, lang: str) -> None:
+    """The status table when nothing arrived for 12 minutes (issue 19, item 5): one symbol
+    stale (figures with their age, "no data since"), the other fresh."""
+    from PySide6.QtWidgets import QApplication
+
+    from live.events import StatusRow, SymbolRunState
+    from ui.status_table import StatusTable
+
+    app = QApplication.instance()
+    table = StatusTable()
+    moment = [1_764_853_500_000]  # 2025-12-04 13:05 UTC
+    table.clock = lambda: moment[0]
+    table.update_row(StatusRow("DOGEUSDT", "UP", SymbolRunState.RUNNING, "", 0.31234, "LONG", 100.0, 0.3,
+                               1.234, 4.11, None, 0.0, None, None, 100.0))
+    moment[0] += 12 * 60_000
+    table.update_row(StatusRow("XRPUSDT", "DOWN", SymbolRunState.RUNNING, "", 2.1034, "SHORT", 20.0, 2.1102,
+                               0.136, 0.32, "LONG", 20.0, 2.1201, -0.334, 20.0))
+    table.refresh_ages()
+    from ui.status_table import fit_height
+    fit_height(table)
+    table.setFixedWidth(1200)
+    table.show()
+    _wait(app, lambda: False, 0.3)
+    table.grab().save(str(Path(out_dir) / f"stale_state{lang}.png"))
+    table.close()
 
 
 if __name__ == "__main__":

@@ -6,7 +6,11 @@ and every column fits at a window width of 1024 px.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QT_TRANSLATE_NOOP, Qt, Signal
+import time
+from datetime import datetime, timezone
+from typing import Callable
+
+from PySide6.QtCore import QCoreApplication, QT_TRANSLATE_NOOP, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableWidget, QTableWidgetItem
 
@@ -26,6 +30,25 @@ STATE_COLORS = {SymbolRunState.ERROR: "#c62828", SymbolRunState.PAUSED: "#8a5a00
 
 
 MAX_VISIBLE_ROWS = 6
+# A row is stale once nothing arrived for longer than a 5m bar and a minute of grace (the row of a
+# close comes a second or so after it): its figures carry their age, its state "no data since".
+STALE_MS = 6 * 60_000
+AGE_COLOR = "#8a5a00"
+
+
+def age_text(age_ms: int) -> str:
+    """'7 min old', '2 h 5 min old'."""
+    minutes = max(0, age_ms) // 60_000
+    if minutes < 60:
+        return QCoreApplication.translate("StatusTable", "{minutes} min old").format(minutes=minutes)
+    return QCoreApplication.translate("StatusTable", "{hours} h {minutes} min old").format(
+        hours=minutes // 60, minutes=minutes % 60)
+
+
+def stale_state(received_ms: int) -> str:
+    """The state column of a running symbol from which nothing arrived: 'no data since 13:05 UTC'."""
+    at = datetime.fromtimestamp(received_ms / 1000, timezone.utc).strftime("%H:%M")
+    return QCoreApplication.translate("StatusTable", "no data since {time} UTC").format(time=at)
 
 
 def fit_height(table: QTableWidget, min_rows: int = 2, max_rows: int = MAX_VISIBLE_ROWS) -> None:
@@ -50,8 +73,24 @@ def state_text(row: StatusRow) -> str:
     return f"{name}: {service_texts.reason(row.detail)}"
 
 
-def row_cells(row: StatusRow, tick: float | None = None, step: float | None = None) -> list[tuple[str, str | None]]:
-    """(text, colour) per column for one status row."""
+def row_cells(row: StatusRow, tick: float | None = None, step: float | None = None,
+              age_ms: int | None = None, received_ms: int | None = None) -> list[tuple[str, str | None]]:
+    """(text, colour) per column for one status row. ``age_ms``: how long ago the row arrived;
+    beyond :data:`STALE_MS` a running row's figures carry their age and its state says since when
+    no data came."""
+    cells = _cells(row, tick, step)
+    if age_ms is None or received_ms is None or age_ms <= STALE_MS or row.state is not SymbolRunState.RUNNING:
+        return cells
+    old = age_text(age_ms)
+    for column in (5, 6, 7, 10):  # price, PnL, PnL %, hedge PnL
+        text, _ = cells[column]
+        if text and text != "-":
+            cells[column] = (f"{text} ({old})", AGE_COLOR)
+    cells[-1] = (stale_state(received_ms), STATE_COLORS[SymbolRunState.ERROR])
+    return cells
+
+
+def _cells(row: StatusRow, tick: float | None, step: float | None) -> list[tuple[str, str | None]]:
     return [
         (row.symbol, None),
         (row.regime or "-", None),
@@ -92,6 +131,12 @@ class StatusTable(QTableWidget):
         self._rows: dict[str, int] = {}
         self.latest: dict[str, StatusRow] = {}
         self.formats: dict[str, tuple[float | None, float | None]] = {}  # symbol -> (tick, step)
+        self.clock: Callable[[], int] = lambda: int(time.time() * 1000)  # injected by tests
+        self.received: dict[str, int] = {}  # symbol -> when its latest row arrived (ms)
+        self._ages = QTimer(self)
+        self._ages.setInterval(15_000)
+        self._ages.timeout.connect(self.refresh_ages)
+        self._ages.start()
 
     def set_symbols(self, symbols: list[str], state: str = "") -> None:
         """Start from an empty table listing ``symbols`` (before the first event), with
@@ -99,6 +144,7 @@ class StatusTable(QTableWidget):
         self.setRowCount(0)
         self._rows.clear()
         self.latest.clear()
+        self.received.clear()
         for symbol in symbols:
             self._row_for(symbol).setText(symbol)
         self.set_waiting(state)
@@ -113,16 +159,28 @@ class StatusTable(QTableWidget):
     def set_format(self, symbol: str, tick: float | None, step: float | None) -> None:
         self.formats[symbol] = (tick, step)
         if symbol in self.latest:
-            self.update_row(self.latest[symbol])
+            self._draw(self.latest[symbol])
 
     def qty_text(self, symbol: str, qty: float) -> str:
         return quantity(qty, self.formats.get(symbol, (None, None))[1])
 
     def update_row(self, row: StatusRow) -> None:
+        self.received[row.symbol] = self.clock()
+        self._draw(row)
+
+    def refresh_ages(self) -> None:
+        """Redraw every row with its age now (a timer calls it; a frozen feed sends no rows)."""
+        for row in list(self.latest.values()):
+            self._draw(row)
+
+    def _draw(self, row: StatusRow) -> None:
         self.latest[row.symbol] = row
         self._row_for(row.symbol)
         index = self._rows[row.symbol]
-        for column, (text, color) in enumerate(row_cells(row, *self.formats.get(row.symbol, (None, None)))):
+        received = self.received.get(row.symbol)
+        age = self.clock() - received if received is not None else None
+        for column, (text, color) in enumerate(row_cells(row, *self.formats.get(row.symbol, (None, None)),
+                                                         age_ms=age, received_ms=received)):
             item = self.item(index, column)
             if item.text() != text:
                 item.setText(text)

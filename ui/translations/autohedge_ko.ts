@@ -1633,6 +1633,18 @@
         <translation>상태</translation>
     </message>
     <message>
+        <source>{minutes} min old</source>
+        <translation>{minutes}분 전</translation>
+    </message>
+    <message>
+        <source>{hours} h {minutes} min old</source>
+        <translation>{hours}시간 {minutes}분 전</translation>
+    </message>
+    <message>
+        <source>no data since {time} UTC</source>
+        <translation>{time} UTC 이후 데이터 없음</translation>
+    </message>
+    <message>
         <source>Pause {symbol}</source>
         <translation>{symbol} 일시정지</translation>
     </message>

@@ -1,0 +1,54 @@
+"""Stale is visible (issue 19, item 5): once nothing arrived for longer than a bar, a running
+symbol's figures carry their age and its state says "no data since HH:MM UTC" instead of
+"running"; the next row makes it fresh again. The clock is injected: no waiting."""
+from __future__ import annotations
+
+from live.events import StatusRow, SymbolRunState
+from ui.status_table import COLUMNS, STALE_MS, StatusTable
+
+T0 = 1_764_853_500_000  # 2025-12-04 13:05 UTC
+
+
+def row(state: SymbolRunState = SymbolRunState.RUNNING) -> StatusRow:
+    return StatusRow("DOGEUSDT", "UP", state, "", 0.31234, "LONG", 100.0, 0.3, 1.234, 4.1,
+                     None, 0.0, None, None, 100.0)
+
+
+def table_at(qtbot, now: list[int]) -> StatusTable:
+    table = StatusTable()
+    qtbot.addWidget(table)
+    table.clock = lambda: now[0]
+    return table
+
+
+def cell(table: StatusTable, column: str) -> str:
+    return table.item(0, COLUMNS.index(column)).text()
+
+
+def test_a_running_row_without_news_for_longer_than_a_bar_shows_its_age_and_since_when(qtbot):
+    now = [T0]
+    table = table_at(qtbot, now)
+    table.update_row(row())
+    assert cell(table, "State") == "running" and cell(table, "Price") == "0.31234"
+    now[0] = T0 + STALE_MS  # exactly a bar and the grace: still fresh
+    table.refresh_ages()
+    assert cell(table, "State") == "running"
+    now[0] = T0 + 12 * 60_000
+    table.refresh_ages()
+    assert cell(table, "State") == "no data since 13:05 UTC"
+    assert cell(table, "Price") == "0.31234 (12 min old)"
+    assert cell(table, "PnL").endswith("(12 min old)") and cell(table, "PnL %").endswith("(12 min old)")
+    now[0] = T0 + 125 * 60_000
+    table.refresh_ages()
+    assert cell(table, "Price") == "0.31234 (2 h 5 min old)"
+    table.update_row(row())  # data again
+    assert cell(table, "State") == "running" and cell(table, "Price") == "0.31234"
+
+
+def test_a_stopped_row_is_not_called_stale(qtbot):
+    now = [T0]
+    table = table_at(qtbot, now)
+    table.update_row(row(SymbolRunState.STOPPED))
+    now[0] = T0 + 60 * 60_000
+    table.refresh_ages()
+    assert "no data" not in cell(table, "State") and cell(table, "Price") == "0.31234"
