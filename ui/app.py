@@ -121,6 +121,11 @@ def run(args: argparse.Namespace) -> int:
         if quit_after is not None:
             from PySide6.QtCore import QTimer
             QTimer.singleShot(max(0, int(quit_after * 1000)), window.close)  # the normal close path: state saved
+        else:
+            from PySide6.QtCore import QTimer
+
+            from ui.resume import offer_resume
+            QTimer.singleShot(0, lambda: offer_resume(window))  # it was trading when it last ended: ask
         code = app.exec()
         if not getattr(window, "reopen_requested", False):
             return code

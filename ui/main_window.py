@@ -29,6 +29,7 @@ from core.errors import UserError
 from live.events import Event, LogEvent, ServiceStateEvent, StartRetry, StreamState
 from ui import gui_gc, paths, window_extras
 from ui.cockpit_events import show_cockpit_event
+from ui.resume import forget_trading, remember_trading
 from ui.window_state import restore_window_state, save_window_state
 from live.accounts import ApiCredentials, install_log_redaction, mask
 from ui.api_panel import ApiPanel, ConnectionChecker, CredentialStore
@@ -248,6 +249,7 @@ class MainWindow(QMainWindow):
         self._paused = False
         self._last_failure = ""
         self.runner.start()
+        remember_trading(self, mode)  # forgotten by a Stop or close the user chose [issue 19, item 8]
         self.state_label.setText(self.tr("Starting…"))
         self._update_buttons()
 
@@ -282,6 +284,7 @@ class MainWindow(QMainWindow):
             if choice == FLATTEN:
                 self.runner.flatten(None)  # runs before the stop: the service drains its commands last
                 self.show_message(self.tr("Flatten all and stop requested"))
+            forget_trading(self)
             self.state_label.setText(self.tr("Stopping…"))
             self.stop_button.setEnabled(False)
             self.runner.stop()
@@ -406,6 +409,7 @@ class MainWindow(QMainWindow):
     def _on_runner_finished(self, runner: RunnerThread | None = None) -> None:
         if runner is not None and runner is not self.runner:
             return  # a previous run's late signal: the current run is not affected
+        forget_trading(self)  # it ended while the window watched: nothing to resume next time
         self._on_events()  # the last events (final status, "stopped")
         detail = self.state_label.text()
         self._update_buttons()
@@ -441,6 +445,7 @@ class MainWindow(QMainWindow):
             if choice == FLATTEN:
                 self.runner.flatten(None)  # runs before the stop: the service drains its commands last
                 self.show_message(self.tr("Flatten all and stop requested on closing the window"))
+            forget_trading(self)
         self.save_ui_state()
         if self.is_running():
             self.runner.stop()
