@@ -6,6 +6,8 @@ Three answers: flatten every position and stop, stop and keep the positions
 """
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 FLATTEN, KEEP, CANCEL = "flatten", "keep", "cancel"
@@ -39,3 +41,20 @@ def ask_close(parent: QWidget, positions: list[str]) -> str:
     dialog = CloseDialog(positions, parent)
     dialog.exec()
     return dialog.choice()
+
+
+def confirm_stop(window: Any, flatten_message: str) -> bool:
+    """Stop and closing the window ask the same (issue 19, item 6): with positions open, the
+    question; Flatten sends the flatten before the stop (the service drains its commands last).
+    False when the trader cancelled. A deliberate stop forgets that it was trading (ui/resume.py)."""
+    from ui.resume import forget_trading
+
+    positions = window.open_positions()
+    choice = window.ask_close(positions) if positions else KEEP
+    if choice == CANCEL:
+        return False
+    if choice == FLATTEN:
+        window.runner.flatten(None)
+        window.show_message(flatten_message)
+    forget_trading(window)
+    return True

@@ -29,6 +29,7 @@ from core.errors import UserError
 from live.events import Event, LogEvent, ServiceStateEvent, StartRetry, StreamState
 from ui import gui_gc, paths, window_extras
 from ui.cockpit_events import show_cockpit_event
+from ui.autostart import AutoStartBox
 from ui.resume import forget_trading, remember_trading
 from ui.window_state import restore_window_state, save_window_state
 from live.accounts import ApiCredentials, install_log_redaction, mask
@@ -37,7 +38,7 @@ from ui.backtest_tab import BacktestRunner, BacktestTab
 from ui.backtest_job import run_backtest_job
 from ui.account_strip import AccountStrip
 from ui.banner import ModeBanner
-from ui.close_dialog import CANCEL, FLATTEN, ask_close
+from ui.close_dialog import ask_close, confirm_stop
 from ui.heartbeat import HeartbeatPanel
 from ui.live_chart import LiveChart
 from ui.log_pane import LogPane
@@ -158,7 +159,12 @@ class MainWindow(QMainWindow):
         settings_page = QWidget()
         settings_layout = QHBoxLayout(settings_page)
         settings_layout.setContentsMargins(4, 4, 4, 4)
-        settings_layout.addWidget(self.api, 0, Qt.AlignTop)
+        left = QVBoxLayout()
+        left.addWidget(self.api)
+        self.autostart = AutoStartBox()  # issue 19, item 8: start at sign-in (Windows)
+        left.addWidget(self.autostart)
+        left.addStretch(1)
+        settings_layout.addLayout(left, 0)
         settings_layout.addWidget(self.strategy, 1)
         scroll = QScrollArea()
         scroll.setWidget(settings_page)
@@ -277,14 +283,8 @@ class MainWindow(QMainWindow):
     def stop(self) -> None:
         """Stop asks what closing the window asks when positions are open [issue 19, item 6]."""
         if self.is_running():
-            positions = self.open_positions()
-            choice = self.ask_close(positions) if positions else "keep"
-            if choice == CANCEL:
+            if not confirm_stop(self, self.tr("Flatten all and stop requested")):
                 return
-            if choice == FLATTEN:
-                self.runner.flatten(None)  # runs before the stop: the service drains its commands last
-                self.show_message(self.tr("Flatten all and stop requested"))
-            forget_trading(self)
             self.state_label.setText(self.tr("Stopping…"))
             self.stop_button.setEnabled(False)
             self.runner.stop()
@@ -436,16 +436,9 @@ class MainWindow(QMainWindow):
         return held
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.is_running():
-            positions = self.open_positions()
-            choice = self.ask_close(positions) if positions else "keep"
-            if choice == CANCEL:
-                event.ignore()
-                return
-            if choice == FLATTEN:
-                self.runner.flatten(None)  # runs before the stop: the service drains its commands last
-                self.show_message(self.tr("Flatten all and stop requested on closing the window"))
-            forget_trading(self)
+        if self.is_running() and not confirm_stop(self, self.tr("Flatten all and stop requested on closing the window")):
+            event.ignore()
+            return
         self.save_ui_state()
         if self.is_running():
             self.runner.stop()

@@ -18,10 +18,6 @@ if TYPE_CHECKING:
 KEY = "trading_mode"
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("Resume", text)
-
-
 def remember_trading(window: MainWindow, mode: str) -> None:
     window._ui_state.setValue(KEY, mode)  # noqa: SLF001 - the window's QSettings
     window._ui_state.sync()  # noqa: SLF001 - on disk now: a crash a moment later still finds it
@@ -43,13 +39,13 @@ def offer_resume(window: MainWindow) -> bool:
     if not mode:
         return False
     forget_trading(window)  # asked once: a "no" is not asked again
-    names = {"replay": _tr("simulated trading"), "paper": _tr("paper trading"), "testnet": _tr("demo trading"),
-             "demo": _tr("demo trading"), "live": _tr("LIVE trading")}
-    question = _tr("AutoHedge was in {mode} when it last ended without Stop (a crash, a restart of the computer "
+    names = {"replay": QCoreApplication.translate("Resume", "simulated trading"), "paper": QCoreApplication.translate("Resume", "paper trading"), "testnet": QCoreApplication.translate("Resume", "demo trading"),
+             "demo": QCoreApplication.translate("Resume", "demo trading"), "live": QCoreApplication.translate("Resume", "LIVE trading")}
+    question = QCoreApplication.translate("Resume", "AutoHedge was in {mode} when it last ended without Stop (a crash, a restart of the computer "
                    "or a power cut). Start it again now? The account lock and the reconciliation with the "
                    "exchange come first, as on every start.").format(mode=names.get(mode, mode))
-    if not window.ask(_tr("Resume trading"), question):
-        window.show_message(_tr("Not resumed; press Start to trade"))
+    if not window.ask(QCoreApplication.translate("Resume", "Resume trading"), question):
+        window.show_message(QCoreApplication.translate("Resume", "Not resumed; press Start to trade"))
         return False
     window.api.set_mode(mode)
     window.start()

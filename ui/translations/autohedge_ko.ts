@@ -338,6 +338,29 @@
     </message>
 </context>
 <context>
+    <name>AutoStart</name>
+    <message>
+        <source>Starting at sign-in is a Windows option; on this system add AutoHedge to your desktop&apos;s autostart yourself</source>
+        <translation>로그인 시 시작은 Windows 옵션입니다. 이 시스템에서는 데스크톱의 자동 시작에 AutoHedge를 직접 추가하세요</translation>
+    </message>
+    <message>
+        <source>Windows refused the sign-in start ({reason})</source>
+        <translation>Windows가 로그인 시 시작을 거부했습니다 ({reason})</translation>
+    </message>
+    <message>
+        <source>AutoHedge starts when you sign in to Windows</source>
+        <translation>Windows에 로그인하면 AutoHedge가 시작됩니다</translation>
+    </message>
+    <message>
+        <source>AutoHedge no longer starts when you sign in</source>
+        <translation>로그인할 때 더 이상 AutoHedge가 시작되지 않습니다</translation>
+    </message>
+    <message>
+        <source>Start AutoHedge when I sign in to Windows</source>
+        <translation>Windows에 로그인하면 AutoHedge 시작</translation>
+    </message>
+</context>
+<context>
     <name>BacktestTab</name>
     <message>
         <source>Net PnL</source>
@@ -1467,6 +1490,37 @@
     <message>
         <source>{done} of {total} candles replayed</source>
         <translation>캔들 {total}개 중 {done}개 리플레이됨</translation>
+    </message>
+</context>
+<context>
+    <name>Resume</name>
+    <message>
+        <source>simulated trading</source>
+        <translation>모의 거래(리플레이)</translation>
+    </message>
+    <message>
+        <source>paper trading</source>
+        <translation>페이퍼 트레이딩</translation>
+    </message>
+    <message>
+        <source>demo trading</source>
+        <translation>데모 거래</translation>
+    </message>
+    <message>
+        <source>LIVE trading</source>
+        <translation>실거래(LIVE)</translation>
+    </message>
+    <message>
+        <source>AutoHedge was in {mode} when it last ended without Stop (a crash, a restart of the computer or a power cut). Start it again now? The account lock and the reconciliation with the exchange come first, as on every start.</source>
+        <translation>AutoHedge가 마지막에 정지 없이 종료될 때 {mode} 중이었습니다 (충돌, 컴퓨터 재시작 또는 정전). 지금 다시 시작할까요? 매번 시작할 때처럼 계정 잠금과 거래소와의 대조가 먼저 이루어집니다.</translation>
+    </message>
+    <message>
+        <source>Resume trading</source>
+        <translation>거래 재개</translation>
+    </message>
+    <message>
+        <source>Not resumed; press Start to trade</source>
+        <translation>재개하지 않았습니다. 거래하려면 시작을 누르세요</translation>
     </message>
 </context>
 <context>
