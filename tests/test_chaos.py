@@ -58,5 +58,28 @@ def test_chaos_reports_a_divergence_it_is_shown():
     result = SeedResult(1)
     _check_end(Fake(), Bot(), result)
     assert result.divergences == ["DOGEUSDT LONG: exchange 200, bot 100",
+                                  "DOGEUSDT LONG: held with no guard",
                                   "exchange order web_1 (BUY LONG 100) is not in the journal"]
     assert not result.clean
+
+
+def test_chaos_reports_a_guard_orphaned_doubled_or_missing():
+    """Issue 19: the end check of the guards [E1] finds each kind of wrong."""
+    from tools.chaos import SeedResult, _check_guards
+
+    def guard(client_id: str, status: str = "NEW") -> dict:
+        return {"clientAlgoId": client_id, "algoStatus": status}
+
+    snapshot = {"positions": [{"symbol": "DOGEUSDT", "positionSide": "LONG", "qty": "100"},
+                              {"symbol": "ALGOUSDT", "positionSide": "SHORT", "qty": "50"}],
+                "algo_orders": [guard("ahg-DOGEUSDT-Lh-1"), guard("ahg-DOGEUSDT-Lh-2"), guard("ahg-DOGEUSDT-Sh-3"),
+                                guard("ahg-ALGOUSDT-Sh-4", "FINISHED"), guard("web-1")]}
+    result = SeedResult(1)
+    _check_guards(snapshot, result)
+    assert result.divergences == ["DOGEUSDT LONG: 2 guards open (ahg-DOGEUSDT-Lh-1, ahg-DOGEUSDT-Lh-2)",
+                                  "guard ahg-DOGEUSDT-Sh-3: orphaned (no DOGEUSDT SHORT held)",
+                                  "ALGOUSDT SHORT: held with no guard"]
+    clean = SeedResult(2)
+    _check_guards({"positions": snapshot["positions"],
+                   "algo_orders": [guard("ahg-DOGEUSDT-Lh-1"), guard("ahg-ALGOUSDT-Sh-4")]}, clean)
+    assert clean.clean

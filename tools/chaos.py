@@ -122,6 +122,9 @@ class Campaign:
     faults_per_candle: float  # mean number of faults armed before each candle
     kill_chance: float  # chance of a SIGKILL after each candle
     ws_drop_chance: float
+    # issue 19: chance per candle that one of the bot's guards is cancelled behind its back (as a
+    # trader would in Binance's web page); the next close must place it again [E1]
+    guard_cancel_chance: float = 0.0
 
 
 def run_seed(seed: int, campaign: Campaign, work: Path) -> SeedResult:
@@ -147,6 +150,8 @@ def run_seed(seed: int, campaign: Campaign, work: Path) -> SeedResult:
                 result.faults += 1
             if rng.random() < campaign.ws_drop_chance:
                 fake.control.drop_websockets()
+                result.faults += 1
+            if rng.random() < campaign.guard_cancel_chance and _cancel_a_guard(fake, rng):
                 result.faults += 1
             now = fake.control.step(candles=1)
             if rng.random() < campaign.kill_chance:
@@ -188,6 +193,49 @@ def run_seed(seed: int, campaign: Campaign, work: Path) -> SeedResult:
         fake.stop()
 
 
+def _cancel_a_guard(fake: FakeProcess, rng: random.Random) -> bool:
+    """Cancel one open guard of the bot over the signed REST API, as a trader would by hand."""
+    from binance.client import Client
+
+    from tests.fake_binance import TEST_API_KEY, TEST_API_SECRET
+
+    guards = [order for order in fake.control.state().get("algo_orders", [])
+              if str(order.get("clientAlgoId", "")).startswith("ahg-") and order.get("algoStatus") == "NEW"]
+    if not guards:
+        return False
+    guard = rng.choice(guards)
+    client = Client(TEST_API_KEY, TEST_API_SECRET, ping=False, testnet=True)
+    client.FUTURES_TESTNET_URL = fake.base_url + "/fapi"
+    client.timestamp_offset = client.futures_time()["serverTime"] - int(time.time() * 1000)
+    try:
+        client.futures_cancel_algo_order(symbol=guard["symbol"], clientAlgoId=guard["clientAlgoId"])
+    except Exception:  # noqa: BLE001 - triggered or cancelled meanwhile: no fault this candle
+        return False
+    return True
+
+
+def _check_guards(snapshot: dict, result: SeedResult) -> None:
+    """[E1] at the end: one guard per main held alone, none orphaned, none doubled (hedge mode:
+    a main with its hedge open needs none)."""
+    from adapters.binance_algo import parse_guard_id
+
+    held = exchange_positions(snapshot)
+    guards: dict[tuple[str, str], list[str]] = {}
+    for order in snapshot.get("algo_orders", []):
+        parsed = parse_guard_id(str(order.get("clientAlgoId", "")))
+        if parsed is not None and order.get("algoStatus") == "NEW":
+            guards.setdefault((parsed[0], parsed[1].value), []).append(str(order["clientAlgoId"]))
+    for (symbol, side), ids in sorted(guards.items()):
+        if held.get((symbol, side), 0.0) <= 0:
+            result.divergences.append(f"guard {', '.join(ids)}: orphaned (no {symbol} {side} held)")
+        elif len(ids) > 1:
+            result.divergences.append(f"{symbol} {side}: {len(ids)} guards open ({', '.join(ids)})")
+    for symbol in SYMBOLS:
+        sides = [side for side in ("LONG", "SHORT") if held.get((symbol, side), 0.0) > 0]
+        if len(sides) == 1 and (symbol, sides[0]) not in guards:
+            result.divergences.append(f"{symbol} {sides[0]}: held with no guard")
+
+
 def _acted(bot: BotProcess, now: int, candle: int, result: SeedResult) -> bool:
     """Wait until the bot acted on the close at ``now``; a hang (recorded) when it did not."""
     if bot.wait_settled(now, SETTLE_TIMEOUT_S, in_flight_ok=True):
@@ -223,7 +271,10 @@ def _check_end(fake: FakeProcess, bot: BotProcess, result: SeedResult) -> None:
     journaled = {fill.get("order_id") or fill.get("client_id") for fill in bot.journal()}
     executed = [order for order in snapshot["orders"] if float(order.get("executedQty", 0) or 0) > 0]
     result.orders = len(snapshot["orders"])
+    _check_guards(snapshot, result)
     for order in executed:
+        if order["clientOrderId"].startswith("ahg-"):
+            continue  # a guard's own order [E2]: reconciled as the bot's position, not journaled yet
         if order["clientOrderId"] not in journaled:
             result.divergences.append(f"exchange order {order['clientOrderId']} ({order['side']} "
                                       f"{order['positionSide']} {order['executedQty']}) is not in the journal")
@@ -238,12 +289,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults-per-candle", type=float, default=1.5)
     parser.add_argument("--kill-chance", type=float, default=0.25)
     parser.add_argument("--ws-drop-chance", type=float, default=0.1)
+    parser.add_argument("--guard-cancel-chance", type=float, default=0.15,
+                        help="chance per candle that a guard is cancelled behind the bot's back (issue 19)")
     parser.add_argument("--jobs", type=int, default=1, help="seeds run at the same time (default 1)")
     parser.add_argument("--keep", metavar="DIR", help="keep each failing seed's folder (logs, state) here")
     args = parser.parse_args(argv)
     if args.seeds < 1 or args.minutes < 5 or args.jobs < 1:
         parser.error("--seeds and --jobs must be at least 1, --minutes at least 5")
-    campaign = Campaign(args.minutes // 5, args.faults_per_candle, args.kill_chance, args.ws_drop_chance)
+    campaign = Campaign(args.minutes // 5, args.faults_per_candle, args.kill_chance, args.ws_drop_chance,
+                        args.guard_cancel_chance)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     print(f"chaos: {args.seeds} seeds x {campaign.candles} candles; faults: {', '.join(sorted(available_faults()))}",
           flush=True)
