@@ -212,7 +212,15 @@ class CockpitReporter:
             except Exception:  # noqa: BLE001 - a preview must never disturb trading
                 log.exception("decision preview failed for %s", slot.symbol)
         self.emit(Heartbeat(slot.symbol, self.service.clock(), last_close, last_signal(driver), preview,
-                            exit_levels(slot.strategy)))
+                            exit_levels(slot.strategy), self._clock_offset()))
+
+    def _clock_offset(self) -> int | None:
+        """[W1] Binance's clock minus this computer's, as the order connection last measured it
+        (python-binance's ``timestamp_offset``); None for a simulated broker."""
+        if not self.service.options.reconcile:
+            return None
+        offset = getattr(getattr(self.service.broker, "client", None), "timestamp_offset", None)
+        return int(offset) if isinstance(offset, (int, float)) else None
 
     def _market_day(self) -> int:
         """Today: the UTC day of the latest close processed (the replay's or the exchange's market

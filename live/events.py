@@ -134,6 +134,7 @@ class Heartbeat:
     signal: str  # the signal of the last closed candle
     preview: DecisionPreview | None
     levels: tuple[tuple[str, float], ...] = ()  # (name, price): take_profit, activation, trailing_stop
+    clock_offset_ms: int | None = None  # Binance's clock minus this computer's [W1]; None: not measured (paper)
 
 
 @dataclass(frozen=True)

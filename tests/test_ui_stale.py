@@ -52,3 +52,16 @@ def test_a_stopped_row_is_not_called_stale(qtbot):
     now[0] = T0 + 60 * 60_000
     table.refresh_ages()
     assert "no data" not in cell(table, "State") and cell(table, "Price") == "0.31234"
+
+
+def test_the_heartbeat_shows_the_clock_offset_to_binance_when_measured(qtbot):
+    from live.events import Heartbeat
+    from ui.heartbeat import HeartbeatPanel
+
+    panel = HeartbeatPanel()
+    qtbot.addWidget(panel)
+    panel.set_symbols(["DOGEUSDT"])
+    panel.update_heartbeat(Heartbeat("DOGEUSDT", T0, T0 - 300_000, "UP", None, (), 120))
+    assert "clock +120 ms vs Binance" in panel.countdown_label.text()
+    panel.update_heartbeat(Heartbeat("DOGEUSDT", T0, T0 - 300_000, "UP", None, (), None))  # paper: not measured
+    assert "vs Binance" not in panel.countdown_label.text()

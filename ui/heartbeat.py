@@ -142,5 +142,10 @@ class HeartbeatPanel(QWidget):
         if left is None:
             self.countdown_label.setText(self.tr("Next 5m close: —   Daily close: —"))
             return
-        self.countdown_label.setText(self.tr("Next 5m close in {five}   Daily close in {day}").format(
-            five=duration(left[0]), day=duration(left[1])))
+        text = self.tr("Next 5m close in {five}   Daily close in {day}").format(
+            five=duration(left[0]), day=duration(left[1]))
+        offset = next((beat.clock_offset_ms for beat in self.latest.values() if beat.clock_offset_ms is not None),
+                      None)
+        if offset is not None:  # [W1] this computer's clock against Binance's
+            text += "   " + self.tr("clock {offset} ms vs Binance").format(offset=f"{offset:+d}")
+        self.countdown_label.setText(text)

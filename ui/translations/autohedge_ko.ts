@@ -630,6 +630,10 @@
         <source>Next 5m close in {five}   Daily close in {day}</source>
         <translation>다음 5분봉 마감까지 {five}   일봉 마감까지 {day}</translation>
     </message>
+    <message>
+        <source>clock {offset} ms vs Binance</source>
+        <translation>바이낸스 대비 시계 {offset} ms</translation>
+    </message>
 </context>
 <context>
     <name>HistoryTab</name>
