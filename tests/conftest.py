@@ -4,6 +4,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -36,3 +37,13 @@ symbols:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture(autouse=True)
+def _stop_question_answered_keep(monkeypatch):
+    """Stop asks as closing the window does (issue 19, item 6); a modal question in an offscreen
+    test would wait forever, so a window's question is answered "Stop and keep positions"
+    unless the test sets ``window.ask_close`` itself (the tests of the question do)."""
+    window_module = sys.modules.get("ui.main_window")
+    if window_module is not None:
+        monkeypatch.setattr(window_module, "ask_close", lambda parent, positions: "keep")
