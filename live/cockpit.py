@@ -217,7 +217,7 @@ class CockpitReporter:
     def _clock_offset(self) -> int | None:
         """[W1] Binance's clock minus this computer's, as the order connection last measured it
         (python-binance's ``timestamp_offset``); None for a simulated broker."""
-        if not self.service.options.reconcile:
+        if not getattr(getattr(self.service, "options", None), "reconcile", False):
             return None
         offset = getattr(getattr(self.service.broker, "client", None), "timestamp_offset", None)
         return int(offset) if isinstance(offset, (int, float)) else None
