@@ -73,6 +73,7 @@ class GuardRoom:
         self._seq = max(1, ctx.clock() // 1000)
         self._path = Path(ctx.options.state_dir) / "guards.json"
         self._known: dict[str, dict[str, str]] = self._load_known()
+        self._told: set[str] = set()  # triggers told [E2]: the stream and a check may both see one
 
     # ----- remembered guards ------------------------------------------------------------------
 
@@ -217,8 +218,8 @@ class GuardRoom:
         client_id = getattr(update, "client_algo_id", "")
         if not is_guard_trigger(client_id) or update.status not in ("TRIGGERED", "FINISHED"):
             return
-        if client_id not in self._known and update.status == "FINISHED":
-            return  # told already at TRIGGERED
+        if client_id in self._told:
+            return  # told already (at TRIGGERED, or by a check that found it gone)
         known = self._known.pop(client_id, {"symbol": update.symbol})
         self._save_known()
         self._tell_trigger(update.symbol, client_id, known, "while trading")
@@ -228,6 +229,9 @@ class GuardRoom:
             self.ctx.emit_status(slot)
 
     def _tell_trigger(self, symbol: str, client_id: str, known: dict[str, str], when: str) -> None:
+        if client_id in self._told:
+            return
+        self._told.add(client_id)
         parsed = parse_guard_id(client_id)
         kind = parsed[2] if parsed else known.get("kind", "")
         main = parsed[1].value if parsed else known.get("main", "")

@@ -147,6 +147,9 @@ def test_a_guard_that_triggers_while_running_is_told_once_and_never_doubled(fake
     bot.room.on_algo_update(update)
     assert bot.slot.strategy.state.positions[Side.SHORT].qty == 100, "positions read at once"
     bot.room.keep([SYMBOL])  # the next close
+    finished = dict(frame, o=dict(frame["o"], X="FINISHED"))
+    [done] = parse_user_event(__import__("json").dumps(finished), algo_updates=True)
+    bot.room.on_algo_update(done)
     assert len(bot.lines("E2")) == 1
     assert bot.algo.open_guards() == [] and position(fake, Side.SHORT) == 100
 
@@ -164,6 +167,11 @@ def test_a_trigger_between_the_reading_and_the_check_is_found_before_anything_is
     assert bot.algo.open_guards() == [], "no second hedge guard beside the hedge the first opened"
     assert bot.slot.strategy.state.positions[Side.SHORT].qty == 100
     assert position(fake, Side.SHORT) == 100 and len(bot.lines("E2")) == 1
+    frame = {"e": "ALGO_UPDATE", "T": fake.now_ms, "E": fake.now_ms, "o": {  # the stream's word comes later
+        "caid": guard.client_id, "aid": guard.algo_id, "s": SYMBOL, "X": "TRIGGERED", "q": "100"}}
+    [late] = parse_user_event(__import__("json").dumps(frame), algo_updates=True)
+    bot.room.on_algo_update(late)
+    assert len(bot.lines("E2")) == 1, "told once"
 
 
 def test_stop_mode_closes_the_main_and_off_cancels_every_guard(fake, tmp_path):
