@@ -77,10 +77,18 @@ def test_asleep_across_two_closes_one_line_reconciliation_first_positions_equal(
         after = order[mark:]
         first_bar = next(k for k, item in enumerate(after) if item[0] == "bar")
         assert {symbol for kind, symbol in after[:first_bar] if kind == "check"} == set(service.slots), after
+        assert service.guards is not None  # demo mode: the guard room is wired [E1]
+        open_guards = service.guards.algo.open_guards()
         for symbol, slot in service.slots.items():
             exchange = service.broker.positions(symbol)
             for side in Side:
                 assert D(repr(slot.strategy.state.positions[side].qty)) == exchange[side].qty
+            held = [side for side in Side if exchange[side].qty > 0]
+            mine = [guard for guard in open_guards if guard.symbol == symbol]
+            if len(held) == 1:  # a main held alone has exactly its guard after the checks on waking
+                assert [(guard.main, guard.kind) for guard in mine] == [(held[0], "hedge")], (symbol, mine)
+            elif not held:
+                assert mine == []
     finally:
         service.stop()
         runner.join(30)
