@@ -32,8 +32,9 @@ UP, DOWN, NONE = 1, -1, 0  # signal codes (as core.indicators) and regime codes 
 FLAT, HELD, OPENING = 0, 1, 2  # how the rules see a side [B4]: see side_status
 
 # Rule ids an order carries; the code is the index in REASONS.
-REASONS = ("", "R1", "R2", "R3", "R4", "R5", "X1", "X2", "X3", "G3")
-NO_RULE, R1, R2, R3, R4, R5, X1, X2, X3, G3 = range(len(REASONS))
+# C1/C2 [docs/RULES.md, CALL_SIZE cap] are appended so the older codes keep their values.
+REASONS = ("", "R1", "R2", "R3", "R4", "R5", "X1", "X2", "X3", "G3", "C1", "C2")
+NO_RULE, R1, R2, R3, R4, R5, X1, X2, X3, G3, C1, C2 = range(len(REASONS))
 REASON_CODES = {name: code for code, name in enumerate(REASONS) if name}
 
 # Quantities at or below this are treated as zero (as core.state.QTY_EPSILON).
@@ -130,6 +131,77 @@ def side_status(qty: float, open_in_flight: bool, close_in_flight: bool) -> int:
     return HELD
 
 
+# ----- never above CALL_SIZE [C1, C2, R6] ----------------------------------------------------------
+
+
+@jitable
+def hedge_qty(main_qty: float, call_size: float) -> float:
+    """[R6] The hedge covers the main's quantity, capped at CALL_SIZE: a main made larger
+    by hand or by a late execution never makes the bot's own hedge larger than CALL_SIZE."""
+    return main_qty if main_qty < call_size else call_size
+
+
+@jitable
+def managed_qty(qty: float, unmanaged: float) -> float:
+    """What the bot manages on a side: the held quantity less the excess the trader chose
+    to keep unmanaged (never below zero)."""
+    managed = qty - unmanaged
+    return managed if managed > 0.0 else 0.0
+
+
+@jitable
+def excess_qty(qty: float, call_size: float, unmanaged: float) -> float:
+    """[C1] How much of a side is above CALL_SIZE and not kept unmanaged by the trader."""
+    excess = managed_qty(qty, unmanaged) - call_size
+    return excess if excess > QTY_EPSILON else 0.0
+
+
+@jitable
+def decide_own_excess(side: int, qty: float, call_size: float, unmanaged: float, closing: bool) -> Orders:
+    """[C1] A side found larger than intended by the bot's OWN late execution (its client id):
+    close the excess at once. One function for LONG and SHORT (``side``). A side with a
+    close already in flight decides nothing (the close in flight is not repeated)."""
+    orders = no_orders()
+    excess = excess_qty(qty, call_size, unmanaged)
+    if excess > 0.0 and not closing:
+        orders = add_order(orders, side, CLOSE, C1, excess)
+    return orders
+
+
+@jitable
+def decide_orphan_hedge(regime: int, qty: tuple, opening: tuple, closing: tuple,
+                        main_gone_externally: bool) -> Orders:
+    """[C2] A hedge whose main vanished NOT by the bot's hand (liquidation, ADL, by hand)
+    is closed at the next close. ``main_gone_externally`` comes from reconciliation: the
+    rules themselves may leave a lone hedge (R3 closing a main in profit), which is not
+    an orphan and is left to R1/R4/G3."""
+    orders = no_orders()
+    if regime == NONE or not main_gone_externally:
+        return orders
+    main = main_side(regime)
+    hedge = 1 - main
+    if side_status(qty[main], opening[main], closing[main]) != FLAT:
+        return orders
+    if side_status(qty[hedge], opening[hedge], closing[hedge]) == HELD:
+        orders = add_order(orders, hedge, CLOSE, C2, qty[hedge])
+    return orders
+
+
+@jitable
+def order_within_call_size(action: int, side_qty: float, in_flight_open_qty: float, order_qty: float,
+                           call_size: float, unmanaged: float) -> bool:
+    """Pre-order invariant: no order of the bot takes a side above CALL_SIZE.
+
+    ``side_qty`` is what the exchange holds on the order's side, ``in_flight_open_qty``
+    opens already sent there and not finished, ``unmanaged`` the excess the trader keeps.
+    A CLOSE only reduces a side and always passes; an OPEN passes when the managed
+    quantity after it stays within CALL_SIZE."""
+    if action == CLOSE:
+        return True
+    after = managed_qty(side_qty, unmanaged) + in_flight_open_qty + order_qty
+    return after <= call_size * (1.0 + PCT_TOLERANCE) + QTY_EPSILON
+
+
 # ----- decisions ------------------------------------------------------------------------------------
 
 
@@ -224,7 +296,7 @@ def decide_bar(regime: int, signal: int, prev_signal: int, price: float, close_t
         if main_pnl >= 0:
             orders = add_order(orders, main, CLOSE, R3, main_qty)
         elif hedge_status == FLAT and opens_allowed:
-            orders = add_order(orders, hedge, OPEN, R3, main_qty)  # [R6]
+            orders = add_order(orders, hedge, OPEN, R3, hedge_qty(main_qty, call_size))  # [R6]
     elif main_pnl >= 0:
         # [R4] main recovered: release the hedge, then apply the exit rules [X].
         if hedge_status == HELD:
@@ -236,5 +308,5 @@ def decide_bar(regime: int, signal: int, prev_signal: int, price: float, close_t
             orders = add_order(orders, main, CLOSE, reason, main_qty)
     elif signal == NONE and hedge_status == FLAT and opens_allowed:
         # [R5] no signal and the main is losing: hedge it.
-        orders = add_order(orders, hedge, OPEN, R5, main_qty)  # [R6]
+        orders = add_order(orders, hedge, OPEN, R5, hedge_qty(main_qty, call_size))  # [R6]
     return BarDecision(orders, best_long, best_short)
