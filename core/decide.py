@@ -32,9 +32,9 @@ UP, DOWN, NONE = 1, -1, 0  # signal codes (as core.indicators) and regime codes 
 FLAT, HELD, OPENING = 0, 1, 2  # how the rules see a side [B4]: see side_status
 
 # Rule ids an order carries; the code is the index in REASONS.
-# C1/C2 [docs/RULES.md, CALL_SIZE cap] are appended so the older codes keep their values.
-REASONS = ("", "R1", "R2", "R3", "R4", "R5", "X1", "X2", "X3", "G3", "C1", "C2")
-NO_RULE, R1, R2, R3, R4, R5, X1, X2, X3, G3, C1, C2 = range(len(REASONS))
+# C1/C2 (CALL_SIZE cap) and L1-L5 (limits) are appended so the older codes keep their values.
+REASONS = ("", "R1", "R2", "R3", "R4", "R5", "X1", "X2", "X3", "G3", "C1", "C2", "L1", "L2", "L3", "L4", "L5")
+NO_RULE, R1, R2, R3, R4, R5, X1, X2, X3, G3, C1, C2, L1, L2, L3, L4, L5 = range(len(REASONS))
 REASON_CODES = {name: code for code, name in enumerate(REASONS) if name}
 
 # Quantities at or below this are treated as zero (as core.state.QTY_EPSILON).
@@ -200,6 +200,80 @@ def order_within_call_size(action: int, side_qty: float, in_flight_open_qty: flo
         return True
     after = managed_qty(side_qty, unmanaged) + in_flight_open_qty + order_qty
     return after <= call_size * (1.0 + PCT_TOLERANCE) + QTY_EPSILON
+
+
+# ----- loss limits and protections [L1-L5] ---------------------------------------------------------
+# Pure functions; 0 (or a negative value) in a limit means "off", so the defaults change nothing.
+
+DAY_MS = 86_400_000
+ON_BREACH_STOP_ENTRIES, ON_BREACH_FLATTEN = 0, 1  # what a breach of L1-L3 does (setting)
+
+
+@jitable
+def utc_day(time_ms: int) -> int:
+    """The UTC day number of a time in ms (days since 1970-01-01)."""
+    return time_ms // DAY_MS
+
+
+@jitable
+def daily_loss_breached(day_start_equity: float, equity: float, max_loss_usdt: float,
+                        max_loss_pct: float) -> bool:
+    """[L1] The loss since the UTC day's start (equity with fees, realised and open) reached
+    ``max_loss_usdt`` or ``max_loss_pct`` % of the day's starting equity."""
+    loss = day_start_equity - equity
+    if max_loss_usdt > 0.0 and loss >= max_loss_usdt - QTY_EPSILON:
+        return True
+    if max_loss_pct > 0.0 and day_start_equity > 0.0:
+        return loss / day_start_equity * 100.0 >= max_loss_pct - PCT_TOLERANCE
+    return False
+
+
+@jitable
+def drawdown_breached(peak_equity: float, equity: float, max_drawdown_pct: float) -> bool:
+    """[L2] Equity fell ``max_drawdown_pct`` % or more below its peak."""
+    if max_drawdown_pct <= 0.0 or peak_equity <= 0.0:
+        return False
+    return (peak_equity - equity) / peak_equity * 100.0 >= max_drawdown_pct - PCT_TOLERANCE
+
+
+@jitable
+def notional_allowed(symbol_notional: float, total_notional: float, order_notional: float,
+                     max_symbol_notional: float, max_total_notional: float) -> bool:
+    """[L3] An OPEN of ``order_notional`` (qty x price) keeps the symbol's and the account's
+    open notional within their caps."""
+    if max_symbol_notional > 0.0 and symbol_notional + order_notional > max_symbol_notional * (1.0 + PCT_TOLERANCE):
+        return False
+    if max_total_notional > 0.0 and total_notional + order_notional > max_total_notional * (1.0 + PCT_TOLERANCE):
+        return False
+    return True
+
+
+@jitable
+def cooldown_active(last_close_time: int, bar_close_time: int, cooldown_bars: int) -> bool:
+    """[L4] Fewer than ``cooldown_bars`` bars since the main was last closed: no new entry.
+    ``last_close_time`` 0 = never closed."""
+    if cooldown_bars <= 0 or last_close_time <= 0:
+        return False
+    return bars_held(last_close_time, bar_close_time) < cooldown_bars
+
+
+@jitable
+def entries_today_after(entries_day: int, entries_today: int, bar_close_time: int) -> int:
+    """[L5] The count of entries of the current UTC day (a new day starts again at 0)."""
+    return entries_today if utc_day(bar_close_time) == entries_day else 0
+
+
+@jitable
+def entry_count_allowed(entries_today: int, max_entries_per_day: int) -> bool:
+    """[L5] Another main may open today."""
+    return max_entries_per_day <= 0 or entries_today < max_entries_per_day
+
+
+@jitable
+def breach_blocks(breach_day: int, bar_close_time: int, override: bool) -> bool:
+    """[L1-L3] A breach saved for a UTC day blocks that day, across restarts, until the user
+    overrides it; the next UTC day starts clean. ``breach_day`` -1 = no breach."""
+    return breach_day >= 0 and utc_day(bar_close_time) == breach_day and not override
 
 
 # ----- decisions ------------------------------------------------------------------------------------

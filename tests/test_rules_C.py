@@ -91,3 +91,57 @@ def test_pre_order_invariant_refuses_any_open_above_call_size():
     assert ok(d.OPEN, 30.0, 0.0, 100.0, CALL, 30.0)          # 30 kept unmanaged by the trader
     assert ok(d.OPEN, 40.0, 0.0, 60.0, CALL, 0.0)            # top-up exactly to CALL_SIZE
     assert ok(d.CLOSE, 200.0, 0.0, 200.0, CALL, 0.0)         # closes only reduce a side
+
+
+# ----- loss limits and protections [L1-L5] (pure functions; 0 = off) ------------------------------
+
+DAY = 86_400_000
+BAR = 300_000
+
+
+def test_L1_daily_loss_in_usdt_or_percent_of_the_days_start():
+    assert not d.daily_loss_breached(1000.0, 900.0, 0.0, 0.0)      # off
+    assert not d.daily_loss_breached(1000.0, 951.0, 50.0, 0.0)
+    assert d.daily_loss_breached(1000.0, 950.0, 50.0, 0.0)          # exactly 50 USDT lost
+    assert d.daily_loss_breached(1000.0, 970.0, 0.0, 3.0)           # 3 % of 1000
+    assert not d.daily_loss_breached(1000.0, 971.0, 0.0, 3.0)
+    assert not d.daily_loss_breached(1000.0, 1100.0, 50.0, 3.0)     # a gain
+
+
+def test_L2_drawdown_from_peak():
+    assert not d.drawdown_breached(1200.0, 1000.0, 0.0)             # off
+    assert d.drawdown_breached(1200.0, 1080.0, 10.0)                # 10 % below the peak
+    assert not d.drawdown_breached(1200.0, 1081.0, 10.0)
+
+
+def test_L3_notional_caps_per_symbol_and_total():
+    assert d.notional_allowed(0.0, 0.0, 1e9, 0.0, 0.0)              # off
+    assert d.notional_allowed(500.0, 900.0, 100.0, 600.0, 1000.0)   # exactly at both caps
+    assert not d.notional_allowed(500.0, 500.0, 101.0, 600.0, 0.0)  # symbol cap
+    assert not d.notional_allowed(0.0, 950.0, 100.0, 0.0, 1000.0)   # total cap
+
+
+def test_L4_cooldown_counts_bars_since_the_close():
+    closed = 10 * BAR
+    assert not d.cooldown_active(closed, closed + BAR, 0)            # off
+    assert not d.cooldown_active(0, closed, 3)                       # never closed
+    assert d.cooldown_active(closed, closed + 2 * BAR, 3)
+    assert not d.cooldown_active(closed, closed + 3 * BAR, 3)        # the 3rd bar after may open
+
+
+def test_L5_entries_per_utc_day_reset_at_midnight():
+    day = 20_000
+    t = day * DAY + 5 * BAR
+    assert d.entries_today_after(day, 4, t) == 4
+    assert d.entries_today_after(day - 1, 4, t) == 0                 # a new UTC day
+    assert d.entry_count_allowed(3, 4)
+    assert not d.entry_count_allowed(4, 4)
+    assert d.entry_count_allowed(1000, 0)                           # off
+
+
+def test_breach_persists_for_the_day_until_override():
+    day = 20_000
+    assert not d.breach_blocks(-1, day * DAY, False)
+    assert d.breach_blocks(day, day * DAY + BAR, False)              # restart the same day
+    assert not d.breach_blocks(day, day * DAY + BAR, True)           # explicit override
+    assert not d.breach_blocks(day, (day + 1) * DAY, False)          # the next UTC day
