@@ -145,3 +145,19 @@ def test_breach_persists_for_the_day_until_override():
     assert d.breach_blocks(day, day * DAY + BAR, False)              # restart the same day
     assert not d.breach_blocks(day, day * DAY + BAR, True)           # explicit override
     assert not d.breach_blocks(day, (day + 1) * DAY, False)          # the next UTC day
+
+
+def test_state_keeps_breach_unmanaged_and_counts_across_a_save():
+    from core.state import SymbolState
+
+    st = SymbolState("DOGEUSDT", unmanaged_short=30.0, breach_day=20_000, breach_rule="L1",
+                     last_main_close_time=123 * BAR, entries_day=20_000, entries_today=7)
+    back = SymbolState.from_dict(st.to_dict())
+    assert (back.unmanaged_short, back.breach_day, back.breach_rule) == (30.0, 20_000, "L1")
+    assert (back.last_main_close_time, back.entries_day, back.entries_today) == (123 * BAR, 20_000, 7)
+    old = st.to_dict()
+    for key in ("unmanaged_long", "unmanaged_short", "breach_day", "breach_rule",
+                "last_main_close_time", "entries_day", "entries_today"):
+        del old[key]
+    legacy = SymbolState.from_dict(old)           # a file written before these fields existed
+    assert (legacy.breach_day, legacy.unmanaged_short, legacy.entries_today) == (-1, 0.0, 0)
