@@ -276,6 +276,40 @@ def breach_blocks(breach_day: int, bar_close_time: int, override: bool) -> bool:
     return breach_day >= 0 and utc_day(bar_close_time) == breach_day and not override
 
 
+@jitable
+def entry_gate(last_main_close_time: int, entries_day: int, entries_today: int, bar_close_time: int,
+               cooldown_bars: int, max_entries_per_day: int) -> bool:
+    """[L4, L5] Whether [R2] may open a main on this bar."""
+    if cooldown_active(last_main_close_time, bar_close_time, cooldown_bars):
+        return False
+    return entry_count_allowed(entries_today_after(entries_day, entries_today, bar_close_time), max_entries_per_day)
+
+
+@jitable
+def _track_one(action: int, reason: int, close_time: int, last_close: int, day: int, count: int) -> tuple:
+    if action == OPEN and reason == R2:
+        count = entries_today_after(day, count, close_time) + 1
+        day = utc_day(close_time)
+    elif action == CLOSE and (reason == R3 or reason == X1 or reason == X2 or reason == X3):
+        last_close = close_time
+    return last_close, day, count
+
+
+@jitable
+def track_protections(orders: Orders, close_time: int, last_main_close_time: int, entries_day: int,
+                      entries_today: int) -> tuple:
+    """[L4, L5] After a bar's decision: an [R2] open counts as one entry of the UTC day, a main
+    close ([R3], [X1]-[X3]) starts the cool-down. Counted at the decision (an entry decided
+    counts even if it later fails: conservative). Returns (last_main_close_time, entries_day,
+    entries_today)."""
+    last_close, day, count = last_main_close_time, entries_day, entries_today
+    if orders.count >= 1:
+        last_close, day, count = _track_one(orders.action0, orders.reason0, close_time, last_close, day, count)
+    if orders.count >= 2:
+        last_close, day, count = _track_one(orders.action1, orders.reason1, close_time, last_close, day, count)
+    return last_close, day, count
+
+
 # ----- decisions ------------------------------------------------------------------------------------
 
 
@@ -325,7 +359,7 @@ def entry_signal(signal: int, prev_signal: int, favourable: int, cross_entry: bo
 
 @jitable
 def decide_bar(regime: int, signal: int, prev_signal: int, price: float, close_time: int,
-               call_size: float, opens_allowed: bool,
+               call_size: float, opens_allowed: bool, entries_allowed: bool,
                qty: tuple, entry_price: tuple, entry_time: tuple, best: tuple, opening: tuple, closing: tuple,
                cross_entry: bool, take_profit_pct: float, max_hold_bars: int, trailing_pct: float,
                trailing_activation_pct: float) -> BarDecision:
@@ -333,7 +367,8 @@ def decide_bar(regime: int, signal: int, prev_signal: int, price: float, close_t
     per-bar rules in SPEC order for ``regime``.
 
     ``qty``, ``entry_price``, ``entry_time``, ``best`` are the filled positions;
-    ``opening`` / ``closing`` say whether an open / a close is in flight on each side
+    ``entries_allowed`` gates [R2] only ([L4], [L5]: see :func:`entry_gate`); hedges of a
+    losing main are protective and stay allowed. ``opening`` / ``closing`` say whether an open / a close is in flight on each side
     (decided and not yet finished). Orders decided here take effect for the rules at
     once [B4]: a side being closed counts as flat, one being opened as taken.
     """
@@ -356,7 +391,8 @@ def decide_bar(regime: int, signal: int, prev_signal: int, price: float, close_t
         hedge_status = FLAT
 
     # [R2] favourable signal (level or cross, [S4]) and no main: open one.
-    if entry_signal(signal, prev_signal, favourable, cross_entry) and main_status == FLAT and opens_allowed:
+    if entry_signal(signal, prev_signal, favourable, cross_entry) and main_status == FLAT and opens_allowed \
+            and entries_allowed:
         orders = add_order(orders, main, OPEN, R2, call_size)
         main_status = OPENING
     if main_status != HELD:

@@ -40,7 +40,7 @@ def test_decide_bar_hedges_an_oversized_losing_main_with_call_size_only(regime, 
     qty[main] = 130.0                                   # 30 added by hand
     ep = [0.0, 0.0]
     ep[main] = entry
-    out = d.decide_bar(regime, signal, d.NONE, price, 10 * 300_000, CALL, True,
+    out = d.decide_bar(regime, signal, d.NONE, price, 10 * 300_000, CALL, True, True,
                        tuple(qty), tuple(ep), (0, 0), tuple(ep), (False, False), (False, False),
                        False, 99.0, 10_000, 99.0, 99.0)
     rule = "R3" if signal_kind == "adverse_R3" else "R5"
