@@ -61,8 +61,8 @@ class AlertSink(Protocol):
     def send(self, alert: Alert) -> None: ...  # raises on failure
 
 
-ALERTING_RULES = {"W1": "the bot was asleep", "E2": "a guard triggered", "L0": "an order above CALL_SIZE held back",
-                  "L1": "a side above CALL_SIZE"}
+ALERTING_RULES = {"W1": "the bot was asleep", "E2": "a guard triggered", "C0": "an order above CALL_SIZE held back",
+                  "C3": "a side above CALL_SIZE"}
 
 
 def alert_for(event: Event) -> Alert | None:

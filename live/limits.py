@@ -2,10 +2,10 @@
 
 Pure and small, so the core rules (core/decide.py) can share them:
 
-- [L0] :func:`open_breach`: checked before every OPEN the service sends (live/orders.py). An
+- [C0] :func:`open_breach`: checked before every OPEN the service sends (live/orders.py). An
   open that would take its side above that symbol's CALL_SIZE is not sent: one ERROR line, and
   the symbol's entries pause until the trader resumes it (exits keep running).
-- [L1] :func:`side_excess`: a side the exchange holds above CALL_SIZE that the bot did not
+- [C3] :func:`side_excess`: a side the exchange holds above CALL_SIZE that the bot did not
   take there (a trade by hand). The service alerts once and the window asks the trader to keep
   the excess (left unmanaged, shown as such) or close it (ui/excess_dialog.py).
 """
@@ -16,8 +16,8 @@ from decimal import Decimal
 
 from core.model import Side
 
-RULE_OPEN = "L0"
-RULE_EXCESS = "L1"
+RULE_OPEN = "C0"
+RULE_EXCESS = "C3"
 
 
 def _dec(value: float) -> Decimal:
@@ -25,7 +25,7 @@ def _dec(value: float) -> Decimal:
 
 
 def open_breach(symbol: str, side: Side, held: float, qty: float, call_size: float) -> str | None:
-    """The [L0] sentence when opening ``qty`` on a ``side`` holding ``held`` would exceed
+    """The [C0] sentence when opening ``qty`` on a ``side`` holding ``held`` would exceed
     ``call_size``; None when it stays within (decimal arithmetic: 0.1 + 0.2 is 0.3)."""
     after = _dec(held) + _dec(qty)
     if after <= _dec(call_size):
@@ -37,7 +37,7 @@ def open_breach(symbol: str, side: Side, held: float, qty: float, call_size: flo
 
 @dataclass(frozen=True)
 class SideExcess:
-    """A side the exchange holds above CALL_SIZE not by the bot's hand [L1]."""
+    """A side the exchange holds above CALL_SIZE not by the bot's hand [C3]."""
 
     symbol: str
     side: Side

@@ -79,13 +79,13 @@ class OrderRoom:
                 unfinished_close_sides.add(intent.side)
 
     def _within_call_size(self, slot: SymbolSlot, intent: OrderIntent) -> bool:
-        """[L0] An open that would take its side above CALL_SIZE is not sent; the entries pause."""
+        """[C0] An open that would take its side above CALL_SIZE is not sent; the entries pause."""
         held = slot.strategy.state.positions[intent.side].qty
         breach = open_breach(intent.symbol, intent.side, held, intent.qty, self.ctx.call_sizes[intent.symbol])
         if breach is None:
             return True
         slot.strategy.finish_order(intent.client_id)
-        self.ctx.log("ERROR", intent.symbol, breach, rule="L0")
+        self.ctx.log("ERROR", intent.symbol, breach, rule="C0")
         self.enter_error(slot, breach)
         return False
 

@@ -70,8 +70,8 @@ class Reconciler:
                 mine.qty = their_qty
                 mine.entry_price = float(theirs.entry_price)
             excess = side_excess(strategy.symbol, side, their_qty, ctx.call_sizes.get(strategy.symbol, their_qty))
-            if excess is not None:  # [L1] one alert per difference found; the window asks keep or close
-                ctx.log("WARNING", strategy.symbol, excess.sentence(), rule="L1")
+            if excess is not None:  # [C3] one alert per difference found; the window asks keep or close
+                ctx.log("WARNING", strategy.symbol, excess.sentence(), rule="C3")
         if changed:
             ctx.save(slot)
         return changed
