@@ -37,9 +37,9 @@ def show_cockpit_event(window: MainWindow, event: Event) -> bool:
         window.status_table.set_format(event.symbol, event.tick_size, event.step_size)
         window.account_strip.set_format(event.symbol, event.tick_size, event.step_size)
         window.heartbeat.set_format(event.symbol, event.tick_size)
+        window.live_chart.set_format(event.symbol, event.tick_size)
     elif isinstance(event, ProgressEvent):
-        window.replay_progress.setRange(0, max(event.total, 1))
-        window.replay_progress.setValue(event.done)
+        window.replay_progress.show_progress(event.done, event.total)
     else:
         return False
     return True

@@ -20,7 +20,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QScrollArea, QSplitter,
+    QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea, QSplitter,
     QTabWidget, QVBoxLayout, QWidget,
 )
 
@@ -30,7 +30,7 @@ from live.events import Event, LogEvent, ServiceStateEvent, StartRetry, StreamSt
 from ui import gui_gc, paths, window_extras
 from ui.cockpit_events import show_cockpit_event
 from ui.window_state import restore_window_state, save_window_state
-from live.accounts import ApiCredentials, install_log_redaction, mask
+from live.accounts import ApiCredentials, install_log_redaction
 from ui.api_panel import ApiPanel, ConnectionChecker, CredentialStore
 from ui.backtest_tab import BacktestRunner, BacktestTab
 from ui.backtest_job import run_backtest_job
@@ -39,6 +39,8 @@ from ui.banner import ModeBanner
 from ui.close_dialog import CANCEL, FLATTEN, ask_close
 from ui.heartbeat import HeartbeatPanel
 from ui.live_chart import LiveChart
+from ui.live_confirm import live_question
+from ui.replay_progress import ReplayProgress
 from ui.log_pane import LogPane
 from ui.optimize_tab import OptimizeTab
 from ui.runner_thread import START_RETRY_DELAYS_S, RunnerThread
@@ -108,11 +110,7 @@ class MainWindow(QMainWindow):
         self.state_label = QLabel(self.tr("Stopped"))
         self.state_label.setWordWrap(True)
         self.state_label.setMinimumWidth(120)
-        self.replay_progress = QProgressBar()
-        self.replay_progress.setMaximumWidth(200)
-        self.replay_progress.setMinimumWidth(90)
-        self.replay_progress.setFormat(self.tr("replay %p%"))
-        self.replay_progress.setValue(0)
+        self.replay_progress = ReplayProgress()  # "replay 12.3 %": tenths of a percent
 
         self.strategy.call_size_changed.connect(self._on_call_size_changed)
         self.strategy.symbols.symbols_changed.connect(self._on_symbols_changed)
@@ -338,14 +336,7 @@ class MainWindow(QMainWindow):
     # ----- confirmations ---------------------------------------------------------------------
 
     def _live_question(self, credentials: ApiCredentials | None, settings: AppSettings, verb: str) -> str:
-        account = self.tr("the Binance USDT-M futures account of API key {key}").format(
-            key=mask(credentials.api_key)) if credentials \
-            else self.tr("the Binance USDT-M futures account of the key you will enter")
-        sizes = ", ".join(f"{name} (CALL_SIZE {sym.call_size:g})" for name, sym in settings.symbols.items())
-        question = (self.tr("Start LIVE trading with REAL MONEY on {account}, trading {sizes}?") if verb == "Start"
-                    else self.tr("Switch to LIVE trading with REAL MONEY on {account}, trading {sizes}?"))
-        return (question.format(account=account, sizes=sizes) + "\n"
-                + self.tr("Orders will be sent to Binance as soon as the strategy decides."))
+        return live_question(credentials, settings, verb, self.strategy.symbols.prices())
 
     def _confirm_live_switch(self) -> bool:
         try:

@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING
 from config.settings import save_settings
 from core.errors import UserError
 from ui import paths
+from ui.replay_progress import DEFAULT_REPLAY_SPEED
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
-
-DEFAULT_REPLAY_SPEED = 600.0  # one 5m bar every 0.5 s: a newcomer sees it trade
 
 
 def restore_window_state(window: MainWindow) -> None:

@@ -863,10 +863,6 @@
         <translation>정지됨</translation>
     </message>
     <message>
-        <source>replay %p%</source>
-        <translation>재생 %p%</translation>
-    </message>
-    <message>
         <source>Start LIVE trading</source>
         <translation>실거래 시작</translation>
     </message>
@@ -981,26 +977,6 @@
     <message>
         <source>The trading service did not stop in time; close again to retry</source>
         <translation>매매 서비스가 제시간에 정지하지 않았습니다. 다시 닫아 재시도하세요</translation>
-    </message>
-    <message>
-        <source>the Binance USDT-M futures account of API key {key}</source>
-        <translation>API 키 {key}의 바이낸스 USDT-M 선물 계정</translation>
-    </message>
-    <message>
-        <source>the Binance USDT-M futures account of the key you will enter</source>
-        <translation>입력할 키의 바이낸스 USDT-M 선물 계정</translation>
-    </message>
-    <message>
-        <source>Start LIVE trading with REAL MONEY on {account}, trading {sizes}?</source>
-        <translation>{account}에서 실제 자금으로 실거래를 시작할까요? 매매 대상: {sizes}</translation>
-    </message>
-    <message>
-        <source>Switch to LIVE trading with REAL MONEY on {account}, trading {sizes}?</source>
-        <translation>{account}에서 실제 자금으로 하는 실거래 모드로 바꿀까요? 매매 대상: {sizes}</translation>
-    </message>
-    <message>
-        <source>Orders will be sent to Binance as soon as the strategy decides.</source>
-        <translation>전략이 판단하는 즉시 바이낸스로 주문이 나갑니다.</translation>
     </message>
     <message>
         <source>Switch to LIVE</source>
