@@ -189,6 +189,7 @@ class TradingService:
         if ctx.user_stream is not None:
             ctx.user_stream.close()
         self.cockpit.flush()  # the account as the bot leaves it
+        ctx.ledger.close()  # round trips rebuilt from the fills, then the file closed
         ctx.emit(ServiceStateEvent(False, "stopped; state saved"))
 
     # ----- start-up [G2, O7] and per bar ------------------------------------------------------

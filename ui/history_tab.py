@@ -157,6 +157,7 @@ class HistoryTab(QWidget):
             self.status.setText(str(error))
             return
         with ledger:
+            ledger.rebuild_round_trips()  # a derived table: the running bot adds fills, the tab sees their trips
             queries = ledger.queries
             self._fill_filters(queries)
             symbol, start, end = self.filters()
