@@ -203,14 +203,20 @@ def build_exchange_service(settings, listener, *, mode: str, symbols: dict[str, 
         service.account_view = BinanceFuturesAdapter(credentials, testnet=testnet, base_url=base_url,
                                                      recv_window=settings.exchange.recv_window_ms,
                                                      budget=adapter.budget)
-    open_ledger(service, account_ledger_path(state_dir, mode, getattr(credentials, "api_key", None)))
+    history = None
     if mode != "paper":  # what happened while the bot was off: income and the account's trades, once each
         from adapters.binance_history import BinanceHistory
 
-        service.ctx.ledger.import_history(BinanceHistory(adapter), names, clock())
+        history = BinanceHistory(adapter)
+    open_ledger(service, account_ledger_path(state_dir, mode, getattr(credentials, "api_key", None)),
+                history, clock)
     return service
 
 
-def open_ledger(service: TradingService, path: Path) -> None:
-    """The account's money record; a ledger that cannot be opened is one WARNING, never a stop."""
+def open_ledger(service: TradingService, path: Path, history=None, clock: Callable[[], int] | None = None) -> None:
+    """The account's money record, and with ``history`` (an exchange account) the start-up import
+    of its income and trades up to ``clock()``. A ledger that cannot be opened or filled is one
+    WARNING, never a stop."""
     service.ctx.ledger = LedgerLink.open(path, service.ctx.log)
+    if history is not None and clock is not None:
+        service.ctx.ledger.import_history(history, list(service.ctx.call_sizes), clock())
