@@ -29,6 +29,7 @@ def show_cockpit_event(window: MainWindow, event: Event) -> bool:
         window.live_chart.add_candle(event)
     elif isinstance(event, FillEvent):
         window.live_chart.add_fill(event.fill)
+        window.history.fill_seen()
     elif isinstance(event, AccountUpdate):
         window.account_strip.update_account(event)
     elif isinstance(event, StreamState):

@@ -38,6 +38,8 @@ from ui.account_strip import AccountStrip
 from ui.banner import ModeBanner
 from ui.close_dialog import CANCEL, FLATTEN, ask_close
 from ui.heartbeat import HeartbeatPanel
+from ui.history_link import HistoryLink
+from ui.history_tab import HistoryTab
 from ui.live_chart import LiveChart
 from ui.live_confirm import live_question
 from ui.replay_progress import ReplayProgress
@@ -94,6 +96,7 @@ class MainWindow(QMainWindow):
         self.backtest = BacktestTab(self._settings_for_backtest, backtest_runner)
         self.optimize = OptimizeTab(self._settings_for_backtest, self.strategy, self.is_running,
                                     lambda title, question: self.ask(title, question))
+        self.history = HistoryLink(HistoryTab(""), self)  # pointed at the account's ledger by the mode
 
         self.start_button = QPushButton(self.tr("Start"))
         self.pause_button = QPushButton(self.tr("Pause"))
@@ -168,6 +171,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(scroll, self.tr("S&ettings"))
         self.tabs.addTab(self.backtest, self.tr("&Backtest"))
         self.tabs.addTab(self.optimize, self.tr("&Optimize"))
+        self.tabs.addTab(self.history.tab, self.tr("&History"))
+        self.tabs.currentChanged.connect(lambda _index: self.history.refresh_if_shown())
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(4, 4, 4, 0)
@@ -239,6 +244,7 @@ class MainWindow(QMainWindow):
             return builder(settings, listener, mode=mode, replay_dir=replay_dir if mode == "replay" else None,
                            speed=speed, credentials=credentials, state_dir=None)  # the mode's own state folder [P]
 
+        self.history.show_account(settings, mode, getattr(credentials, "api_key", None))
         runner = self.runner = RunnerThread(factory, self, self.start_retry_delays)
         runner.events_ready.connect(self._on_events)
         runner.failed.connect(self._on_failed)
@@ -320,6 +326,11 @@ class MainWindow(QMainWindow):
     def _on_mode_changed(self, mode: str) -> None:
         self.banner.set_mode(mode)
         self.replay_progress.setVisible(mode == "replay")
+        try:
+            credentials = self.api.credentials_if_entered()
+            self.history.show_account(self.current_settings(), mode, getattr(credentials, "api_key", None))
+        except UserError:
+            pass  # settings not valid yet: the tab keeps the account it showed
 
     def _update_buttons(self) -> None:
         running = self.is_running()
@@ -390,6 +401,7 @@ class MainWindow(QMainWindow):
         if runner is not None and runner is not self.runner:
             return  # a previous run's late signal: the current run is not affected
         self._on_events()  # the last events (final status, "stopped")
+        self.history.refresh_if_shown()  # the service rebuilt the round trips when it stopped
         detail = self.state_label.text()
         self._update_buttons()
         if self._last_failure:

@@ -899,6 +899,10 @@
         <translation>최적화(&amp;O)</translation>
     </message>
     <message>
+        <source>&amp;History</source>
+        <translation>거래 내역(&amp;H)</translation>
+    </message>
+    <message>
         <source>The trading service is not available in this build</source>
         <translation>이 빌드에는 매매 서비스가 없습니다</translation>
     </message>

@@ -1,0 +1,24 @@
+"""The History tab inside the window (issue 20): it shows the ledger the trading service wrote."""
+from __future__ import annotations
+
+from live.ledger import Ledger
+from tests.test_ui_window import home, make_window, replay_dir, settings, start_replay  # noqa: F401
+from ui.history_link import window_ledger_path
+
+
+def test_history_tab_rows_equal_the_ledger_after_a_replay(qtbot, home, settings, replay_dir):
+    window = make_window(qtbot, settings)
+    start_replay(qtbot, window, replay_dir, speed=0)
+    qtbot.waitUntil(lambda: not window.is_running(), timeout=60_000)
+    path = window_ledger_path(window.current_settings(), "replay", None)
+    assert window.history.tab.ledger_path == path
+    window.tabs.setCurrentWidget(window.history.tab)  # shown: read again
+    with Ledger(path) as ledger:
+        fills, trips = ledger.fills(), ledger.queries.round_trips()
+    assert len(fills) > 5 and trips
+    tab = window.history.tab
+    assert tab.fills.rowCount() == len(fills)
+    shown = [(tab.fills.item(row, 1).text(), tab.fills.item(row, 2).text(), tab.fills.item(row, 3).text(),
+              tab.fills.item(row, 4).text(), tab.fills.item(row, 5).text()) for row in range(tab.fills.rowCount())]
+    assert sorted(shown) == sorted((f.symbol, f.side, f.action, str(f.qty), str(f.price)) for f in fills)
+    assert tab.trips.rowCount() == len(trips)
