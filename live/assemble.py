@@ -93,7 +93,8 @@ def build_service(
         options = ServiceOptions(state_dir=state_dir, reconcile=False, durable=mode != "replay")
         service = TradingService(symbols, settings.strategy, feed, broker, listener, options,
                                  clock=lambda: feed.now, sleep=sleep)
-        open_ledger(service, account_ledger_path(state_dir, mode, None))
+        open_ledger(service, account_ledger_path(state_dir, mode, None),
+                    leverage={name: settings.leverage_for(name) for name in symbols})
         return service
     if mode == "replay":
         raise UserError("replay mode needs a kline folder (--replay DIR)")
@@ -209,14 +210,16 @@ def build_exchange_service(settings, listener, *, mode: str, symbols: dict[str, 
 
         history = BinanceHistory(adapter)
     open_ledger(service, account_ledger_path(state_dir, mode, getattr(credentials, "api_key", None)),
-                history, clock)
+                history, clock, {name: settings.leverage_for(name) for name in names})
     return service
 
 
-def open_ledger(service: TradingService, path: Path, history=None, clock: Callable[[], int] | None = None) -> None:
+def open_ledger(service: TradingService, path: Path, history=None, clock: Callable[[], int] | None = None,
+                leverage: dict[str, float] | None = None) -> None:
     """The account's money record, and with ``history`` (an exchange account) the start-up import
     of its income and trades up to ``clock()``. A ledger that cannot be opened or filled is one
     WARNING, never a stop."""
     service.ctx.ledger = LedgerLink.open(path, service.ctx.log)
+    service.leverage = dict(leverage or {})  # per symbol, for the window's ROE (unrealised PnL / initial margin)
     if history is not None and clock is not None:
         service.ctx.ledger.import_history(history, list(service.ctx.call_sizes), clock())

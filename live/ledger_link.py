@@ -72,6 +72,11 @@ class LedgerLink:
         self._call("write a forced close to",
                    lambda: self.ledger.record_liquidation(symbol, side, kind, qty, price, time, client_id))
 
+    def funding_today(self, day_ms: int) -> float:
+        """Funding of the UTC day holding ``day_ms`` (0 without a ledger)."""
+        totals = self._call("read today's funding from", lambda: self.ledger.queries.today(day_ms))
+        return float(totals.funding) if totals is not None else 0.0
+
     def import_history(self, history, symbols: list[str], now_ms: int) -> str | None:
         """Start-up: what happened while the bot was off (income and the account's trades)."""
         from live.ledger_import import HistoryImporter

@@ -51,12 +51,16 @@
         <translation>미실현 손익</translation>
     </message>
     <message>
-        <source>Realised today</source>
-        <translation>오늘 실현 손익</translation>
-    </message>
-    <message>
         <source>Fees today</source>
         <translation>오늘 수수료</translation>
+    </message>
+    <message>
+        <source>Realised today (after fees)</source>
+        <translation>오늘 실현 손익 (수수료 후)</translation>
+    </message>
+    <message>
+        <source>Funding today</source>
+        <translation>오늘 펀딩비</translation>
     </message>
     <message>
         <source>Margin ratio</source>
@@ -75,8 +79,8 @@
         <translation>없음</translation>
     </message>
     <message>
-        <source>{symbol} {side} {qty} @ {entry}: liquidation {liq}</source>
-        <translation>{symbol} {side} {qty} @ {entry}: 청산가 {liq}</translation>
+        <source>{symbol} {side} {qty} @ {entry}, mark {mark}: ROE {roe} (price {move}), liquidation {liq}{distance}</source>
+        <translation>{symbol} {side} {qty} @ {entry}, 마크 {mark}: ROE {roe} (가격 {move}), 청산 {liq}{distance}</translation>
     </message>
 </context>
 <context>
