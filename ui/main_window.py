@@ -181,7 +181,6 @@ class MainWindow(QMainWindow):
         layout.addLayout(controls)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
-        self.resize(1366, 768)
 
     def save_ui_state(self) -> None:
         """Geometry and the GUI's own non-secret choices (QSettings); strategy settings as YAML."""
