@@ -1,6 +1,8 @@
 """The History tab inside the window (issue 20): it shows the ledger the trading service wrote."""
 from __future__ import annotations
 
+from live.assemble import default_state_dir
+from live.journal import FillJournal
 from live.ledger import Ledger
 from tests.test_ui_window import home, make_window, replay_dir, settings, start_replay  # noqa: F401
 from ui.history_link import window_ledger_path
@@ -22,3 +24,15 @@ def test_history_tab_rows_equal_the_ledger_after_a_replay(qtbot, home, settings,
               tab.fills.item(row, 4).text(), tab.fills.item(row, 5).text()) for row in range(tab.fills.rowCount())]
     assert sorted(shown) == sorted((f.symbol, f.side, f.action, str(f.qty), str(f.price)) for f in fills)
     assert tab.trips.rowCount() == len(trips)
+
+
+def test_the_window_writes_the_same_trades_csv_as_run(qtbot, home, settings, replay_dir, tmp_path):
+    window = make_window(qtbot, settings)
+    start_replay(qtbot, window, replay_dir, speed=0)
+    qtbot.waitUntil(lambda: not window.is_running(), timeout=60_000)
+    state_dir = default_state_dir(window.current_settings(), "replay")
+    qtbot.waitUntil(lambda: (state_dir / "trades.csv").exists(), timeout=10_000)  # written when the bot stopped
+    written = (state_dir / "trades.csv").read_text(encoding="utf-8")
+    FillJournal(state_dir / "fills.jsonl", durable=False).write_trades_csv(tmp_path / "run.csv")  # what `run` writes
+    assert written == (tmp_path / "run.csv").read_text(encoding="utf-8")
+    assert len(written.splitlines()) > 3

@@ -11,7 +11,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
 
+from config.paths import keep_previous
 from live.assemble import default_state_dir
+from live.journal import FillJournal
 from live.ledger_link import account_ledger_path
 from ui.history_tab import HistoryTab
 
@@ -33,10 +35,23 @@ class HistoryLink(QObject):
 
     def show_account(self, settings, mode: str, api_key: str | None) -> None:
         """Point the tab at this account's ledger (on start, and when the mode or key changes)."""
+        self.state_dir = default_state_dir(settings, mode)
         path = window_ledger_path(settings, mode, api_key)
         if path != self.tab.ledger_path:
             self.tab.ledger_path = path
             self.refresh_if_shown()
+
+    def write_trades_csv(self) -> Path | None:
+        """When the bot stops: the same trades.csv [B3] as ``main.py run``, in the mode's state
+        folder, rendered from its fills journal; the previous file is kept as trades.csv.bak."""
+        state_dir = getattr(self, "state_dir", None)
+        journal_path = state_dir / "fills.jsonl" if state_dir is not None else None
+        if journal_path is None or not journal_path.exists():
+            return None
+        target = state_dir / "trades.csv"
+        keep_previous(target)
+        FillJournal(journal_path, durable=False).write_trades_csv(target)
+        return target
 
     def fill_seen(self) -> None:
         if not self._timer.isActive():

@@ -979,6 +979,10 @@
         <translation>시작 안 됨</translation>
     </message>
     <message>
+        <source>trades.csv not written: {reason}</source>
+        <translation>trades.csv를 쓰지 못했습니다: {reason}</translation>
+    </message>
+    <message>
         <source>Flatten all and stop requested on closing the window</source>
         <translation>창을 닫으며 전체 청산 후 정지를 요청했습니다</translation>
     </message>
