@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from live.events import (
-    AccountUpdate, CandleUpdate, Event, FillEvent, Heartbeat, ProgressEvent, StatusRow, StreamState, SymbolFormat,
+    AccountUpdate, CandleUpdate, Event, FillEvent, ForcedCloseEvent, Heartbeat, ProgressEvent, StatusRow, StreamState,
+    SymbolFormat,
 )
 
 if TYPE_CHECKING:
@@ -19,8 +20,12 @@ if TYPE_CHECKING:
 
 def show_cockpit_event(window: MainWindow, event: Event) -> bool:
     """Update the widgets ``event`` is for; False when it is not a cockpit event."""
+    if isinstance(event, ForcedCloseEvent):
+        window.forced_marks.add(event)
+        return False  # the window words it too (log, alerts)
     if isinstance(event, StatusRow):
         window.status_table.update_row(event)
+        window.forced_marks.apply(event)
         window.strategy.symbols.set_price(event.symbol, event.price)
     elif isinstance(event, Heartbeat):
         window.heartbeat.update_heartbeat(event)

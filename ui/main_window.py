@@ -37,6 +37,7 @@ from ui.backtest_job import run_backtest_job
 from ui.account_strip import AccountStrip
 from ui.banner import ModeBanner
 from ui.close_dialog import CANCEL, FLATTEN, ask_close
+from ui.forced_marks import ForcedMarks
 from ui.heartbeat import HeartbeatPanel
 from ui.history_link import HistoryLink
 from ui.history_tab import HistoryTab
@@ -97,6 +98,7 @@ class MainWindow(QMainWindow):
         self.optimize = OptimizeTab(self._settings_for_backtest, self.strategy, self.is_running,
                                     lambda title, question: self.ask(title, question))
         self.history = HistoryLink(HistoryTab(""), self)  # pointed at the account's ledger by the mode
+        self.forced_marks = ForcedMarks(self.status_table)  # a liquidated side marked in the table
 
         self.start_button = QPushButton(self.tr("Start"))
         self.pause_button = QPushButton(self.tr("Pause"))
@@ -236,6 +238,7 @@ class MainWindow(QMainWindow):
         self.heartbeat.set_stream(StreamState("starting"))
         self.live_chart.set_symbols(symbols, reset=True)
         self.account_strip.clear()
+        self.forced_marks.clear()
         self.replay_progress.setValue(0)
         builder, speed = self._builder, self.api.speed.value()
 

@@ -538,6 +538,25 @@
     </message>
 </context>
 <context>
+    <name>ForcedMarks</name>
+    <message>
+        <source>liquidated</source>
+        <translation>청산됨</translation>
+    </message>
+    <message>
+        <source>auto-deleveraged</source>
+        <translation>자동 디레버리징됨</translation>
+    </message>
+    <message>
+        <source>settled</source>
+        <translation>정산됨</translation>
+    </message>
+    <message>
+        <source>⚠ {side} {what} by the exchange</source>
+        <translation>⚠ {side} 거래소에 의해 {what}</translation>
+    </message>
+</context>
+<context>
     <name>HeartbeatPanel</name>
     <message>
         <source>Stream state</source>
