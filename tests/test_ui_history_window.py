@@ -36,3 +36,25 @@ def test_the_window_writes_the_same_trades_csv_as_run(qtbot, home, settings, rep
     FillJournal(state_dir / "fills.jsonl", durable=False).write_trades_csv(tmp_path / "run.csv")  # what `run` writes
     assert written == (tmp_path / "run.csv").read_text(encoding="utf-8")
     assert len(written.splitlines()) > 3
+
+
+def test_a_reopened_window_shows_the_saved_positions_before_start(qtbot, home, settings):
+    from core.model import Side
+    from core.model import Regime
+    from core.state import PositionState, StateStore, SymbolState
+
+    state = SymbolState("DOGEUSDT", regime=Regime.UP)
+    state.positions[Side.LONG] = PositionState(qty=100, entry_price=0.0688, entry_time=1, best_price=0.07)
+    state.positions[Side.SHORT] = PositionState(qty=100, entry_price=0.0690, entry_time=2, best_price=0.068)
+    StateStore(default_state_dir(settings, "paper")).save(state)
+    first = make_window(qtbot, settings)
+    first.api.mode.setCurrentIndex(first.api.mode.findData("paper"))  # as the user picks it
+    assert first.status_table.latest["DOGEUSDT"].main_qty == 100
+    first.save_ui_state()
+    first.close()
+    window = make_window(qtbot, settings)  # reopened: the last mode, its saved positions, before Start
+    assert window.api.current_mode() == "paper" and not window.is_running()
+    row = window.status_table.latest["DOGEUSDT"]
+    assert (row.main_side, row.main_qty, row.main_entry) == ("LONG", 100, 0.0688)
+    assert (row.hedge_side, row.hedge_qty, row.hedge_entry) == ("SHORT", 100, 0.0690)
+    assert window.status_table.cell_text("DOGEUSDT", "Qty") == "100"

@@ -46,6 +46,7 @@ from ui.live_confirm import live_question
 from ui.replay_progress import ReplayProgress
 from ui.log_pane import LogPane
 from ui.optimize_tab import OptimizeTab
+from ui.saved_positions import saved_rows
 from ui.runner_thread import START_RETRY_DELAYS_S, RunnerThread
 from ui.status_table import StatusTable
 from ui.strategy_panel import StrategyPanel
@@ -331,6 +332,9 @@ class MainWindow(QMainWindow):
         try:
             credentials = self.api.credentials_if_entered()
             self.history.show_account(self.current_settings(), mode, getattr(credentials, "api_key", None))
+            if not self.is_running():  # the positions held when the bot stopped, before Start
+                for row in saved_rows(self.current_settings(), mode):
+                    self.status_table.update_row(row)
         except UserError:
             pass  # settings not valid yet: the tab keeps the account it showed
 

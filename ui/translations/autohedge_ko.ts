@@ -1506,6 +1506,10 @@
         <translation>정지됨</translation>
     </message>
     <message>
+        <source>saved state; reconciled with the exchange at Start</source>
+        <translation>저장된 상태; 시작할 때 거래소와 대조합니다</translation>
+    </message>
+    <message>
         <source>paused by the user: no new entries or hedges</source>
         <translation>사용자가 일시정지: 신규 진입·헤지 없음</translation>
     </message>
