@@ -36,3 +36,19 @@ def test_strip_shows_realised_after_fees_funding_and_roe(qtbot):
     text = strip.positions.text()
     assert "ROE -33.45 %" in text and "price -7.17 %" in text and "mark 0.2143" in text
     assert "liquidation 0.2390 (11.51 %)" in text
+
+
+def test_the_strip_drops_a_side_the_status_table_already_shows_closed(qtbot):
+    from live.events import StatusRow, SymbolRunState
+
+    strip = AccountStrip()
+    qtbot.addWidget(strip)
+    long = PositionRisk("DOGEUSDT", "LONG", 100, 0.07, 0.071, 0.1, 0.05, leverage=5)
+    short = PositionRisk("DOGEUSDT", "SHORT", 100, 0.072, 0.071, 0.1, 0.09, leverage=5)
+    strip.update_account(AccountUpdate(0, 1000.0, 1000.2, 0.2, 0.0, 0.0, 1.0, (long, short, algo_short())))
+    # the hedge (SHORT) was closed: the table's row holds only the main
+    row = StatusRow("DOGEUSDT", "UP", SymbolRunState.RUNNING, "", 0.071, "LONG", 100, 0.07, 0.1, 1.4, None, 0.0,
+                    None, None, 100)
+    strip.agree_with(row)
+    assert [(p.symbol, p.side) for p in strip.latest.positions] == [("DOGEUSDT", "LONG"), ("ALGOUSDT", "SHORT")]
+    assert "DOGEUSDT SHORT" not in strip.positions.text() and "DOGEUSDT LONG" in strip.positions.text()

@@ -11,6 +11,8 @@ service produces in its own thread; nothing here blocks the window.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from live.events import AccountUpdate
@@ -93,6 +95,17 @@ class AccountStrip(QWidget):
                 move=percent(position.move_pct, signed=True), liq=liquidation,
                 distance=f" ({percent(distance, signed=False)})" if distance is not None else ""))
         self.positions.setText("   ·   ".join(parts))
+
+    def agree_with(self, row) -> None:
+        """A status row (the bot's positions, after each fill) is newer than the last account
+        snapshot: a side the row no longer holds is not listed here either, so the strip never
+        shows a position the table already shows closed. The next snapshot is the exchange's."""
+        if self.latest is None:
+            return
+        held = {side for side, qty in ((row.main_side, row.main_qty), (row.hedge_side, row.hedge_qty)) if qty}
+        kept = tuple(p for p in self.latest.positions if p.symbol != row.symbol or p.side in held)
+        if len(kept) != len(self.latest.positions):
+            self.update_account(replace(self.latest, positions=kept))
 
     def text_of(self, name: str) -> str:
         return self.values[name].text()

@@ -26,6 +26,7 @@ def show_cockpit_event(window: MainWindow, event: Event) -> bool:
     if isinstance(event, StatusRow):
         window.status_table.update_row(event)
         window.forced_marks.apply(event)
+        window.account_strip.agree_with(event)  # the strip never lists a side the table shows closed
         window.strategy.symbols.set_price(event.symbol, event.price)
     elif isinstance(event, Heartbeat):
         window.heartbeat.update_heartbeat(event)
