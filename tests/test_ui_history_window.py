@@ -58,3 +58,32 @@ def test_a_reopened_window_shows_the_saved_positions_before_start(qtbot, home, s
     assert (row.main_side, row.main_qty, row.main_entry) == ("LONG", 100, 0.0688)
     assert (row.hedge_side, row.hedge_qty, row.hedge_entry) == ("SHORT", 100, 0.0690)
     assert window.status_table.cell_text("DOGEUSDT", "Qty") == "100"
+
+
+def test_strip_table_and_close_dialog_agree_on_every_position_after_each_event(qtbot, home, settings, replay_dir,
+                                                                            monkeypatch):
+    import ui.main_window as main_window_module
+    from live.events import AccountUpdate, StatusRow
+
+    checked = {"rows": 0, "accounts": 0}
+    original = main_window_module.show_cockpit_event
+
+    def checking(window, event):
+        shown = original(window, event)
+        if isinstance(event, (StatusRow, AccountUpdate)):
+            table = {(r.symbol, side) for r in window.status_table.latest.values()
+                     for side, qty in ((r.main_side, r.main_qty), (r.hedge_side, r.hedge_qty)) if qty}
+            dialog = {tuple(text.split()[:2]) for text in window.open_positions()}
+            assert dialog == table  # the close dialog lists what the table shows
+            if window.account_strip.latest is not None and isinstance(event, StatusRow):
+                strip = {(p.symbol, p.side) for p in window.account_strip.latest.positions}
+                assert {s for s in strip if s[0] == event.symbol} <= table, "the strip lists a side the table closed"
+                checked["rows"] += 1
+            checked["accounts"] += isinstance(event, AccountUpdate)
+        return shown
+
+    monkeypatch.setattr(main_window_module, "show_cockpit_event", checking)
+    window = make_window(qtbot, settings)
+    start_replay(qtbot, window, replay_dir, speed=0)
+    qtbot.waitUntil(lambda: not window.is_running(), timeout=60_000)
+    assert checked["rows"] > 20 and checked["accounts"] > 0
