@@ -26,6 +26,7 @@ from core.errors import ExchangeStartError, UserError
 from core.ports import BrokerError, RetryableError
 from live.events import EventListener, LogEvent
 from live.feeds import ReplayFeed
+from live.ledger_link import LedgerLink, account_ledger_path
 from live.service import ServiceOptions, TradingService
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,10 @@ def clear_replay_state(state_dir: Path) -> None:
     """A replay starts from nothing unless asked to resume: remove its own files only."""
     if not state_dir.is_dir():
         return
-    for path in list(state_dir.glob("*.json")) + list(state_dir.glob("*.json.tmp")) + [state_dir / "fills.jsonl"]:
-        if path.exists():
+    ledger = state_dir / "ledger-replay.sqlite"
+    for path in (list(state_dir.glob("*.json")) + list(state_dir.glob("*.json.tmp")) + [state_dir / "fills.jsonl"]
+                 + [ledger, ledger.with_name(ledger.name + "-wal"), ledger.with_name(ledger.name + "-shm")]):
+        if path.is_file():  # its own files only: never a folder a user put there
             path.unlink()
 
 
@@ -88,8 +91,11 @@ def build_service(
         broker = make_paper_broker(fee, slippage, wallet=settings.backtest.initial_capital,
                                    leverage={name: settings.leverage_for(name) for name in symbols})
         options = ServiceOptions(state_dir=state_dir, reconcile=False, durable=mode != "replay")
-        return TradingService(symbols, settings.strategy, feed, broker, listener, options,
-                              clock=lambda: feed.now, sleep=sleep)
+        service = TradingService(symbols, settings.strategy, feed, broker, listener, options,
+                                 clock=lambda: feed.now, sleep=sleep)
+        open_ledger(service, account_ledger_path(state_dir, mode, None),
+                    leverage={name: settings.leverage_for(name) for name in symbols})
+        return service
     if mode == "replay":
         raise UserError("replay mode needs a kline folder (--replay DIR)")
 
@@ -215,4 +221,22 @@ def build_exchange_service(settings, listener, *, mode: str, symbols: dict[str, 
         service.account_view = BinanceFuturesAdapter(credentials, testnet=testnet, base_url=base_url,
                                                      recv_window=settings.exchange.recv_window_ms,
                                                      budget=adapter.budget)
+    history = None
+    if mode != "paper":  # what happened while the bot was off: income and the account's trades, once each
+        from adapters.binance_history import BinanceHistory
+
+        history = BinanceHistory(adapter)
+    open_ledger(service, account_ledger_path(state_dir, mode, getattr(credentials, "api_key", None)),
+                history, clock, {name: settings.leverage_for(name) for name in names})
     return service
+
+
+def open_ledger(service: TradingService, path: Path, history=None, clock: Callable[[], int] | None = None,
+                leverage: dict[str, float] | None = None) -> None:
+    """The account's money record, and with ``history`` (an exchange account) the start-up import
+    of its income and trades up to ``clock()``. A ledger that cannot be opened or filled is one
+    WARNING, never a stop."""
+    service.ctx.ledger = LedgerLink.open(path, service.ctx.log)
+    service.leverage = dict(leverage or {})  # per symbol, for the window's ROE (unrealised PnL / initial margin)
+    if history is not None and clock is not None:
+        service.ctx.ledger.import_history(history, list(service.ctx.call_sizes), clock())

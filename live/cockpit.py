@@ -256,11 +256,15 @@ class CockpitReporter:
             return
         with self._lock:
             realized, fees = self._day_totals.get(self._market_day(), [0.0, 0.0])
+        leverage = getattr(self.service, "leverage", {})
+        ledger = getattr(getattr(self.service, "ctx", None), "ledger", None)
+        funding = ledger.funding_today(self._market_day() * ONE_DAY_MS) if ledger is not None else 0.0
         self.emit(AccountUpdate(
             self.service.clock(), snapshot.wallet, snapshot.margin_balance, snapshot.unrealized_pnl, realized, fees,
             snapshot.margin_ratio_pct,
             tuple(PositionRisk(p.symbol, p.side.value, p.qty, p.entry_price, p.mark_price, p.unrealized_pnl,
-                               p.liquidation_price) for p in snapshot.positions)))
+                               p.liquidation_price, leverage.get(p.symbol)) for p in snapshot.positions),
+            funding))
 
 
 def _is_local(broker) -> bool:

@@ -23,6 +23,7 @@ from core.strategy import HedgeStrategy
 from live.events import Event, EventListener, LogEvent, SymbolRunState
 from live.feeds import CandleFeed
 from live.journal import FillJournal
+from live.ledger_link import LedgerLink
 from live.status import status_row
 from live.symbol_driver import SymbolDriver
 
@@ -93,6 +94,7 @@ class ServiceContext:
         self.store = StateStore(options.state_dir, durable=options.durable)
         self.journal = FillJournal(options.journal_path or Path(options.state_dir) / "fills.jsonl",
                                    durable=options.durable)
+        self.ledger = LedgerLink(None, self.log)  # money records; the assembler opens the account's ledger
         self.executor = OrderExecutor(broker, sleep=wait, log=self._executor_log, log_fills=False)
         self.slots: dict[str, SymbolSlot] = {}
         self.current_symbol: str | None = None

@@ -83,6 +83,28 @@ class PositionRisk:
     mark_price: float
     unrealized_pnl: float
     liquidation_price: float | None  # None when the exchange reports none (0)
+    leverage: float | None = None  # the symbol's leverage as the bot set it (settings), for the ROE
+
+    @property
+    def move_pct(self) -> float:
+        """The price move from entry to mark, signed for the side (LONG gains when it rises)."""
+        if self.entry_price <= 0:
+            return 0.0
+        move = (self.mark_price - self.entry_price) / self.entry_price * 100.0
+        return move if self.side == "LONG" else -move
+
+    @property
+    def roe_pct(self) -> float | None:
+        """Binance's ROE: unrealised PnL / initial margin (notional at mark / leverage), in percent."""
+        margin = self.qty * self.mark_price / self.leverage if self.leverage else 0.0
+        return self.unrealized_pnl / margin * 100.0 if margin > 0 else None
+
+    @property
+    def liquidation_distance_pct(self) -> float | None:
+        """How far the mark may move against the position before liquidation, in percent of the mark."""
+        if not self.liquidation_price or self.mark_price <= 0:
+            return None
+        return abs(self.mark_price - self.liquidation_price) / self.mark_price * 100.0
 
 
 @dataclass(frozen=True)
@@ -98,6 +120,11 @@ class AccountUpdate:
     fees_today: float
     margin_ratio: float | None  # maintenance margin / margin balance, in percent
     positions: tuple[PositionRisk, ...] = ()
+    funding_today: float = 0.0  # funding paid (-) or received (+) today, from the account's ledger
+
+    @property
+    def realized_after_fees(self) -> float:
+        return self.realized_today - self.fees_today
 
 
 @dataclass(frozen=True)

@@ -106,12 +106,14 @@ class Ledger:
             if fill.trade_id is not None:
                 done = self.db.execute(
                     "UPDATE fills SET key=?, trade_id=?, commission=?, commission_asset=?, "
-                    "realized_pnl=COALESCE(?, realized_pnl) WHERE trade_id IS NULL AND symbol=? AND side=? "
-                    "AND action=? AND qty=? AND price=? AND time BETWEEN ? AND ? AND source='bot' "
-                    "AND key NOT IN (SELECT key FROM fills WHERE key=?)",
+                    "realized_pnl=COALESCE(?, realized_pnl) WHERE id=(SELECT id FROM fills WHERE trade_id IS NULL "
+                    "AND symbol=? AND side=? AND action=? AND qty=? AND price=? AND time BETWEEN ? AND ? "
+                    "AND source='bot' ORDER BY ABS(time-?), id LIMIT 1) "  # one row: equal fills are each completed once
+                    "AND NOT EXISTS (SELECT 1 FROM fills WHERE key=?)",
                     (fill.key, fill.trade_id, _text(fill.commission), fill.commission_asset,
                      None if fill.realized_pnl is None else _text(fill.realized_pnl), fill.symbol, fill.side,
-                     fill.action, _text(fill.qty), _text(fill.price), fill.time - 5000, fill.time + 5000, fill.key))
+                     fill.action, _text(fill.qty), _text(fill.price), fill.time - 5000, fill.time + 5000, fill.time,
+                     fill.key))
                 if done.rowcount:
                     return False
             return self._insert(

@@ -168,6 +168,7 @@ class OrderRoom:
             pending.applied[order_id] = (cumulative, done_quote + fill.qty * fill.price)
         fill, fee_note, commission = self._with_real_commission(fill, before, cumulative, wait=just_executed)
         self.ctx.journal.record(fill, cumulative, commission)
+        self.ctx.ledger.record_bot_fill(fill, cumulative, commission)  # money; never stops trading
         self.cockpit.on_fill(fill, slot.strategy.state.positions[fill.side].entry_price)
         slot.strategy.apply_fill(fill)
         if just_executed:

@@ -93,6 +93,8 @@ class Reconciler:
                 what = "liquidated" if record.kind == "liquidation" else "auto-deleveraged"
                 ctx.log("WARNING", record.symbol, f"[O7] {record.symbol} {record.side.value} {record.qty} {what} "
                         f"by the exchange at {record.price} ({record.client_id})")
+                ctx.ledger.record_liquidation(record.symbol, record.side.value, record.kind, record.qty,
+                                              record.price, record.time, record.client_id)
                 ctx.emit(ForcedCloseEvent(record.symbol, record.side.value, float(record.qty), float(record.price),
                                           record.kind, record.time))
             elif hasattr(record, "client_algo_id"):  # ALGO_UPDATE: the guard room's [E2]

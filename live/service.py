@@ -156,7 +156,8 @@ class TradingService:
             ctx.emit(ServiceStateEvent(True, ""))  # started: every symbol is trading or says why not
             self.commands.drain()
             total = getattr(ctx.feed, "total", 0)
-            progress_step = max(1, -(-total // 1000))  # at most 1,000 progress events, not one per candle
+            # paced (speed > 0): a progress event per candle, so the bar moves; unpaced: at most 1,000
+            progress_step = 1 if getattr(ctx.feed, "speed", 0) > 0 else max(1, -(-total // 1000))
             next_progress = 0
             while not self._stop.is_set():
                 self.commands.drain()
@@ -227,6 +228,7 @@ class TradingService:
         if ctx.user_stream is not None:
             ctx.user_stream.close()
         self.cockpit.flush()  # the account as the bot leaves it
+        ctx.ledger.close()  # round trips rebuilt from the fills, then the file closed
         ctx.emit(ServiceStateEvent(False, "stopped; state saved"))
 
     # ----- start-up [G2, O7] and per bar ------------------------------------------------------

@@ -195,7 +195,8 @@ def test_live_switch_and_flatten_ask_for_confirmation(qtbot, home, settings, rep
     window.api.mode.setCurrentIndex(live)
     assert window.api.current_mode() == "live"
     assert "REAL MONEY" in questions[0] and "***3456" in questions[0]
-    assert "DOGEUSDT (CALL_SIZE 100)" in questions[0] and "ALGOUSDT (CALL_SIZE 50)" in questions[0]
+    assert "DOGEUSDT: CALL_SIZE 100, 5x ISOLATED" in questions[0] and "ALGOUSDT: CALL_SIZE 50, 5x ISOLATED" in questions[0]
+    assert "0.1 % per round trip" in questions[0]
 
     window.api.set_mode("replay")
     start_replay(qtbot, window, replay_dir, speed=5_000)

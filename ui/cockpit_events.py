@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from live.events import (
-    AccountUpdate, CandleUpdate, Event, FillEvent, Heartbeat, ProgressEvent, StatusRow, StreamState, SymbolFormat,
+    AccountUpdate, CandleUpdate, Event, FillEvent, ForcedCloseEvent, Heartbeat, ProgressEvent, StatusRow, StreamState,
+    SymbolFormat,
 )
 
 if TYPE_CHECKING:
@@ -19,8 +20,13 @@ if TYPE_CHECKING:
 
 def show_cockpit_event(window: MainWindow, event: Event) -> bool:
     """Update the widgets ``event`` is for; False when it is not a cockpit event."""
+    if isinstance(event, ForcedCloseEvent):
+        window.forced_marks.add(event)
+        return False  # the window words it too (log, alerts)
     if isinstance(event, StatusRow):
         window.status_table.update_row(event)
+        window.forced_marks.apply(event)
+        window.account_strip.agree_with(event)  # the strip never lists a side the table shows closed
         window.strategy.symbols.set_price(event.symbol, event.price)
     elif isinstance(event, Heartbeat):
         window.heartbeat.update_heartbeat(event)
@@ -29,6 +35,7 @@ def show_cockpit_event(window: MainWindow, event: Event) -> bool:
         window.live_chart.add_candle(event)
     elif isinstance(event, FillEvent):
         window.live_chart.add_fill(event.fill)
+        window.history.fill_seen()
     elif isinstance(event, AccountUpdate):
         window.account_strip.update_account(event)
     elif isinstance(event, StreamState):
@@ -37,9 +44,9 @@ def show_cockpit_event(window: MainWindow, event: Event) -> bool:
         window.status_table.set_format(event.symbol, event.tick_size, event.step_size)
         window.account_strip.set_format(event.symbol, event.tick_size, event.step_size)
         window.heartbeat.set_format(event.symbol, event.tick_size)
+        window.live_chart.set_format(event.symbol, event.tick_size)
     elif isinstance(event, ProgressEvent):
-        window.replay_progress.setRange(0, max(event.total, 1))
-        window.replay_progress.setValue(event.done)
+        window.replay_progress.show_progress(event.done, event.total)
     else:
         return False
     return True

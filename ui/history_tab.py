@@ -47,7 +47,9 @@ def _plain(value: Decimal | str | None) -> str:
 
 def fees_text(fees: dict) -> str:
     """'0.0235 USDT, 0.000022 BNB': one figure per asset."""
-    return ", ".join(f"{_plain(amount)} {asset}" for asset, amount in sorted(fees.items()))
+    # 8 decimals, Binance's commission precision: a fee estimated in floating point shows no 0.00343899999...
+    return ", ".join(f"{_plain(Decimal(str(amount)).quantize(Decimal('1e-8')))} {asset}"
+                     for asset, amount in sorted(fees.items()))
 
 
 def step_points(curve: list[tuple[int, Decimal]]) -> tuple[list[float], list[float]]:
@@ -157,6 +159,7 @@ class HistoryTab(QWidget):
             self.status.setText(str(error))
             return
         with ledger:
+            ledger.rebuild_round_trips()  # a derived table: the running bot adds fills, the tab sees their trips
             queries = ledger.queries
             self._fill_filters(queries)
             symbol, start, end = self.filters()

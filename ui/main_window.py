@@ -20,7 +20,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QScrollArea, QSplitter,
+    QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea, QSplitter,
     QTabWidget, QVBoxLayout, QWidget,
 )
 
@@ -32,17 +32,23 @@ from ui.cockpit_events import show_cockpit_event
 from ui.autostart import AutoStartBox
 from ui.resume import forget_trading, remember_trading
 from ui.window_state import restore_window_state, save_window_state
-from live.accounts import ApiCredentials, install_log_redaction, mask
+from live.accounts import ApiCredentials, install_log_redaction
 from ui.api_panel import ApiPanel, ConnectionChecker, CredentialStore
 from ui.backtest_tab import BacktestRunner, BacktestTab
 from ui.backtest_job import run_backtest_job
 from ui.account_strip import AccountStrip
 from ui.banner import ModeBanner
 from ui.close_dialog import ask_close, confirm_stop
+from ui.forced_marks import ForcedMarks
 from ui.heartbeat import HeartbeatPanel
+from ui.history_link import HistoryLink
+from ui.history_tab import HistoryTab
 from ui.live_chart import LiveChart
+from ui.live_confirm import live_question
+from ui.replay_progress import ReplayProgress
 from ui.log_pane import LogPane
 from ui.optimize_tab import OptimizeTab
+from ui.saved_positions import saved_rows
 from ui.runner_thread import START_RETRY_DELAYS_S, RunnerThread
 from ui.status_table import StatusTable
 from ui.strategy_panel import StrategyPanel
@@ -94,6 +100,8 @@ class MainWindow(QMainWindow):
         self.backtest = BacktestTab(self._settings_for_backtest, backtest_runner)
         self.optimize = OptimizeTab(self._settings_for_backtest, self.strategy, self.is_running,
                                     lambda title, question: self.ask(title, question))
+        self.history = HistoryLink(HistoryTab(""), self)  # pointed at the account's ledger by the mode
+        self.forced_marks = ForcedMarks(self.status_table)  # a liquidated side marked in the table
 
         self.start_button = QPushButton(self.tr("Start"))
         self.pause_button = QPushButton(self.tr("Pause"))
@@ -110,11 +118,7 @@ class MainWindow(QMainWindow):
         self.state_label = QLabel(self.tr("Stopped"))
         self.state_label.setWordWrap(True)
         self.state_label.setMinimumWidth(120)
-        self.replay_progress = QProgressBar()
-        self.replay_progress.setMaximumWidth(200)
-        self.replay_progress.setMinimumWidth(90)
-        self.replay_progress.setFormat(self.tr("replay %p%"))
-        self.replay_progress.setValue(0)
+        self.replay_progress = ReplayProgress()  # "replay 12.3 %": tenths of a percent
 
         self.strategy.call_size_changed.connect(self._on_call_size_changed)
         self.strategy.symbols.symbols_changed.connect(self._on_symbols_changed)
@@ -177,6 +181,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(scroll, self.tr("S&ettings"))
         self.tabs.addTab(self.backtest, self.tr("&Backtest"))
         self.tabs.addTab(self.optimize, self.tr("&Optimize"))
+        self.tabs.addTab(self.history.tab, self.tr("&History"))
+        self.tabs.currentChanged.connect(lambda _index: self.history.refresh_if_shown())
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(4, 4, 4, 0)
@@ -185,7 +191,6 @@ class MainWindow(QMainWindow):
         layout.addLayout(controls)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
-        self.resize(1366, 768)
 
     def save_ui_state(self) -> None:
         """Geometry and the GUI's own non-secret choices (QSettings); strategy settings as YAML."""
@@ -241,6 +246,7 @@ class MainWindow(QMainWindow):
         self.heartbeat.set_stream(StreamState("starting"))
         self.live_chart.set_symbols(symbols, reset=True)
         self.account_strip.clear()
+        self.forced_marks.clear()
         self.replay_progress.setValue(0)
         builder, speed = self._builder, self.api.speed.value()
 
@@ -248,6 +254,7 @@ class MainWindow(QMainWindow):
             return builder(settings, listener, mode=mode, replay_dir=replay_dir if mode == "replay" else None,
                            speed=speed, credentials=credentials, state_dir=None)  # the mode's own state folder [P]
 
+        self.history.show_account(settings, mode, getattr(credentials, "api_key", None))
         runner = self.runner = RunnerThread(factory, self, self.start_retry_delays)
         runner.events_ready.connect(self._on_events)
         runner.failed.connect(self._on_failed)
@@ -333,6 +340,14 @@ class MainWindow(QMainWindow):
     def _on_mode_changed(self, mode: str) -> None:
         self.banner.set_mode(mode)
         self.replay_progress.setVisible(mode == "replay")
+        try:
+            credentials = self.api.credentials_if_entered()
+            self.history.show_account(self.current_settings(), mode, getattr(credentials, "api_key", None))
+            if not self.is_running():  # the positions held when the bot stopped, before Start
+                for row in saved_rows(self.current_settings(), mode):
+                    self.status_table.update_row(row)
+        except UserError:
+            pass  # settings not valid yet: the tab keeps the account it showed
 
     def _update_buttons(self) -> None:
         running = self.is_running()
@@ -349,14 +364,7 @@ class MainWindow(QMainWindow):
     # ----- confirmations ---------------------------------------------------------------------
 
     def _live_question(self, credentials: ApiCredentials | None, settings: AppSettings, verb: str) -> str:
-        account = self.tr("the Binance USDT-M futures account of API key {key}").format(
-            key=mask(credentials.api_key)) if credentials \
-            else self.tr("the Binance USDT-M futures account of the key you will enter")
-        sizes = ", ".join(f"{name} (CALL_SIZE {sym.call_size:g})" for name, sym in settings.symbols.items())
-        question = (self.tr("Start LIVE trading with REAL MONEY on {account}, trading {sizes}?") if verb == "Start"
-                    else self.tr("Switch to LIVE trading with REAL MONEY on {account}, trading {sizes}?"))
-        return (question.format(account=account, sizes=sizes) + "\n"
-                + self.tr("Orders will be sent to Binance as soon as the strategy decides."))
+        return live_question(credentials, settings, verb, self.strategy.symbols.prices())
 
     def _confirm_live_switch(self) -> bool:
         try:
@@ -411,6 +419,11 @@ class MainWindow(QMainWindow):
             return  # a previous run's late signal: the current run is not affected
         forget_trading(self)  # it ended while the window watched: nothing to resume next time
         self._on_events()  # the last events (final status, "stopped")
+        self.history.refresh_if_shown()  # the service rebuilt the round trips when it stopped
+        try:
+            self.history.write_trades_csv()  # the same trades.csv as `main.py run`
+        except OSError as exc:
+            self.show_message(self.tr("trades.csv not written: {reason}").format(reason=exc), level="WARNING")
         detail = self.state_label.text()
         self._update_buttons()
         if self._last_failure:

@@ -4,7 +4,7 @@ Opens the window offscreen with a throw-away user folder, replays the bundled
 sample with the real trading service until both symbols hold a position and one
 is hedged, and saves the Trading tab (the cockpit) at 1366 x 768 (a common
 laptop screen) and at 1024 x 640 (the smallest supported width), the Settings
-tab, the Backtest tab after a two-month backtest (both sizes), and the Optimize tab after
+tab, the History tab (the replay's ledger) after the bot stops, the Backtest tab after a two-month backtest (both sizes), and the Optimize tab after
 the README's worked example (walk-forward over 9 settings). ``--language ko``
 makes the same shots with the Korean translation loaded (files named ``*_ko*.png``).
 """
@@ -26,7 +26,7 @@ def _wait(app, condition, seconds: float) -> None:
         time.sleep(0.02)
 
 
-def main(out_dir: str = "docs/screenshots", language: str = "en") -> int:
+def main(out_dir: str = "docs/screenshots", language: str = "en", cockpit_only: bool = False) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     home = tempfile.mkdtemp(prefix="autohedge-shots-")
     os.environ["AUTOHEDGE_HOME"] = home
@@ -74,6 +74,17 @@ def main(out_dir: str = "docs/screenshots", language: str = "en") -> int:
 
     window.stop()
     _wait(app, lambda: not window.is_running(), 30)
+    # The History tab: the replay's ledger (round trips, fills, per-day PnL, equity curve).
+    window.tabs.setCurrentWidget(window.history.tab)
+    _wait(app, lambda: False, 1.0)
+    for size_suffix, size in SIZES.items():
+        window.resize(*size)
+        _wait(app, lambda: False, 0.5)
+        window.grab().save(str(out / f"history_tab{lang}{size_suffix}.png"))
+    if cockpit_only:
+        window.close()
+        print(f"screenshots written to {out}")
+        return 0
     window.tabs.setCurrentWidget(window.backtest)
     window.backtest.data_dir.setText("data/sample")
     window.backtest.set_dates(QDate(2023, 7, 1), QDate(2023, 8, 31))
@@ -163,8 +174,10 @@ if __name__ == "__main__":
     parser.add_argument("--language", choices=("en", "ko"), default="en",
                         help="the window's language; Korean files are named *_ko*.png")
     parser.add_argument("--dialogs", action="store_true", help="only the dialogs (no trading session)")
+    parser.add_argument("--cockpit-only", action="store_true",
+                        help="only the Trading, Settings and History tabs (no backtest or optimization run)")
     args = parser.parse_args()
     if args.dialogs:
         dialogs(args.out_dir, args.language)
         sys.exit(0)
-    sys.exit(main(args.out_dir, args.language))
+    sys.exit(main(args.out_dir, args.language, args.cockpit_only))

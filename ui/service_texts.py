@@ -25,6 +25,7 @@ STATE_NAMES = {
 
 # Reasons written by live/service.py: an exact sentence, or a prefix followed by details (kept as they are).
 PHRASES = (
+    QT_TRANSLATE_NOOP("ServiceTexts", "saved state; reconciled with the exchange at Start"),
     QT_TRANSLATE_NOOP("ServiceTexts", "paused by the user: no new entries or hedges"),
     QT_TRANSLATE_NOOP("ServiceTexts",
                       "an order's outcome is unknown; it is looked up by client id before the next decision"),

@@ -7,21 +7,42 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from PySide6.QtGui import QGuiApplication
+
 from config.settings import save_settings
 from core.errors import UserError
 from ui import paths
+from ui.replay_progress import DEFAULT_REPLAY_SPEED
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
 
-DEFAULT_REPLAY_SPEED = 600.0  # one 5m bar every 0.5 s: a newcomer sees it trade
+
+PREFERRED_SIZE = (1366, 768)
+FRAME_ALLOWANCE = (16, 40)  # the title bar and borders the system adds around the window's own area
+
+
+def fit_to_screen(window: MainWindow) -> None:
+    """First opening: within the screen's available area (the taskbar and docks excluded),
+    at most the preferred size, centred; a smaller screen gets the whole available area."""
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    if screen is None:
+        window.resize(*PREFERRED_SIZE)
+        return
+    area = screen.availableGeometry()
+    width = min(PREFERRED_SIZE[0], area.width() - FRAME_ALLOWANCE[0])
+    height = min(PREFERRED_SIZE[1], area.height() - FRAME_ALLOWANCE[1])
+    window.resize(max(width, window.minimumSizeHint().width()), max(height, window.minimumSizeHint().height()))
+    frame = window.frameGeometry()
+    frame.moveCenter(area.center())
+    window.move(max(frame.left(), area.left()), max(frame.top(), area.top()))
 
 
 def restore_window_state(window: MainWindow) -> None:
     state = window._ui_state  # noqa: SLF001 - the window's QSettings, owned by this module's two functions
     geometry = state.value("geometry")
-    if geometry is not None:
-        window.restoreGeometry(geometry)
+    if geometry is None or not window.restoreGeometry(geometry):
+        fit_to_screen(window)  # remembered afterwards: save_window_state keeps the geometry
     splitter = state.value("cockpit_splitter")
     if splitter is not None:
         window.splitter.restoreState(splitter)

@@ -51,12 +51,16 @@
         <translation>미실현 손익</translation>
     </message>
     <message>
-        <source>Realised today</source>
-        <translation>오늘 실현 손익</translation>
-    </message>
-    <message>
         <source>Fees today</source>
         <translation>오늘 수수료</translation>
+    </message>
+    <message>
+        <source>Realised today (after fees)</source>
+        <translation>오늘 실현 손익 (수수료 후)</translation>
+    </message>
+    <message>
+        <source>Funding today</source>
+        <translation>오늘 펀딩비</translation>
     </message>
     <message>
         <source>Margin ratio</source>
@@ -75,8 +79,8 @@
         <translation>없음</translation>
     </message>
     <message>
-        <source>{symbol} {side} {qty} @ {entry}: liquidation {liq}</source>
-        <translation>{symbol} {side} {qty} @ {entry}: 청산가 {liq}</translation>
+        <source>{symbol} {side} {qty} @ {entry}, mark {mark}: ROE {roe} (price {move}), liquidation {liq}{distance}</source>
+        <translation>{symbol} {side} {qty} @ {entry}, 마크 {mark}: ROE {roe} (가격 {move}), 청산 {liq}{distance}</translation>
     </message>
 </context>
 <context>
@@ -557,6 +561,25 @@
     </message>
 </context>
 <context>
+    <name>ForcedMarks</name>
+    <message>
+        <source>liquidated</source>
+        <translation>청산됨</translation>
+    </message>
+    <message>
+        <source>auto-deleveraged</source>
+        <translation>자동 디레버리징됨</translation>
+    </message>
+    <message>
+        <source>settled</source>
+        <translation>정산됨</translation>
+    </message>
+    <message>
+        <source>⚠ {side} {what} by the exchange</source>
+        <translation>⚠ {side} 거래소에 의해 {what}</translation>
+    </message>
+</context>
+<context>
     <name>HeartbeatPanel</name>
     <message>
         <source>Stream state</source>
@@ -890,10 +913,6 @@
         <translation>정지됨</translation>
     </message>
     <message>
-        <source>replay %p%</source>
-        <translation>재생 %p%</translation>
-    </message>
-    <message>
         <source>Start LIVE trading</source>
         <translation>실거래 시작</translation>
     </message>
@@ -928,6 +947,10 @@
     <message>
         <source>&amp;Optimize</source>
         <translation>최적화(&amp;O)</translation>
+    </message>
+    <message>
+        <source>&amp;History</source>
+        <translation>거래 내역(&amp;H)</translation>
     </message>
     <message>
         <source>The trading service is not available in this build</source>
@@ -1006,32 +1029,16 @@
         <translation>시작 안 됨</translation>
     </message>
     <message>
+        <source>trades.csv not written: {reason}</source>
+        <translation>trades.csv를 쓰지 못했습니다: {reason}</translation>
+    </message>
+    <message>
         <source>Flatten all and stop requested on closing the window</source>
         <translation>창을 닫으며 전체 청산 후 정지를 요청했습니다</translation>
     </message>
     <message>
         <source>The trading service did not stop in time; close again to retry</source>
         <translation>매매 서비스가 제시간에 정지하지 않았습니다. 다시 닫아 재시도하세요</translation>
-    </message>
-    <message>
-        <source>the Binance USDT-M futures account of API key {key}</source>
-        <translation>API 키 {key}의 바이낸스 USDT-M 선물 계정</translation>
-    </message>
-    <message>
-        <source>the Binance USDT-M futures account of the key you will enter</source>
-        <translation>입력할 키의 바이낸스 USDT-M 선물 계정</translation>
-    </message>
-    <message>
-        <source>Start LIVE trading with REAL MONEY on {account}, trading {sizes}?</source>
-        <translation>{account}에서 실제 자금으로 실거래를 시작할까요? 매매 대상: {sizes}</translation>
-    </message>
-    <message>
-        <source>Switch to LIVE trading with REAL MONEY on {account}, trading {sizes}?</source>
-        <translation>{account}에서 실제 자금으로 하는 실거래 모드로 바꿀까요? 매매 대상: {sizes}</translation>
-    </message>
-    <message>
-        <source>Orders will be sent to Binance as soon as the strategy decides.</source>
-        <translation>전략이 판단하는 즉시 바이낸스로 주문이 나갑니다.</translation>
     </message>
     <message>
         <source>Switch to LIVE</source>
@@ -1559,6 +1566,10 @@
     <message>
         <source>stopped</source>
         <translation>정지됨</translation>
+    </message>
+    <message>
+        <source>saved state; reconciled with the exchange at Start</source>
+        <translation>저장된 상태; 시작할 때 거래소와 대조합니다</translation>
     </message>
     <message>
         <source>paused by the user: no new entries or hedges</source>
