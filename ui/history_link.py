@@ -53,6 +53,15 @@ class HistoryLink(QObject):
         FillJournal(journal_path, durable=False).write_trades_csv(target)
         return target
 
+    def after_run(self, warn) -> None:
+        """The bot stopped: refresh the History tab (the service rebuilt the round trips) and write
+        trades.csv; a file that cannot be written is one sentence through ``warn``."""
+        self.refresh_if_shown()
+        try:
+            self.write_trades_csv()
+        except OSError as exc:
+            warn(self.tr("trades.csv not written: {reason}").format(reason=exc))
+
     def fill_seen(self) -> None:
         if not self._timer.isActive():
             self._timer.start()

@@ -419,11 +419,7 @@ class MainWindow(QMainWindow):
             return  # a previous run's late signal: the current run is not affected
         forget_trading(self)  # it ended while the window watched: nothing to resume next time
         self._on_events()  # the last events (final status, "stopped")
-        self.history.refresh_if_shown()  # the service rebuilt the round trips when it stopped
-        try:
-            self.history.write_trades_csv()  # the same trades.csv as `main.py run`
-        except OSError as exc:
-            self.show_message(self.tr("trades.csv not written: {reason}").format(reason=exc), level="WARNING")
+        self.history.after_run(lambda text: self.show_message(text, level="WARNING"))  # History, trades.csv
         detail = self.state_label.text()
         self._update_buttons()
         if self._last_failure:

@@ -659,6 +659,13 @@
     </message>
 </context>
 <context>
+    <name>HistoryLink</name>
+    <message>
+        <source>trades.csv not written: {reason}</source>
+        <translation>trades.csv를 쓰지 못했습니다: {reason}</translation>
+    </message>
+</context>
+<context>
     <name>HistoryTab</name>
     <message>
         <source>All symbols</source>
@@ -1027,10 +1034,6 @@
     <message>
         <source>not started</source>
         <translation>시작 안 됨</translation>
-    </message>
-    <message>
-        <source>trades.csv not written: {reason}</source>
-        <translation>trades.csv를 쓰지 못했습니다: {reason}</translation>
     </message>
     <message>
         <source>Flatten all and stop requested on closing the window</source>
