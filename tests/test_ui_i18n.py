@@ -142,7 +142,7 @@ def test_every_visible_text_of_the_window_is_korean(qtbot, korean, tmp_path, mon
     assert len(texts) > 150  # the walk really visits the window (labels, menus, headers...)
     assert window.start_button.text() == "전략 시작" and window.tabs.tabText(0) == "매매(&T)"
     assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == [
-        "매매(&T)", "설정(&E)", "백테스트(&B)", "최적화(&O)"]  # all four tabs are walked (hidden ones too)
+        "매매(&T)", "설정(&E)", "백테스트(&B)", "최적화(&O)", "거래 내역(&H)"]  # all five tabs are walked (hidden ones too)
     assert window.banner.text().startswith("모의매매")
     assert untranslated(window) == []
 

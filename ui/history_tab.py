@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.model import ONE_DAY_MS
+from ui.accessibility import describe
 from live.ledger import Ledger
 from live.ledger_schema import LedgerError
 from ui import chart as _chart  # noqa: F401  (the project's pyqtgraph look: white background)
@@ -83,6 +84,11 @@ class HistoryTab(QWidget):
             edit.setDisplayFormat("yyyy-MM-dd")
             edit.setDate(QDate.currentDate())
         self.export_button = QPushButton(self.tr("Export CSV..."))
+        describe(self.symbol, self.tr("Symbol"), self.tr("Show the history of one symbol, or of all"))
+        describe(self.date_from, self.tr("From (UTC)"), self.tr("First UTC day shown"))
+        describe(self.date_to, self.tr("To (UTC)"), self.tr("Last UTC day shown"))
+        describe(self.export_button, self.tr("Export CSV..."),
+                 self.tr("Write the list on show to a CSV file (an earlier file of that name is kept as .bak)"))
         self.status = QLabel()
         self.totals = QLabel()
         self.totals.setWordWrap(True)

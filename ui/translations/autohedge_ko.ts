@@ -80,7 +80,7 @@
     </message>
     <message>
         <source>{symbol} {side} {qty} @ {entry}, mark {mark}: ROE {roe} (price {move}), liquidation {liq}{distance}</source>
-        <translation>{symbol} {side} {qty} @ {entry}, 마크 {mark}: ROE {roe} (가격 {move}), 청산 {liq}{distance}</translation>
+        <translation>{symbol} {side} {qty} @ {entry}, 마크 {mark}: ROE {roe} (가격 {move}), 청산가 {liq}{distance}</translation>
     </message>
 </context>
 <context>
@@ -680,12 +680,28 @@
         <translation>심볼</translation>
     </message>
     <message>
+        <source>Show the history of one symbol, or of all</source>
+        <translation>한 심볼 또는 전체 심볼의 내역을 표시합니다</translation>
+    </message>
+    <message>
         <source>From (UTC)</source>
         <translation>시작일 (UTC)</translation>
     </message>
     <message>
+        <source>First UTC day shown</source>
+        <translation>표시할 첫날 (UTC)</translation>
+    </message>
+    <message>
         <source>To (UTC)</source>
         <translation>종료일 (UTC)</translation>
+    </message>
+    <message>
+        <source>Last UTC day shown</source>
+        <translation>표시할 마지막 날 (UTC)</translation>
+    </message>
+    <message>
+        <source>Write the list on show to a CSV file (an earlier file of that name is kept as .bak)</source>
+        <translation>표시 중인 목록을 CSV 파일로 저장합니다 (같은 이름의 이전 파일은 .bak으로 보관)</translation>
     </message>
     <message>
         <source>Side</source>
