@@ -103,7 +103,8 @@ def write_report(result: BacktestResult, out_dir: Path | str, info: ReportInfo) 
     for path in [*paths.values(), *charts.values()]:
         keep_previous(path)  # an earlier report in the same folder stays as <name>.bak
     write_trades_csv(result.trades, paths["trades"])
-    equity_frame(result).to_csv(paths["equity"], index=False, float_format="%.6f")
+    equity_frame(result).to_csv(paths["equity"], index=False, float_format="%.6f",
+                                lineterminator="\n")  # the same bytes on Windows as on Linux (trades.csv too)
     paths["summary"].write_text(json.dumps(summary_document(result, info), indent=2), encoding="utf-8")
     for name, path in charts.items():
         curve = result.combined if name == "TOTAL" else result.equity[name]
