@@ -39,7 +39,7 @@ def check_connection(credentials: ApiCredentials, mode: str, base_url: str | Non
 
     Raises UserError with the exact reason (bad key, IP not allowed, clock skew, no network).
     """
-    adapter = BinanceFuturesAdapter(credentials, testnet=(mode != "live"), base_url=base_url)
+    adapter = BinanceFuturesAdapter(credentials, demo=(mode != "live"), base_url=base_url)
     result = adapter.check_connection()
     if not result.ok:
         raise UserError(result.reason)
