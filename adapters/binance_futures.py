@@ -69,8 +69,15 @@ PRACTICE_VENUE = "demo trading"
 # since Binance's COIN-M migration, COIN-M futures too (binance-connector-python trade_api
 # change_position_mode docstring).
 HEDGE_SWITCH_SCOPE = ("switching is account-wide: it changes every USDⓈ-M symbol and COIN-M futures too")
+
+
 class AdapterSetupError(UserError):
     """Start-up could not put the account in the state the bot needs (one sentence)."""
+
+
+class HedgeModeOff(AdapterSetupError):
+    """The account is in one-way mode and the user has not agreed to the account-wide switch yet:
+    the window asks (and starts again with the switch allowed), the command line names its flag."""
 
 
 @dataclass(frozen=True)
@@ -349,7 +356,7 @@ class BinanceFuturesAdapter:
             log.info("[O1] Binance %s account is in hedge mode", self.venue)
             return
         if not allow_switch:
-            raise AdapterSetupError(
+            raise HedgeModeOff(
                 f"The Binance {self.venue} futures account is in one-way mode and the bot needs hedge mode; "
                 f"{HEDGE_SWITCH_SCOPE}, so switch it yourself in Binance (Preferences, Position Mode) or let the "
                 "bot switch it when it asks, then start again.")
