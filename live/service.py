@@ -41,6 +41,7 @@ from core.ports import PASSING_REFUSAL_CODES, Broker, BrokerError, UserStream
 from core.strategy import HedgeStrategy
 from core.trades import iso_utc
 from live.cockpit import CockpitReporter
+from live.account_events import handle_account_events
 from live.commands import CommandRoom
 from live.context import ServiceContext, ServiceOptions, SymbolSlot
 from live.events import EventListener, ProgressEvent, ServiceStateEvent, StatusRow, SymbolRunState
@@ -146,18 +147,27 @@ class TradingService:
             progress_step = max(1, -(-total // 1000))  # at most 1,000 progress events, not one per candle
             next_progress = 0
             while not self._stop.is_set():
-                self.commands.drain()
+                ctx.safely("a command", self.commands.drain)  # run() ends only when asked [Build 3]
                 if ctx.user_stream is not None:
-                    self.reconciler.handle_user_stream()
-                self.cockpit.tick()
+                    ctx.safely("reading the user-data stream", self.reconciler.handle_user_stream)
+                    ctx.safely("an account event", lambda: handle_account_events(ctx))
+                ctx.safely("the account view", self.cockpit.tick)
                 try:
                     closed = ctx.feed.next_candle(ctx.options.poll_seconds)
                 except FeedFinished:
                     ctx.log("INFO", None, "replay finished: no more candles")
                     break
+                except Exception as exc:  # noqa: BLE001 - a broken feed step is told, and waited out
+                    ctx.report_failure("the candle feed", exc)
+                    ctx.wait(ctx.options.poll_seconds)
+                    continue
                 if closed is None:
                     continue
                 slot = ctx.slots.get(closed.symbol)
+                if slot is not None and slot.driver is None and slot.failure:  # its start-up failed [Build 3]
+                    ctx.log("INFO", closed.symbol, f"{closed.symbol}: starting again after: {slot.failure}")
+                    ctx.guard(closed.symbol, lambda s=closed.symbol: self._start_symbol(s))
+                    continue
                 if slot is None or not slot.tradable:
                     continue
                 if ctx.write_problem is not None and not ctx.writable_again():
@@ -174,21 +184,25 @@ class TradingService:
             self._shutdown()
 
     def _shutdown(self) -> None:
+        """Save and close everything; each step on its own, so none can stop the others (nor raise)."""
         ctx = self.ctx
-        for slot in ctx.slots.values():
+        for slot in list(ctx.slots.values()):
             if slot.driver is not None:
-                try:
-                    ctx.save(slot)
-                except OSError as exc:
-                    ctx.pause_unwritable(exc)
-                if slot.run_state is not SymbolRunState.ERROR:
-                    slot.run_state = SymbolRunState.STOPPED
-                ctx.emit_status(slot)
-        ctx.feed.close()
+                ctx.safely(f"saving {slot.symbol}", lambda s=slot: self._save_at_stop(s))
+        ctx.safely("closing the candle feed", ctx.feed.close)
         if ctx.user_stream is not None:
-            ctx.user_stream.close()
-        self.cockpit.flush()  # the account as the bot leaves it
+            ctx.safely("closing the user-data stream", ctx.user_stream.close)
+        ctx.safely("the account view", self.cockpit.flush)  # the account as the bot leaves it
         ctx.emit(ServiceStateEvent(False, "stopped; state saved"))
+
+    def _save_at_stop(self, slot: SymbolSlot) -> None:
+        try:
+            self.ctx.save(slot)
+        except OSError as exc:
+            self.ctx.pause_unwritable(exc)
+        if slot.run_state is not SymbolRunState.ERROR:
+            slot.run_state = SymbolRunState.STOPPED
+        self.ctx.emit_status(slot)
 
     # ----- start-up [G2, O7] and per bar ------------------------------------------------------
 
@@ -297,6 +311,7 @@ class TradingService:
         intents = driver.on_bar(candle)
         self.orders.execute(slot, intents, candle.close, candle.close_time)
         self.cockpit.on_bar(slot.symbol, candle, slot.strategy.state.regime.value if slot.strategy.state.regime else "")
+        self.ctx.recovered(slot)  # a failure on an earlier close is over [Build 3]
         self.ctx.emit_status(slot)
 
     def _skip(self, slot: SymbolSlot, candle: Candle, why: str) -> None:

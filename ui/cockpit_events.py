@@ -7,19 +7,35 @@ start-up retries and the service's state stay with the window, which words them.
 """
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from live.events import (
-    AccountUpdate, CandleUpdate, Event, FillEvent, Heartbeat, ProgressEvent, StatusRow, StreamState, SymbolFormat,
+    AccountConfigEvent, AccountUpdate, CandleUpdate, Event, FillEvent, Heartbeat, MarginCallEvent, ProgressEvent,
+    StatusRow, StreamState, SymbolFormat,
 )
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
 
 
 def show_cockpit_event(window: MainWindow, event: Event) -> bool:
-    """Update the widgets ``event`` is for; False when it is not a cockpit event."""
-    if isinstance(event, StatusRow):
+    """Update the widgets ``event`` is for; False when it is not a cockpit event. Never raises:
+    an event that cannot be drawn is logged to the file and skipped (issue 18, Build 3)."""
+    try:
+        return _show(window, event)
+    except Exception:  # noqa: BLE001 - drawing an event must never stop the window or trading
+        log.exception("event %s could not be shown", type(event).__name__)
+        return True
+
+
+def _show(window: MainWindow, event: Event) -> bool:
+    if isinstance(event, (MarginCallEvent, AccountConfigEvent)):
+        # The log line came with it; the status bar keeps the sentence in sight for a while.
+        window.statusBar().showMessage(event.text, 60_000)
+    elif isinstance(event, StatusRow):
         window.status_table.update_row(event)
         window.strategy.symbols.set_price(event.symbol, event.price)
     elif isinstance(event, Heartbeat):
