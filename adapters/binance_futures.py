@@ -568,7 +568,7 @@ class BinanceFuturesAdapter:
         margin_balance = float(_decimal(account.get("totalMarginBalance"))) if "totalMarginBalance" in account \
             else wallet + unrealized
         return AccountSnapshot(wallet, unrealized, margin_balance, float(_decimal(account.get("totalMaintMargin"))),
-                               positions)
+                               positions, wallet_asset(account.get("assets")))
 
     def klines(self, symbol: str, interval: str, start_ms: int, end_ms: int | None = None,
                limit: int = KLINE_LIMIT) -> list[Candle]:
@@ -631,6 +631,18 @@ class BinanceFuturesAdapter:
 
 
 WALLET_ASSETS = ("USDT", "BNFCR", "USDC", "FDUSD")  # USDT first; BNFCR: EU credits; USDC: Multi-Assets
+
+
+def wallet_asset(rows: Any) -> str:
+    """The asset the account's wallet is held in (its largest walletBalance row): USDT, or USDC /
+    BNFCR on Multi-Assets and EU accounts (issue 18); USDT when the rows say nothing."""
+    best, amount = "USDT", Decimal(0)
+    for row in rows if isinstance(rows, list) else []:
+        if isinstance(row, dict) and isinstance(row.get("asset"), str):
+            balance = _decimal(row.get("walletBalance"))
+            if balance > amount:
+                best, amount = row["asset"], balance
+    return best
 
 
 def wallet_balance(rows: Any, asset: str | None = None) -> AccountBalance:

@@ -252,7 +252,8 @@ class CockpitReporter:
             self.service.clock(), snapshot.wallet, snapshot.margin_balance, snapshot.unrealized_pnl, realized, fees,
             snapshot.margin_ratio_pct,
             tuple(PositionRisk(p.symbol, p.side.value, p.qty, p.entry_price, p.mark_price, p.unrealized_pnl,
-                               p.liquidation_price) for p in snapshot.positions)))
+                               p.liquidation_price) for p in snapshot.positions),
+            getattr(snapshot, "asset", "USDT")))
 
 
 def _is_local(broker) -> bool:

@@ -99,6 +99,7 @@ class AccountUpdate:
     fees_today: float
     margin_ratio: float | None  # maintenance margin / margin balance, in percent
     positions: tuple[PositionRisk, ...] = ()
+    asset: str = "USDT"  # the wallet's asset (USDC / BNFCR on such accounts): shown, never assumed
 
 
 @dataclass(frozen=True)

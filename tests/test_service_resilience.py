@@ -94,7 +94,7 @@ def test_a_margin_call_is_one_line_one_event_and_an_alert(fake, tmp_path):  # no
     bot.feed.script.extend([
         lambda: wait_until(bot.user_stream.connected.is_set), BAR,
         lambda: wait_until(lambda: bot.user_stream.received >= 2),
-        lambda: fake.margin_call(SYMBOL), IDLE, IDLE, IDLE, BAR])
+        lambda: fake.margin_call(SYMBOL), lambda: wait_until(lambda: bot.user_stream.received >= 3), IDLE, BAR])
     bot.run()
     [event] = [e for e in bot.events if isinstance(e, MarginCallEvent)]
     [(symbol, side, qty, mark, maintenance)] = event.positions
@@ -198,3 +198,20 @@ def test_run_ends_only_when_asked_even_when_status_rows_events_and_shutdown_fail
     finally:
         context.status_row = original
     assert bot.state().positions[Side.LONG].qty == 100
+
+
+# ----- the wallet's asset is shown, not assumed (issue 18, 9) ------------------------------------------------
+
+
+def test_the_wallet_asset_is_read_from_the_account_and_shown_in_the_strip(qtbot):
+    from adapters.binance_futures import wallet_asset
+    from live.events import AccountUpdate
+    from ui.account_strip import AccountStrip
+    assert wallet_asset([{"asset": "USDT", "walletBalance": "0.0"}, {"asset": "BNFCR", "walletBalance": "12.5"}]) \
+        == "BNFCR"
+    assert wallet_asset([{"asset": "USDC", "walletBalance": "40"}, {"asset": "USDT", "walletBalance": "2"}]) == "USDC"
+    assert wallet_asset(None) == "USDT"
+    strip = AccountStrip()
+    qtbot.addWidget(strip)
+    strip.update_account(AccountUpdate(1, 12.5, 12.5, 0.0, 0.0, 0.0, None, (), "BNFCR"))
+    assert "BNFCR" in strip.text_of("wallet") and "USDT" not in strip.text_of("wallet")
