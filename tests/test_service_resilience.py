@@ -215,3 +215,21 @@ def test_the_wallet_asset_is_read_from_the_account_and_shown_in_the_strip(qtbot)
     qtbot.addWidget(strip)
     strip.update_account(AccountUpdate(1, 12.5, 12.5, 0.0, 0.0, 0.0, None, (), "BNFCR"))
     assert "BNFCR" in strip.text_of("wallet") and "USDT" not in strip.text_of("wallet")
+
+
+def test_the_window_is_offered_only_perpetual_trading_symbols():
+    from live.accounts import tradable_symbols
+    lots = [{"filterType": "LOT_SIZE", "stepSize": "1", "minQty": "1", "maxQty": "1000000"},
+            {"filterType": "MARKET_LOT_SIZE", "stepSize": "1", "minQty": "1", "maxQty": "100000"},
+            {"filterType": "MIN_NOTIONAL", "notional": "5"}]
+
+    class Exchange:
+        def exchange_info(self):
+            return {"symbols": [
+                {"symbol": "DOGEUSDT", "status": "TRADING", "contractType": "PERPETUAL", "quoteAsset": "USDT",
+                 "filters": lots},
+                {"symbol": "BTCUSDT_261225", "status": "TRADING", "contractType": "CURRENT_QUARTER",
+                 "quoteAsset": "USDT", "filters": lots},
+                {"symbol": "XUSDT", "status": "SETTLING", "contractType": "PERPETUAL", "quoteAsset": "USDT",
+                 "filters": lots}]}
+    assert tradable_symbols(Exchange()) == {"DOGEUSDT": 5.0}
