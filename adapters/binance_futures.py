@@ -69,8 +69,15 @@ PRACTICE_VENUE = "demo trading"
 # since Binance's COIN-M migration, COIN-M futures too (binance-connector-python trade_api
 # change_position_mode docstring).
 HEDGE_SWITCH_SCOPE = ("switching is account-wide: it changes every USDⓈ-M symbol and COIN-M futures too")
+
+
 class AdapterSetupError(UserError):
     """Start-up could not put the account in the state the bot needs (one sentence)."""
+
+
+class HedgeModeOff(AdapterSetupError):
+    """The account is in one-way mode and the user has not agreed to the account-wide switch yet:
+    the window asks (and starts again with the switch allowed), the command line names its flag."""
 
 
 @dataclass(frozen=True)
@@ -349,7 +356,7 @@ class BinanceFuturesAdapter:
             log.info("[O1] Binance %s account is in hedge mode", self.venue)
             return
         if not allow_switch:
-            raise AdapterSetupError(
+            raise HedgeModeOff(
                 f"The Binance {self.venue} futures account is in one-way mode and the bot needs hedge mode; "
                 f"{HEDGE_SWITCH_SCOPE}, so switch it yourself in Binance (Preferences, Position Mode) or let the "
                 "bot switch it when it asks, then start again.")
@@ -561,7 +568,7 @@ class BinanceFuturesAdapter:
         margin_balance = float(_decimal(account.get("totalMarginBalance"))) if "totalMarginBalance" in account \
             else wallet + unrealized
         return AccountSnapshot(wallet, unrealized, margin_balance, float(_decimal(account.get("totalMaintMargin"))),
-                               positions)
+                               positions, wallet_asset(account.get("assets")))
 
     def klines(self, symbol: str, interval: str, start_ms: int, end_ms: int | None = None,
                limit: int = KLINE_LIMIT) -> list[Candle]:
@@ -624,6 +631,18 @@ class BinanceFuturesAdapter:
 
 
 WALLET_ASSETS = ("USDT", "BNFCR", "USDC", "FDUSD")  # USDT first; BNFCR: EU credits; USDC: Multi-Assets
+
+
+def wallet_asset(rows: Any) -> str:
+    """The asset the account's wallet is held in (its largest walletBalance row): USDT, or USDC /
+    BNFCR on Multi-Assets and EU accounts (issue 18); USDT when the rows say nothing."""
+    best, amount = "USDT", Decimal(0)
+    for row in rows if isinstance(rows, list) else []:
+        if isinstance(row, dict) and isinstance(row.get("asset"), str):
+            balance = _decimal(row.get("walletBalance"))
+            if balance > amount:
+                best, amount = row["asset"], balance
+    return best
 
 
 def wallet_balance(rows: Any, asset: str | None = None) -> AccountBalance:

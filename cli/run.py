@@ -17,10 +17,11 @@ from pathlib import Path
 
 from config.paths import ensure_writable, keep_previous, resolve_user_path
 from config.sources import run_mode, settings_source, source_line
+from adapters.binance_futures import HedgeModeOff
 from config.settings import load_settings
 from core.errors import UserError
 from live.alerts import alerting_builder, apprise_sinks
-from live.assemble import MODES, build_service, default_state_dir
+from live.assemble import MODE_ALIASES, MODES, build_service, canonical_mode, default_state_dir
 from live.feeds import ReplayFeed
 from live.lock import account_key, hold_service_locks
 from cli.backtest import parse_time
@@ -28,8 +29,9 @@ from cli.logging_setup import setup_logging, stop_logging, use_market_clock
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--mode", choices=MODES,
-                        help="replay | paper | testnet | live (default: paper, whatever mode the settings name)")
+    parser.add_argument("--mode", choices=MODES + tuple(MODE_ALIASES), type=str.lower,
+                        help="replay | paper | demo | live (default: paper, whatever mode the settings name); "
+                             "demo is Binance's USDⓈ-M demo trading (testnet: its old name, still accepted)")
     parser.add_argument("--replay", metavar="DIR", help="kline folder to replay (implies --mode replay)")
     parser.add_argument("--speed", type=float, default=None, help="replay speed: 0 = as fast as possible, N = N x real time")
     parser.add_argument("--start", help="replay from this UTC date (YYYY-MM-DD)")
@@ -43,6 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fee-pct", type=float, help="paper/replay taker fee in percent (default: backtest.fee_pct)")
     parser.add_argument("--trades-out", help="where to write trades.csv at the end (default: <state folder>/trades.csv)")
     parser.add_argument("--confirm-live", action="store_true", help="required with --mode live: real money")
+    parser.add_argument("--switch-hedge-mode", action="store_true",
+                        help="demo/live: switch a one-way account to hedge mode (account-wide: every USDⓈ-M "
+                             "symbol and COIN-M futures too); without it such an account stops start-up")
     parser.add_argument("--base-url", help=argparse.SUPPRESS)  # tests: a local fake exchange
     parser.add_argument("--stream-url", help=argparse.SUPPRESS)
 
@@ -65,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
     source = settings_file(args.config)
     settings = load_settings(source, args.overrides)
     print(source_line(source, bool(args.config)))
-    mode, note = run_mode(args.mode, args.replay, settings.mode)  # never testnet/live unless --mode says so
+    mode, note = run_mode(args.mode, args.replay, settings.mode)  # never demo/live unless --mode says so
+    mode = canonical_mode(mode)
     if note:
         print(note)
     if mode == "live" and not args.confirm_live:
@@ -87,11 +93,16 @@ def _run(args: argparse.Namespace, settings, mode: str, state_dir: Path, trades_
          start_ms: int | None, end_ms: int | None) -> int:
     ensure_writable(trades_path.parent, "trades output")
     build = alerting_builder(build_service, apprise_sinks)  # Telegram / e-mail alerts saved from the window
-    service = build(
-        settings, lambda event: None, mode=mode, replay_dir=args.replay, speed=args.speed, state_dir=state_dir,
-        fee_pct=args.fee_pct, start_ms=start_ms, end_ms=end_ms,
-        resume=args.resume, base_url=args.base_url, stream_url=args.stream_url, wait_out_rate_limits=True,
-    )
+    try:
+        service = build(
+            settings, lambda event: None, mode=mode, replay_dir=args.replay, speed=args.speed, state_dir=state_dir,
+            fee_pct=args.fee_pct, start_ms=start_ms, end_ms=end_ms,
+            resume=args.resume, base_url=args.base_url, stream_url=args.stream_url, wait_out_rate_limits=True,
+            switch_hedge_mode=args.switch_hedge_mode,
+        )
+    except HedgeModeOff as exc:
+        raise UserError(str(exc).replace("or let the bot switch it when it asks", "or add --switch-hedge-mode to "
+                                         "let the bot switch it")) from None
     for warning in settings.warnings():
         print(f"WARNING: {warning}")
     if isinstance(service.feed, ReplayFeed):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from config.paths import user_home
 
-SAFE_RUN_MODE = "paper"  # simulated fills: never a real order without --mode testnet|live
+SAFE_RUN_MODE = "paper"  # simulated fills: never a real order without --mode demo|live
 
 
 def settings_source(explicit: str | Path | None) -> Path | None:
@@ -37,7 +37,7 @@ def source_line(source: Path | None, explicit: bool) -> str:
 def run_mode(requested: str | None, replay_dir: str | None, settings_mode: str) -> tuple[str, str | None]:
     """The mode ``run`` trades in, and a note when the settings name another one.
 
-    ``--replay`` -> replay; ``--mode`` -> that mode; else paper, never the settings' testnet or
+    ``--replay`` -> replay; ``--mode`` -> that mode; else paper, never the settings' demo or
     live: a run that sends real orders is always asked for on the command line."""
     if replay_dir:
         return "replay", None

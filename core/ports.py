@@ -102,6 +102,7 @@ class AccountSnapshot:
     margin_balance: float
     maint_margin: float
     positions: tuple[PositionSnapshot, ...] = ()
+    asset: str = "USDT"  # the wallet's asset: USDT, or USDC / BNFCR (EU) on such accounts (issue 18)
 
     @property
     def margin_ratio_pct(self) -> float | None:

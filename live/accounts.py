@@ -10,7 +10,7 @@ from dataclasses import dataclass
 # Imported here, on the caller's (GUI) thread, not lazily inside a worker thread: a first
 # import of python-binance inside a QThread has been seen to deadlock with the Qt event loop.
 from adapters import secrets
-from adapters.binance_futures import BinanceFuturesAdapter, rules_from_exchange_info
+from adapters.binance_futures import BinanceFuturesAdapter, rules_from_exchange_info, symbol_problem
 from adapters.secrets import ApiCredentials, install_log_redaction, mask
 from core.errors import UserError
 
@@ -39,7 +39,7 @@ def check_connection(credentials: ApiCredentials, mode: str, base_url: str | Non
 
     Raises UserError with the exact reason (bad key, IP not allowed, clock skew, no network).
     """
-    adapter = BinanceFuturesAdapter(credentials, testnet=(mode != "live"), base_url=base_url)
+    adapter = BinanceFuturesAdapter(credentials, demo=(mode != "live"), base_url=base_url)
     result = adapter.check_connection()
     if not result.ok:
         raise UserError(result.reason)
@@ -51,8 +51,8 @@ def tradable_symbols(adapter: BinanceFuturesAdapter) -> dict[str, float]:
     info = adapter.exchange_info()
     found = {}
     for entry in info.get("symbols", []):
-        if entry.get("status", "TRADING") != "TRADING" or entry.get("quoteAsset", "USDT") != "USDT":
-            continue
+        if entry.get("quoteAsset", "USDT") != "USDT" or symbol_problem(info, entry.get("symbol", "")) is not None:
+            continue  # only what the adapter trades: PERPETUAL, TRADING (issue 18)
         rules = rules_from_exchange_info(info, entry["symbol"])
         if rules is not None:
             found[entry["symbol"]] = float(rules.min_notional)

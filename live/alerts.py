@@ -36,7 +36,8 @@ from adapters.secrets import install_log_redaction
 from config.settings import AlertSettings
 from core.errors import UserError
 from live.events import (
-    Event, EventListener, FillEvent, ForcedCloseEvent, LogEvent, PositionDifference, ServiceStateEvent, StreamState,
+    Event, EventListener, FillEvent, ForcedCloseEvent, LogEvent, MarginCallEvent, PositionDifference, ServiceStateEvent,
+    StreamState, forced_close_words,
 )
 
 __all__ = ["Alert", "AlertSink", "AlertDispatcher", "AlertWatch", "AppriseSink", "alert_for", "alerting_builder",
@@ -75,10 +76,12 @@ def alert_for(event: Event) -> Alert | None:
                 f"(fee {fill.fee:.4f} USDT)")
         return Alert("fills", f"AutoHedge: {fill.symbol} fill", text)
     if isinstance(event, ForcedCloseEvent):
-        what = "liquidated" if event.kind == "liquidation" else "auto-deleveraged"
+        what = forced_close_words(event.kind)  # a settlement: a delisting/delivery, not an ADL
         return Alert("liquidations", f"AutoHedge: {event.symbol} {event.side} {what}",
                      f"[O7] The exchange closed {event.symbol} {event.side} {event.qty:g} @ {event.price:g} "
                      f"({what}); the bot takes the exchange's position.")
+    if isinstance(event, MarginCallEvent):
+        return Alert("liquidations", "AutoHedge: MARGIN CALL", event.text)
     if isinstance(event, LogEvent):
         if event.rule in ALERTING_RULES:  # slept [W1], a guard triggered [E2], a side above CALL_SIZE [L0, L1]
             return Alert("errors", f"AutoHedge: {ALERTING_RULES[event.rule]}{f' ({event.symbol})' if event.symbol else ''}",

@@ -6,11 +6,12 @@
 | paper   | ``paper.source: replay``: the     | paper broker                   |
 |         | folder ``paper.replay_data``;     |                                |
 |         | ``live``: Binance public klines   |                                |
-| testnet | Binance testnet klines stream     | Binance testnet (real orders)  |
+| demo    | Binance demo-trading klines       | Binance demo trading (real     |
+|         | stream                            | orders, test money)            |
 | live    | Binance klines stream             | Binance (REAL MONEY)           |
 
 Each mode keeps its own state folder (``<state_dir>/<mode>``) so a replay can
-never touch the positions of paper, testnet or live trading.
+never touch the positions of paper, demo or live trading. ``testnet`` (the practice mode's old name) is read as ``demo``.
 """
 from __future__ import annotations
 
@@ -31,13 +32,27 @@ from live.service import ServiceOptions, TradingService
 
 log = logging.getLogger(__name__)
 
-MODES = ("replay", "paper", "testnet", "live")
+MODES = ("replay", "paper", "demo", "live")
+# Old mode names still accepted (command line, saved window state): the practice mode was "testnet"
+# before Binance's USDⓈ-M demo trading replaced the futures testnet (issue 18).
+MODE_ALIASES = {"testnet": "demo"}
 START_WAIT_LIMIT_S = 180.0  # the longest rate-limit wait the start-up sits out before giving up
 START_WAIT_ATTEMPTS = 3
 
 
+def canonical_mode(mode: str) -> str:
+    """``testnet`` -> ``demo``; every other name as it is."""
+    return MODE_ALIASES.get(mode, mode)
+
+
 def default_state_dir(settings: AppSettings, mode: str) -> Path:
-    return resolve_user_path(settings.paths.state_dir) / mode
+    """``<state_dir>/<mode>``. Demo trading keeps using an existing ``testnet`` folder (the practice
+    mode's state before issue 18 renamed it) so a restart never loses its open positions."""
+    root = resolve_user_path(settings.paths.state_dir)
+    mode = canonical_mode(mode)
+    if mode == "demo" and not (root / "demo").exists() and (root / "testnet").is_dir():
+        return root / "testnet"
+    return root / mode
 
 
 def clear_replay_state(state_dir: Path) -> None:
@@ -69,10 +84,14 @@ def build_service(
     stream_url: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
     wait_out_rate_limits: bool = False,
+    switch_hedge_mode: bool = False,
 ) -> TradingService:
     """``wait_out_rate_limits``: sit out (with ``sleep``) a short wait that Binance's request
     limit asks for at start-up instead of failing (the command line; the window has a retry
-    loop of its own that Stop can interrupt)."""
+    loop of its own that Stop can interrupt). ``switch_hedge_mode``: the user agreed to switch a one-way
+    account to hedge mode (account-wide, COIN-M too); without it such an account stops start-up with
+    :class:`adapters.binance_futures.HedgeModeOff`."""
+    mode = canonical_mode(mode)
     if mode not in MODES:
         raise UserError(f"mode {mode!r} is not known; use one of: {', '.join(MODES)}")
     symbols = {name: cfg.call_size for name, cfg in settings.symbols.items()}
@@ -104,7 +123,8 @@ def build_service(
         try:
             return build_exchange_service(settings, listener, mode=mode, symbols=symbols, credentials=credentials,
                                           state_dir=state_dir, fee_pct=fee, slippage_bps=slippage,
-                                          base_url=base_url, stream_url=stream_url, sleep=sleep)
+                                          base_url=base_url, stream_url=stream_url, sleep=sleep,
+                                          switch_hedge_mode=switch_hedge_mode)
         except RetryableError as exc:
             wait = _rate_limit_wait(exc, attempt) if wait_out_rate_limits else None
             if wait is None:
@@ -133,7 +153,8 @@ def _rate_limit_wait(exc: RetryableError, attempt: int) -> float | None:
 
 def exchange_start_error(mode: str, exc: BrokerError) -> str:
     """The one sentence for an exchange that cannot be used at start-up (network, keys, account)."""
-    venue = {"testnet": "the Binance testnet", "live": "Binance", "paper": "Binance's public market data"}[mode]
+    mode = canonical_mode(mode)
+    venue = {"demo": "Binance demo trading", "live": "Binance", "paper": "Binance's public market data"}[mode]
     if isinstance(exc, RetryableError) and exc.retry_after is not None:
         return (f"cannot start {mode} trading: {venue} asks this computer to wait {exc.retry_after:.0f}s "
                 f"({exc.message}); start again after that, and keep other programs that use the same IP "
@@ -165,27 +186,33 @@ def attach_exchange_watch(service, adapter, settings) -> None:
 
 def build_exchange_service(settings, listener, *, mode: str, symbols: dict[str, float], credentials,
                            state_dir, fee_pct: float, slippage_bps: float, base_url: str | None,
-                           stream_url: str | None, sleep):
-    """paper (public market data, simulated fills), testnet or live (real orders)."""
-    from adapters.binance_futures import BinanceFuturesAdapter
+                           stream_url: str | None, sleep, switch_hedge_mode: bool = False):
+    """paper (public market data, simulated fills), demo trading or live (real orders).
+
+    Hosts: ``base_url`` / ``stream_url`` (the caller's), else the settings' ``exchange.rest_url`` /
+    ``exchange.stream_url``, else Binance's own for the mode (demo trading: demo-fapi / demo-fstream)."""
+    from adapters.binance_futures import DEMO_STREAM_URL, LIVE_STREAM_URL, BinanceFuturesAdapter
     from adapters.paper import make_paper_broker
     from core.errors import UserError
-    from live.live_feed import LIVE_STREAM_URL, TESTNET_STREAM_URL, BinanceKlineFeed
+    from live.live_feed import BinanceKlineFeed
 
-    testnet = mode == "testnet"
-    if mode in ("testnet", "live") and credentials is None:
+    mode = canonical_mode(mode)
+    demo = mode == "demo"
+    base_url = base_url or settings.exchange.rest_url or None
+    stream_url = stream_url or settings.exchange.stream_url or (DEMO_STREAM_URL if demo else LIVE_STREAM_URL)
+    if mode in ("demo", "live") and credentials is None:
         from adapters.secrets import load_credentials
 
-        credentials = load_credentials(testnet=testnet)
+        credentials = load_credentials(testnet=demo)  # the keyring entry is still named "testnet"
         if credentials is None:
             raise UserError(
-                f"no Binance {mode} API key: enter it in the window (and tick 'remember'), or set "
+                f"no Binance {'demo trading' if demo else mode} API key: enter it in the window (and tick 'remember'), or set "
                 "BINANCE_API_KEY and BINANCE_API_SECRET in the environment or a .env file")
     if credentials is not None and mode != "paper":
         from adapters.secrets import install_log_redaction
 
         install_log_redaction(credentials)  # before any request can be logged
-    adapter = BinanceFuturesAdapter(credentials if mode != "paper" else None, testnet=testnet, base_url=base_url,
+    adapter = BinanceFuturesAdapter(credentials if mode != "paper" else None, demo=demo, base_url=base_url,
                                     recv_window=settings.exchange.recv_window_ms)
     names = list(symbols)
     if mode == "paper":
@@ -197,19 +224,18 @@ def build_exchange_service(settings, listener, *, mode: str, symbols: dict[str, 
         reconcile = False
     else:
         adapter.prepare_symbols(names, {name: settings.leverage_for(name) for name in names},
-                                settings.exchange.margin_type)
+                                settings.exchange.margin_type, switch_hedge_mode=switch_hedge_mode)
         broker = adapter
         reconcile = True
     clock = adapter._server_now_ms  # noqa: SLF001 - the exchange's clock, offset-corrected
     feed = BinanceKlineFeed(names, adapter.klines, adapter.latest_klines,
-                            stream_url or (TESTNET_STREAM_URL if testnet else LIVE_STREAM_URL), clock)
+                            stream_url, clock)
     options = ServiceOptions(state_dir=state_dir, reconcile=reconcile)
     user_stream = None
-    if reconcile:  # testnet / live: this account's fills and position changes as they happen
+    if reconcile:  # demo trading / live: this account's fills and position changes as they happen
         from adapters.binance_user_stream import UserDataStream
 
-        user_stream = UserDataStream(adapter, stream_url or (TESTNET_STREAM_URL if testnet else LIVE_STREAM_URL),
-                                     algo_updates=True)
+        user_stream = UserDataStream(adapter, stream_url, algo_updates=True)
     service = TradingService(symbols, settings.strategy, feed, broker, listener, options, clock=clock, sleep=sleep,
                              user_stream=user_stream)
     if reconcile:  # demo / live: the guard held on the exchange [E1, E2] and the sleep watch [W1]
@@ -218,7 +244,7 @@ def build_exchange_service(settings, listener, *, mode: str, symbols: dict[str, 
         # The window's account figures come over a connection of their own, so reading them
         # never holds the order connection's lock while an order waits to go out.
         # It shares the order connection's request budget: one weight limit for the whole bot.
-        service.account_view = BinanceFuturesAdapter(credentials, testnet=testnet, base_url=base_url,
+        service.account_view = BinanceFuturesAdapter(credentials, demo=demo, base_url=base_url,
                                                      recv_window=settings.exchange.recv_window_ms,
                                                      budget=adapter.budget)
     history = None

@@ -264,7 +264,7 @@ class CockpitReporter:
             snapshot.margin_ratio_pct,
             tuple(PositionRisk(p.symbol, p.side.value, p.qty, p.entry_price, p.mark_price, p.unrealized_pnl,
                                p.liquidation_price, leverage.get(p.symbol)) for p in snapshot.positions),
-            funding))
+            funding, getattr(snapshot, "asset", "USDT")))
 
 
 def _is_local(broker) -> bool:

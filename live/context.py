@@ -42,6 +42,10 @@ class SymbolSlot:
     last_time: int = 0
     # Close time of the latest bar the exchange's positions were read for [O7]; -1: never.
     positions_checked_bar: int = -1
+    # Why handling the last close failed (a bug, an answer nobody expected); "" when it went
+    # through. The symbol's next close is handled again; other symbols never wait for it [Build 3].
+    failure: str = ""
+    leverage: int | None = None  # the exchange's leverage, once an ACCOUNT_CONFIG_UPDATE told it
 
     @property
     def strategy(self) -> HedgeStrategy:
@@ -117,7 +121,13 @@ class ServiceContext:
         self.log("WARNING", self.current_symbol, message)  # fills are logged by OrderRoom.record_fill
 
     def emit_status(self, slot: SymbolSlot) -> None:
-        self.emit(status_row(slot, self.call_sizes))
+        """A status row for the listener; drawing it can never raise (live/status.py, and this guard)."""
+        try:
+            row = status_row(slot, self.call_sizes)
+        except Exception:  # noqa: BLE001 - a row that cannot be drawn must not stop trading
+            log.exception("status row of %s failed", getattr(slot, "symbol", "?"))
+            return
+        self.emit(row)
 
     # ----- saving [O2, P] -----------------------------------------------------------------------
 
@@ -174,8 +184,8 @@ class ServiceContext:
         self.current_symbol = symbol
         try:
             action()
-        except StateFileError as exc:
-            self.fail(symbol, str(exc))
+        except StateFileError as exc:  # the user must repair or remove the file: not retried
+            self.fail(symbol, str(exc), retry=False)
         except BrokerError as exc:
             self.fail(symbol, f"exchange error{f' {exc.code}' if exc.code is not None else ''}: {exc.message}")
         except OSError as exc:  # the state folder or the journal cannot be written
@@ -190,9 +200,53 @@ class ServiceContext:
         finally:
             self.current_symbol = None
 
-    def fail(self, symbol: str, why: str) -> None:
-        slot = self.slots.setdefault(symbol, SymbolSlot(symbol, None))
-        slot.run_state = SymbolRunState.ERROR
-        slot.detail = why
-        self.log("ERROR", symbol, f"{symbol} stopped trading: {why}")
-        self.emit_status(slot)
+    def fail(self, symbol: str, why: str, retry: bool = True) -> None:
+        """One sentence in the log and the window; never raises. A symbol whose start-up failed
+        trades nothing (its state is not known to be whole); with ``retry`` its start-up is tried
+        again on its next close. A started one stops only its new entries and hedges until a close
+        goes through again: its exits, and the other symbols, go on, and the next close is handled
+        again (:meth:`recovered`)."""
+        try:
+            slot = self.slots.setdefault(symbol, SymbolSlot(symbol, None))
+            starting = slot.driver is None or slot.run_state is SymbolRunState.STARTING
+            slot.run_state = SymbolRunState.ERROR
+            if starting:
+                slot.driver = None  # a half-done start-up never trades
+                slot.failure = why if retry else ""
+                slot.detail = why
+                again = "; its start-up is tried again on its next close" if retry else ""
+                self.log("ERROR", symbol, f"{symbol} stopped trading: {why}{again}")
+            else:
+                slot.failure = why
+                slot.detail = (f"handling the last close failed ({why}); no new entries or hedges until a close "
+                               "goes through, exits and other symbols go on; tried again on the next close")
+                self.log("ERROR", symbol, f"{symbol}: {slot.detail}")
+            self.emit_status(slot)
+        except Exception:  # noqa: BLE001 - telling about a failure must not become one
+            log.exception("reporting the failure of %s failed", symbol)
+
+    def recovered(self, slot: SymbolSlot) -> None:
+        """A close went through after a failure: the symbol trades as before (a user's pause stays)."""
+        if not slot.failure:
+            return
+        slot.failure = ""
+        paused = slot.driver is not None and not slot.strategy.opens_allowed
+        slot.run_state = SymbolRunState.ERROR if slot.strategy.state.pause_reason else (
+            SymbolRunState.PAUSED if paused else SymbolRunState.RUNNING)
+        slot.detail = slot.strategy.state.pause_reason
+        self.log("INFO", slot.symbol, f"{slot.symbol}: this close went through; trading as before")
+
+    def safely(self, what: str, action: Callable[[], object]) -> None:
+        """A step of the service loop outside any one symbol: a failure is logged, the loop goes on."""
+        try:
+            action()
+        except Exception as exc:  # noqa: BLE001 - run() ends only when asked [Build 3]
+            self.report_failure(what, exc)
+
+    def report_failure(self, what: str, exc: Exception) -> None:
+        """One line for a failure outside any one symbol (the traceback goes to the file log only)."""
+        log.error("%s failed", what, exc_info=exc)
+        try:
+            self.log("ERROR", None, f"{what} failed ({type(exc).__name__}: {exc}); trading goes on")
+        except Exception:  # noqa: BLE001 - a broken log handler must not stop trading either
+            pass

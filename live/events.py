@@ -51,6 +51,7 @@ class StatusRow:
     hedge_entry: float | None
     hedge_pnl: float | None
     call_size: float
+    leverage: int | None = None  # the exchange's, once it told a change (ACCOUNT_CONFIG_UPDATE)
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ class AccountUpdate:
     margin_ratio: float | None  # maintenance margin / margin balance, in percent
     positions: tuple[PositionRisk, ...] = ()
     funding_today: float = 0.0  # funding paid (-) or received (+) today, from the account's ledger
+    asset: str = "USDT"  # the wallet's asset (USDC / BNFCR on such accounts): shown, never assumed
 
     @property
     def realized_after_fees(self) -> float:
@@ -207,6 +209,38 @@ class ForcedCloseEvent:
     time_ms: int
 
 
+# How each kind of forced close (core.ports.ForcedClose.kind) is worded in the log, the window and
+# alerts. A settlement is Binance closing a position of a delisted or delivered contract, not an ADL.
+FORCED_CLOSE_WORDS = {"liquidation": "liquidated", "adl": "auto-deleveraged",
+                      "settlement": "closed by a delisting/delivery settlement"}
+
+
+def forced_close_words(kind: str) -> str:
+    return FORCED_CLOSE_WORDS.get(kind, f"closed by the exchange ({kind})")
+
+
+@dataclass(frozen=True)
+class MarginCallEvent:
+    """Binance MARGIN_CALL: these positions risk liquidation. ``positions``: (symbol, side, qty,
+    mark price, maintenance margin) each; ``text`` is the one sentence shown and alerted."""
+
+    positions: tuple[tuple[str, str, float, float, float], ...]
+    text: str
+    time_ms: int
+
+
+@dataclass(frozen=True)
+class AccountConfigEvent:
+    """Binance ACCOUNT_CONFIG_UPDATE: a symbol's leverage changed (by hand) or Multi-Assets mode was
+    switched. ``text`` is the one sentence shown."""
+
+    symbol: str | None
+    leverage: int | None
+    multi_assets: bool | None
+    text: str
+    time_ms: int
+
+
 @dataclass(frozen=True)
 class PositionDifference:
     """[O7] Reconciliation found the exchange's position different from the state's (the exchange
@@ -220,7 +254,8 @@ class PositionDifference:
 
 
 Event = Union[LogEvent, StatusRow, FillEvent, ServiceStateEvent, ProgressEvent, AccountUpdate, StreamState,
-              Heartbeat, CandleUpdate, SymbolFormat, StartRetry, ForcedCloseEvent, PositionDifference]
+              Heartbeat, CandleUpdate, SymbolFormat, StartRetry, ForcedCloseEvent, PositionDifference,
+              MarginCallEvent, AccountConfigEvent]
 EventListener = Callable[[Event], None]
 
 

@@ -26,6 +26,7 @@ from typing import Callable
 from websockets.exceptions import WebSocketException
 from websockets.sync.client import connect
 
+from adapters.binance_futures import DEMO_STREAM_URL, LIVE_STREAM_URL  # noqa: F401 - re-exported
 from core.model import FIVE_MINUTES_MS, Candle
 from live.feeds import ClosedCandle
 
@@ -223,5 +224,6 @@ class BinanceKlineFeed:
             self._thread = None
 
 
-LIVE_STREAM_URL = "wss://fstream.binance.com/"
-TESTNET_STREAM_URL = "wss://fstream.binancefuture.com/"
+# The hosts live with the adapter (adapters.binance_futures, with their sources); the practice
+# mode's stream is demo trading's (issue 18). TESTNET_STREAM_URL is its old name, kept for callers.
+TESTNET_STREAM_URL = DEMO_STREAM_URL

@@ -32,6 +32,9 @@ from typing import Any, Callable
 
 from core.errors import UserError
 
+# The practice mode under its name and its old one ("testnet" before issue 18 named it demo trading).
+PRACTICE_MODES = ("demo", "testnet")
+
 LOCK_FOLDER = "locks"
 # Windows byte-range locks are mandatory: the lock is on a byte far past the holder's text,
 # so a second process can still read who holds it.
@@ -158,11 +161,12 @@ def service_locks(mode: str, state_dir: Path, api_key: str | None = None,
     and the state folder's (every mode)."""
     folder = lock_folder(home)
     locks = []
-    if mode in ("testnet", "live") and api_key:
+    if mode in PRACTICE_MODES + ("live",) and api_key:
         from adapters.secrets import mask
-        venue = "testnet" if mode == "testnet" else "live"
+        venue = "testnet" if mode in PRACTICE_MODES else "live"  # the digest's venue keeps its old name
+        name = "demo trading" if mode in PRACTICE_MODES else "live"
         locks.append(ProcessLock(folder / f"account-{key_digest(api_key, venue)}.lock",
-                                 f"the Binance {venue} account with API key {mask(api_key)}"))
+                                 f"the Binance {name} account with API key {mask(api_key)}"))
     locks.append(ProcessLock(folder / f"state-{folder_digest(Path(state_dir))}.lock",
                              f"with the state folder {Path(state_dir)}"))
     return locks
@@ -226,10 +230,10 @@ else:
 def account_key(mode: str) -> str | None:
     """The API key a testnet / live service of this process will use (keyring, environment or
     .env, as the service loads it), for the account lock; None for paper and replay."""
-    if mode not in ("testnet", "live"):
+    if mode not in PRACTICE_MODES + ("live",):
         return None
     from adapters.secrets import load_credentials
-    credentials = load_credentials(testnet=mode == "testnet")
+    credentials = load_credentials(testnet=mode in PRACTICE_MODES)  # keyring entry still named testnet
     return credentials.api_key if credentials is not None else None
 
 
@@ -266,7 +270,7 @@ def locking_builder(builder: Callable[..., Any], state_dir_for: Callable[[Any, s
     def build(settings: Any, listener: Any, *, mode: str, **kwargs: Any) -> LockedService:
         state_dir = kwargs.get("state_dir") or state_dir_for(settings, mode)
         credentials = kwargs.get("credentials")
-        key = credentials.api_key if credentials is not None and mode in ("testnet", "live") else account_key(mode)
+        key = credentials.api_key if credentials is not None and mode in PRACTICE_MODES + ("live",) else account_key(mode)
         locks = hold_service_locks(mode, Path(state_dir), key).acquire()
         try:
             return LockedService(builder(settings, listener, mode=mode, **kwargs), locks)

@@ -34,6 +34,7 @@ from live.cockpit import CockpitReporter
 from live.context import ServiceContext, SymbolSlot
 from live.events import FillEvent, SymbolRunState
 from live.limits import open_breach
+from live.fill_prices import priced_from_stream
 from live.reasons import describe
 from live.reconcile import Reconciler
 
@@ -216,7 +217,11 @@ class OrderRoom:
             self.ctx.wait(wait_s)
             resolved = self._resolve_pending(slot, starting=True)
         if self.ctx.options.reconcile and slot.positions_checked_bar < 0:
-            self.reconciler.check_positions(slot)
+            try:
+                self.reconciler.check_positions(slot)
+            except BrokerError as exc:  # a failed read for this symbol only: read before its first decision
+                self.ctx.log("WARNING", slot.symbol, f"[O7] {slot.symbol}: the exchange's positions could not be "
+                             f"read at start-up ({exc.message}); they are read before the first decision")
         if not resolved:
             self.ctx.log("WARNING", slot.symbol, f"{slot.symbol}: an order's outcome is still unknown; no decision is "
                       "made until it is resolved by its client id (looked up on every close)")
@@ -253,6 +258,12 @@ class OrderRoom:
         """[O7] Apply what the exchange executed for ``order``. True when none of its exchange
         orders can execute any more (each is final, or missing past its window)."""
         result = self.ctx.executor.resolve_in_flight(order, symbol=slot.symbol, ids=list(order.sends) or None)
+        if any(report is not None and report.has_unpriced_fill for report in result.reports.values()):
+            self.reconciler.pull_user_stream()  # [O3] the third source of a price: the stream's executions
+            result.reports = {order_id: priced_from_stream(report, self.reconciler.trades.get(order_id, []))
+                              for order_id, report in result.reports.items()}
+            result.still_open = any(report is not None and (not report.status.is_final or report.has_unpriced_fill)
+                                    for report in result.reports.values())
         self._apply_reports(slot, order, result.reports)
         if result.still_open:
             return False
@@ -276,8 +287,8 @@ class OrderRoom:
 
     def _apply_reports(self, slot: SymbolSlot, order: PendingOrder, reports: dict[str, OrderReport | None]) -> None:
         """[O3, O5] Apply only the increase of each exchange order's cumulative executed quantity."""
-        found = [(order_id, report) for order_id, report in reports.items()
-                 if report is not None and report.executed_qty > 0]
+        found = [(order_id, report) for order_id, report in reports.items()  # never a fill at price 0 [O3]
+                 if report is not None and report.executed_qty > 0 and not report.has_unpriced_fill]
         if not order.applied and order.filled_qty > 0:
             # A state saved before per-order tracking: what was applied came in send order.
             left = to_decimal(order.filled_qty)

@@ -10,14 +10,15 @@ for live/orders.py's real commissions [O3].
 """
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from typing import Any, Callable
 
 from core.model import Side
-from core.ports import ForcedClose, TradeUpdate
+from core.ports import BrokerError, ForcedClose, TradeUpdate
 from core.state import PositionState
 from live.context import ServiceContext, SymbolSlot
-from live.events import ForcedCloseEvent, PositionDifference
+from live.events import ForcedCloseEvent, PositionDifference, forced_close_words
 from live.limits import side_excess
 
 
@@ -55,6 +56,7 @@ class Reconciler:
                     ctx.log("INFO", strategy.symbol, f"[O7] {strategy.symbol} {side.value}: entry price "
                             f"{mine.entry_price:g} in state, {theirs.entry_price} on the exchange; using the exchange's")
                     mine.entry_price = float(theirs.entry_price)
+                self._repair_best_price(slot, side)
                 continue
             changed.add(side)
             ctx.log("WARNING", strategy.symbol, f"[O7] {strategy.symbol} {side.value}: state holds {mine.qty:g}, "
@@ -68,13 +70,27 @@ class Reconciler:
                     entry_time=strategy.state.last_bar_close, best_price=float(theirs.entry_price))
             else:
                 mine.qty = their_qty
-                mine.entry_price = float(theirs.entry_price)
+                if theirs.entry_price > 0:  # never a price of 0 [O3]
+                    mine.entry_price = float(theirs.entry_price)
+                self._repair_best_price(slot, side)
             excess = side_excess(strategy.symbol, side, their_qty, ctx.call_sizes.get(strategy.symbol, their_qty))
             if excess is not None:  # [C3] one alert per difference found; the window asks keep or close
                 ctx.log("WARNING", strategy.symbol, excess.sentence(), rule="C3")
         if changed:
             ctx.save(slot)
         return changed
+
+    def _repair_best_price(self, slot: SymbolSlot, side: Side) -> None:
+        """[X3] An open position's best price of 0 or NaN (a fill once recorded without a price, by a
+        version before issue 18) starts again at the entry price, so the trailing test never divides
+        by zero; one line says so."""
+        position = slot.strategy.state.positions[side]
+        if position.qty <= 0 or not _usable(position.entry_price) or _usable(position.best_price):
+            return
+        self.ctx.log("WARNING", slot.symbol, f"[O7] {slot.symbol} {side.value}: best price {position.best_price!r} in "
+                     f"state is not a price; it starts again at the entry price {position.entry_price:g}")
+        position.best_price = position.entry_price
+        self.ctx.save(slot)
 
     # ----- user-data stream ---------------------------------------------------------------------
 
@@ -90,7 +106,7 @@ class Reconciler:
                     self.trades.clear()
                 self.trades.setdefault(record.order_id, []).append(record)
             elif isinstance(record, ForcedClose):  # the positions are read at the ACCOUNT_UPDATE that follows
-                what = "liquidated" if record.kind == "liquidation" else "auto-deleveraged"
+                what = forced_close_words(record.kind)  # a settlement is a delisting/delivery, not an ADL
                 ctx.log("WARNING", record.symbol, f"[O7] {record.symbol} {record.side.value} {record.qty} {what} "
                         f"by the exchange at {record.price} ({record.client_id})")
                 ctx.ledger.record_liquidation(record.symbol, record.side.value, record.kind, record.qty,
@@ -117,5 +133,18 @@ class Reconciler:
                 continue
             ctx.log("INFO", update.symbol, f"[O7] {update.symbol} {update.side.value} changed on the exchange "
                     f"({update.reason or 'update'}): now {update.qty}; reading the positions")
-            ctx.guard(update.symbol, lambda s=slot: self.check_positions(s))
+            ctx.guard(update.symbol, lambda s=slot: self._check_or_later(s))
             ctx.emit_status(slot)
+
+    def _check_or_later(self, slot: SymbolSlot) -> None:
+        """A failed read is a failed read for this symbol only: it is read again before its next decision."""
+        try:
+            self.check_positions(slot)
+        except BrokerError as exc:
+            slot.positions_checked_bar = -1
+            self.ctx.log("WARNING", slot.symbol, f"[O7] {slot.symbol}: the exchange's positions could not be read "
+                         f"({exc.message}); they are read again before the next decision")
+
+
+def _usable(price: float) -> bool:
+    return isinstance(price, (int, float)) and math.isfinite(price) and price > 0

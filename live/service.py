@@ -41,6 +41,7 @@ from core.ports import PASSING_REFUSAL_CODES, Broker, BrokerError, UserStream
 from core.strategy import HedgeStrategy
 from core.trades import iso_utc
 from live.cockpit import CockpitReporter
+from live.account_events import handle_account_events
 from live.commands import CommandRoom
 from live.context import ServiceContext, ServiceOptions, SymbolSlot
 from live.events import EventListener, ProgressEvent, ServiceStateEvent, StatusRow, SymbolRunState
@@ -151,8 +152,8 @@ class TradingService:
         try:
             for symbol in ctx.call_sizes:
                 ctx.guard(symbol, lambda s=symbol: self._start_symbol(s))
-            if self.guards is not None:
-                self.guards.start()  # [E1, E2] after every symbol's reconciliation
+            if self.guards is not None:  # [E1, E2] after every symbol's reconciliation
+                ctx.safely("the exchange-side guards", self.guards.start)
             ctx.emit(ServiceStateEvent(True, ""))  # started: every symbol is trading or says why not
             self.commands.drain()
             total = getattr(ctx.feed, "total", 0)
@@ -160,22 +161,31 @@ class TradingService:
             progress_step = 1 if getattr(ctx.feed, "speed", 0) > 0 else max(1, -(-total // 1000))
             next_progress = 0
             while not self._stop.is_set():
-                self.commands.drain()
+                ctx.safely("a command", self.commands.drain)  # run() ends only when asked [Build 3]
                 if self.wake is not None:
-                    self._woke(self.wake.tick())
+                    ctx.safely("the sleep watch", lambda: self._woke(self.wake.tick()))
                 if ctx.user_stream is not None:
-                    self.reconciler.handle_user_stream()
-                self.cockpit.tick()
+                    ctx.safely("reading the user-data stream", self.reconciler.handle_user_stream)
+                    ctx.safely("an account event", lambda: handle_account_events(ctx))
+                ctx.safely("the account view", self.cockpit.tick)
                 try:
                     closed = ctx.feed.next_candle(ctx.options.poll_seconds)
                 except FeedFinished:
                     ctx.log("INFO", None, "replay finished: no more candles")
                     break
+                except Exception as exc:  # noqa: BLE001 - a broken feed step is told, and waited out
+                    ctx.report_failure("the candle feed", exc)
+                    ctx.wait(ctx.options.poll_seconds)
+                    continue
                 if closed is None:
                     continue
                 if self.wake is not None:
-                    self._woke(self.wake.on_close(closed.candle.close_time))
+                    ctx.safely("the sleep watch", lambda: self._woke(self.wake.on_close(closed.candle.close_time)))
                 slot = ctx.slots.get(closed.symbol)
+                if slot is not None and slot.driver is None and slot.failure:  # its start-up failed [Build 3]
+                    ctx.log("INFO", closed.symbol, f"{closed.symbol}: starting again after: {slot.failure}")
+                    ctx.guard(closed.symbol, lambda s=closed.symbol: self._start_symbol(s))
+                    continue
                 if slot is None or not slot.tradable:
                     continue
                 if closed.candle.close_time < self._woke_at_ms - ctx.options.max_catch_up_bars * 300_000:
@@ -185,14 +195,14 @@ class TradingService:
                     slot.driver.skip_bar(closed.candle)  # paused: indicators keep up, nothing is decided
                     continue
                 ctx.guard(closed.symbol, lambda: self._on_bar(slot, closed.candle))
-                if self.guards is not None:
-                    self.guards.keep([closed.symbol])  # [E1] after the close's orders and reconciliation
+                if self.guards is not None:  # [E1] after the close's orders and reconciliation
+                    ctx.safely("the exchange-side guards", lambda: self.guards.keep([closed.symbol]))
                 if total:
                     done = getattr(ctx.feed, "emitted", 0)
                     if done >= next_progress or done >= total:
                         ctx.emit(ProgressEvent(done, total))
                         next_progress = done + progress_step
-            self.commands.drain()
+            ctx.safely("a command", self.commands.drain)
         finally:
             self._shutdown()
 
@@ -214,22 +224,26 @@ class TradingService:
             self.guards.keep()
 
     def _shutdown(self) -> None:
+        """Save and close everything; each step on its own, so none can stop the others (nor raise)."""
         ctx = self.ctx
-        for slot in ctx.slots.values():
+        for slot in list(ctx.slots.values()):
             if slot.driver is not None:
-                try:
-                    ctx.save(slot)
-                except OSError as exc:
-                    ctx.pause_unwritable(exc)
-                if slot.run_state is not SymbolRunState.ERROR:
-                    slot.run_state = SymbolRunState.STOPPED
-                ctx.emit_status(slot)
-        ctx.feed.close()
+                ctx.safely(f"saving {slot.symbol}", lambda s=slot: self._save_at_stop(s))
+        ctx.safely("closing the candle feed", ctx.feed.close)
         if ctx.user_stream is not None:
-            ctx.user_stream.close()
-        self.cockpit.flush()  # the account as the bot leaves it
-        ctx.ledger.close()  # round trips rebuilt from the fills, then the file closed
+            ctx.safely("closing the user-data stream", ctx.user_stream.close)
+        ctx.safely("the account view", self.cockpit.flush)  # the account as the bot leaves it
+        ctx.safely("closing the ledger", ctx.ledger.close)  # round trips rebuilt from the fills, then closed
         ctx.emit(ServiceStateEvent(False, "stopped; state saved"))
+
+    def _save_at_stop(self, slot: SymbolSlot) -> None:
+        try:
+            self.ctx.save(slot)
+        except OSError as exc:
+            self.ctx.pause_unwritable(exc)
+        if slot.run_state is not SymbolRunState.ERROR:
+            slot.run_state = SymbolRunState.STOPPED
+        self.ctx.emit_status(slot)
 
     # ----- start-up [G2, O7] and per bar ------------------------------------------------------
 
@@ -338,6 +352,7 @@ class TradingService:
         intents = driver.on_bar(candle)
         self.orders.execute(slot, intents, candle.close, candle.close_time)
         self.cockpit.on_bar(slot.symbol, candle, slot.strategy.state.regime.value if slot.strategy.state.regime else "")
+        self.ctx.recovered(slot)  # a failure on an earlier close is over [Build 3]
         self.ctx.emit_status(slot)
 
     def _skip(self, slot: SymbolSlot, candle: Candle, why: str) -> None:

@@ -35,7 +35,7 @@ def status_row(slot: SymbolSlot, call_sizes: dict[str, float]) -> StatusRow:
         # Positional (a third faster than keywords, once per bar): main_side ... main_pnl_pct,
         # then hedge_side ... hedge_pnl, in StatusRow's field order.
         return StatusRow(slot.symbol, regime.value if regime else "", slot.run_state, slot.detail, price,
-                         *main, *hedge[:4], call_sizes.get(slot.symbol, 0.0))
+                         *main, *hedge[:4], call_sizes.get(slot.symbol, 0.0), getattr(slot, "leverage", None))
     except Exception:  # noqa: BLE001 - a figure that cannot be shown must not stop trading
         log.exception("status row of %s could not be computed", getattr(slot, "symbol", "?"))
         return _placeholder_row(slot, call_sizes)

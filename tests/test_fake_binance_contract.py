@@ -1052,8 +1052,8 @@ def test_defect_8_live_feed_uses_the_market_route_and_gets_klines_from_the_strea
         return BinanceKlineFeed(["DOGEUSDT"], lambda *a, **k: rest_calls.append(a) or [],
                                 lambda *a: [], base, clock=lambda: 0)
 
-    assert feed_for(TESTNET_STREAM_URL).stream_url == (
-        "wss://fstream.binancefuture.com/market/stream?streams=dogeusdt@kline_5m")
+    assert feed_for(TESTNET_STREAM_URL).stream_url == (  # demo trading's stream host (issue 18)
+        "wss://demo-fstream.binance.com/market/stream?streams=dogeusdt@kline_5m")
     assert feed_for(LIVE_STREAM_URL).stream_url == "wss://fstream.binance.com/market/stream?streams=dogeusdt@kline_5m"
 
     feed = feed_for(fake.ws_url)  # REST answers nothing: a candle can only come from the stream

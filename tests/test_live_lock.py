@@ -74,7 +74,7 @@ def test_a_second_process_on_the_same_account_refuses_naming_the_holder_and_the_
         sentence = refused.stdout.strip()
         assert sentence.count("\n") == 0
         assert f"process {holder.pid} (running since " in sentence
-        assert "Binance testnet account with API key ***" in sentence
+        assert "Binance demo trading account with API key ***" in sentence
         assert KEY not in sentence and KEY not in "".join(p.read_text() for p in (home / "locks").iterdir())
         # the holder is killed outright: the OS frees the lock, the next start goes through
         holder.kill()

@@ -184,3 +184,123 @@ def test_mutated_exchange_info_and_klines(data, symbol):
     for candle in call(adapter.klines, symbol, "5m", 0, None) or []:
         assert all(price > 0 and math.isfinite(price) for price in (candle.open, candle.high, candle.low,
                                                                      candle.close))
+
+
+# ----- through a running service on the fake (issue 18, Build 3, second half) ----------------------------
+
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+
+from tests.fake_binance.fixtures import fake_server  # noqa: E402,F401
+from tests.test_runner_money_safety import BAR, IDLE, SYMBOL, Bot, assert_bot_equals_exchange  # noqa: E402
+
+# Bounded: a few derandomized examples (each runs the whole service on the fake for a few closes).
+SERVICE_SETTINGS = settings(max_examples=6, deadline=None, derandomize=True, database=None,
+                            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                                   HealthCheck.function_scoped_fixture])
+MUTATED_CALLS = ("futures_position_information", "futures_get_order", "futures_create_order")
+
+
+class MutatedStream:
+    """The user-data stream's queues, filled with the real parser's records of mutated recorded frames
+    (what UserDataStream queues: executions and position changes; account events apart)."""
+
+    def __init__(self):
+        self.connected = threading.Event()
+        self.connected.set()
+        self.records: list = []
+        self.account: list = []
+        self.received = 0
+
+    def feed(self, text: str) -> None:
+        for record in parse_user_event(text):
+            if record == "expired":
+                continue
+            (self.account if isinstance(record, (MarginCall, AccountConfigUpdate)) else self.records).append(record)
+
+    def start(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def drain(self) -> list:
+        records, self.records = self.records, []
+        return records
+
+    def wait(self, timeout: float) -> list:
+        return self.drain()
+
+    def drain_account_events(self) -> list:
+        records, self.account = self.account, []
+        return records
+
+
+def mutate_with(rng, value: Any, depth: int = 0) -> Any:
+    """:func:`mutate` driven by a seeded ``random.Random``: REST answers are mutated on the service's
+    own schedule (how many it asks for may vary), so their draws cannot come from Hypothesis itself."""
+    roll = rng.randint(0, 15)
+    if roll == 0:
+        return None
+    if roll == 1:
+        return rng.choice(ODD_VALUES)
+    if isinstance(value, dict) and depth < 6:
+        result = {key: mutate_with(rng, item, depth + 1) for key, item in value.items() if rng.randint(0, 12)}
+        if rng.randint(0, 5) == 0:
+            result[rng.choice(["extra", "status", "avgPrice", "positionAmt", "entryPrice"])] = rng.choice(ODD_VALUES)
+        return result
+    if isinstance(value, list) and depth < 6:
+        items = [mutate_with(rng, item, depth + 1) for item in value]
+        if items and rng.randint(0, 6) == 0:
+            items.pop(rng.randrange(len(items)))
+        return items
+    if isinstance(value, str) and roll == 2:
+        return rng.choice(["0", "NaN", "", "-5", "1e-30"])
+    return value
+
+
+def _mutating(rng, call, on: list[bool]):
+    def wrapped(*args, **kwargs):
+        answer = call(*args, **kwargs)
+        return mutate_with(rng, answer) if on[0] else answer
+    return wrapped
+
+
+@SERVICE_SETTINGS
+@given(st.data(), st.lists(st.sampled_from(STREAM_FRAMES), min_size=1, max_size=4), st.integers(0, 2**32))
+def test_mutated_payloads_through_a_running_service_never_stop_it_nor_price_at_0(fake_server, data,  # noqa: F811
+                                                                                  chosen, seed):
+    import random
+    fake_server.reset()
+    with tempfile.TemporaryDirectory() as folder:
+        bot = Bot(fake_server, __import__("pathlib").Path(folder), [])
+        stream = MutatedStream()
+        bot.service.ctx.user_stream = stream
+        on = [False]
+        for name in MUTATED_CALLS:
+            setattr(bot.adapter.client, name, _mutating(random.Random(seed), getattr(bot.adapter.client, name), on))
+
+        def mutations_on() -> None:
+            on[0] = True
+            for frame in chosen:
+                message = mutate(data, json.loads(frame))
+                if isinstance(message, dict) and data.draw(st.booleans()):
+                    message["e"] = data.draw(st.sampled_from(EVENT_TYPES))
+                stream.feed(json.dumps(message, default=str))
+
+        def mutations_off() -> None:
+            on[0] = False
+        bot.feed.script.extend([BAR, mutations_on, BAR, IDLE, BAR, mutations_off, BAR, BAR, BAR])
+        bot.run()  # returns at the script's end: nothing stopped it
+        state = bot.state()
+        for side in Side:
+            position = state.positions[side]
+            if position.qty > 0:
+                assert math.isfinite(position.entry_price) and position.entry_price > 0
+                assert math.isfinite(position.best_price) and position.best_price > 0
+        journal = bot.state_dir / "fills.jsonl"
+        for line in journal.read_text().splitlines() if journal.exists() else []:
+            if line.strip():
+                price = json.loads(line)["price"]
+                assert math.isfinite(price) and price > 0
+        assert_bot_equals_exchange(bot)

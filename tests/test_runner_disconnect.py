@@ -230,5 +230,5 @@ def test_O4_a_ban_longer_than_the_start_up_waits_for_is_one_sentence_at_once(fak
                       credentials=ApiCredentials(TEST_API_KEY, TEST_API_SECRET), state_dir=tmp_path,
                       base_url=fake.base_url, stream_url=fake.ws_url, sleep=slept.append, wait_out_rate_limits=True)
     assert slept == []
-    assert str(raised.value).startswith("cannot start testnet trading: the Binance testnet asks this computer to "
+    assert str(raised.value).startswith("cannot start demo trading: Binance demo trading asks this computer to "
                                         "wait 900s (rate limited by Binance (HTTP 429)"), str(raised.value)

@@ -32,7 +32,7 @@ def window_for(qtbot, settings, checker=None, store=None, builder=None) -> MainW
     return window
 
 
-def enter_keys(window: MainWindow, key: str, secret: str, mode: str = "testnet") -> None:
+def enter_keys(window: MainWindow, key: str, secret: str, mode: str = "demo") -> None:
     window.api.mode.setCurrentIndex(window.api.mode.findData(mode))
     window.api.api_key.setText(key)
     window.api.api_secret.setText(secret)

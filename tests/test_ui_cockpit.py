@@ -35,7 +35,7 @@ def open_testnet_window(qtbot, settings, base_url: str, ws_url: str, key=TEST_AP
     window = MainWindow(builder, None, MemoryKeyring(), settings=settings)
     qtbot.addWidget(window)
     window.show()
-    window.api.mode.setCurrentIndex(window.api.mode.findData("testnet"))
+    window.api.mode.setCurrentIndex(window.api.mode.findData("demo"))
     window.api.api_key.setText(key)
     window.api.api_secret.setText(secret)
     return window
@@ -116,7 +116,7 @@ def test_account_strip_figures_equal_the_fake_exchanges_account(qtbot, trading, 
 # ----- 2. mode banner -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("mode, word", [("replay", "PAPER"), ("paper", "PAPER"), ("testnet", "TESTNET"),
+@pytest.mark.parametrize("mode, word", [("replay", "PAPER"), ("paper", "PAPER"), ("demo", "DEMO TRADING"),
                                         ("live", "LIVE")])
 def test_the_banner_shows_the_mode_in_its_colour(qtbot, home, settings, mode, word):
     window = MainWindow(ui_app.service_builder(), settings=settings)
@@ -133,7 +133,7 @@ def test_the_banner_shows_the_mode_in_its_colour(qtbot, home, settings, mode, wo
     assert window.replay_progress.isVisibleTo(window) == (mode == "replay")  # no "replay 0%" in testnet or LIVE
     painted = banner.grab().toImage().pixelColor(banner.width() // 2, 2)
     assert painted.name() == BANNER_COLORS[mode][0]
-    assert {"replay": "#757575", "paper": "#757575", "testnet": "#ffb300", "live": "#c62828"}[mode] == painted.name()
+    assert {"replay": "#757575", "paper": "#757575", "demo": "#ffb300", "live": "#c62828"}[mode] == painted.name()
 
 
 # ----- 3. heartbeat ---------------------------------------------------------------------------------------

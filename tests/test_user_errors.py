@@ -140,10 +140,10 @@ CASES: list[Case] = [
          "folder); set AUTOHEDGE_HOME to a folder you can write to",
          setup="blocker", env={"AUTOHEDGE_HOME": "{tmp}/blocked/home"}),
     # ----- network and keys ------------------------------------------------------------------------
-    Case("no network, testnet", ("run", "--mode", "testnet", "--config", "{tmp}/doge.yaml", "--state-dir",
+    Case("no network, demo trading", ("run", "--mode", "demo", "--config", "{tmp}/doge.yaml", "--state-dir",
                                  "{tmp}/state", "--base-url", "http://127.0.0.1:{port}",
                                  "--stream-url", "ws://127.0.0.1:{port}/"),
-         "autohedge run: cannot start testnet trading: the Binance testnet cannot be reached (network error: "
+         "autohedge run: cannot start demo trading: Binance demo trading cannot be reached (network error: "
          "cannot reach Binance (connection failed)); check the internet connection",
          setup="doge_settings", env={"BINANCE_API_KEY": "k", "BINANCE_API_SECRET": "s"}),
     Case("no network, paper trading on live prices", (
@@ -155,14 +155,14 @@ CASES: list[Case] = [
                                   "2025-01-02", "--out", "{tmp}/dl", "--base-url", "http://127.0.0.1:{port}"),
          "autohedge download: DOGEUSDT: download stopped after 3 retries (network error: [Errno 111] Connection "
          "refused); run the same command again to resume"),
-    Case("API key refused", ("run", "--mode", "testnet", "--config", "{tmp}/doge.yaml", "--state-dir", "{tmp}/state",
+    Case("API key refused", ("run", "--mode", "demo", "--config", "{tmp}/doge.yaml", "--state-dir", "{tmp}/state",
                              "--base-url", "{fake}", "--stream-url", "{fake_ws}"),
-         "autohedge run: cannot start testnet trading: the Binance testnet refused it (error -2015: Invalid "
+         "autohedge run: cannot start demo trading: Binance demo trading refused it (error -2015: Invalid "
          "API-key, IP, or permissions for action); check the API key, its IP whitelist and that 'Enable "
          "Futures' is on in Binance API management.",
          setup="doge_settings", env={"BINANCE_API_KEY": "wrong", "BINANCE_API_SECRET": "wrong"}),
     Case("no API key", ("run", "--mode", "testnet", "--state-dir", "{tmp}/state"),
-         "autohedge run: no Binance testnet API key: enter it in the window (and tick 'remember'), or set "
+         "autohedge run: no Binance demo trading API key: enter it in the window (and tick 'remember'), or set "
          "BINANCE_API_KEY and BINANCE_API_SECRET in the environment or a .env file"),
     Case("live without confirming", ("run", "--mode", "live"),
          "autohedge run: live mode trades REAL money: add --confirm-live if you mean it"),

@@ -8,7 +8,7 @@ exchange's catalogue (latency, 5xx, 503 after execution, orders that execute lat
 answer NEW and fill later, fill partly then fully, stay invisible to queries, rate
 limits, clock errors, dropped streams) plus SIGKILLs of the bot process at random
 moments, followed by restarts. The bot is the real ``python main.py run --mode
-testnet`` against ``python -m tests.fake_binance``. After the last candle the faults
+demo`` against ``python -m tests.fake_binance``. After the last candle the faults
 are cleared, the market runs quiet candles until no order is in flight (at most
 eight), and the bot is stopped cleanly. Checks:
 

@@ -2,7 +2,7 @@
 
 Used by ``python -m tools.chaos`` and by the kill/restart tests. The fake exchange
 runs as ``python -m tests.fake_binance`` (so the bot can be SIGKILLed and restarted
-against the same exchange state), the bot as ``python main.py run --mode testnet``
+against the same exchange state), the bot as ``python main.py run --mode demo``
 pointed at it. Every process is started in its own session so that stopping it
 never depends on signals the parent ignores (a background shell ignores SIGINT),
 and :meth:`stop` always ends it. On Linux the kernel also ends it when the process
@@ -102,7 +102,7 @@ class FakeProcess:
 
 
 class BotProcess:
-    """``python main.py run --mode testnet`` against a :class:`FakeProcess`, restartable."""
+    """``python main.py run --mode demo`` against a :class:`FakeProcess`, restartable."""
 
     def __init__(self, fake: FakeProcess, home: Path, symbols: tuple[str, ...], extra_args: list[str] | None = None):
         self.fake = fake
@@ -123,7 +123,7 @@ class BotProcess:
                "AUTOHEDGE_HOME": str(self.home), "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
         self._out = open(self.home / f"bot{self.starts}.out", "w")
         self.proc = subprocess.Popen(
-            [sys.executable, "main.py", "run", "--mode", "testnet", "--state-dir", str(self.state_dir),
+            [sys.executable, "main.py", "run", "--mode", "demo", "--state-dir", str(self.state_dir),
              "--base-url", self.fake.base_url, "--stream-url", f"ws://127.0.0.1:{self.fake.port}/",
              "--set", "paths.log_dir=" + str(self.home / "logs"), *self.extra_args],
             cwd=REPO_ROOT, env=env, stdout=self._out, stderr=subprocess.STDOUT, **child_options())

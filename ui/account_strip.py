@@ -65,9 +65,9 @@ class AccountStrip(QWidget):
     def update_account(self, update: AccountUpdate) -> None:
         self.latest = update
         texts = {
-            "wallet": (money(update.wallet), None),
-            "equity": (money(update.equity), None),
-            "unrealized": (money(update.unrealized_pnl, signed=True), pnl_color(update.unrealized_pnl)),
+            "wallet": (money(update.wallet, update.asset), None),  # USDC / BNFCR wallets say so
+            "equity": (money(update.equity, update.asset), None),
+            "unrealized": (money(update.unrealized_pnl, update.asset, signed=True), pnl_color(update.unrealized_pnl)),
             "realized_today": (money(update.realized_after_fees, signed=True), pnl_color(update.realized_after_fees)),
             "fees_today": (money(update.fees_today), None),
             "funding_today": (money(update.funding_today, signed=True), pnl_color(update.funding_today)),

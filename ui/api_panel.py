@@ -22,15 +22,16 @@ from ui.accessibility import describe, label_for
 from ui.worker import BackgroundCall
 
 # service mode -> label (English source; shown through mode_label). "replay" is paper trading on a
-# kline folder: no keys, no network. "testnet" is the service's key for Binance demo trading (issue 18
-# renames the practice mode; the key follows when the service is wired to the new name).
+# kline folder: no keys, no network. "demo" is Binance's USDⓈ-M demo trading (issue 18; its old name
+# "testnet" is still read from a saved window state, and the keyring entry keeps the name testnet).
 MODES: dict[str, str] = {
     "replay": QT_TRANSLATE_NOOP("ApiPanel", "Paper: replay a data folder (offline)"),
     "paper": QT_TRANSLATE_NOOP("ApiPanel", "Paper: live prices, simulated fills"),
-    "testnet": QT_TRANSLATE_NOOP("ApiPanel", "Demo trading (test money)"),
+    "demo": QT_TRANSLATE_NOOP("ApiPanel", "Demo trading (test money)"),
     "live": QT_TRANSLATE_NOOP("ApiPanel", "LIVE (real money)"),
 }
-KEYED_MODES = ("testnet", "live")
+KEYED_MODES = ("demo", "live")
+OLD_MODE_NAMES = {"testnet": "demo"}
 
 
 def mode_label(mode: str) -> str:
@@ -136,6 +137,7 @@ class ApiPanel(QGroupBox):
 
     def set_mode(self, mode: str) -> None:
         """Select ``mode`` without asking (used when restoring the last session's choice, never for live)."""
+        mode = OLD_MODE_NAMES.get(mode, mode)
         self._mode = mode if mode in MODES and mode != "live" else "replay"
         self.mode.blockSignals(True)
         self.mode.setCurrentIndex(list(MODES).index(self._mode))
@@ -193,7 +195,7 @@ class ApiPanel(QGroupBox):
         """Save the pair in the keyring when ticked; forget this venue's saved pair when unticked."""
         if self._store is None or self._mode not in KEYED_MODES:
             return
-        testnet = self._mode == "testnet"
+        testnet = self._mode == "demo"  # the keyring entry of demo trading is still named testnet
         try:
             if self.remember.isChecked():
                 credentials = self.credentials()
@@ -208,7 +210,7 @@ class ApiPanel(QGroupBox):
         """Fill key and secret from the keyring / environment for the venue just selected."""
         if self._store is None or self._mode not in KEYED_MODES or self.api_key.text():
             return
-        saved = self._store.load_credentials(self._mode == "testnet")
+        saved = self._store.load_credentials(self._mode == "demo")
         if saved is not None:
             self.api_key.setText(saved.api_key)
             self.api_secret.setText(saved.api_secret)

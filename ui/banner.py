@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QLabel
 BANNER_COLORS: dict[str, tuple[str, str]] = {
     "replay": ("#757575", "#ffffff"),
     "paper": ("#757575", "#ffffff"),
-    "testnet": ("#ffb300", "#000000"),
+    "demo": ("#ffb300", "#000000"),
     "live": ("#c62828", "#ffffff"),
 }
 
@@ -22,7 +22,7 @@ BANNER_COLORS: dict[str, tuple[str, str]] = {
 BANNER_TEXTS: dict[str, str] = {
     "replay": QT_TRANSLATE_NOOP("ModeBanner", "PAPER — replay of a data folder, simulated fills, no money"),
     "paper": QT_TRANSLATE_NOOP("ModeBanner", "PAPER — live prices, simulated fills, no money"),
-    "testnet": QT_TRANSLATE_NOOP("ModeBanner", "TESTNET — real orders on Binance's test exchange, test money"),
+    "demo": QT_TRANSLATE_NOOP("ModeBanner", "DEMO TRADING — real orders on Binance demo trading, test money"),
     "live": QT_TRANSLATE_NOOP("ModeBanner", "LIVE — REAL MONEY on Binance"),
 }
 
@@ -40,6 +40,7 @@ class ModeBanner(QLabel):
         self.set_mode("replay")
 
     def set_mode(self, mode: str) -> None:
+        mode = "demo" if mode == "testnet" else mode  # the practice mode's old name
         self.mode = mode
         background, foreground = BANNER_COLORS.get(mode, BANNER_COLORS["paper"])
         self.setText(banner_text(mode))

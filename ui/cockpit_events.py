@@ -7,23 +7,38 @@ start-up retries and the service's state stay with the window, which words them.
 """
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from live.events import (
-    AccountUpdate, CandleUpdate, Event, FillEvent, ForcedCloseEvent, Heartbeat, ProgressEvent, StatusRow, StreamState,
-    SymbolFormat,
+    AccountConfigEvent, AccountUpdate, CandleUpdate, Event, FillEvent, ForcedCloseEvent, Heartbeat, MarginCallEvent,
+    ProgressEvent, StatusRow, StreamState, SymbolFormat,
 )
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
 
 
 def show_cockpit_event(window: MainWindow, event: Event) -> bool:
-    """Update the widgets ``event`` is for; False when it is not a cockpit event."""
+    """Update the widgets ``event`` is for; False when it is not a cockpit event. Never raises:
+    an event that cannot be drawn is logged to the file and skipped (issue 18, Build 3)."""
+    try:
+        return _show(window, event)
+    except Exception:  # noqa: BLE001 - drawing an event must never stop the window or trading
+        log.exception("event %s could not be shown", type(event).__name__)
+        return True
+
+
+def _show(window: MainWindow, event: Event) -> bool:
     if isinstance(event, ForcedCloseEvent):
         window.forced_marks.add(event)
         return False  # the window words it too (log, alerts)
-    if isinstance(event, StatusRow):
+    if isinstance(event, (MarginCallEvent, AccountConfigEvent)):
+        # The log line came with it; the status bar keeps the sentence in sight for a while.
+        window.statusBar().showMessage(event.text, 60_000)
+    elif isinstance(event, StatusRow):
         window.status_table.update_row(event)
         window.forced_marks.apply(event)
         window.account_strip.agree_with(event)  # the strip never lists a side the table shows closed

@@ -43,6 +43,7 @@ from ui.forced_marks import ForcedMarks
 from ui.heartbeat import HeartbeatPanel
 from ui.history_link import HistoryLink
 from ui.history_tab import HistoryTab
+from ui.hedge_question import ask_hedge_switch
 from ui.live_chart import LiveChart
 from ui.live_confirm import live_question
 from ui.replay_progress import ReplayProgress
@@ -77,6 +78,7 @@ class MainWindow(QMainWindow):
         self._builder = service_builder
         self.runner: RunnerThread | None = None
         self._paused = False
+        self._switch_hedge_mode = False  # the user agreed to switch a one-way account (next start)
         self.ask: Callable[[str, str], bool] = lambda title, question: ask_user(self, title, question)
         # positions ("DOGEUSDT LONG 100") -> "flatten" | "keep" | "cancel"
         self.ask_close: Callable[[list[str]], str] = lambda positions: ask_close(self, positions)
@@ -249,10 +251,12 @@ class MainWindow(QMainWindow):
         self.forced_marks.clear()
         self.replay_progress.setValue(0)
         builder, speed = self._builder, self.api.speed.value()
+        agreed = {"switch_hedge_mode": True} if self._switch_hedge_mode else {}  # the user said yes [O1]
+        self._switch_hedge_mode = False
 
         def factory(listener):
             return builder(settings, listener, mode=mode, replay_dir=replay_dir if mode == "replay" else None,
-                           speed=speed, credentials=credentials, state_dir=None)  # the mode's own state folder [P]
+                           speed=speed, credentials=credentials, state_dir=None, **agreed)  # own state folder [P]
 
         self.history.show_account(settings, mode, getattr(credentials, "api_key", None))
         runner = self.runner = RunnerThread(factory, self, self.start_retry_delays)
@@ -412,6 +416,8 @@ class MainWindow(QMainWindow):
     def _on_failed(self, text: str) -> None:
         self._last_failure = text
         self.show_message(text, level="ERROR")
+        if self.runner is not None and self.runner.hedge_mode_off and ask_hedge_switch(self.ask):
+            self._switch_hedge_mode = True  # start again once this runner has finished
         self.status_table.set_waiting(self.tr("not started"))
 
     def _on_runner_finished(self, runner: RunnerThread | None = None) -> None:
@@ -422,6 +428,8 @@ class MainWindow(QMainWindow):
         self.history.after_run(lambda text: self.show_message(text, level="WARNING"))  # History, trades.csv
         detail = self.state_label.text()
         self._update_buttons()
+        if self._switch_hedge_mode:
+            return self.start()
         if self._last_failure:
             self.state_label.setText(self._last_failure)
         elif detail.startswith(self.tr("Stopped")):

@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QThread, Signal
 
+from adapters.binance_futures import HedgeModeOff
 from core.errors import ExchangeStartError, UserError
 from core.ports import OrderRejectedError, RetryableError
 from live.events import Event, EventListener, StartRetry
@@ -64,6 +65,7 @@ class RunnerThread(QThread):
         self._service: Any = None
         self._stop_requested = False
         self._pending: list[tuple[str, tuple[Any, ...]]] = []
+        self.hedge_mode_off = False  # start-up stopped on a one-way account: the window asks first
 
     # ----- worker side ------------------------------------------------------------------------
 
@@ -95,6 +97,7 @@ class RunnerThread(QThread):
             else:
                 self.failed.emit(str(exc))
         except UserError as exc:
+            self.hedge_mode_off = isinstance(exc, HedgeModeOff)
             self.failed.emit(str(exc))
         except Exception as exc:  # the window must survive any service failure and say what happened
             log.exception("trading service failed")

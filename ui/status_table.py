@@ -66,6 +66,8 @@ def state_text(row: StatusRow) -> str:
     """"paused by the user: …", not "paused: paused by the user: …": the detail already
     says the state when it starts with it."""
     name = service_texts.state_name(row.state.value)
+    if getattr(row, "leverage", None):
+        name = f"{name} · {row.leverage}x"  # the exchange's leverage, changed outside the bot
     if not row.detail:
         return name
     if row.detail.lower().startswith(row.state.value):

@@ -659,6 +659,17 @@
     </message>
 </context>
 <context>
+    <name>HedgeQuestion</name>
+    <message>
+        <source>Switch to hedge mode?</source>
+        <translation>헤지 모드로 전환할까요?</translation>
+    </message>
+    <message>
+        <source>The Binance futures account is in one-way mode and the bot needs hedge mode. Switching is account-wide: it changes every USDⓈ-M symbol and COIN-M futures too, and Binance refuses it while any of them has an open position or order. Switch the account to hedge mode and start?</source>
+        <translation>Binance 선물 계정이 단방향 모드이며 봇에는 헤지 모드가 필요합니다. 전환은 계정 전체에 적용됩니다: 모든 USDⓈ-M 심볼과 COIN-M 선물도 바뀌며, 그중 하나라도 열린 포지션이나 주문이 있으면 Binance가 거부합니다. 계정을 헤지 모드로 전환하고 시작할까요?</translation>
+    </message>
+</context>
+<context>
     <name>HistoryLink</name>
     <message>
         <source>trades.csv not written: {reason}</source>
@@ -1075,8 +1086,8 @@
         <translation>모의매매 — 실시간 시세, 가상 체결, 실제 자금 없음</translation>
     </message>
     <message>
-        <source>TESTNET — real orders on Binance&apos;s test exchange, test money</source>
-        <translation>테스트넷 — Binance 테스트 거래소에 실제 주문, 테스트 자금</translation>
+        <source>DEMO TRADING — real orders on Binance demo trading, test money</source>
+        <translation>데모 트레이딩 — Binance 데모 트레이딩에 실제 주문, 테스트 자금</translation>
     </message>
     <message>
         <source>LIVE — REAL MONEY on Binance</source>
