@@ -444,13 +444,7 @@ class MainWindow(QMainWindow):
 
     def open_positions(self) -> list[str]:
         """The positions the status table shows, e.g. "DOGEUSDT LONG 100", "DOGEUSDT SHORT 100"."""
-        held = []
-        for row in self.status_table.latest.values():
-            if row.main_qty:
-                held.append(f"{row.symbol} {row.main_side} {self.status_table.qty_text(row.symbol, row.main_qty)}")
-            if row.hedge_qty:
-                held.append(f"{row.symbol} {row.hedge_side} {self.status_table.qty_text(row.symbol, row.hedge_qty)}")
-        return held
+        return self.status_table.held_positions()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.is_running() and not confirm_stop(self, self.tr("Flatten all and stop requested on closing the window")):

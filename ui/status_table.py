@@ -163,6 +163,17 @@ class StatusTable(QTableWidget):
         if symbol in self.latest:
             self._draw(self.latest[symbol])
 
+    def held_positions(self) -> list[str]:
+        """The positions the table shows, e.g. "DOGEUSDT LONG 100", "DOGEUSDT SHORT 100" (the close
+        and Stop questions list these, so they always agree with the table)."""
+        held = []
+        for row in self.latest.values():
+            if row.main_qty:
+                held.append(f"{row.symbol} {row.main_side} {self.qty_text(row.symbol, row.main_qty)}")
+            if row.hedge_qty:
+                held.append(f"{row.symbol} {row.hedge_side} {self.qty_text(row.symbol, row.hedge_qty)}")
+        return held
+
     def qty_text(self, symbol: str, qty: float) -> str:
         return quantity(qty, self.formats.get(symbol, (None, None))[1])
 
