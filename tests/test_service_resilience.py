@@ -213,7 +213,7 @@ def test_the_wallet_asset_is_read_from_the_account_and_shown_in_the_strip(qtbot)
     assert wallet_asset(None) == "USDT"
     strip = AccountStrip()
     qtbot.addWidget(strip)
-    strip.update_account(AccountUpdate(1, 12.5, 12.5, 0.0, 0.0, 0.0, None, (), "BNFCR"))
+    strip.update_account(AccountUpdate(1, 12.5, 12.5, 0.0, 0.0, 0.0, None, (), asset="BNFCR"))
     assert "BNFCR" in strip.text_of("wallet") and "USDT" not in strip.text_of("wallet")
 
 

@@ -21,7 +21,7 @@ def test_a_session_that_ended_without_stop_is_offered_and_yes_starts_again(qtbot
     first = open_testnet_window(qtbot, settings, fake.base_url, fake.ws_url)
     first.ask_close = lambda positions: KEEP
     started(qtbot, first)
-    assert was_trading(first) == "testnet"
+    assert was_trading(first) == "demo"  # the practice mode is demo trading (issue 18)
     remembered = was_trading(first)
     crash(first)
     qtbot.waitUntil(lambda: was_trading(first) == "", timeout=30_000)  # the window saw its runner end
