@@ -1,6 +1,7 @@
 """report.html of a search: one self-contained page (charts embedded as PNG, matplotlib's Agg backend).
 
 - the best settings and their figures;
+- how likely the best row is luck: PBO and the deflated Sharpe (research.overfitting);
 - a heatmap of the objective for every pair of --param keys (each cell: the best
   value over the other parameters; with walk-forward, the mean over the windows,
   in-sample and out-of-sample side by side); a line chart for a single parameter;
@@ -20,7 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from research.outputs import summary_line, window_line
+from research.outputs import overfitting_lines, summary_line, window_line
 from research.search import Row, SearchResult
 
 Grid = tuple[list[Any], list[Any], np.ndarray]  # x values, y values, z[y, x] (NaN: not tried)
@@ -140,6 +141,10 @@ def report_html(result: SearchResult, keys: Sequence[str], objective: str, heade
     which = "chosen in the last walk-forward window" if walk_forward else f"best {objective} over the period"
     parts.append(f"<h2>Best settings ({escape(which)}; saved in best.yaml)</h2><table>{best}</table>"
                  f"<p>In-sample: {escape(summary_line(result.best_metrics))}</p>")
+    luck = overfitting_lines(result)
+    if luck:
+        parts.append(f"<h2>Is the best row luck?</h2><ul>{''.join(f'<li>{escape(line)}</li>' for line in luck[:-1])}"
+                     f"</ul><p>{escape(luck[-1])}</p>")
     if walk_forward:
         chained = result.chained
         parts.append(f"<h2>Out-of-sample (walk-forward, chosen settings chained)</h2>"
