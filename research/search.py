@@ -260,6 +260,12 @@ class Search:
             self.notes += refused
         return GridProposer(combos)
 
+    def _expect(self, jobs: int) -> None:
+        """Tell a backend that sizes its workers by the work (research.backends.HybridBackend) how much is coming."""
+        expect = getattr(self.backend, "expect", None)
+        if expect is not None:
+            expect(jobs)
+
     def _step(self, amount: int = 1) -> None:
         self.done += amount
         self.progress(self.done, self.total)
@@ -303,6 +309,7 @@ class Search:
         proposer = self._proposer("optimize")
         previous = proposer.previous()
         self.total = proposer.pending() + 1  # +1: the best settings again, keeping their equity
+        self._expect(self.total)
         for _, assignment, metrics in previous:
             self.on_row(Row(assignment, metrics))
 
@@ -330,6 +337,7 @@ class Search:
             planned = proposer.pending() + len(proposer.previous())
             if window.index == 0:
                 self.total = 2 * planned * len(plan.windows)
+                self._expect(self.total)
             in_sample = proposer.previous()
             self._step(len(in_sample))
             in_sample += self._segment(proposer, window.train_start, window.train_end)
