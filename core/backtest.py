@@ -518,6 +518,9 @@ def combine_curves(curves: list[EquityCurve], capital: float) -> EquityCurve:
     times = _union(curve.times for curve in curves)
     pnl = np.zeros(times.size, dtype=np.float64)
     for curve in curves:
+        if curve.times.size == times.size and np.array_equal(curve.times, times):
+            pnl += curve.equity - capital  # the usual case, every symbol on the same bars: the same values
+            continue
         index = np.searchsorted(curve.times, times, side="right") - 1
         pnl += np.where(index >= 0, curve.equity[np.maximum(index, 0)] - capital, 0.0)
     return EquityCurve(times, capital + pnl)
