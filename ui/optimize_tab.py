@@ -241,6 +241,20 @@ class HeatMap(QWidget):
         self.plot.setRange(xRange=(0, max(len(xs), 1)), yRange=(0, max(len(ys), 1)), padding=0)
 
 
+def luck_sentence(result: SearchResult) -> str:
+    """PBO and the best row's deflated Sharpe, and what they mean, in one translatable sentence."""
+    found = result.overfitting
+    if found is None or math.isnan(found.pbo):
+        return QCoreApplication.translate("OptimizeTab", "Too few settings or days to estimate how likely the best "
+                                          "row is luck.")
+    dsr = result.best_metrics.dsr
+    return QCoreApplication.translate(
+        "OptimizeTab", "Probability that the best row is overfit (PBO): {pbo}; deflated Sharpe of the best row: "
+        "{dsr}. PBO is about 0.5 when the search only picked luck and near 0 for a real edge; a deflated Sharpe "
+        "near 1 means the result is unlikely to be the luck of trying this many settings.").format(
+        pbo=f"{found.pbo:.2f}", dsr="-" if math.isnan(dsr) else f"{dsr:.2f}")
+
+
 class OptimizeTab(QWidget):
     """``settings_source`` gives the settings on screen; ``panel`` is the strategy panel the
     chosen values go into; ``is_trading`` and ``ask(title, question)`` guard doing that while trading."""
@@ -581,18 +595,7 @@ class OptimizeTab(QWidget):
         else:
             text = self.tr("Done. Best {objective}: {best} (net PnL {pnl} USDT, in-sample).")
             self._say(text.format(objective=self.objective.currentData(), best=best,
-                                  pnl=f"{result.best_metrics.net_pnl:+,.2f}") + " " + self._luck(result))
-
-    def _luck(self, result: SearchResult) -> str:
-        """PBO and the best row's deflated Sharpe, and what they mean, in one translatable sentence."""
-        found = result.overfitting
-        if found is None or math.isnan(found.pbo):
-            return self.tr("Too few settings or days to estimate how likely the best row is luck.")
-        dsr = result.best_metrics.dsr
-        return self.tr("Probability that the best row is overfit (PBO): {pbo}; deflated Sharpe of the best row: "
-                       "{dsr}. PBO is about 0.5 when the search only picked luck and near 0 for a real edge; "
-                       "a deflated Sharpe near 1 means the result is unlikely to be the luck of trying this many "
-                       "settings.").format(pbo=f"{found.pbo:.2f}", dsr="-" if math.isnan(dsr) else f"{dsr:.2f}")
+                                  pnl=f"{result.best_metrics.net_pnl:+,.2f}") + " " + luck_sentence(result))
 
     def _on_finished(self) -> None:
         self.run_button.setEnabled(True)
