@@ -316,10 +316,12 @@ class HybridBackend:
 
 def make_backend(base: AppSettings, data: MarketData, jobs: int | None, cluster: str | None):
     """``cluster`` -> Dask; else ``jobs`` processes (default: every core): 1 -> this process only; more ->
-    this process and, when the search is big enough, ``jobs - 1`` workers (:class:`HybridBackend`)."""
+    a pool of ``jobs`` workers. :class:`HybridBackend` (this process first, workers only when the work
+    pays for them) is built and tested but not the default yet: one of its timing runs stalled and the
+    cause was not found (issue 21, left open)."""
     if cluster:
         return DaskBackend(base, data, cluster)
     count = jobs if jobs is not None else (os.cpu_count() or 1)
     if count < 1:
         raise UserError(f"--jobs {count}: must be at least 1")
-    return SerialBackend(base, data) if count == 1 else HybridBackend(base, data, count)
+    return SerialBackend(base, data) if count == 1 else PoolBackend(base, data, count)

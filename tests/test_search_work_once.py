@@ -1,5 +1,6 @@
 """A search does each piece of work once: signals per signal group (core.kernel.SignalMemo), and a
-default backend that starts workers only when the work pays for them (research.backends.HybridBackend).
+backend that starts workers only when the work pays for them (research.backends.HybridBackend; not
+the default yet).
 Neither may change a single figure."""
 from __future__ import annotations
 
