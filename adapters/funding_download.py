@@ -36,23 +36,7 @@ class FundingDownloader(KlineDownloader):
     def funding_page(self, symbol: str, start_ms: int, end_ms: int) -> list[dict]:
         query = urllib.parse.urlencode({"symbol": symbol, "startTime": start_ms, "endTime": end_ms,
                                         "limit": FUNDING_PAGE_LIMIT})
-        url = f"{self.base_url}{FUNDING_PATH}?{query}"
-        for attempt in range(self.max_retries + 1):
-            try:
-                body = self.fetch(url, self.timeout)
-                break
-            except _Retryable as error:
-                if attempt == self.max_retries:
-                    raise DownloadError(f"{symbol}: funding download stopped after {attempt} retries ({error}); "
-                                        "run the same command again to resume") from error
-                self.sleep(error.wait if error.wait is not None else
-                           self.backoff_seconds[min(attempt, len(self.backoff_seconds) - 1)])
-        try:
-            rows = json.loads(body)
-        except ValueError as error:
-            raise DownloadError(f"{symbol}: the exchange's funding answer is not JSON; run again to resume") from error
-        if not isinstance(rows, list):
-            raise DownloadError(f"{symbol}: unexpected funding answer from the exchange: {str(rows)[:120]}")
+        rows = self.get_list(f"{self.base_url}{FUNDING_PATH}?{query}", symbol, "funding ")
         return [row for row in rows if isinstance(row, dict) and "fundingTime" in row and "fundingRate" in row]
 
     def download_funding(self, symbol: str, start_ms: int, end_ms: int | None, out_dir: Path | str) -> DownloadResult:

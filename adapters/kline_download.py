@@ -102,23 +102,27 @@ class KlineDownloader:
         """One page of raw klines opening in [start_ms, end_ms]."""
         query = urllib.parse.urlencode({"symbol": symbol, "interval": interval, "startTime": start_ms,
                                         "endTime": end_ms, "limit": self.page_limit})
-        url = f"{self.base_url}{KLINES_PATH}?{query}"
+        return self.get_list(f"{self.base_url}{KLINES_PATH}?{query}", symbol)
+
+    def get_list(self, url: str, symbol: str, what: str = "") -> list:
+        """GET ``url`` with retries and back-off; its JSON list, or one sentence saying how to resume.
+        ``what`` names the data in the sentences ("funding " for funding rates)."""
         for attempt in range(self.max_retries + 1):
             try:
                 body = self.fetch(url, self.timeout)
                 break
             except _Retryable as error:
                 if attempt == self.max_retries:
-                    raise DownloadError(f"{symbol}: download stopped after {attempt} retries ({error}); "
+                    raise DownloadError(f"{symbol}: {what}download stopped after {attempt} retries ({error}); "
                                         "run the same command again to resume") from error
                 self.sleep(error.wait if error.wait is not None else
                            self.backoff_seconds[min(attempt, len(self.backoff_seconds) - 1)])
         try:
             rows = json.loads(body)
         except ValueError as error:
-            raise DownloadError(f"{symbol}: the exchange's answer is not JSON; run again to resume") from error
+            raise DownloadError(f"{symbol}: the exchange's {what}answer is not JSON; run again to resume") from error
         if not isinstance(rows, list):
-            raise DownloadError(f"{symbol}: unexpected answer from the exchange: {str(rows)[:120]}")
+            raise DownloadError(f"{symbol}: unexpected {what}answer from the exchange: {str(rows)[:120]}")
         return rows
 
     def download(

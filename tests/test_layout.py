@@ -130,11 +130,9 @@ def test_no_import_circle_between_project_modules():
 
 
 def test_no_class_over_400_lines():
-    """The program's classes (the test helpers, e.g. the fake exchange, are not the program)."""
+    """Every class of the project, the fake exchange's included (issue 17: "no class in the project")."""
     too_long = []
     for module, path in MODULES.items():
-        if module.split(".")[0] == "tests":
-            continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ClassDef):
                 length = node.end_lineno - node.lineno + 1

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from tests.fake_binance.engine import CLIENT_ID_RULE, Engine
+from tests.fake_binance.engine import CLIENT_ID_RULE, Engine, check_position_side
 from tests.fake_binance.errors import ApiError
 from tests.fake_binance.market import INTERVAL_MS
 
@@ -150,14 +150,7 @@ class AlgoService:
         order_type = params.get("type") or ""
         if order_type not in MODELLED_TYPES:
             raise ApiError.of(-1116)  # the fake models STOP_MARKET and TAKE_PROFIT_MARKET only
-        position_side = params.get("positionSide", "BOTH")
-        if engine.account.dual_side:
-            if "reduceOnly" in params:
-                raise ApiError.of(-1106, "reduceonly")
-            if position_side not in ("LONG", "SHORT"):
-                raise ApiError.of(-4061)
-        elif position_side != "BOTH":
-            raise ApiError.of(-4061)
+        position_side = check_position_side(params, engine.account.dual_side)
         close_position = params.get("closePosition", "false").lower() == "true"
         quantity = None
         if close_position:

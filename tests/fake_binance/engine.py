@@ -319,14 +319,7 @@ class Engine:
             raise ApiError.of(-4120)  # conditional orders live on the Algo Order service since 2025-12-09 (algo.py)
         if order_type != "MARKET":
             raise ApiError.of(-1116)  # the fake only trades MARKET orders
-        position_side = params.get("positionSide", "BOTH")
-        if self.account.dual_side:
-            if "reduceOnly" in params:
-                raise ApiError.of(-1106, "reduceonly")
-            if position_side not in ("LONG", "SHORT"):
-                raise ApiError.of(-4061)
-        elif position_side != "BOTH":
-            raise ApiError.of(-4061)
+        position_side = check_position_side(params, self.account.dual_side)
         qty = self._quantity(_param(params, "quantity"), spec)
         client_id = params.get("newClientOrderId")
         if client_id is not None and not CLIENT_ID_RULE.fullmatch(client_id):
@@ -477,44 +470,8 @@ class Engine:
     # ----- views -------------------------------------------------------------------------------
 
     def position_rows(self, symbol: str | None, only_open: bool, v3: bool = False) -> list[dict[str, object]]:
-        """positionRisk rows: LONG and SHORT separately in hedge mode; SHORT amounts are negative.
-
-        ``v3`` (GET /fapi/v3/positionRisk): only symbols with a position, but then both sides of
-        the symbol, the flat one as a zero-amount row; without the v2-only fields (leverage,
-        marginType, isolated, maxNotionalValue: absent from the recorded v3 row)."""
-        with self.lock:
-            rows = []
-            sides = ("LONG", "SHORT") if self.account.dual_side else ("BOTH",)
-            for sym in ([symbol] if symbol else self.market.symbols):
-                self.spec(sym)
-                symbol_open = any(self.position(sym, side).qty for side in sides)
-                for side in sides:
-                    pos = self.position(sym, side)
-                    if only_open and pos.qty == 0 and not (v3 and symbol_open):
-                        continue
-                    amount = -pos.qty if side == "SHORT" else pos.qty
-                    mark = self.price(sym)
-                    rows.append({
-                        "symbol": sym, "positionSide": side, "positionAmt": str(amount),
-                        "entryPrice": str(pos.entry_price), "breakEvenPrice": str(pos.entry_price),
-                        "markPrice": str(mark), "unRealizedProfit": str(self.unrealized(sym, side)),
-                        "liquidationPrice": str(self.liquidation_price(sym, side)), "isolatedMargin": "0",
-                        "notional": str(amount * mark),
-                        "marginAsset": "USDT", "isolatedWallet": "0",
-                        "initialMargin": str(pos.qty * mark / self.leverage(sym)),
-                        "maintMargin": str(self.maint_margin(sym, side)),
-                        "positionInitialMargin": str(pos.qty * mark / self.leverage(sym)),
-                        "openOrderInitialMargin": "0", "adl": 0, "bidNotional": "0", "askNotional": "0",
-                        "leverage": str(self.leverage(sym)),
-                        "marginType": self.account.margin_type.get(sym, "cross"),
-                        "isolated": self.account.margin_type.get(sym, "cross") == "isolated",
-                        "maxNotionalValue": str(self.spec(sym).notional_cap(self.leverage(sym))),
-                        "updateTime": pos.update_time,
-                    })
-                    if v3:
-                        for name in ("leverage", "marginType", "isolated", "maxNotionalValue"):
-                            rows[-1].pop(name)
-            return rows
+        """positionRisk rows (v2, or v3 with ``v3``): see :func:`position_rows`."""
+        return position_rows(self, symbol, only_open, v3)
 
     def balance_rows(self) -> list[dict[str, object]]:
         with self.lock:
@@ -556,3 +513,58 @@ class Engine:
             self.commission_asset, self.bnb_price = "USDT", Decimal("600")
             self.orders.clear()
             self.late_rejections.clear()
+
+
+def position_rows(engine: "Engine", symbol: str | None, only_open: bool, v3: bool = False) -> list[dict[str, object]]:
+    """The engine's positionRisk rows: LONG and SHORT separately in hedge mode; SHORT amounts are negative.
+
+    ``v3`` (GET /fapi/v3/positionRisk): only symbols with a position, but then both sides of
+    the symbol, the flat one as a zero-amount row; without the v2-only fields (leverage,
+    marginType, isolated, maxNotionalValue: absent from the recorded v3 row)."""
+    with engine.lock:
+        rows = []
+        sides = ("LONG", "SHORT") if engine.account.dual_side else ("BOTH",)
+        for sym in ([symbol] if symbol else engine.market.symbols):
+            engine.spec(sym)
+            symbol_open = any(engine.position(sym, side).qty for side in sides)
+            for side in sides:
+                pos = engine.position(sym, side)
+                if only_open and pos.qty == 0 and not (v3 and symbol_open):
+                    continue
+                amount = -pos.qty if side == "SHORT" else pos.qty
+                mark = engine.price(sym)
+                rows.append({
+                    "symbol": sym, "positionSide": side, "positionAmt": str(amount),
+                    "entryPrice": str(pos.entry_price), "breakEvenPrice": str(pos.entry_price),
+                    "markPrice": str(mark), "unRealizedProfit": str(engine.unrealized(sym, side)),
+                    "liquidationPrice": str(engine.liquidation_price(sym, side)), "isolatedMargin": "0",
+                    "notional": str(amount * mark),
+                    "marginAsset": "USDT", "isolatedWallet": "0",
+                    "initialMargin": str(pos.qty * mark / engine.leverage(sym)),
+                    "maintMargin": str(engine.maint_margin(sym, side)),
+                    "positionInitialMargin": str(pos.qty * mark / engine.leverage(sym)),
+                    "openOrderInitialMargin": "0", "adl": 0, "bidNotional": "0", "askNotional": "0",
+                    "leverage": str(engine.leverage(sym)),
+                    "marginType": engine.account.margin_type.get(sym, "cross"),
+                    "isolated": engine.account.margin_type.get(sym, "cross") == "isolated",
+                    "maxNotionalValue": str(engine.spec(sym).notional_cap(engine.leverage(sym))),
+                    "updateTime": pos.update_time,
+                })
+                if v3:
+                    for name in ("leverage", "marginType", "isolated", "maxNotionalValue"):
+                        rows[-1].pop(name)
+        return rows
+
+
+def check_position_side(params: dict[str, str], dual_side: bool) -> str:
+    """Hedge mode: ``positionSide`` LONG or SHORT and no ``reduceOnly`` (-1106); one-way mode: BOTH
+    (-4061 otherwise). Shared by /fapi/v1/order and the Algo Order service. Returns the side."""
+    position_side = params.get("positionSide", "BOTH")
+    if dual_side:
+        if "reduceOnly" in params:
+            raise ApiError.of(-1106, "reduceonly")
+        if position_side not in ("LONG", "SHORT"):
+            raise ApiError.of(-4061)
+    elif position_side != "BOTH":
+        raise ApiError.of(-4061)
+    return position_side
