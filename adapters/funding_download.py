@@ -14,12 +14,11 @@ arrive; a re-run appends only the payments after the file's last one.
 """
 from __future__ import annotations
 
-import json
 import os
 import urllib.parse
 from pathlib import Path
 
-from adapters.kline_download import DownloadError, DownloadResult, KlineDownloader, _Retryable, file_bounds
+from adapters.kline_download import DownloadError, DownloadResult, KlineDownloader, file_bounds
 
 FUNDING_PATH = "/fapi/v1/fundingRate"
 FUNDING_PAGE_LIMIT = 1000  # the endpoint's maximum
