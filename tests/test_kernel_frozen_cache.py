@@ -81,7 +81,10 @@ def test_the_runtime_hook_names_the_cache_folder_after_the_program_build(tmp_pat
     assert hook.cache_folder(tmp_path / "home", str(program)) == tmp_path / "home" / "numba-cache" / "b10-1700000000123"
 
     monkeypatch.setenv("AUTOHEDGE_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    # setenv first, so that monkeypatch records the variable's real state (absent) and restores it:
+    # the hook below sets it directly, and a leaked value would steer later tests' numba caches.
+    monkeypatch.setenv("NUMBA_CACHE_DIR", "")
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
     monkeypatch.setattr(sys, "executable", str(program))
     hook.set_cache_folder()  # not frozen: nothing set
     assert "NUMBA_CACHE_DIR" not in os.environ
