@@ -13,7 +13,7 @@ Endpoints (developers.binance.com, USDS-M futures):
   weight 5; ``symbol`` required, ``startTime`` / ``endTime`` at most 7 days apart, ``fromId``
   not with the times, ``limit`` default 500, max 1000; the past 6 months only. Rows ``id,
   orderId, side, positionSide, price, qty, quoteQty, realizedPnl, commission, commissionAsset,
-  time, buyer, maker``. Recorded real rows (/work/shared/binance-real/rest/user_trades*.json)
+  time, buyer, maker``. Recorded real rows (tests/data/binance-real/rest/user_trades*.json)
   carry ``commission`` positive for a fee paid.
 - ``GET /fapi/v1/fundingRate`` ("Get Funding Rate History", market-data/rest-api): public,
   shares 500 requests / 5 min / IP with fundingInfo; ``symbol``, ``startTime``, ``endTime``,

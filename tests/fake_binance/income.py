@@ -11,7 +11,7 @@ Sources (developers.binance.com, USDS-M futures; see README.md):
 - "Account Trade List" (trade/rest-api/Account-Trade-List): SIGNED, weight 5; ``symbol``
   mandatory; ``startTime`` / ``endTime`` at most 7 days apart; ``fromId`` not with the times;
   ``limit`` default 500, max 1000; with neither time the last 7 days. Rows as the recorded real
-  payloads in /work/shared/binance-real/rest/user_trades*.json (``commission`` positive).
+  payloads in tests/data/binance-real/rest/user_trades*.json (``commission`` positive).
 - "Get Funding Rate History" (market-data/rest-api/Get-Funding-Rate-History): NONE; ``symbol``,
   ``startTime``, ``endTime``, ``limit`` default 100, max 1000; with neither time the latest 200;
   rows ``symbol, fundingRate, fundingTime, markPrice``.
