@@ -26,7 +26,7 @@ import yaml
 
 from config.paths import why_not_writable
 from core.errors import UserError
-from core.params import ENTRY_MODES, REFERENCES, ExitParams, SignalParams, StrategyParams
+from core.params import ENTRY_MODES, REFERENCES, ExitParams, ProtectParams, SignalParams, StrategyParams
 
 DEFAULT_SETTINGS_PATH = Path(__file__).resolve().parent / "settings.yaml"
 MODES = ("paper", "demo", "live")
@@ -201,6 +201,8 @@ SCHEMA: dict[str, Any] = {
     "strategy.exit.max_hold_bars": _number(1, 100_000, integer=True),
     "strategy.exit.trailing_pct": _number(0, 100, low_open=True),
     "strategy.exit.trailing_activation_pct": _number(0, 1000),
+    "strategy.protect.cooldown_bars": _number(0, 100_000, integer=True),  # [L4] 0 = off
+    "strategy.protect.max_entries_per_day": _number(0, 100_000, integer=True),  # [L5] 0 = off
     "exchange.leverage": _number(1, 125, integer=True),
     "exchange.margin_type": _choice(MARGIN_TYPES),
     "exchange.recv_window_ms": _number(1, 60_000, integer=True),
@@ -320,7 +322,8 @@ def parse_settings(data: Any) -> AppSettings:
     exit_params = _section(ExitParams, "strategy.exit", values)
     return AppSettings(
         mode=get("mode", defaults.mode),
-        strategy=StrategyParams(signal=signal, exit=exit_params),
+        strategy=StrategyParams(signal=signal, exit=exit_params,
+                                protect=_section(ProtectParams, "strategy.protect", values)),
         symbols=_parse_symbols(flat.get("symbols")),
         exchange=_section(ExchangeSettings, "exchange", values),
         backtest=_section(BacktestSettings, "backtest", values),
@@ -461,6 +464,10 @@ def settings_to_dict(settings: AppSettings) -> dict[str, Any]:
                 "max_hold_bars": exit_params.max_hold_bars,
                 "trailing_pct": exit_params.trailing_pct,
                 "trailing_activation_pct": exit_params.trailing_activation_pct,
+            },
+            "protect": {
+                "cooldown_bars": settings.strategy.protect.cooldown_bars,
+                "max_entries_per_day": settings.strategy.protect.max_entries_per_day,
             },
         },
         "symbols": symbols,

@@ -32,8 +32,9 @@ UP, DOWN, NONE = 1, -1, 0  # signal codes (as core.indicators) and regime codes 
 FLAT, HELD, OPENING = 0, 1, 2  # how the rules see a side [B4]: see side_status
 
 # Rule ids an order carries; the code is the index in REASONS.
-REASONS = ("", "R1", "R2", "R3", "R4", "R5", "X1", "X2", "X3", "G3")
-NO_RULE, R1, R2, R3, R4, R5, X1, X2, X3, G3 = range(len(REASONS))
+# C1/C2 (CALL_SIZE cap) and L1-L5 (limits) are appended so the older codes keep their values.
+REASONS = ("", "R1", "R2", "R3", "R4", "R5", "X1", "X2", "X3", "G3", "C1", "C2", "L1", "L2", "L3", "L4", "L5")
+NO_RULE, R1, R2, R3, R4, R5, X1, X2, X3, G3, C1, C2, L1, L2, L3, L4, L5 = range(len(REASONS))
 REASON_CODES = {name: code for code, name in enumerate(REASONS) if name}
 
 # Quantities at or below this are treated as zero (as core.state.QTY_EPSILON).
@@ -137,6 +138,185 @@ def side_status(qty: float, open_in_flight: bool, close_in_flight: bool) -> int:
     return HELD
 
 
+# ----- never above CALL_SIZE [C1, C2, R6] ----------------------------------------------------------
+
+
+@jitable
+def hedge_qty(main_qty: float, call_size: float) -> float:
+    """[R6] The hedge covers the main's quantity, capped at CALL_SIZE: a main made larger
+    by hand or by a late execution never makes the bot's own hedge larger than CALL_SIZE."""
+    return main_qty if main_qty < call_size else call_size
+
+
+@jitable
+def managed_qty(qty: float, unmanaged: float) -> float:
+    """What the bot manages on a side: the held quantity less the excess the trader chose
+    to keep unmanaged (never below zero)."""
+    managed = qty - unmanaged
+    return managed if managed > 0.0 else 0.0
+
+
+@jitable
+def excess_qty(qty: float, call_size: float, unmanaged: float) -> float:
+    """[C1] How much of a side is above CALL_SIZE and not kept unmanaged by the trader."""
+    excess = managed_qty(qty, unmanaged) - call_size
+    return excess if excess > QTY_EPSILON else 0.0
+
+
+@jitable
+def decide_own_excess(side: int, qty: float, call_size: float, unmanaged: float, closing: bool) -> Orders:
+    """[C1] A side found larger than intended by the bot's OWN late execution (its client id):
+    close the excess at once. One function for LONG and SHORT (``side``). A side with a
+    close already in flight decides nothing (the close in flight is not repeated)."""
+    orders = no_orders()
+    excess = excess_qty(qty, call_size, unmanaged)
+    if excess > 0.0 and not closing:
+        orders = add_order(orders, side, CLOSE, C1, excess)
+    return orders
+
+
+@jitable
+def decide_orphan_hedge(regime: int, qty: tuple, opening: tuple, closing: tuple,
+                        main_gone_externally: bool) -> Orders:
+    """[C2] A hedge whose main vanished NOT by the bot's hand (liquidation, ADL, by hand)
+    is closed at the next close. ``main_gone_externally`` comes from reconciliation: the
+    rules themselves may leave a lone hedge (R3 closing a main in profit), which is not
+    an orphan and is left to R1/R4/G3."""
+    orders = no_orders()
+    if regime == NONE or not main_gone_externally:
+        return orders
+    main = main_side(regime)
+    hedge = 1 - main
+    if side_status(qty[main], opening[main], closing[main]) != FLAT:
+        return orders
+    if side_status(qty[hedge], opening[hedge], closing[hedge]) == HELD:
+        orders = add_order(orders, hedge, CLOSE, C2, qty[hedge])
+    return orders
+
+
+@jitable
+def order_within_call_size(action: int, side_qty: float, in_flight_open_qty: float, order_qty: float,
+                           call_size: float, unmanaged: float) -> bool:
+    """Pre-order invariant: no order of the bot takes a side above CALL_SIZE.
+
+    ``side_qty`` is what the exchange holds on the order's side, ``in_flight_open_qty``
+    opens already sent there and not finished, ``unmanaged`` the excess the trader keeps.
+    A CLOSE only reduces a side and always passes; an OPEN passes when the managed
+    quantity after it stays within CALL_SIZE."""
+    if action == CLOSE:
+        return True
+    after = managed_qty(side_qty, unmanaged) + in_flight_open_qty + order_qty
+    return after <= call_size * (1.0 + PCT_TOLERANCE) + QTY_EPSILON
+
+
+# ----- loss limits and protections [L1-L5] ---------------------------------------------------------
+# Pure functions; 0 (or a negative value) in a limit means "off", so the defaults change nothing.
+
+DAY_MS = 86_400_000
+ON_BREACH_STOP_ENTRIES, ON_BREACH_FLATTEN = 0, 1  # what a breach of L1-L3 does (setting)
+
+
+@jitable
+def utc_day(time_ms: int) -> int:
+    """The UTC day number of a time in ms (days since 1970-01-01)."""
+    return time_ms // DAY_MS
+
+
+@jitable
+def daily_loss_breached(day_start_equity: float, equity: float, max_loss_usdt: float,
+                        max_loss_pct: float) -> bool:
+    """[L1] The loss since the UTC day's start (equity with fees, realised and open) reached
+    ``max_loss_usdt`` or ``max_loss_pct`` % of the day's starting equity."""
+    loss = day_start_equity - equity
+    if max_loss_usdt > 0.0 and loss >= max_loss_usdt - QTY_EPSILON:
+        return True
+    if max_loss_pct > 0.0 and day_start_equity > 0.0:
+        return loss / day_start_equity * 100.0 >= max_loss_pct - PCT_TOLERANCE
+    return False
+
+
+@jitable
+def drawdown_breached(peak_equity: float, equity: float, max_drawdown_pct: float) -> bool:
+    """[L2] Equity fell ``max_drawdown_pct`` % or more below its peak."""
+    if max_drawdown_pct <= 0.0 or peak_equity <= 0.0:
+        return False
+    return (peak_equity - equity) / peak_equity * 100.0 >= max_drawdown_pct - PCT_TOLERANCE
+
+
+@jitable
+def notional_allowed(symbol_notional: float, total_notional: float, order_notional: float,
+                     max_symbol_notional: float, max_total_notional: float) -> bool:
+    """[L3] An OPEN of ``order_notional`` (qty x price) keeps the symbol's and the account's
+    open notional within their caps."""
+    if max_symbol_notional > 0.0 and symbol_notional + order_notional > max_symbol_notional * (1.0 + PCT_TOLERANCE):
+        return False
+    if max_total_notional > 0.0 and total_notional + order_notional > max_total_notional * (1.0 + PCT_TOLERANCE):
+        return False
+    return True
+
+
+@jitable
+def cooldown_active(last_close_time: int, bar_close_time: int, cooldown_bars: int) -> bool:
+    """[L4] Fewer than ``cooldown_bars`` bars since the main was last closed: no new entry.
+    ``last_close_time`` 0 = never closed."""
+    if cooldown_bars <= 0 or last_close_time <= 0:
+        return False
+    return bars_held(last_close_time, bar_close_time) < cooldown_bars
+
+
+@jitable
+def entries_today_after(entries_day: int, entries_today: int, bar_close_time: int) -> int:
+    """[L5] The count of entries of the current UTC day (a new day starts again at 0)."""
+    return entries_today if utc_day(bar_close_time) == entries_day else 0
+
+
+@jitable
+def entry_count_allowed(entries_today: int, max_entries_per_day: int) -> bool:
+    """[L5] Another main may open today."""
+    return max_entries_per_day <= 0 or entries_today < max_entries_per_day
+
+
+@jitable
+def breach_blocks(breach_day: int, bar_close_time: int, override: bool) -> bool:
+    """[L1-L3] A breach saved for a UTC day blocks that day, across restarts, until the user
+    overrides it; the next UTC day starts clean. ``breach_day`` -1 = no breach."""
+    return breach_day >= 0 and utc_day(bar_close_time) == breach_day and not override
+
+
+@jitable
+def entry_gate(last_main_close_time: int, entries_day: int, entries_today: int, bar_close_time: int,
+               cooldown_bars: int, max_entries_per_day: int) -> bool:
+    """[L4, L5] Whether [R2] may open a main on this bar."""
+    if cooldown_active(last_main_close_time, bar_close_time, cooldown_bars):
+        return False
+    return entry_count_allowed(entries_today_after(entries_day, entries_today, bar_close_time), max_entries_per_day)
+
+
+@jitable
+def _track_one(action: int, reason: int, close_time: int, last_close: int, day: int, count: int) -> tuple:
+    if action == OPEN and reason == R2:
+        count = entries_today_after(day, count, close_time) + 1
+        day = utc_day(close_time)
+    elif action == CLOSE and (reason == R3 or reason == X1 or reason == X2 or reason == X3):
+        last_close = close_time
+    return last_close, day, count
+
+
+@jitable
+def track_protections(orders: Orders, close_time: int, last_main_close_time: int, entries_day: int,
+                      entries_today: int) -> tuple:
+    """[L4, L5] After a bar's decision: an [R2] open counts as one entry of the UTC day, a main
+    close ([R3], [X1]-[X3]) starts the cool-down. Counted at the decision (an entry decided
+    counts even if it later fails: conservative). Returns (last_main_close_time, entries_day,
+    entries_today)."""
+    last_close, day, count = last_main_close_time, entries_day, entries_today
+    if orders.count >= 1:
+        last_close, day, count = _track_one(orders.action0, orders.reason0, close_time, last_close, day, count)
+    if orders.count >= 2:
+        last_close, day, count = _track_one(orders.action1, orders.reason1, close_time, last_close, day, count)
+    return last_close, day, count
+
+
 # ----- decisions ------------------------------------------------------------------------------------
 
 
@@ -186,7 +366,7 @@ def entry_signal(signal: int, prev_signal: int, favourable: int, cross_entry: bo
 
 @jitable
 def decide_bar(regime: int, signal: int, prev_signal: int, price: float, close_time: int,
-               call_size: float, opens_allowed: bool,
+               call_size: float, opens_allowed: bool, entries_allowed: bool,
                qty: tuple, entry_price: tuple, entry_time: tuple, best: tuple, opening: tuple, closing: tuple,
                cross_entry: bool, take_profit_pct: float, max_hold_bars: int, trailing_pct: float,
                trailing_activation_pct: float) -> BarDecision:
@@ -194,7 +374,8 @@ def decide_bar(regime: int, signal: int, prev_signal: int, price: float, close_t
     per-bar rules in SPEC order for ``regime``.
 
     ``qty``, ``entry_price``, ``entry_time``, ``best`` are the filled positions;
-    ``opening`` / ``closing`` say whether an open / a close is in flight on each side
+    ``entries_allowed`` gates [R2] only ([L4], [L5]: see :func:`entry_gate`); hedges of a
+    losing main are protective and stay allowed. ``opening`` / ``closing`` say whether an open / a close is in flight on each side
     (decided and not yet finished). Orders decided here take effect for the rules at
     once [B4]: a side being closed counts as flat, one being opened as taken.
     """
@@ -217,7 +398,8 @@ def decide_bar(regime: int, signal: int, prev_signal: int, price: float, close_t
         hedge_status = FLAT
 
     # [R2] favourable signal (level or cross, [S4]) and no main: open one.
-    if entry_signal(signal, prev_signal, favourable, cross_entry) and main_status == FLAT and opens_allowed:
+    if entry_signal(signal, prev_signal, favourable, cross_entry) and main_status == FLAT and opens_allowed \
+            and entries_allowed:
         orders = add_order(orders, main, OPEN, R2, call_size)
         main_status = OPENING
     if main_status != HELD:
@@ -231,7 +413,7 @@ def decide_bar(regime: int, signal: int, prev_signal: int, price: float, close_t
         if main_pnl >= 0:
             orders = add_order(orders, main, CLOSE, R3, main_qty)
         elif hedge_status == FLAT and opens_allowed:
-            orders = add_order(orders, hedge, OPEN, R3, main_qty)  # [R6]
+            orders = add_order(orders, hedge, OPEN, R3, hedge_qty(main_qty, call_size))  # [R6]
     elif main_pnl >= 0:
         # [R4] main recovered: release the hedge, then apply the exit rules [X].
         if hedge_status == HELD:
@@ -243,5 +425,5 @@ def decide_bar(regime: int, signal: int, prev_signal: int, price: float, close_t
             orders = add_order(orders, main, CLOSE, reason, main_qty)
     elif signal == NONE and hedge_status == FLAT and opens_allowed:
         # [R5] no signal and the main is losing: hedge it.
-        orders = add_order(orders, hedge, OPEN, R5, main_qty)  # [R6]
+        orders = add_order(orders, hedge, OPEN, R5, hedge_qty(main_qty, call_size))  # [R6]
     return BarDecision(orders, best_long, best_short)

@@ -147,7 +147,7 @@ def _queue(orders, seq: int, decision_time: int, batch_count: int, batch_side: n
 def simulate(open_times, opens, closes, bar_codes, day_closes, day_codes, funding_times, funding_rates,
              first: int, stop: int, fill_at_close: bool, call_size: float, fee_pct: float, slippage_bps: float,
              capital: float, cross_entry: bool, take_profit_pct: float, max_hold_bars: int, trailing_pct: float,
-             trailing_activation_pct: float) -> KernelRun:
+             trailing_activation_pct: float, cooldown_bars: int, max_entries_per_day: int) -> KernelRun:
     """Bars ``first..stop-1`` of one symbol. Signals are core.indicators codes (+1/-1/0) per
     5m bar and per daily candle; ``day_closes`` are the daily candles' close times (ms)."""
     count = stop - first
@@ -189,6 +189,9 @@ def simulate(open_times, opens, closes, bar_codes, day_closes, day_codes, fundin
     bars_in_market = 0
     last_daily_close = 0
     last_bar_close = 0
+    last_main_close = 0  # [L4, L5] as SymbolState's fields
+    entries_day = 0
+    entries_today = 0
     n_days = len(day_closes)
     n_funding = len(funding_times)
     for i in range(first, stop):
@@ -222,8 +225,10 @@ def simulate(open_times, opens, closes, bar_codes, day_closes, day_codes, fundin
         if close_time > last_bar_close:
             last_bar_close = close_time
             previous = bar_codes[i - 1] if i > 0 else NONE
+            entries_allowed = decide.entry_gate(last_main_close, entries_day, entries_today, close_time,
+                                                cooldown_bars, max_entries_per_day)
             bar = decide.decide_bar(
-                regime, bar_codes[i], previous, price, close_time, call_size, True,
+                regime, bar_codes[i], previous, price, close_time, call_size, True, entries_allowed,
                 (pos_qty[LONG], pos_qty[SHORT]), (pos_entry[LONG], pos_entry[SHORT]),
                 (pos_time[LONG], pos_time[SHORT]), (pos_best[LONG], pos_best[SHORT]),
                 _pending(batch_count, batch_side, batch_action, OPEN),
@@ -231,6 +236,8 @@ def simulate(open_times, opens, closes, bar_codes, day_closes, day_codes, fundin
                 cross_entry, take_profit_pct, max_hold_bars, trailing_pct, trailing_activation_pct)
             pos_best[LONG] = bar.best_long
             pos_best[SHORT] = bar.best_short
+            last_main_close, entries_day, entries_today = decide.track_protections(
+                bar.orders, close_time, last_main_close, entries_day, entries_today)
             seq, batch_count = _queue(bar.orders, seq, close_time, batch_count, batch_side, batch_action,
                                       batch_reason, batch_qty, batch_seq, batch_time)
         if batch_count > 0 and fill_at_close:
@@ -271,6 +278,7 @@ def run_symbol(open_times: np.ndarray, opens: np.ndarray, closes: np.ndarray, ba
         int(first), int(stop), bool(fill_at_close), float(call_size), float(fee_pct), float(slippage_bps),
         float(capital), params.signal.entry == "cross", float(exit_params.take_profit_pct),
         int(exit_params.max_hold_bars), float(exit_params.trailing_pct), float(exit_params.trailing_activation_pct),
+        int(params.protect.cooldown_bars), int(params.protect.max_entries_per_day),
     )
 
 

@@ -51,6 +51,15 @@ class ExitParams:
 
 
 @dataclass(frozen=True)
+class ProtectParams:
+    """[L4, L5] Protections against fee drag; 0 = off (the default changes nothing)."""
+
+    cooldown_bars: int = 0
+    max_entries_per_day: int = 0
+
+
+@dataclass(frozen=True)
 class StrategyParams:
     signal: SignalParams = SignalParams()
     exit: ExitParams = ExitParams()
+    protect: ProtectParams = ProtectParams()

@@ -82,6 +82,19 @@ class SymbolState:
     # Why new entries are blocked ("" = trading): a user pause or a rejection the user must
     # act on. Saved so a restart does not quietly resume opening positions.
     pause_reason: str = ""
+    # [C1] Excess the trader chose to keep on a side, left unmanaged: the bot's rules and its
+    # hedge see the side's quantity less this (core.decide.managed_qty / hedge_qty).
+    unmanaged_long: float = 0.0
+    unmanaged_short: float = 0.0
+    # [L1-L3] The UTC day (core.decide.utc_day) a limit was breached, -1 = none, and its rule
+    # id; saved so a restart the same day does not resume (core.decide.breach_blocks).
+    breach_day: int = -1
+    breach_rule: str = ""
+    # [L4] Close time (ms) of the last main close, 0 = never; [L5] the UTC day of the entry
+    # count and the count (core.decide.cooldown_active / entries_today_after).
+    last_main_close_time: int = 0
+    entries_day: int = 0
+    entries_today: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -115,6 +128,13 @@ class SymbolState:
             "last_bar_close": self.last_bar_close,
             "order_seq": self.order_seq,
             "pause_reason": self.pause_reason,
+            "unmanaged_long": self.unmanaged_long,
+            "unmanaged_short": self.unmanaged_short,
+            "breach_day": self.breach_day,
+            "breach_rule": self.breach_rule,
+            "last_main_close_time": self.last_main_close_time,
+            "entries_day": self.entries_day,
+            "entries_today": self.entries_today,
         }
 
     @classmethod
@@ -159,6 +179,14 @@ class SymbolState:
             last_bar_close=_whole(data["last_bar_close"], "last_bar_close"),
             order_seq=_whole(data["order_seq"], "order_seq"),
             pause_reason=_optional_text(data.get("pause_reason", ""), "pause_reason"),
+            # Absent in files written before issue 19: nothing unmanaged, no breach, no count.
+            unmanaged_long=_amount(data.get("unmanaged_long", 0.0), "unmanaged_long"),
+            unmanaged_short=_amount(data.get("unmanaged_short", 0.0), "unmanaged_short"),
+            breach_day=_whole(data.get("breach_day", -1), "breach_day"),
+            breach_rule=_optional_text(data.get("breach_rule", ""), "breach_rule"),
+            last_main_close_time=_whole(data.get("last_main_close_time", 0), "last_main_close_time"),
+            entries_day=_whole(data.get("entries_day", 0), "entries_day"),
+            entries_today=_whole(data.get("entries_today", 0), "entries_today"),
         )
 
 

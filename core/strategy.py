@@ -126,15 +126,21 @@ class HedgeStrategy:
         long, short = positions[Side.LONG], positions[Side.SHORT]
         qty, opening, closing = self._side_views()
         exit_params = self.params.exit
+        protect = self.params.protect
+        state = self.state
+        entries_allowed = decide.entry_gate(state.last_main_close_time, state.entries_day, state.entries_today,
+                                            bar.close_time, protect.cooldown_bars, protect.max_entries_per_day)
         decision = decide.decide_bar(
             _REGIME_CODES[self.state.regime], _SIGNAL_CODES[bar.signal], _SIGNAL_CODES[bar.prev_signal],
-            bar.close, bar.close_time, self.call_size, self.opens_allowed,
+            bar.close, bar.close_time, self.call_size, self.opens_allowed, entries_allowed,
             qty, (long.entry_price, short.entry_price), (long.entry_time, short.entry_time),
             (long.best_price, short.best_price), opening, closing,
             self.params.signal.entry == "cross", exit_params.take_profit_pct, exit_params.max_hold_bars,
             exit_params.trailing_pct, exit_params.trailing_activation_pct,
         )
         long.best_price, short.best_price = decision.best_long, decision.best_short  # [X3]
+        state.last_main_close_time, state.entries_day, state.entries_today = decide.track_protections(
+            decision.orders, bar.close_time, state.last_main_close_time, state.entries_day, state.entries_today)
         return self._intents(decision.orders, bar.close_time)
 
     def close_all(self, reason: str, at: int) -> list[OrderIntent]:

@@ -10,6 +10,8 @@ equity arrays with ``np.array_equal`` (no tolerance).
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import os
 import subprocess
 import sys
@@ -25,7 +27,7 @@ from adapters.kline_files import load_symbol
 from core import decide, indicators, kernel, kernel_jit
 from core.backtest import BacktestConfig, kernel_unsupported, run_backtest
 from core.model import FIVE_MINUTES_MS, ONE_DAY_MS
-from core.params import ExitParams, SignalParams, StrategyParams
+from core.params import ExitParams, ProtectParams, SignalParams, StrategyParams
 from tests.conftest import BUNDLED_DATA
 
 SAMPLE = BUNDLED_DATA / "sample"
@@ -88,7 +90,10 @@ def test_kernel_equals_exact_on_bundled_weeks(sample_weeks, reference, entry, fi
                             end_ms=first + 49 * ONE_DAY_MS - 13 * FIVE_MINUTES_MS)
     given_daily = daily if reference == "macd" else None  # [B5] bundled 1d files, or resampled from 5m
     result = assert_same_backtest(params, SIZES, config, frames, given_daily)
-    if reference == "centerline":  # the comparison covers real trading, not an idle run
+    protected = replace(params, protect=ProtectParams(cooldown_bars=6, max_entries_per_day=20))  # [L4, L5] ON
+    limited = assert_same_backtest(protected, SIZES, config, frames, given_daily)
+    if reference == "centerline":
+        assert len(limited.fills) < len(result.fills)  # the protections acted on these weeks  # the comparison covers real trading, not an idle run
         reasons = {fill.reason for fill in result.fills}
         assert result.total.fills > 50 and result.total.hedges_opened > 0
         assert "R2" in reasons and reasons & {"R3", "X1", "X2", "X3"}
@@ -193,6 +198,8 @@ any_params = st.builds(
     exit=st.builds(ExitParams, take_profit_pct=st.sampled_from([0.3, 0.5, 1.0, 2.0, 5.0]),
                    max_hold_bars=st.integers(1, 60), trailing_pct=st.sampled_from([0.1, 0.2, 0.5, 1.0]),
                    trailing_activation_pct=st.sampled_from([0.0, 0.2, 0.5, 1.5])),
+    protect=st.builds(ProtectParams, cooldown_bars=st.sampled_from([0, 0, 1, 3, 12]),
+                      max_entries_per_day=st.sampled_from([0, 0, 1, 2, 5])),
 )
 # RSI(1) against 50 reads "none" on every unchanged close (RSI(2) on equal gains and losses), and a far take-profit leaves room for
 # the rules that need 'none' or a give-back: hedging a losing main [R5], releasing it [R4], trailing [X3].
@@ -201,6 +208,8 @@ none_prone_params = st.builds(
     signal=st.builds(SignalParams, rsi_length=st.sampled_from([1, 2]), entry=st.sampled_from(["level", "cross"])),
     exit=st.builds(ExitParams, take_profit_pct=st.just(5.0), max_hold_bars=st.just(60),
                    trailing_pct=st.sampled_from([0.2, 0.5]), trailing_activation_pct=st.sampled_from([0.2, 0.5])),
+    protect=st.builds(ProtectParams, cooldown_bars=st.sampled_from([0, 2, 6]),
+                      max_entries_per_day=st.sampled_from([0, 1, 3])),
 )
 strategy_params = st.one_of(any_params, none_prone_params)
 
@@ -270,7 +279,7 @@ def bar_states(draw):
     return (draw(st.sampled_from([decide.UP, decide.DOWN, decide.NONE])),
             draw(st.sampled_from([1, -1, 0])), draw(st.sampled_from([1, -1, 0])),
             draw(st.floats(50, 150)), draw(st.integers(10**12, 2 * 10**12)), draw(st.sampled_from([1.0, 7.5])),
-            draw(st.booleans()), qty, entry, entry_time, best, draw(_sides), draw(_sides), draw(st.booleans()),
+            draw(st.booleans()), draw(st.booleans()), qty, entry, entry_time, best, draw(_sides), draw(_sides), draw(st.booleans()),
             draw(st.floats(0, 3)), draw(st.integers(0, 50)), draw(st.floats(0, 2)), draw(st.floats(0, 2)))
 
 
@@ -314,7 +323,7 @@ def test_kernel_loop_compiled_equals_interpreted(path, params, fill_at_close, fe
             np.array([int(frame["open_time"].iloc[len(frame) // 2])], dtype=np.int64), np.array([0.0003]),
             0, len(frame), fill_at_close, 10.0, fee_pct, slippage_bps, 1000.0, params.signal.entry == "cross",
             exit_params.take_profit_pct, exit_params.max_hold_bars, exit_params.trailing_pct,
-            exit_params.trailing_activation_pct)
+            exit_params.trailing_activation_pct, params.protect.cooldown_bars, params.protect.max_entries_per_day)
     compiled = kernel.simulate_compiled(*args)
     interpreted = kernel_jit.interpreted(kernel.simulate_compiled)(*args)
     for name, value in compiled._asdict().items():

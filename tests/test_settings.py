@@ -79,6 +79,8 @@ RANGES = {
     "strategy.exit.max_hold_bars": (0, "1"),
     "strategy.exit.trailing_pct": (0, "0"),
     "strategy.exit.trailing_activation_pct": (-1, "0"),
+    "strategy.protect.cooldown_bars": (-1, "0"),
+    "strategy.protect.max_entries_per_day": (-1, "0"),
     "exchange.leverage": (126, "125"),
     "exchange.recv_window_ms": (0, "1"),
     "backtest.fee_pct": (-0.1, "0"),
@@ -416,3 +418,16 @@ def test_base_url_overrides_are_settings_with_one_sentence_for_a_bad_one():
         parse_settings({"symbols": SYMBOLS, "exchange": {"rest_url": "fapi.binance.com"}})
     assert str(caught.value) == ("exchange.rest_url = 'fapi.binance.com' must be empty (Binance's own host) or an "
                                  "address starting with https:// or http://")
+
+
+def test_protections_default_off_and_round_trip():
+    """[L4, L5] 0 = off by default (today's results unchanged); a set value survives a save."""
+    from config.settings import settings_to_dict
+
+    symbols = {"DOGEUSDT": {"call_size": 100}}
+    defaults = parse_settings({"symbols": symbols})
+    assert (defaults.strategy.protect.cooldown_bars, defaults.strategy.protect.max_entries_per_day) == (0, 0)
+    chosen = parse_settings({"symbols": symbols,
+                             "strategy": {"protect": {"cooldown_bars": 6, "max_entries_per_day": 20}}})
+    assert parse_settings(settings_to_dict(chosen)).strategy.protect == chosen.strategy.protect
+    assert chosen.strategy.protect.cooldown_bars == 6

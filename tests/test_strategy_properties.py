@@ -80,7 +80,7 @@ class Run:
                     main = intent.side.opposite
                     assert main is regime.main_side, "hedge opened on the main side"
                     assert status[main] is SideStatus.OPEN, "hedge opened without an open main"
-                    assert intent.qty == self.strategy.position(main).qty  # [R6]
+                    assert intent.qty == min(self.strategy.position(main).qty, CALL_SIZE)  # [R6] capped
             else:
                 assert status[intent.side] is SideStatus.OPEN, "close of a side that is not open"
                 assert intent.qty == self.strategy.position(intent.side).qty
