@@ -11,6 +11,9 @@ header. ``open_time`` is in ms UTC; microsecond stamps (newer exchange files)
 are converted. Rows are sorted and duplicate open times dropped (the last copy
 wins: a later download is the better one). Gaps are reported, not filled.
 
+A folder is parsed once: :func:`load_symbol` keeps a checked binary copy of what it
+loaded (:mod:`adapters.kline_cache`) and reads that while the files are unchanged.
+
 Every problem a user can fix raises :class:`KlineFileError`, one sentence naming
 the file and, where it applies, the line.
 """
@@ -27,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from adapters import kline_cache
 from core.backtest import resample_daily  # noqa: F401  (re-exported: the loader's daily candles [B5])
 from core.errors import UserError
 from core.model import ONE_DAY_MS
@@ -163,13 +167,30 @@ def load_symbol(folder: Path | str, symbol: str, interval: str = "5m", required:
             f"no {interval} data for {symbol} in {folder} (expected {symbol}-{interval}.csv, .csv.gz or .zip; "
             f"symbols with {interval} data there: {have})"
         )
-    frames = [read_kline_file(path) for path in paths]
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    frame, dropped = clean(frame)
-    if frame.empty:
-        raise KlineFileError(f"{paths[0]} holds no candles")
+    key = _cache_key(paths)
+    cached = kline_cache.load(folder, symbol, interval, key) if key is not None else None
+    if cached is not None:
+        frame, dropped = cached
+    else:
+        frames = [read_kline_file(path) for path in paths]
+        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        frame, dropped = clean(frame)
+        if frame.empty:
+            raise KlineFileError(f"{paths[0]} holds no candles")
+        if key is not None:
+            kline_cache.store(folder, symbol, interval, key, frame, dropped)
     gaps = find_gaps(frame["open_time"].to_numpy(), interval_to_ms(interval))
     return KlineSet(symbol, interval, frame, paths, gaps, dropped)
+
+
+def _cache_key(paths: list[Path]) -> list | None:
+    """The binary cache's key of these files (None: a file cannot be read now; parsing will say why)."""
+    if not kline_cache.enabled():
+        return None
+    try:
+        return kline_cache.source_key(paths)
+    except OSError:
+        return None
 
 
 # ----- reading one file -------------------------------------------------------------------------

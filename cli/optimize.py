@@ -21,7 +21,7 @@ from core.backtest import DEFAULT_ENGINE
 from core.errors import UserError
 from research.backends import make_backend
 from research.evaluate import OBJECTIVES, MarketData
-from research.outputs import ResultsWriter, summary_line, window_line, write_best, write_windows
+from research.outputs import ResultsWriter, overfitting_lines, summary_line, window_line, write_best, write_windows
 from research.params import describe, grid_size, parse_params
 from research.report import report_html
 from research.search import METHODS, Search, SearchPlan, SearchResult
@@ -151,6 +151,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"best.yaml: the settings chosen in the last window ({describe(result.best)})")
     else:
         print(f"best {plan.objective}: {describe(result.best)}: {summary_line(result.best_metrics)} (in-sample)")
+    for line in overfitting_lines(result):
+        print(line)
     print(f"reports in {out}/ (results.csv, best.yaml, report.html{', walk_forward.csv' if plan.windows else ''})")
     return 0
 

@@ -13,6 +13,9 @@ Runs a fixed list of checks, prints one line per check (``PASS name: detail`` or
 6. qt           the Qt platform plugin loads and a window can be shown (offscreen when there
                 is no display)
 
+Before the checks, one line says which backtest kernel runs (``kernel: compiled (numba
+...)`` or ``kernel: interpreted (...)``), after running it once.
+
 Qt is checked last: a missing platform plugin aborts the process (Qt's own
 fatal error), and every other line is printed by then. The lines are also
 saved to ``<log folder>/selftest.txt`` because a windowed EXE has no console.
@@ -203,6 +206,26 @@ def check_backtest(ctx: SelftestContext) -> str:
     return f"{result.total.bars} bars, {len(trades)} fills, {same}; {len(paths)} report files written"
 
 
+def kernel_line() -> str:
+    """'kernel: compiled (...)' or 'kernel: interpreted (...)': which backtest kernel this program runs, run once
+    (the first run of a new EXE includes numba's compile)."""
+    import numpy as np
+
+    from core import kernel, kernel_jit
+    from core.params import StrategyParams
+
+    began = time.monotonic()
+    times = np.arange(600, dtype=np.int64) * 300_000
+    prices = 100.0 + np.sin(np.arange(600) / 7.0)
+    codes = kernel.signal_codes(prices, StrategyParams().signal)
+    try:
+        kernel.run_symbol(times, prices, prices, codes, times[::288] + ONE_DAY_MS, codes[::288], times[:0],
+                          prices[:0], 0, 600, False, 1.0, 0.05, 0.0, 1000.0, StrategyParams())
+    except Exception as exc:  # noqa: BLE001 - reported in the line; the backtest check then fails too
+        return f"kernel: {kernel_jit.describe()}, but it does not run: {type(exc).__name__}: {exc}"
+    return f"kernel: {kernel_jit.describe()}; first run {time.monotonic() - began:.1f} s"
+
+
 def check_qt(ctx: SelftestContext) -> str:
     return importlib.import_module(QT_CHECK_MODULE).check_qt_window()
 
@@ -275,6 +298,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         frozen = "frozen" if is_frozen() else "from source"
         report.line(f"AutoHedge selftest ({frozen}, Python {sys.version.split()[0]}, {sys.platform}, program folder {APP_ROOT})")
+        report.line(kernel_line())
         with tempfile.TemporaryDirectory(prefix="autohedge-selftest-", ignore_cleanup_errors=True) as work:
             ctx = SelftestContext(args.config, list(args.overrides), Path(work))
             for name, check in CHECKS:

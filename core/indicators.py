@@ -134,8 +134,11 @@ _ema_tail = compiled(_ema_loop)
 
 def signal_codes(closes: np.ndarray, params: SignalParams) -> np.ndarray:
     """+1 up / -1 down / 0 none per candle [S2]; 0 while RSI or the reference is warming up."""
-    rsi_values = rsi(closes, params.rsi_length)
-    reference = reference_line(closes, params)
+    return codes_from(rsi(closes, params.rsi_length), reference_line(closes, params))
+
+
+def codes_from(rsi_values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """[S2] per candle: +1 where RSI is above the reference, -1 below, 0 equal or warming up (NaN)."""
     codes = np.zeros(rsi_values.shape, dtype=np.int8)
     with np.errstate(invalid="ignore"):
         codes[rsi_values > reference] = UP

@@ -26,7 +26,9 @@ source run by CPython.
 """
 from __future__ import annotations
 
-from collections import namedtuple
+import threading
+from collections import OrderedDict, namedtuple
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -283,5 +285,108 @@ def run_symbol(open_times: np.ndarray, opens: np.ndarray, closes: np.ndarray, ba
 
 
 def signal_codes(closes: np.ndarray, signal_params) -> np.ndarray:
-    """The kernel's signals: core.indicators itself (its recursions run compiled)."""
+    """The kernel's signals: core.indicators itself (its recursions run compiled); inside
+    :func:`remembering_signals`, each distinct series and signal group is computed once."""
+    memo = _SIGNAL_MEMO
+    if memo is not None:
+        return memo.codes(closes, signal_params)
     return indicators.signal_codes(closes, signal_params)
+
+
+# ----- a search computes each signal series once ---------------------------------------------------
+
+
+def _signal_group(params) -> tuple:
+    """What the codes depend on (not the entry mode, not the exits): RSI length and the reference."""
+    if params.reference == "centerline":
+        return (params.rsi_length, "centerline", float(params.centerline))
+    return (params.rsi_length, params.reference, params.macd_fast, params.macd_slow)
+
+
+class SignalMemo:
+    """Signal codes (and the RSI under them) remembered per candle series and signal group.
+
+    A parameter search backtests the same candles again and again; settings that differ
+    only in exits, sizes or fees share their signals, and settings that differ only in the
+    centerline share their RSI. A series is recognised by its memory (address, length,
+    stride) and the memo holds a reference to it, so while an entry lives no other array
+    can occupy that memory; a few values are compared too, so a series changed in place
+    is computed afresh. The values are :func:`core.indicators.signal_codes`'s own, bit
+    for bit (the same functions compute them: core.indicators.rsi, reference_line and codes_from). Callers
+    must not write into the returned arrays (the kernel only reads them).
+    """
+
+    def __init__(self, capacity: int = 256):
+        self.capacity = capacity
+        self._codes: OrderedDict = OrderedDict()
+        self._rsi: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self.computed = 0  # code series computed (not found), for tests and the bench
+
+    @staticmethod
+    def _series_key(closes: np.ndarray) -> tuple:
+        return (closes.__array_interface__["data"][0], closes.shape, closes.strides, closes.dtype.str)
+
+    @staticmethod
+    def _probe(closes: np.ndarray) -> tuple:
+        """A few values, copied: a series written into since it was remembered no longer matches."""
+        if closes.size == 0:
+            return ()
+        return (float(closes[0]), float(closes[closes.size // 2]), float(closes[-1]))
+
+    def _lookup(self, table: OrderedDict, key: tuple, closes: np.ndarray):
+        found = table.get(key)
+        if found is None or found[1] != self._probe(closes):
+            return None
+        table.move_to_end(key)
+        return found[2]
+
+    def _store(self, table: OrderedDict, key: tuple, closes: np.ndarray, value: np.ndarray) -> None:
+        table[key] = (closes, self._probe(closes), value)  # the series itself held: its memory stays its own
+        while len(table) > self.capacity:
+            table.popitem(last=False)
+
+    def codes(self, closes: np.ndarray, params) -> np.ndarray:
+        closes = np.asarray(closes, dtype=np.float64)
+        if closes.ndim != 1:
+            return indicators.signal_codes(closes, params)
+        series = self._series_key(closes)
+        key = (series, _signal_group(params))
+        with self._lock:
+            found = self._lookup(self._codes, key, closes)
+        if found is not None:
+            return found
+        rsi_key = (series, params.rsi_length)
+        with self._lock:
+            rsi_values = self._lookup(self._rsi, rsi_key, closes)
+        if rsi_values is None:
+            rsi_values = indicators.rsi(closes, params.rsi_length)
+        codes = indicators.codes_from(rsi_values, indicators.reference_line(closes, params))
+        with self._lock:
+            self._store(self._rsi, rsi_key, closes, rsi_values)
+            self._store(self._codes, key, closes, codes)
+            self.computed += 1
+        return codes
+
+
+_SIGNAL_MEMO: SignalMemo | None = None
+
+
+@contextmanager
+def remembering_signals(memo: SignalMemo | None = None):
+    """Within this block :func:`signal_codes` computes each (series, signal group) once (a search's workers)."""
+    global _SIGNAL_MEMO
+    previous = _SIGNAL_MEMO
+    _SIGNAL_MEMO = memo if memo is not None else SignalMemo()
+    try:
+        yield _SIGNAL_MEMO
+    finally:
+        _SIGNAL_MEMO = previous
+
+
+def remember_signals_for_this_process() -> SignalMemo:
+    """Turn the memo on for good (a search's worker process, which does nothing else)."""
+    global _SIGNAL_MEMO
+    if _SIGNAL_MEMO is None:
+        _SIGNAL_MEMO = SignalMemo()
+    return _SIGNAL_MEMO

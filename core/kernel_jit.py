@@ -12,11 +12,21 @@ numba's on-disk cache only watches the file of the compiled function itself, not
 the files of the functions it calls: a changed rule in ``core/decide.py`` would
 otherwise go on running its old machine code. :func:`compiled` therefore folds a
 digest of every module the driver depends on into the cache's freshness stamp.
+
+In the frozen EXE there are no source files, and numba's own cache locators either
+find none (no cache: "cannot cache function") or, given a relative source path,
+put the cache under the working directory. :class:`FrozenAppCacheLocator` (installed
+only when frozen) keeps the machine code in ``NUMBA_CACHE_DIR`` (which the EXE's
+runtime hook, assets/rth_numba_cache.py, points at a folder of the user's data
+folder named after the program's build) under the module's name, stamped with the
+program file's size and time: a new EXE compiles once, then loads its cache.
+:func:`describe` says which kernel runs (the selftest prints it).
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from types import ModuleType
 from typing import Callable, TypeVar
 
@@ -34,6 +44,59 @@ except ImportError:  # numba missing (the EXE) or switched off: everything runs 
     register_jitable = None
 
 NUMBA_AVAILABLE = numba is not None
+FROZEN = bool(getattr(sys, "frozen", False))
+_CACHE_PROBLEMS: list[str] = []  # why a compiled function runs without its on-disk cache
+
+
+def _install_frozen_cache_locator() -> None:
+    """Put :class:`FrozenAppCacheLocator` first among numba's cache locators (frozen programs only)."""
+    from numba.core import caching
+
+    class FrozenAppCacheLocator(caching._CacheLocator):
+        """The cache of a frozen program's functions: ``NUMBA_CACHE_DIR/<module>``, stamped with the program file."""
+
+        def __init__(self, py_func, py_file):
+            self._lineno = py_func.__code__.co_firstlineno
+            self._cache_path = os.path.join(numba.config.CACHE_DIR, py_func.__module__)
+
+        def get_cache_path(self) -> str:
+            return self._cache_path
+
+        def get_source_stamp(self):
+            program = os.stat(sys.executable)  # a new build is a new program file: its old machine code is stale
+            return program.st_size, program.st_mtime_ns
+
+        def get_disambiguator(self) -> str:
+            return str(self._lineno)
+
+        @classmethod
+        def from_function(cls, py_func, py_file):
+            if not numba.config.CACHE_DIR:
+                return None
+            locator = cls(py_func, py_file)
+            try:
+                locator.ensure_cache_path()
+            except OSError:
+                return None
+            return locator
+
+    locators = caching.CacheImpl._locator_classes
+    if not any(locator.__name__ == FrozenAppCacheLocator.__name__ for locator in locators):
+        locators.insert(0, FrozenAppCacheLocator)
+
+
+if NUMBA_AVAILABLE and FROZEN:  # pragma: no cover - runs in the EXE (tests/test_frozen_build.py)
+    _install_frozen_cache_locator()
+
+
+def describe() -> str:
+    """Which kernel this program runs, for the selftest: 'compiled (numba X, cache in DIR)' or 'interpreted (...)'."""
+    if not NUMBA_AVAILABLE:
+        reason = "switched off by AUTOHEDGE_NO_NUMBA" if os.environ.get("AUTOHEDGE_NO_NUMBA") else "numba is not installed"
+        return f"interpreted ({reason})"
+    where = numba.config.CACHE_DIR or "__pycache__ beside the sources"
+    cache = f"cache in {where}" if not _CACHE_PROBLEMS else f"no on-disk cache: {_CACHE_PROBLEMS[0]}"
+    return f"compiled (numba {numba.__version__}, {cache})"
 
 
 def jitable(function: F) -> F:
@@ -62,7 +125,11 @@ def compiled(function: F, depends_on: tuple[ModuleType, ...] = ()) -> F:
         return function
     # nogil: the compiled loop touches no Python object, so the window's event loop (and any other
     # thread) keeps running while a backtest computes in a worker thread.
-    dispatcher = numba.njit(cache=True, nogil=True)(function)
+    try:
+        dispatcher = numba.njit(cache=True, nogil=True)(function)
+    except RuntimeError as exc:  # no cache folder numba can use ("cannot cache function"): compile per process
+        _CACHE_PROBLEMS.append(str(exc))
+        return numba.njit(nogil=True)(function)  # type: ignore[return-value]
     cache_file = getattr(getattr(dispatcher, "_cache", None), "_cache_file", None)
     if cache_file is not None and hasattr(cache_file, "_source_stamp"):
         # The index records this stamp and is ignored when it differs (numba.core.caching).

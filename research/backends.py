@@ -4,6 +4,10 @@ All three run the same :func:`run_job` on the same :class:`Job` records and
 return the same :class:`research.evaluate.Metrics`, so where a search runs never
 changes its results (a test runs one search on all three and compares them).
 
+``--jobs N`` (N > 1, the default) is :class:`HybridBackend`: this process starts on the jobs
+at once and N - 1 workers join only when the work left pays for their start-up, so the
+default is never slower than ``--jobs 1`` on a small search.
+
 The pool uses the ``spawn`` start method everywhere: it is what Windows (and the
 frozen EXE) must use, and it never forks a process that has Qt or other threads
 running. Each worker receives the settings and the candles once, at start-up.
@@ -11,10 +15,12 @@ Workers ignore Ctrl-C: the parent catches it and terminates them.
 """
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 import queue
 import signal
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -51,19 +57,26 @@ class SerialBackend:
     """Runs each job in this process when asked for a result (``--jobs 1``; tests)."""
 
     def __init__(self, base: AppSettings, data: MarketData):
+        from core import kernel
+
         self.base, self.data = base, data
         self.capacity = 1
         self._queue: deque[Job] = deque()
+        self._signals = kernel.SignalMemo()  # each signal series computed once per search
 
     def submit(self, job: Job) -> None:
         self._queue.append(job)
 
     def next_done(self, timeout: float) -> tuple[Job, Metrics] | None:
+        from core import kernel
+
         job = self._queue.popleft()
-        return job, run_job(job, self.base, self.data)
+        with kernel.remembering_signals(self._signals):
+            return job, run_job(job, self.base, self.data)
 
     def close(self, cancel: bool = False) -> None:
         self._queue.clear()
+        self._signals = None  # the memo holds the candles' arrays: let them go with the search
 
 
 # ----- local process pool -------------------------------------------------------------------------
@@ -75,6 +88,24 @@ def _init_worker(base: AppSettings, data: MarketData) -> None:
     global _WORKER
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _WORKER = (base, data)
+    from core import kernel
+
+    kernel.remember_signals_for_this_process()  # a worker lives for one search: its signals computed once
+    _warm_kernel()
+
+
+def _warm_kernel() -> None:
+    """Load the compiled kernel (numba's cache) before the first job arrives."""
+    import numpy as np
+
+    from core import kernel
+    from core.params import StrategyParams
+
+    times = np.arange(600, dtype=np.int64) * 300_000
+    prices = 100.0 + np.sin(np.arange(600) / 7.0)
+    codes = kernel.indicators.signal_codes(prices, StrategyParams().signal)
+    kernel.run_symbol(times, prices, prices, codes, times[::288] + 86_400_000, codes[::288], times[:0], prices[:0],
+                      0, 600, False, 1.0, 0.05, 0.0, 1000.0, StrategyParams())
 
 
 def _run_in_worker(job: Job) -> Metrics:
@@ -166,11 +197,129 @@ class DaskBackend:
         self._client.close()
 
 
+# ----- this process first, helpers when the work is worth them -------------------------------------
+
+START_HELPERS_AFTER_S = 1.5  # estimated work left, in this process's seconds, that pays for starting workers
+
+
+class HybridBackend:
+    """``--jobs N`` (the default): this process runs jobs at once, and N - 1 worker processes join in
+    when the search is big enough to pay for starting them.
+
+    A worker costs about a second before its first job (a new Python, the project's imports, the
+    candles sent to it, numba's machine code loaded); a 27-setting search of one symbol takes less
+    than that in one process. So the search starts here; after each job run here (from the second),
+    the work left (jobs expected minus jobs done, times the quickest job here so far) is estimated, and
+    once it exceeds ``start_after_s`` the pool is started in a background thread (its start-up,
+    which writes the candles into each new worker, never stalls this process's jobs). From then on
+    the workers take jobs from the same queue. Which process ran a job never changes its figures
+    (the same :func:`run_job`), so results equal ``--jobs 1``'s exactly.
+    """
+
+    def __init__(self, base: AppSettings, data: MarketData, jobs: int, start_after_s: float = START_HELPERS_AFTER_S):
+        from core import kernel
+
+        self.base, self.data = base, data
+        self.workers = max(1, jobs - 1)
+        self.capacity = 2 * (self.workers + 1)  # every process busy and one job waiting behind each
+        self.start_after_s = start_after_s
+        self._signals = kernel.SignalMemo()
+        self._waiting: deque[Job] = deque()
+        self._done: queue.Queue[tuple[Job, Metrics | None, BaseException | None]] = queue.Queue()
+        self._pool = None
+        self._starter: threading.Thread | None = None
+        self._in_pool = 0
+        self._expected = 0
+        self._finished = 0
+        self._fastest_local = math.inf  # seconds of the quickest job run here (the first ones also load and warm up)
+        self._local_jobs = 0
+
+    @property
+    def helpers_started(self) -> bool:
+        return self._starter is not None
+
+    def expect(self, jobs: int) -> None:
+        """How many jobs the search will submit in all (its estimate of the work left needs it)."""
+        self._expected = jobs
+
+    def submit(self, job: Job) -> None:
+        self._waiting.append(job)
+        self._feed_pool()
+
+    def next_done(self, timeout: float) -> tuple[Job, Metrics] | None:
+        finished = self._pool_result(block=False, timeout=0.0)
+        if finished is not None:
+            return finished
+        self._feed_pool()
+        if self._waiting:
+            from core import kernel
+
+            job = self._waiting.popleft()
+            began = time.perf_counter()
+            with kernel.remembering_signals(self._signals):
+                metrics = run_job(job, self.base, self.data)
+            self._fastest_local = min(self._fastest_local, time.perf_counter() - began)
+            self._local_jobs += 1
+            self._finished += 1
+            self._maybe_start_helpers()
+            return job, metrics
+        return self._pool_result(block=True, timeout=timeout)
+
+    def _pool_result(self, block: bool, timeout: float) -> tuple[Job, Metrics] | None:
+        if self._in_pool == 0:  # nothing handed to the workers: nothing can come back
+            return None
+        try:
+            job, metrics, error = self._done.get(block=block, timeout=timeout if block else None)
+        except queue.Empty:
+            return None
+        self._in_pool -= 1
+        self._finished += 1
+        if error is not None:
+            raise error
+        return job, metrics
+
+    def _maybe_start_helpers(self) -> None:
+        if self._starter is not None or self._local_jobs < 2:  # the first job also loads the kernel: not typical
+            return
+        if (self._expected - self._finished) * self._fastest_local <= self.start_after_s:
+            return
+        self._starter = threading.Thread(target=self._start_pool, name="optimize-workers", daemon=True)
+        self._starter.start()
+
+    def _start_pool(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._pool = context.Pool(self.workers, initializer=_init_worker, initargs=(self.base, self.data))
+
+    def _feed_pool(self) -> None:
+        pool = self._pool
+        if pool is None:
+            return
+        while self._waiting and self._in_pool < 2 * self.workers:
+            job = self._waiting.pop()  # from the back: this process keeps taking from the front
+            self._in_pool += 1
+            pool.apply_async(_run_in_worker, (job,),
+                             callback=lambda metrics, job=job: self._done.put((job, metrics, None)),
+                             error_callback=lambda error, job=job: self._done.put((job, None, error)))
+
+    def close(self, cancel: bool = False) -> None:
+        self._waiting.clear()
+        if self._starter is not None:
+            self._starter.join()
+        if self._pool is not None:
+            if cancel:
+                self._pool.terminate()
+            else:
+                self._pool.close()
+            self._pool.join()
+        self._signals = None
+
+
 def make_backend(base: AppSettings, data: MarketData, jobs: int | None, cluster: str | None):
-    """``cluster`` -> Dask; else ``jobs`` processes (default: every core); 1 -> this process."""
+    """``cluster`` -> Dask; else ``jobs`` processes (default: every core): 1 -> this process only; more ->
+    this process and, when the search is big enough, ``jobs - 1`` workers (:class:`HybridBackend`)."""
     if cluster:
         return DaskBackend(base, data, cluster)
     count = jobs if jobs is not None else (os.cpu_count() or 1)
     if count < 1:
         raise UserError(f"--jobs {count}: must be at least 1")
-    return SerialBackend(base, data) if count == 1 else PoolBackend(base, data, count)
+    return SerialBackend(base, data) if count == 1 else HybridBackend(base, data, count)

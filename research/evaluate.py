@@ -21,8 +21,11 @@ from core.backtest import DEFAULT_ENGINE, BacktestConfig, EquityCurve, _daily_sh
 from core.model import ONE_DAY_MS
 
 OBJECTIVES = ("net_pnl", "sharpe", "calmar", "profit_factor")
-METRIC_COLUMNS = ("net_pnl", "return_pct", "max_dd_pct", "sharpe", "trades", "fees", "hedges",
-                  "calmar", "profit_factor")
+BACKTEST_COLUMNS = ("net_pnl", "return_pct", "max_dd_pct", "sharpe", "trades", "fees", "hedges",
+                    "calmar", "profit_factor")  # one backtest's figures: Metrics.row()
+# The search's statistics of a row (research.overfitting): known once the whole search is, empty before.
+SEARCH_COLUMNS = ("dsr", "pbo")
+METRIC_COLUMNS = (*BACKTEST_COLUMNS, *SEARCH_COLUMNS)  # a row's figures in results.csv
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,11 @@ class Metrics:
     ``calmar`` = return % / max drawdown % over the period (0 without a loss-free gain, +inf when
     there is a gain and no drawdown); ``profit_factor`` = sum of the gaining days' equity changes /
     sum of the losing days' (the same daily series the Sharpe uses; +inf without a losing day).
-    ``equity`` (close times ms, total equity) is kept only when asked for.
+    ``equity`` (close times ms, total equity) is kept only when asked for. ``daily_returns`` are the
+    Sharpe's daily series (not written anywhere; the search's overfitting statistics read them).
+    ``dsr`` and ``pbo`` belong to the search, not to one backtest: NaN until the search has finished
+    (research.overfitting): this setting's deflated Sharpe given every setting tried, and the search's
+    probability of backtest overfitting (the same on every row of a search or walk-forward window).
     """
 
     net_pnl: float
@@ -64,18 +71,32 @@ class Metrics:
     calmar: float
     profit_factor: float
     equity: tuple[np.ndarray, np.ndarray] | None = None
+    dsr: float = math.nan
+    pbo: float = math.nan
+    daily_returns: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def objective(self, name: str) -> float:
         return float(getattr(self, name))
 
     def row(self) -> dict[str, float | int]:
-        return {name: getattr(self, name) for name in METRIC_COLUMNS}
+        """The backtest's own figures (not the search's dsr and pbo)."""
+        return {name: getattr(self, name) for name in BACKTEST_COLUMNS}
 
 
 def calmar_ratio(return_pct: float, max_dd_pct: float) -> float:
     if max_dd_pct > 0:
         return return_pct / max_dd_pct
     return math.inf if return_pct > 0 else 0.0
+
+
+def daily_returns(times: np.ndarray, equity: np.ndarray, capital: float) -> np.ndarray:
+    """Each UTC day's return on the previous day's equity: the series the summary's Sharpe uses."""
+    if times.size == 0:
+        return np.empty(0, dtype=np.float64)
+    day = (times - 1) // ONE_DAY_MS  # a close at 00:00 ends the previous day (as the Sharpe counts it)
+    last_of_day = np.r_[np.flatnonzero(day[1:] != day[:-1]), day.size - 1]
+    daily = np.r_[capital, equity[last_of_day]]
+    return np.diff(daily) / daily[:-1]
 
 
 def daily_profit_factor(times: np.ndarray, equity: np.ndarray, capital: float) -> float:
@@ -105,6 +126,7 @@ def curve_metrics(times: np.ndarray, equity: np.ndarray, capital: float, trades:
         calmar=calmar_ratio(return_pct, max_dd_pct),
         profit_factor=daily_profit_factor(times, equity, capital),
         equity=(times, equity) if keep_equity else None,
+        daily_returns=daily_returns(times, equity, capital),
     )
 
 
@@ -129,4 +151,5 @@ def evaluate(settings: AppSettings, data: MarketData, start_ms: int | None, end_
     return Metrics(net_pnl=total.net_pnl, return_pct=total.return_pct, max_dd_pct=total.max_drawdown_pct,
                    sharpe=total.sharpe, trades=total.trades, fees=total.fees, hedges=total.hedges_opened,
                    calmar=calmar_ratio(total.return_pct, total.max_drawdown_pct),
-                   profit_factor=metrics.profit_factor, equity=metrics.equity)
+                   profit_factor=metrics.profit_factor, equity=metrics.equity,
+                   daily_returns=metrics.daily_returns)

@@ -1,7 +1,12 @@
 """The files of a search: results.csv (row by row, as they finish), walk_forward.csv and best.yaml.
 
 results.csv has one column per --param, headed by its settings key exactly as
-given, then the figures. With walk-forward each row is one setting in one
+given, then the figures, the last two of which belong to the whole search
+(research.overfitting): ``dsr``, the row's deflated Sharpe ratio given every setting
+tried, and ``pbo``, the search's probability of backtest overfitting (the same on
+every row; with walk-forward, per window and in-sample only). They are known once
+every row is, so the lines written as rows finish leave them empty and the file's
+final rewrite fills them. With walk-forward each row is one setting in one
 window: the window's days, the setting, its in-sample figures (``is_*``) and its
 out-of-sample figures (``oos_*``) side by side. A file already in the output
 folder is kept as ``<name>.bak`` before it is written over.
@@ -18,7 +23,8 @@ import yaml
 from config.settings import AppSettings, settings_to_dict
 from core.model import ONE_DAY_MS
 from config.paths import keep_previous
-from research.evaluate import METRIC_COLUMNS, Metrics
+from research.evaluate import METRIC_COLUMNS, SEARCH_COLUMNS, Metrics
+from research.overfitting import MEANING
 from research.params import Assignment, apply_assignment
 from research.search import Row, SearchResult, WindowResult
 from research.walk_forward import day_text
@@ -45,11 +51,17 @@ def window_cells(window) -> list[str]:
             day_text(window.test_start), day_text(window.test_end - ONE_DAY_MS)]
 
 
+def metric_cells(metrics: Metrics) -> list[str]:
+    """The figures of one row; the search's statistics (dsr, pbo) empty while they are not known."""
+    return ["" if name in SEARCH_COLUMNS and value != value else cell(value)
+            for name, value in ((name, getattr(metrics, name)) for name in METRIC_COLUMNS)]
+
+
 def row_cells(row: Row) -> list[str]:
-    values = [cell(value) for _, value in row.assignment] + [cell(v) for v in row.metrics.row().values()]
+    values = [cell(value) for _, value in row.assignment] + metric_cells(row.metrics)
     if row.window is None:
         return values
-    return window_cells(row.window) + values + [cell(v) for v in row.oos.row().values()]
+    return window_cells(row.window) + values + metric_cells(row.oos)
 
 
 class ResultsWriter:
@@ -95,11 +107,11 @@ def write_windows(path: Path, keys: Sequence[str], objective: str, result: Searc
         for item in result.windows:
             writer.writerow([*window_cells(item.window), *(cell(v) for _, v in item.chosen),
                              cell(item.in_sample.objective(objective)),
-                             *(cell(v) for v in item.out_of_sample.row().values())])
+                             *metric_cells(item.out_of_sample)])
         chained = result.chained
         first, last = result.windows[0].window, result.windows[-1].window
         writer.writerow(["chained", "", "", day_text(first.test_start), day_text(last.test_end - ONE_DAY_MS),
-                         *([""] * len(keys)), "", *(cell(v) for v in chained.row().values())])
+                         *([""] * len(keys)), "", *metric_cells(chained)])
 
 
 def write_best(path: Path, base: AppSettings, best: Assignment, comment: Sequence[str]) -> AppSettings:
@@ -123,3 +135,16 @@ def window_line(item: WindowResult, objective: str) -> str:
     return (f"window {w.index + 1}: in-sample {day_text(w.train_start)}..{day_text(w.train_end - ONE_DAY_MS)} chose "
             f"{chosen} ({objective} {item.in_sample.objective(objective):.2f}); out-of-sample "
             f"{day_text(w.test_start)}..{day_text(w.test_end - ONE_DAY_MS)}: {summary_line(item.out_of_sample)}")
+
+
+def overfitting_lines(result: SearchResult) -> list[str]:
+    """What the console and the report say about overfitting: the figures, then what they mean."""
+    if result.overfitting is not None:
+        lines = [result.overfitting.describe(result.best_metrics.dsr)]
+    elif result.windows:
+        lines = [f"window {item.window.index + 1} (in-sample): {item.overfitting.describe(item.in_sample.dsr)}"
+                 for item in result.windows if item.overfitting is not None]
+    else:
+        return []
+    return [*lines, MEANING]
+

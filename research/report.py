@@ -1,6 +1,7 @@
 """report.html of a search: one self-contained page (charts embedded as PNG, matplotlib's Agg backend).
 
 - the best settings and their figures;
+- how likely the best row is luck: PBO and the deflated Sharpe (research.overfitting);
 - a heatmap of the objective for every pair of --param keys (each cell: the best
   value over the other parameters; with walk-forward, the mean over the windows,
   in-sample and out-of-sample side by side); a line chart for a single parameter;
@@ -20,7 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from research.outputs import summary_line, window_line
+from research.outputs import overfitting_lines, summary_line, window_line
 from research.search import Row, SearchResult
 
 Grid = tuple[list[Any], list[Any], np.ndarray]  # x values, y values, z[y, x] (NaN: not tried)
@@ -115,10 +116,26 @@ def _utc(times_ms: np.ndarray | int) -> np.ndarray:
     return np.asarray(times_ms, dtype=np.int64).astype("datetime64[ms]")
 
 
+def envelope(equity: np.ndarray, buckets: int = 1500) -> np.ndarray:
+    """Indices worth drawing: each bucket's first, last, highest and lowest point. A 10-inch chart
+    has 1,000 columns of pixels; a year of 5m bars (105k points) drawn in full costs most of a
+    second and shows nothing more."""
+    size = equity.size
+    if size <= 4 * buckets:
+        return np.arange(size)
+    edges = np.linspace(0, size, buckets + 1).astype(np.int64)
+    starts, ends = edges[:-1], edges[1:]
+    picks = [starts, ends - 1]
+    for values in (equity, -equity):
+        picks.append(starts + np.array([np.argmax(values[a:b]) for a, b in zip(starts, ends)]))
+    return np.unique(np.concatenate(picks))
+
+
 def equity_png(times: np.ndarray, equity: np.ndarray, title: str, boundaries: Sequence[int] = ()) -> str:
     figure = _figure(10, 4)
     axes = figure.subplots()
-    axes.plot(_utc(times), equity, color="#1f77b4", linewidth=0.8)
+    keep = envelope(np.asarray(equity))
+    axes.plot(_utc(np.asarray(times)[keep]), np.asarray(equity)[keep], color="#1f77b4", linewidth=0.8)
     for boundary in boundaries:
         axes.axvline(_utc(boundary), color="#999", linewidth=0.6, linestyle=":")
     axes.set_title(title)
@@ -140,6 +157,10 @@ def report_html(result: SearchResult, keys: Sequence[str], objective: str, heade
     which = "chosen in the last walk-forward window" if walk_forward else f"best {objective} over the period"
     parts.append(f"<h2>Best settings ({escape(which)}; saved in best.yaml)</h2><table>{best}</table>"
                  f"<p>In-sample: {escape(summary_line(result.best_metrics))}</p>")
+    luck = overfitting_lines(result)
+    if luck:
+        parts.append(f"<h2>Is the best row luck?</h2><ul>{''.join(f'<li>{escape(line)}</li>' for line in luck[:-1])}"
+                     f"</ul><p>{escape(luck[-1])}</p>")
     if walk_forward:
         chained = result.chained
         parts.append(f"<h2>Out-of-sample (walk-forward, chosen settings chained)</h2>"

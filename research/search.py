@@ -15,15 +15,16 @@ marked at its last close [B4]) into one out-of-sample record.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
 from config.settings import AppSettings
-from core.backtest import DEFAULT_ENGINE
+from core.backtest import DEFAULT_ENGINE, TRADING_DAYS_PER_YEAR
 from core.errors import UserError
 from research.backends import Job
+from research import overfitting
 from research.evaluate import Metrics, curve_metrics
 from research.params import Assignment, ParamSpec, apply_assignment, grid
 from research.walk_forward import Window
@@ -78,6 +79,7 @@ class WindowResult:
     chosen: Assignment
     in_sample: Metrics
     out_of_sample: Metrics  # with its equity
+    overfitting: overfitting.Overfitting | None = None  # over this window's in-sample backtests
 
 
 @dataclass
@@ -88,6 +90,19 @@ class SearchResult:
     windows: list[WindowResult] = field(default_factory=list)
     chained: Metrics | None = None  # walk-forward: the chosen settings' out-of-sample record, equity kept
     notes: list[str] = field(default_factory=list)
+    overfitting: overfitting.Overfitting | None = None  # without walk-forward: over every setting tried
+
+
+def assess_overfitting(results: list[tuple[int, Assignment, Metrics]]
+                       ) -> tuple[list[tuple[int, Assignment, Metrics]], overfitting.Overfitting]:
+    """PBO and each setting's deflated Sharpe (research.overfitting) over ``results``, written into
+    their metrics' ``dsr`` and ``pbo``."""
+    per_day = math.sqrt(TRADING_DAYS_PER_YEAR)
+    found = overfitting.assess([metrics.daily_returns for _, _, metrics in results],
+                               [metrics.sharpe / per_day for _, _, metrics in results])
+    marked = [(seq, assignment, replace(metrics, dsr=found.dsr[n], pbo=found.pbo))
+              for n, (seq, assignment, metrics) in enumerate(results)]
+    return marked, found
 
 
 def pick_best(results: Sequence[tuple[int, Assignment, Metrics]], objective: str) -> tuple[int, Assignment, Metrics]:
@@ -245,6 +260,12 @@ class Search:
             self.notes += refused
         return GridProposer(combos)
 
+    def _expect(self, jobs: int) -> None:
+        """Tell a backend that sizes its workers by the work (research.backends.HybridBackend) how much is coming."""
+        expect = getattr(self.backend, "expect", None)
+        if expect is not None:
+            expect(jobs)
+
     def _step(self, amount: int = 1) -> None:
         self.done += amount
         self.progress(self.done, self.total)
@@ -288,6 +309,7 @@ class Search:
         proposer = self._proposer("optimize")
         previous = proposer.previous()
         self.total = proposer.pending() + 1  # +1: the best settings again, keeping their equity
+        self._expect(self.total)
         for _, assignment, metrics in previous:
             self.on_row(Row(assignment, metrics))
 
@@ -299,8 +321,11 @@ class Search:
             raise UserError("the search finished no backtest")
         _, best, _ = pick_best(results, plan.objective)
         best_metrics = self._rerun_with_equity(best, plan.start_ms, plan.end_ms)
-        rows = [Row(assignment, metrics) for _, assignment, metrics in sorted(results, key=lambda item: item[0])]
-        return SearchResult(rows, best, best_metrics)  # rows in proposal order, wherever they ran
+        results, found = assess_overfitting(sorted(results, key=lambda item: item[0]))
+        rows = [Row(assignment, metrics) for _, assignment, metrics in results]  # proposal order, wherever they ran
+        best_index = [assignment for _, assignment, _ in results].index(best)
+        best_metrics = replace(best_metrics, dsr=found.dsr[best_index], pbo=found.pbo)
+        return SearchResult(rows, best, best_metrics, overfitting=found)
 
     def _walk_forward(self) -> SearchResult:
         plan = self.plan
@@ -312,11 +337,13 @@ class Search:
             planned = proposer.pending() + len(proposer.previous())
             if window.index == 0:
                 self.total = 2 * planned * len(plan.windows)
+                self._expect(self.total)
             in_sample = proposer.previous()
             self._step(len(in_sample))
             in_sample += self._segment(proposer, window.train_start, window.train_end)
             if not in_sample:
                 raise UserError(f"walk-forward window {window.index + 1} finished no backtest")
+            in_sample, found = assess_overfitting(in_sample)
             _, chosen, chosen_metrics = pick_best(in_sample, plan.objective)
             tried = GridProposer([assignment for _, assignment, _ in in_sample])
             outside = {seq: metrics for seq, _, metrics in
@@ -326,7 +353,7 @@ class Search:
                 rows.append(row)
                 self.on_row(row)
             chosen_oos = outside[[a for _, a, _ in in_sample].index(chosen)]
-            window_results.append(WindowResult(window, chosen, chosen_metrics, chosen_oos))
+            window_results.append(WindowResult(window, chosen, chosen_metrics, chosen_oos, found))
         chained = chain_out_of_sample(window_results, self.base.backtest.initial_capital)
         last = window_results[-1]
         return SearchResult(rows, last.chosen, last.in_sample, window_results, chained)

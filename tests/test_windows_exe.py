@@ -31,6 +31,7 @@ SCRIPT = REPO_ROOT / "tools" / "windows_exe_under_wine.sh"
 CHECK_RUN = REPO_ROOT / "tools" / "wine" / "check_run.py"
 RUN_TIMEOUT_S = 3600          # 10 min measured on 2 shared cores; an hour means it is stuck
 SELFTEST_CHECKS = ("settings", "data", "state folder", "replay", "backtest", "qt")
+EXE_BACKTEST_DAYS = ("--start", "2023-03-01", "--end", "2023-03-31")  # as tools/windows_exe_under_wine.sh runs it
 
 
 def wine_run_skip_reason() -> str | None:
@@ -118,6 +119,24 @@ class TestWindowsExeUnderWine:
         assert f"selftest: {len(SELFTEST_CHECKS)} of {len(SELFTEST_CHECKS)} checks passed" in lines
         qt = next(line for line in lines if line.startswith("PASS qt:"))
         assert f"platform {platform}," in qt  # under Xvfb: Qt's real Windows plugin (qwindows.dll)
+        assert lines[1].startswith("kernel: compiled (numba "), lines[1]  # numba bundled, its cache usable
+        assert "numba-cache" in lines[1]  # in the user folder, not beside the working directory
+
+    def test_a_backtest_in_the_exe_equals_the_sources_byte_for_byte(self, wine_run, tmp_path):
+        import json
+
+        source = subprocess.run([sys.executable, str(REPO_ROOT / "main.py"), "backtest", "--data",
+                                 str(REPO_ROOT / "data" / "sample"), *EXE_BACKTEST_DAYS, "--out", str(tmp_path)],
+                                cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+        assert source.returncode == 0, source.stderr
+        exe = wine_run.out / "backtest-exe"
+        for name in ("trades.csv", "equity.csv"):
+            assert (exe / name).read_bytes() == (tmp_path / name).read_bytes(), name
+        assert (exe / "trades.csv").stat().st_size > 1000
+        frozen_summary = json.loads((exe / "summary.json").read_text(encoding="utf-8"))
+        source_summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+        assert frozen_summary.pop("data").endswith("sample") and source_summary.pop("data").endswith("sample")
+        assert frozen_summary == source_summary  # everything but the data folder's (Windows) path
 
     def test_exe_is_a_windowed_x64_program_without_the_wine_stand_ins(self, wine_run):
         from PyInstaller.archive.readers import CArchiveReader
@@ -147,7 +166,8 @@ class TestWindowsExeUnderWine:
     def test_figures_are_recorded(self, wine_run):
         figures = wine_run.figures()
         assert float(figures["exe_mb"]) > 10
-        assert {"pip_install_s", "pyinstaller_s", "selftest_offscreen_s", "selftest_xvfb_s", "total_s"} <= set(figures)
+        assert {"pip_install_s", "pyinstaller_s", "selftest_offscreen_s", "selftest_xvfb_s", "backtest_exe_s",
+                "total_s"} <= set(figures)
 
 
 # ----- quick checks of the script's guards and checks (no Wine needed) ---------------------------------
@@ -178,10 +198,13 @@ def run_check(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(CHECK_RUN), *args], capture_output=True, text=True, timeout=60)
 
 
-def write_report(path: Path, results: list[str]) -> Path:
+COMPILED = "kernel: compiled (numba 0.68.1, cache in C:\\Users\\me\\AppData\\Local\\AutoHedge\\numba-cache\\b1-2); first run 9.0 s"
+
+
+def write_report(path: Path, results: list[str], kernel: str = COMPILED) -> Path:
     passed = sum(line.startswith("PASS") for line in results)
     path.write_text("\n".join([
-        "AutoHedge selftest (frozen, Python 3.11.9, win32, program folder C:\\Temp\\_MEI2)", *results,
+        "AutoHedge selftest (frozen, Python 3.11.9, win32, program folder C:\\Temp\\_MEI2)", kernel, *results,
         f"selftest: {passed} of {len(results)} checks passed"]) + "\n", encoding="utf-8")
     return path
 
@@ -192,6 +215,16 @@ def test_check_run_accepts_a_passing_report_on_the_right_platform_only(tmp_path)
     assert run_check("selftest", str(report), "windows").returncode == 0
     wrong = run_check("selftest", str(report), "offscreen")
     assert wrong.returncode == 1 and "did not run on the offscreen platform plugin" in wrong.stderr
+
+
+def test_check_run_rejects_an_exe_that_runs_the_interpreted_kernel(tmp_path):
+    report = write_report(tmp_path / "selftest.txt", [
+        "PASS settings: bundled", "PASS qt: platform windows, a window was shown and closed"],
+        kernel="kernel: interpreted (numba is not installed); first run 0.2 s")
+    done = run_check("selftest", str(report), "windows")
+    assert done.returncode == 1
+    assert done.stderr.strip() == ("the EXE does not run the compiled backtest kernel: "
+                                   "kernel: interpreted (numba is not installed); first run 0.2 s")
 
 
 def test_check_run_rejects_a_failed_check(tmp_path):

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Build dist\AutoHedge.exe (Windows x64) from this repository on Debian 12 under Wine, then run it:
-# its selftest headless (Qt offscreen) and, under Xvfb, with Qt's real Windows platform plugin
-# (selftest, a picture of the main window, the window opened and closed on request).
+# its selftest headless (Qt offscreen; it must report the compiled kernel), a backtest (left in
+# DIR/out/backtest-exe for tests/test_windows_exe.py to compare with the source's) and, under Xvfb,
+# with Qt's real Windows platform plugin (selftest, a picture of the main window, the window opened
+# and closed on request).
 #
 #   tools/windows_exe_under_wine.sh [--work DIR] [--fresh]
 #
@@ -234,7 +236,22 @@ AUTOHEDGE_HOME=$(winpath "$OUT/home-offscreen") WINEQT_QPA_PLATFORM=offscreen \
     win "$EXE" selftest --report "$(winpath "$OUT/selftest-offscreen.txt")" \
     || { cat "$OUT/selftest-offscreen.txt" 2>/dev/null || true; fail "the EXE's selftest failed headless (report: $OUT/selftest-offscreen.txt)."; }
 SELFTEST_OFFSCREEN_S=$((SECONDS - t))
-"$HOST_PY" "$TOOLS/check_run.py" selftest "$OUT/selftest-offscreen.txt" offscreen || fail "the headless selftest report is not all PASS."
+"$HOST_PY" "$TOOLS/check_run.py" selftest "$OUT/selftest-offscreen.txt" offscreen || fail "the headless selftest report is not all PASS, or the kernel is not compiled."
+
+# ---------------------------------------------------------------------------------------------
+step "a backtest in the EXE (compiled kernel; tests/test_windows_exe.py compares it with the source's)"
+mkdir -p "$OUT/home-backtest"
+t=$SECONDS
+AUTOHEDGE_HOME=$(winpath "$OUT/home-backtest") \
+    win "$EXE" backtest --data "$(winpath "$SRC/data/sample")" --start 2023-03-01 --end 2023-03-31 \
+        --out "$(winpath "$OUT/backtest-exe")" > "$OUT/backtest-exe.log" \
+    || { tail -20 "$OUT/backtest-exe.log"; fail "'AutoHedge.exe backtest' failed; its output is in $OUT/backtest-exe.log."; }
+BACKTEST_S=$((SECONDS - t))
+for name in trades.csv equity.csv summary.json; do
+    [ -s "$OUT/backtest-exe/$name" ] || fail "the EXE's backtest wrote no $name."
+done
+ls "$OUT/home-backtest/numba-cache"/*/core.kernel/*.nbi >/dev/null 2>&1 \
+    || fail "the EXE's backtest left no compiled kernel cache in the user folder ($OUT/home-backtest/numba-cache)."
 
 # ---------------------------------------------------------------------------------------------
 step "under Xvfb with Qt's Windows platform plugin: selftest, window picture, window closed on request"
@@ -252,7 +269,7 @@ t=$SECONDS
 win "$EXE" selftest --report "$(winpath "$OUT/selftest-xvfb.txt")" \
     || { cat "$OUT/selftest-xvfb.txt" 2>/dev/null || true; fail "the EXE's selftest failed with the Windows platform plugin (report: $OUT/selftest-xvfb.txt)."; }
 SELFTEST_XVFB_S=$((SECONDS - t))
-"$HOST_PY" "$TOOLS/check_run.py" selftest "$OUT/selftest-xvfb.txt" windows || fail "the selftest report under Xvfb is not all PASS on Qt's windows plugin."
+"$HOST_PY" "$TOOLS/check_run.py" selftest "$OUT/selftest-xvfb.txt" windows || fail "the selftest report under Xvfb is not all PASS on Qt's windows plugin, or the kernel is not compiled."
 win "$EXE" gui --screenshot "$(winpath "$OUT/window.png")" || fail "'AutoHedge.exe gui --screenshot' failed."
 "$HOST_PY" "$TOOLS/check_run.py" picture "$OUT/window.png" || fail "the picture of the main window is missing or blank."
 t=$SECONDS
@@ -269,6 +286,7 @@ pip_install_s=$PIP_S
 pyinstaller_s=$BUILD_S
 selftest_offscreen_s=$SELFTEST_OFFSCREEN_S
 selftest_xvfb_s=$SELFTEST_XVFB_S
+backtest_exe_s=$BACKTEST_S
 gui_quit_after_5_s=$GUI_S
 total_s=$((SECONDS - T0))
 EOF

@@ -540,9 +540,9 @@ class OptimizeTab(QWidget):
             cells += [w.index + 1, day_text(w.train_start), day_text(w.train_end - 1), day_text(w.test_start),
                       day_text(w.test_end - 1)]
         cells += [value for _, value in row.assignment]
-        cells += [row.metrics.row()[name] for name in METRIC_COLUMNS]
+        cells += [getattr(row.metrics, name) for name in METRIC_COLUMNS]
         if row.oos is not None:
-            cells += [row.oos.row()[name] for name in METRIC_COLUMNS]
+            cells += [getattr(row.oos, name) for name in METRIC_COLUMNS]
         self.table.setSortingEnabled(False)
         index = self.table.rowCount()
         self.table.insertRow(index)
@@ -567,6 +567,11 @@ class OptimizeTab(QWidget):
 
     def _on_done(self, result: SearchResult) -> None:
         self.result = result
+        # The rows again, now with the search's dsr and pbo (known only once every row is).
+        self._reset_table(bool(result.windows))
+        self.rows = []
+        for row in result.rows:
+            self._on_row(row)
         best = ", ".join(f"{key}={value}" for key, value in result.best)
         if result.chained is not None:
             text = self.tr("Done. Walk-forward, chosen settings out-of-sample: net PnL {pnl} USDT, max DD {dd} %. "
@@ -576,7 +581,18 @@ class OptimizeTab(QWidget):
         else:
             text = self.tr("Done. Best {objective}: {best} (net PnL {pnl} USDT, in-sample).")
             self._say(text.format(objective=self.objective.currentData(), best=best,
-                                  pnl=f"{result.best_metrics.net_pnl:+,.2f}"))
+                                  pnl=f"{result.best_metrics.net_pnl:+,.2f}") + " " + self._luck(result))
+
+    def _luck(self, result: SearchResult) -> str:
+        """PBO and the best row's deflated Sharpe, and what they mean, in one translatable sentence."""
+        found = result.overfitting
+        if found is None or math.isnan(found.pbo):
+            return self.tr("Too few settings or days to estimate how likely the best row is luck.")
+        dsr = result.best_metrics.dsr
+        return self.tr("Probability that the best row is overfit (PBO): {pbo}; deflated Sharpe of the best row: "
+                       "{dsr}. PBO is about 0.5 when the search only picked luck and near 0 for a real edge; "
+                       "a deflated Sharpe near 1 means the result is unlikely to be the luck of trying this many "
+                       "settings.").format(pbo=f"{found.pbo:.2f}", dsr="-" if math.isnan(dsr) else f"{dsr:.2f}")
 
     def _on_finished(self) -> None:
         self.run_button.setEnabled(True)

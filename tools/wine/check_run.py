@@ -1,6 +1,6 @@
 """Checks of what AutoHedge.exe left behind in a Wine test run (tools/windows_exe_under_wine.sh).
 
-    python3 tools/wine/check_run.py selftest REPORT PLATFORM   every check PASS, Qt on PLATFORM
+    python3 tools/wine/check_run.py selftest REPORT PLATFORM   every check PASS, Qt on PLATFORM, compiled kernel
     python3 tools/wine/check_run.py picture PNG                the window picture is not blank
     python3 tools/wine/check_run.py geometry WINDOW_INI        the window saved its geometry
 
@@ -42,7 +42,10 @@ def check_selftest(report: Path, platform: str) -> str:
     qt = [line for line in results if line.startswith("PASS qt:")]
     if not qt or f"platform {platform}," not in qt[0]:
         raise CheckFailed(f"the Qt check did not run on the {platform} platform plugin: {qt or 'no qt line'}")
-    return f"{summary} (Qt platform {platform})"
+    kernel = next((line for line in lines if line.startswith("kernel:")), None)
+    if kernel is None or not kernel.startswith("kernel: compiled"):
+        raise CheckFailed(f"the EXE does not run the compiled backtest kernel: {kernel or 'no kernel line'}")
+    return f"{summary} (Qt platform {platform}, {kernel})"
 
 
 def png_pixels(path: Path) -> tuple[int, int, list[bytes]]:

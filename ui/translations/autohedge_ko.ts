@@ -1387,6 +1387,14 @@
         <translation>완료. 최고 {objective}: {best} (순손익 {pnl} USDT, 인샘플).</translation>
     </message>
     <message>
+        <source>Too few settings or days to estimate how likely the best row is luck.</source>
+        <translation>설정이나 일수가 너무 적어 최고 행이 운일 가능성을 추정할 수 없습니다.</translation>
+    </message>
+    <message>
+        <source>Probability that the best row is overfit (PBO): {pbo}; deflated Sharpe of the best row: {dsr}. PBO is about 0.5 when the search only picked luck and near 0 for a real edge; a deflated Sharpe near 1 means the result is unlikely to be the luck of trying this many settings.</source>
+        <translation>최고 행이 과최적화되었을 확률(PBO): {pbo}; 최고 행의 디플레이티드 샤프: {dsr}. 검색이 운만 골랐다면 PBO는 약 0.5, 실제 우위가 있으면 0에 가깝습니다. 디플레이티드 샤프가 1에 가까우면 이만큼 많은 설정을 시도한 운으로 나온 결과일 가능성이 낮습니다.</translation>
+    </message>
+    <message>
         <source>{objective} ({side}, mean over the windows), best over the other settings</source>
         <translation>{objective} ({side}, 구간 평균), 나머지 설정 중 최고값</translation>
     </message>
