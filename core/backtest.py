@@ -329,7 +329,8 @@ class _SymbolBacktest:
                 intents += strategy.on_daily_close(int(day_closes[day_index]), day_signals[day_index])
                 day_index += 1
             previous = bar_signals[i - 1] if i > 0 else Signal.NONE
-            intents += strategy.on_bar_close(BarClose(close_time, price, bar_signals[i], previous))
+            marked = capital + ledger.cash + ledger.net_qty * price  # [L1, L2] before this close's decisions
+            intents += strategy.on_bar_close(BarClose(close_time, price, bar_signals[i], previous), marked)
             if intents:
                 if fill_at_close:
                     self.execute(intents, price, close_time)
