@@ -342,15 +342,14 @@ def track_limits(limit_day: int, day_start_equity: float, peak_equity: float, br
     """[L1, L2] At a 5m close, with ``equity`` marked at this close before its decisions.
 
     The UTC day's starting equity is the mark at the day's first close (the 00:00 close when
-    no candle is missing); the peak is the highest mark. A day that follows a breach day starts
-    clean: its peak restarts at its starting equity (else a drawdown stop would fire again on
-    every later day). A day already breached is not tested again. Returns (limit_day,
+    no candle is missing); the peak is the highest mark ever (never restarted: a drawdown stop
+    of 10 % must not allow another 10 % every day, so while equity stays below the line each
+    new UTC day is breached again at its first close). A day already breached is not tested
+    again. Returns (limit_day,
     day_start_equity, peak_equity, breach_day, rule) where ``rule`` is the code of a breach
     decided at THIS close (L1 or L2), else NO_RULE; ``limit_day`` -1 = nothing marked yet."""
     today = utc_day(bar_close_time)
     if today != limit_day:
-        if limit_day >= 0 and breach_day == limit_day:
-            peak_equity = equity
         limit_day = today
         day_start_equity = equity
     if equity > peak_equity:

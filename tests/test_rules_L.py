@@ -136,21 +136,36 @@ def test_L1_without_an_equity_mark_nothing_is_tested(regime):
 # ----- [L2] drawdown ---------------------------------------------------------------------------------
 
 
-def test_L2_drawdown_from_the_peak_across_days_flattens_and_the_next_day_restarts_the_peak(regime):
-    driver, roles = _start(regime, _params(max_drawdown_pct=1.0, on_breach="flatten"))
+def _peak_then_fall(regime, on_breach):
+    """Day 0: the peak of 1010, main closed by R3. Day 1: a new main at 1000 (0.99 % below the
+    peak: no breach), then 999.8, 1.0099 % below 1010: L2."""
+    driver, roles = _start(regime, _params(max_drawdown_pct=1.0, on_breach=on_breach))
     assert driver.bar(2, favour(regime, E, 5.0), roles.fav, equity=1010.0) == []  # the peak: 1010
     assert brief(driver.bar(3, favour(regime, E, 5.0), roles.adv, equity=1010.0)) == [
         (roles.main, CLOSE, CALL_SIZE, "R3")]
-    # Next day: 1000 is 0.99 % below the peak of the day before: no breach, a new main.
     assert brief(driver.bar(NEXT_DAY, E, roles.fav, equity=1000.0)) == [(roles.main, OPEN, CALL_SIZE, "R2")]
-    # 999.8 is 1.0099 % below 1010: L2, flatten.
-    assert brief(driver.bar(NEXT_DAY + 1, favour(regime, E, -0.5), roles.fav, equity=999.8)) == [
-        (roles.main, CLOSE, CALL_SIZE, "L2")]
-    assert driver.state.breach_rule == "L2"
+    fall = driver.bar(NEXT_DAY + 1, favour(regime, E, -0.5), roles.fav, equity=999.8)
+    assert (driver.state.breach_day, driver.state.breach_rule) == (decide.utc_day(bar_time(NEXT_DAY)), "L2")
+    return driver, roles, fall
+
+
+def test_L2_drawdown_from_the_peak_flattens_and_stays_stopped_while_below_the_line(regime):
+    driver, roles, fall = _peak_then_fall(regime, "flatten")
+    assert brief(fall) == [(roles.main, CLOSE, CALL_SIZE, "L2")]
     assert driver.bar(NEXT_DAY + 2, E, roles.fav, equity=999.8) == []
-    # The day after the breach starts clean: the peak restarts at 999.8, so 999.8 is no drawdown.
-    assert brief(driver.bar(2 * NEXT_DAY, E, roles.fav, equity=999.8)) == [(roles.main, OPEN, CALL_SIZE, "R2")]
-    assert driver.bar(2 * NEXT_DAY + 1, E, roles.fav, equity=999.0) == []  # 0.08 % below 999.8
+    # The peak is never restarted: the next day is still 1.0099 % below 1010, breached again at its first close.
+    assert driver.bar(2 * NEXT_DAY, E, roles.fav, equity=999.8) == []
+    assert driver.state.breach_day == decide.utc_day(bar_time(2 * NEXT_DAY))
+
+
+def test_L2_with_stop_entries_keeps_the_main_and_resumes_the_day_after_equity_recovers(regime):
+    driver, roles, fall = _peak_then_fall(regime, "stop_entries")
+    assert fall == []  # the main is kept (still managed by its rules)
+    assert brief(driver.bar(NEXT_DAY + 2, favour(regime, E, 3.0), roles.adv, equity=1000.4)) == [
+        (roles.main, CLOSE, CALL_SIZE, "R3")]  # profit locked as usual
+    assert driver.bar(NEXT_DAY + 3, E, roles.fav, equity=1000.4) == []  # breached today: no new main
+    # Next day: 1000.4 is 0.95 % below 1010, above the line: a new main.
+    assert brief(driver.bar(2 * NEXT_DAY, E, roles.fav, equity=1000.4)) == [(roles.main, OPEN, CALL_SIZE, "R2")]
 
 
 # ----- [L3] notional ---------------------------------------------------------------------------------
