@@ -95,7 +95,7 @@ def test_kernel_equals_exact_on_bundled_weeks(sample_weeks, reference, entry, fi
     for on_breach in ("stop_entries", "flatten"):  # [L1-L3] ON, both breach actions
         capped = replace(params, protect=ProtectParams(max_daily_loss_usdt=1.0, max_daily_loss_pct=0.2,
                                                        max_drawdown_pct=0.5, max_symbol_notional=200.0,
-                                                       max_total_notional=80.0, on_breach=on_breach))
+                                                       max_total_notional=160.0, on_breach=on_breach))
         breached = assert_same_backtest(capped, SIZES, config, frames, given_daily)
         assert breached.fills != result.fills or not result.fills  # the limits acted where anything traded
         if on_breach == "flatten" and reference == "centerline":
@@ -344,7 +344,8 @@ def test_kernel_loop_compiled_equals_interpreted(path, params, fill_at_close, fe
             exit_params.take_profit_pct, exit_params.max_hold_bars, exit_params.trailing_pct,
             exit_params.trailing_activation_pct, params.protect.cooldown_bars, params.protect.max_entries_per_day,
             params.protect.max_daily_loss_usdt, params.protect.max_daily_loss_pct, params.protect.max_drawdown_pct,
-            params.protect.max_symbol_notional, params.protect.max_total_notional, params.protect.on_breach_code)
+            params.protect.max_symbol_notional, params.protect.max_total_notional, params.protect.on_breach_code,
+            500.0)
     compiled = kernel.simulate_compiled(*args)
     interpreted = kernel_jit.interpreted(kernel.simulate_compiled)(*args)
     for name, value in compiled._asdict().items():

@@ -244,3 +244,40 @@ def test_L1_in_both_engines_counts_the_fees_and_flattens_at_the_breach_close(eng
         (3 * FIVE_MINUTES_MS, Side.SHORT, Action.CLOSE, "L1"),
         (ONE_DAY_MS + FIVE_MINUTES_MS, Side.LONG, Action.OPEN, "R2"),
     ]
+
+
+@pytest.mark.parametrize("engine", ["exact", "kernel"])
+@pytest.mark.parametrize("limit, share, expected", [
+    ({"max_daily_loss_usdt": 0.58}, {"max_daily_loss_usdt": 0.29}, ["R2", "L1", "R2"]),
+    ({"max_daily_loss_pct": 0.06}, {"max_daily_loss_pct": 0.06}, ["R2", "L1", "R2"]),
+    ({"max_total_notional": 150.0}, {"max_total_notional": 75.0}, []),
+])
+def test_with_two_symbols_each_runs_on_an_even_share_of_the_account(engine, limit, share, expected):
+    """[L1-L3] A backtest runs symbols one by one: each gets half the capital for its equity marks,
+    half the USDT loss cap and half the total notional cap (percent caps unchanged). So each of two
+    copies of the bars trades as one symbol alone on 500 USDT with the halved caps: bar 1 loses
+    0.55 with fees, over 0.29 USDT and over 0.06 % of 500 (0.30), under 0.58 and 0.06 % of 1000;
+    a main of 1 at 100 (100 USDT) fits under 150, not under 75."""
+    frame = pd.DataFrame({"open_time": _OPEN_TIMES, "open": _CLOSES, "high": _CLOSES, "low": _CLOSES,
+                          "close": _CLOSES, "volume": np.ones(4)})
+    daily = pd.DataFrame({"open_time": [DAY - ONE_DAY_MS], "open": [100.0], "high": [100.0], "low": [100.0],
+                          "close": [100.0], "volume": [1.0]})
+    config = BacktestConfig(fill="close", fee_pct=0.05, initial_capital=1000.0)
+
+    def params(**values):
+        return replace(StrategyParams(), protect=ProtectParams(on_breach="flatten", **values))
+
+    def fills(result, symbol):
+        return [(fill.time, fill.side, fill.action, fill.price, fill.reason) for fill in result.fills
+                if fill.symbol == symbol]
+
+    with mock.patch.object(indicators, "signal_codes", _hand_signals):
+        pair = run_backtest({"AUSDT": frame, "BUSDT": frame}, params(**limit), {"AUSDT": 1.0, "BUSDT": 1.0},
+                            config, {"AUSDT": daily, "BUSDT": daily}, engine=engine)
+        alone = run_backtest({"AUSDT": frame}, params(**share), {"AUSDT": 1.0},
+                             replace(config, initial_capital=500.0), {"AUSDT": daily}, engine=engine)
+        whole = run_backtest({"AUSDT": frame}, params(**limit), {"AUSDT": 1.0}, config, {"AUSDT": daily},
+                             engine=engine)
+    assert [fill[-1] for fill in fills(alone, "AUSDT")] == expected
+    assert fills(pair, "AUSDT") == fills(pair, "BUSDT") == fills(alone, "AUSDT")
+    assert fills(whole, "AUSDT") != fills(alone, "AUSDT")  # the whole account's limit alone would differ
