@@ -26,7 +26,7 @@ import yaml
 
 from config.paths import why_not_writable
 from core.errors import UserError
-from core.params import ENTRY_MODES, REFERENCES, ExitParams, ProtectParams, SignalParams, StrategyParams
+from core.params import ENTRY_MODES, ON_BREACH_CHOICES, REFERENCES, ExitParams, ProtectParams, SignalParams, StrategyParams
 
 DEFAULT_SETTINGS_PATH = Path(__file__).resolve().parent / "settings.yaml"
 MODES = ("paper", "demo", "live")
@@ -207,6 +207,12 @@ SCHEMA: dict[str, Any] = {
     "strategy.exit.trailing_activation_pct": _number(0, 1000),
     "strategy.protect.cooldown_bars": _number(0, 100_000, integer=True),  # [L4] 0 = off
     "strategy.protect.max_entries_per_day": _number(0, 100_000, integer=True),  # [L5] 0 = off
+    "strategy.protect.max_daily_loss_usdt": _number(0, None),  # [L1] 0 = off
+    "strategy.protect.max_daily_loss_pct": _number(0, 100),  # [L1] 0 = off
+    "strategy.protect.max_drawdown_pct": _number(0, 100),  # [L2] 0 = off
+    "strategy.protect.max_symbol_notional": _number(0, None),  # [L3] 0 = off
+    "strategy.protect.max_total_notional": _number(0, None),  # [L3] 0 = off
+    "strategy.protect.on_breach": _choice(ON_BREACH_CHOICES),  # [L1, L2]
     "exchange.leverage": _number(1, 125, integer=True),
     "exchange.margin_type": _choice(MARGIN_TYPES),
     "exchange.recv_window_ms": _number(1, 60_000, integer=True),
@@ -474,6 +480,12 @@ def settings_to_dict(settings: AppSettings) -> dict[str, Any]:
             "protect": {
                 "cooldown_bars": settings.strategy.protect.cooldown_bars,
                 "max_entries_per_day": settings.strategy.protect.max_entries_per_day,
+                "max_daily_loss_usdt": settings.strategy.protect.max_daily_loss_usdt,
+                "max_daily_loss_pct": settings.strategy.protect.max_daily_loss_pct,
+                "max_drawdown_pct": settings.strategy.protect.max_drawdown_pct,
+                "max_symbol_notional": settings.strategy.protect.max_symbol_notional,
+                "max_total_notional": settings.strategy.protect.max_total_notional,
+                "on_breach": settings.strategy.protect.on_breach,
             },
         },
         "symbols": symbols,

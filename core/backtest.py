@@ -22,14 +22,15 @@ model as paper and live trading — and fills come back through
 Indicators are computed once over each whole series with
 :func:`core.indicators.signal_codes`; they are causal [I3], so index i equals
 what a live bot computes on its buffer at bar i. Symbols are independent
-strategies (no shared capital limit), so each symbol runs on its own and the
-combined equity curve is the per-symbol PnL aligned by time and summed.
+strategies, so each symbol runs on its own and the combined equity curve is the
+per-symbol PnL aligned by time and summed. The account-wide loss limits [L1-L3] are
+therefore split evenly between the symbols (:func:`account_share`).
 """
 from __future__ import annotations
 
 import math
 from decimal import Decimal
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Mapping
 
 import numpy as np
@@ -253,12 +254,30 @@ class _SymbolRun:
     open_positions: dict[str, float]
 
 
+def account_share(params: StrategyParams, capital: float, symbols: int) -> tuple[StrategyParams, float]:
+    """[L1-L3] in a backtest: symbols run one after the other, so an account-wide limit cannot see
+    the others' equity. Each symbol gets an even share of the account: equity marked on
+    ``capital / symbols`` (+ its own PnL), and 1/symbols of the USDT daily loss cap and of the
+    total notional cap; percent limits and the per-symbol notional cap apply as they are. The
+    shares never add up to more than the account's limit (with one symbol they are exactly the
+    account's); a symbol can stop where the whole account would not have yet. Returns
+    (the params each symbol runs with, the capital its limits mark equity on)."""
+    if symbols <= 1:
+        return params, capital
+    protect = params.protect
+    share = replace(protect, max_daily_loss_usdt=protect.max_daily_loss_usdt / symbols,
+                    max_total_notional=protect.max_total_notional / symbols)
+    return replace(params, protect=share), capital / symbols
+
+
 class _SymbolBacktest:
     """One symbol's strategy, broker and executor, stepped bar by bar."""
 
-    def __init__(self, symbol: str, params: StrategyParams, call_size: float, config: BacktestConfig):
+    def __init__(self, symbol: str, params: StrategyParams, call_size: float, config: BacktestConfig,
+                 limit_capital: float | None = None):
         self.symbol = symbol
         self.config = config
+        self.limit_capital = config.initial_capital if limit_capital is None else limit_capital  # [L1, L2]
         self.strategy = HedgeStrategy(symbol, params, call_size)
         self.broker = SimulatedBroker(fee_pct=config.fee_pct, slippage_bps=config.slippage_bps)
         self.executor = OrderExecutor(self.broker, sleep=lambda seconds: None)
@@ -329,7 +348,8 @@ class _SymbolBacktest:
                 intents += strategy.on_daily_close(int(day_closes[day_index]), day_signals[day_index])
                 day_index += 1
             previous = bar_signals[i - 1] if i > 0 else Signal.NONE
-            intents += strategy.on_bar_close(BarClose(close_time, price, bar_signals[i], previous))
+            marked = self.limit_capital + ledger.cash + ledger.net_qty * price  # [L1, L2] before the decisions
+            intents += strategy.on_bar_close(BarClose(close_time, price, bar_signals[i], previous), marked)
             if intents:
                 if fill_at_close:
                     self.execute(intents, price, close_time)
@@ -396,7 +416,8 @@ def kernel_unsupported(call_sizes: Mapping[str, float]) -> str | None:
 
 
 def _run_symbol_kernel(symbol: str, params: StrategyParams, call_size: float, config: BacktestConfig,
-                       frame_5m: pd.DataFrame, frame_1d: pd.DataFrame | None, records: bool = True) -> _SymbolRun:
+                       frame_5m: pd.DataFrame, frame_1d: pd.DataFrame | None, records: bool = True,
+                       limit_capital: float | None = None) -> _SymbolRun:
     """One symbol through :func:`core.kernel.run_symbol`: the same inputs and results as
     :meth:`_SymbolBacktest.run`, fills and equity identical (fill records only if ``records``)."""
     from core import kernel  # imported here: compiling it is only worth it for a backtest
@@ -416,7 +437,7 @@ def _run_symbol_kernel(symbol: str, params: StrategyParams, call_size: float, co
         all_open_times[:stop], _column(frame_5m, "open", np.float64)[:stop], closes, codes, day_closes, day_codes,
         np.asarray(funding_times, dtype=np.int64), np.asarray(funding_rates, dtype=np.float64),
         first, stop, config.fill == "close", call_size, config.fee_pct, config.slippage_bps,
-        config.initial_capital, params,
+        config.initial_capital, params, limit_capital,
     )
     fills = _kernel_fills(symbol, run) if records else []
     ledger = _Ledger(
@@ -580,13 +601,16 @@ def run_backtest(
             engine = "exact"
             (log or (lambda message: None))(f"backtest: using the exact engine: {why}")
     runs: dict[str, _SymbolRun] = {}
+    symbol_params, limit_capital = account_share(params, config.initial_capital, len(candles_5m))
     for symbol, frame in candles_5m.items():
         daily = (candles_1d or {}).get(symbol)
         if engine == "kernel":
-            runs[symbol] = _run_symbol_kernel(symbol, params, call_sizes[symbol], config, frame, daily, records)
+            runs[symbol] = _run_symbol_kernel(symbol, symbol_params, call_sizes[symbol], config, frame, daily,
+                                              records, limit_capital)
             tick(runs[symbol].curve.times.size)
         else:
-            runs[symbol] = _SymbolBacktest(symbol, params, call_sizes[symbol], config).run(frame, daily, tick)
+            runs[symbol] = _SymbolBacktest(symbol, symbol_params, call_sizes[symbol], config,
+                                           limit_capital).run(frame, daily, tick)
 
     capital = config.initial_capital
     summaries = {

@@ -213,7 +213,7 @@ def order_within_call_size(action: int, side_qty: float, in_flight_open_qty: flo
 # Pure functions; 0 (or a negative value) in a limit means "off", so the defaults change nothing.
 
 DAY_MS = 86_400_000
-ON_BREACH_STOP_ENTRIES, ON_BREACH_FLATTEN = 0, 1  # what a breach of L1-L3 does (setting)
+ON_BREACH_STOP_ENTRIES, ON_BREACH_FLATTEN = 0, 1  # what a breach of L1 or L2 does (setting; L3 only refuses the open)
 
 
 @jitable
@@ -315,6 +315,83 @@ def track_protections(orders: Orders, close_time: int, last_main_close_time: int
     if orders.count >= 2:
         last_close, day, count = _track_one(orders.action1, orders.reason1, close_time, last_close, day, count)
     return last_close, day, count
+
+
+# ----- [L1-L3] in the engines: one source for the exact engine, the kernel and live ---------------
+# The equity these read is marked at each 5m close before that close's decisions (fees and funding
+# included). In a backtest each symbol is its own account (see docs/RULES.md [L]).
+
+ON_BREACH_CHOICES = ("stop_entries", "flatten")  # setting text, index = ON_BREACH_* code
+
+
+@jitable
+def limit_breach_rule(day_start_equity: float, peak_equity: float, equity: float, max_daily_loss_usdt: float,
+                      max_daily_loss_pct: float, max_drawdown_pct: float) -> int:
+    """[L1, L2] The code of the limit ``equity`` breaches (L1 tested first), or NO_RULE."""
+    if daily_loss_breached(day_start_equity, equity, max_daily_loss_usdt, max_daily_loss_pct):
+        return L1
+    if drawdown_breached(peak_equity, equity, max_drawdown_pct):
+        return L2
+    return NO_RULE
+
+
+@jitable
+def track_limits(limit_day: int, day_start_equity: float, peak_equity: float, breach_day: int, equity: float,
+                 bar_close_time: int, max_daily_loss_usdt: float, max_daily_loss_pct: float,
+                 max_drawdown_pct: float) -> tuple:
+    """[L1, L2] At a 5m close, with ``equity`` marked at this close before its decisions.
+
+    The UTC day's starting equity is the mark at the day's first close (the 00:00 close when
+    no candle is missing); the peak is the highest mark ever (never restarted: a drawdown stop
+    of 10 % must not allow another 10 % every day, so while equity stays below the line each
+    new UTC day is breached again at its first close). A day already breached is not tested
+    again. Returns (limit_day,
+    day_start_equity, peak_equity, breach_day, rule) where ``rule`` is the code of a breach
+    decided at THIS close (L1 or L2), else NO_RULE; ``limit_day`` -1 = nothing marked yet."""
+    today = utc_day(bar_close_time)
+    if today != limit_day:
+        limit_day = today
+        day_start_equity = equity
+    if equity > peak_equity:
+        peak_equity = equity
+    rule = NO_RULE
+    if breach_day != today:
+        rule = limit_breach_rule(day_start_equity, peak_equity, equity, max_daily_loss_usdt, max_daily_loss_pct,
+                                 max_drawdown_pct)
+        if rule != NO_RULE:
+            breach_day = today
+    return limit_day, day_start_equity, peak_equity, breach_day, rule
+
+
+@jitable
+def symbol_notional(qty: tuple, price: float) -> float:
+    """[L3] A symbol's open notional at ``price``: both sides counted (long + short), as margin is."""
+    return (qty[LONG] + qty[SHORT]) * price
+
+
+@jitable
+def limits_entry_gate(entries_allowed: bool, breach_day: int, bar_close_time: int, qty: tuple, price: float,
+                      call_size: float, other_notional: float, max_symbol_notional: float,
+                      max_total_notional: float) -> bool:
+    """Whether [R2] may open a main: the [L4, L5] gate (``entries_allowed``), no breach of
+    [L1, L2] on this UTC day, and [L3] the main's notional (CALL_SIZE x this close) fits under
+    the symbol's cap and, with ``other_notional`` (the other symbols'), the account's cap."""
+    if not entries_allowed or breach_blocks(breach_day, bar_close_time, False):
+        return False
+    held = symbol_notional(qty, price)
+    return notional_allowed(held, held + other_notional, call_size * price, max_symbol_notional,
+                            max_total_notional)
+
+
+@jitable
+def decide_flatten(qty: tuple, opening: tuple, closing: tuple, reason: int) -> Orders:
+    """[L1, L2] on_breach = flatten: close every held side (not one already being closed)."""
+    orders = no_orders()
+    if side_status(qty[LONG], opening[LONG], closing[LONG]) == HELD:
+        orders = add_order(orders, LONG, CLOSE, reason, qty[LONG])
+    if side_status(qty[SHORT], opening[SHORT], closing[SHORT]) == HELD:
+        orders = add_order(orders, SHORT, CLOSE, reason, qty[SHORT])
+    return orders
 
 
 # ----- decisions ------------------------------------------------------------------------------------
@@ -427,3 +504,19 @@ def decide_bar(regime: int, signal: int, prev_signal: int, price: float, close_t
         # [R5] no signal and the main is losing: hedge it.
         orders = add_order(orders, hedge, OPEN, R5, hedge_qty(main_qty, call_size))  # [R6]
     return BarDecision(orders, best_long, best_short)
+
+
+@jitable
+def decide_guarded_bar(breach_rule_now: int, on_breach: int, regime: int, signal: int, prev_signal: int,
+                       price: float, close_time: int, call_size: float, opens_allowed: bool, entries_allowed: bool,
+                       qty: tuple, entry_price: tuple, entry_time: tuple, best: tuple, opening: tuple,
+                       closing: tuple, cross_entry: bool, take_profit_pct: float, max_hold_bars: int,
+                       trailing_pct: float, trailing_activation_pct: float) -> BarDecision:
+    """[L1, L2] A breach decided at this close (``breach_rule_now``) with on_breach = flatten closes
+    every held side under the breach's rule id and decides nothing else on this bar; otherwise
+    the bar rules :func:`decide_bar` (``entries_allowed`` from :func:`limits_entry_gate`)."""
+    if breach_rule_now != NO_RULE and on_breach == ON_BREACH_FLATTEN:
+        return BarDecision(decide_flatten(qty, opening, closing, breach_rule_now), best[LONG], best[SHORT])
+    return decide_bar(regime, signal, prev_signal, price, close_time, call_size, opens_allowed, entries_allowed,
+                      qty, entry_price, entry_time, best, opening, closing, cross_entry, take_profit_pct,
+                      max_hold_bars, trailing_pct, trailing_activation_pct)

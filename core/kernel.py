@@ -149,9 +149,14 @@ def _queue(orders, seq: int, decision_time: int, batch_count: int, batch_side: n
 def simulate(open_times, opens, closes, bar_codes, day_closes, day_codes, funding_times, funding_rates,
              first: int, stop: int, fill_at_close: bool, call_size: float, fee_pct: float, slippage_bps: float,
              capital: float, cross_entry: bool, take_profit_pct: float, max_hold_bars: int, trailing_pct: float,
-             trailing_activation_pct: float, cooldown_bars: int, max_entries_per_day: int) -> KernelRun:
+             trailing_activation_pct: float, cooldown_bars: int, max_entries_per_day: int,
+             max_daily_loss_usdt: float, max_daily_loss_pct: float, max_drawdown_pct: float,
+             max_symbol_notional: float, max_total_notional: float, on_breach: int,
+             limit_capital: float) -> KernelRun:
     """Bars ``first..stop-1`` of one symbol. Signals are core.indicators codes (+1/-1/0) per
-    5m bar and per daily candle; ``day_closes`` are the daily candles' close times (ms)."""
+    5m bar and per daily candle; ``day_closes`` are the daily candles' close times (ms).
+    [L1-L3] read this symbol's own notional and its equity on ``limit_capital`` (its share of the
+    account: see core.backtest.account_share)."""
     count = stop - first
     equity = np.empty(count, dtype=np.float64)
     capacity = 2 * len(day_codes) + 4 * count + MAX_ORDERS_PER_BAR
@@ -194,6 +199,10 @@ def simulate(open_times, opens, closes, bar_codes, day_closes, day_codes, fundin
     last_main_close = 0  # [L4, L5] as SymbolState's fields
     entries_day = 0
     entries_today = 0
+    limit_day = -1  # [L1, L2] as HedgeStrategy's limit_day, day_start_equity, peak_equity
+    day_start_equity = 0.0
+    peak_equity = 0.0
+    breach_day = -1  # as SymbolState.breach_day
     n_days = len(day_closes)
     n_funding = len(funding_times)
     for i in range(first, stop):
@@ -227,9 +236,17 @@ def simulate(open_times, opens, closes, bar_codes, day_closes, day_codes, fundin
         if close_time > last_bar_close:
             last_bar_close = close_time
             previous = bar_codes[i - 1] if i > 0 else NONE
-            entries_allowed = decide.entry_gate(last_main_close, entries_day, entries_today, close_time,
-                                                cooldown_bars, max_entries_per_day)
-            bar = decide.decide_bar(
+            marked = limit_capital + money[0] + (led_qty[LONG] - led_qty[SHORT]) * price  # as core.backtest
+            limit_day, day_start_equity, peak_equity, breach_day, breach_now = decide.track_limits(
+                limit_day, day_start_equity, peak_equity, breach_day, marked, close_time, max_daily_loss_usdt,
+                max_daily_loss_pct, max_drawdown_pct)
+            entries_allowed = decide.limits_entry_gate(
+                decide.entry_gate(last_main_close, entries_day, entries_today, close_time, cooldown_bars,
+                                  max_entries_per_day),
+                breach_day, close_time, (pos_qty[LONG], pos_qty[SHORT]), price, call_size, 0.0,
+                max_symbol_notional, max_total_notional)
+            bar = decide.decide_guarded_bar(
+                breach_now, on_breach,
                 regime, bar_codes[i], previous, price, close_time, call_size, True, entries_allowed,
                 (pos_qty[LONG], pos_qty[SHORT]), (pos_entry[LONG], pos_entry[SHORT]),
                 (pos_time[LONG], pos_time[SHORT]), (pos_best[LONG], pos_best[SHORT]),
@@ -267,8 +284,9 @@ simulate_compiled = kernel_jit.compiled(simulate, depends_on=(decide, sim_broker
 def run_symbol(open_times: np.ndarray, opens: np.ndarray, closes: np.ndarray, bar_codes: np.ndarray,
                day_closes: np.ndarray, day_codes: np.ndarray, funding_times: np.ndarray, funding_rates: np.ndarray,
                first: int, stop: int, fill_at_close: bool, call_size: float, fee_pct: float, slippage_bps: float,
-               capital: float, params) -> KernelRun:
-    """:func:`simulate` compiled (or interpreted without numba) for ``params`` (a StrategyParams)."""
+               capital: float, params, limit_capital: float | None = None) -> KernelRun:
+    """:func:`simulate` compiled (or interpreted without numba) for ``params`` (a StrategyParams).
+    ``limit_capital``: the capital [L1, L2] mark equity on (None = ``capital``)."""
     loop = kernel_jit.loop_input
     exit_params = params.exit
     return simulate_compiled(
@@ -281,6 +299,10 @@ def run_symbol(open_times: np.ndarray, opens: np.ndarray, closes: np.ndarray, ba
         float(capital), params.signal.entry == "cross", float(exit_params.take_profit_pct),
         int(exit_params.max_hold_bars), float(exit_params.trailing_pct), float(exit_params.trailing_activation_pct),
         int(params.protect.cooldown_bars), int(params.protect.max_entries_per_day),
+        float(params.protect.max_daily_loss_usdt), float(params.protect.max_daily_loss_pct),
+        float(params.protect.max_drawdown_pct), float(params.protect.max_symbol_notional),
+        float(params.protect.max_total_notional), int(params.protect.on_breach_code),
+        float(capital if limit_capital is None else limit_capital),
     )
 
 

@@ -50,12 +50,30 @@ class ExitParams:
     trailing_activation_pct: float = 0.5
 
 
+ON_BREACH_CHOICES = ("stop_entries", "flatten")  # as core.decide.ON_BREACH_CHOICES
+
+
 @dataclass(frozen=True)
 class ProtectParams:
-    """[L4, L5] Protections against fee drag; 0 = off (the default changes nothing)."""
+    """[L1-L5] Loss limits and protections against fee drag; 0 = off (the defaults change nothing).
+
+    ``on_breach``: what a breach of [L1] or [L2] does for the rest of the UTC day:
+    ``stop_entries`` (no new main; positions held are still managed, hedges allowed) or
+    ``flatten`` (close everything at that close, then no new main)."""
 
     cooldown_bars: int = 0
     max_entries_per_day: int = 0
+    max_daily_loss_usdt: float = 0.0  # [L1]
+    max_daily_loss_pct: float = 0.0  # [L1] percent of the UTC day's starting equity
+    max_drawdown_pct: float = 0.0  # [L2] percent below the peak equity
+    max_symbol_notional: float = 0.0  # [L3] USDT, both sides of one symbol
+    max_total_notional: float = 0.0  # [L3] USDT, all symbols (in a backtest: the symbol's, see RULES.md)
+    on_breach: str = "stop_entries"
+
+    @property
+    def on_breach_code(self) -> int:
+        """core.decide.ON_BREACH_STOP_ENTRIES / ON_BREACH_FLATTEN."""
+        return ON_BREACH_CHOICES.index(self.on_breach)
 
 
 @dataclass(frozen=True)

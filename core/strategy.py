@@ -101,6 +101,12 @@ class HedgeStrategy:
         self.call_size = float(call_size)
         self.state = state if state is not None else SymbolState(symbol=symbol)
         self.opens_allowed = True  # False while the user has paused the symbol
+        # [L1, L2] equity tracking (core.decide.track_limits), fed by the driver's equity marks;
+        # not saved: the breach itself is (state.breach_day / breach_rule).
+        self.limit_day = -1
+        self.day_start_equity = 0.0
+        self.peak_equity = 0.0
+        self.other_notional = 0.0  # [L3] the other symbols' open notional (0 in a backtest: see RULES.md)
 
     # ----- events ---------------------------------------------------------------------------
 
@@ -116,9 +122,13 @@ class HedgeStrategy:
         self.state.regime = _CODE_REGIMES[decision.regime]
         return self._intents(decision.orders, close_time)
 
-    def on_bar_close(self, bar: BarClose) -> list[OrderIntent]:
-        """[X3, R1-R5, S4] The per-bar rules, in SPEC order, for the current regime.
-        The rules themselves are :func:`core.decide.decide_bar`."""
+    def on_bar_close(self, bar: BarClose, equity: float | None = None) -> list[OrderIntent]:
+        """[X3, R1-R5, S4, L1-L5] The per-bar rules, in SPEC order, for the current regime.
+        The rules themselves are :func:`core.decide.decide_guarded_bar`.
+
+        ``equity``: the account's equity marked at this close before its decisions (fees and
+        funding included), for [L1] and [L2]; None = not known (they are not tested then,
+        though a breach already saved for today still blocks new mains)."""
         if bar.close_time <= self.state.last_bar_close:
             return []
         self.state.last_bar_close = bar.close_time
@@ -128,9 +138,21 @@ class HedgeStrategy:
         exit_params = self.params.exit
         protect = self.params.protect
         state = self.state
-        entries_allowed = decide.entry_gate(state.last_main_close_time, state.entries_day, state.entries_today,
-                                            bar.close_time, protect.cooldown_bars, protect.max_entries_per_day)
-        decision = decide.decide_bar(
+        breach_now = decide.NO_RULE
+        if equity is not None:
+            self.limit_day, self.day_start_equity, self.peak_equity, state.breach_day, breach_now = \
+                decide.track_limits(self.limit_day, self.day_start_equity, self.peak_equity, state.breach_day,
+                                    equity, bar.close_time, protect.max_daily_loss_usdt, protect.max_daily_loss_pct,
+                                    protect.max_drawdown_pct)
+            if breach_now != decide.NO_RULE:
+                state.breach_rule = decide.REASONS[breach_now]
+        entries_allowed = decide.limits_entry_gate(
+            decide.entry_gate(state.last_main_close_time, state.entries_day, state.entries_today, bar.close_time,
+                              protect.cooldown_bars, protect.max_entries_per_day),
+            state.breach_day, bar.close_time, qty, bar.close, self.call_size, self.other_notional,
+            protect.max_symbol_notional, protect.max_total_notional)
+        decision = decide.decide_guarded_bar(
+            breach_now, protect.on_breach_code,
             _REGIME_CODES[self.state.regime], _SIGNAL_CODES[bar.signal], _SIGNAL_CODES[bar.prev_signal],
             bar.close, bar.close_time, self.call_size, self.opens_allowed, entries_allowed,
             qty, (long.entry_price, short.entry_price), (long.entry_time, short.entry_time),

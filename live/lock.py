@@ -263,7 +263,7 @@ class LockedService:
 
 
 def locking_builder(builder: Callable[..., Any], state_dir_for: Callable[[Any, str], Path]) -> Callable[..., Any]:
-    """``builder`` (runner.factory.build_service's signature) that first takes the service's locks
+    """``builder`` (live.assemble.build_service's signature) that first takes the service's locks
     and holds them until the service's ``run()`` returns; a refused lock raises
     :class:`AlreadyRunning` (a :class:`UserError`: the window shows its sentence). ``state_dir_for``:
     the mode's default state folder when the caller gives none."""

@@ -14,6 +14,17 @@ _REASONS: dict[tuple[str, Action | None], str] = {
     ("X2", None): "maximum holding time reached",
     ("X3", None): "trailing stop: the price gave back the trailing distance from its best close",
     ("G3", None): "the daily regime changed: positions on the new hedge side closed",
+    ("C1", None): "the bot's own late order made this side larger than CALL_SIZE: the excess closed",
+    ("C2", None): "the main of this hedge is gone (liquidated, ADL or closed by hand): the orphan hedge closed",
+    ("L1", Action.CLOSE): "the daily loss limit was reached (fees included): everything closed, "
+                          "no new main until the next UTC day",
+    ("L1", None): "the daily loss limit was reached (fees included): no new main until the next UTC day",
+    ("L2", Action.CLOSE): "the drawdown limit from the peak equity was reached: everything closed, "
+                          "no new main until the next UTC day",
+    ("L2", None): "the drawdown limit from the peak equity was reached: no new main until the next UTC day",
+    ("L3", None): "a new main would take the open notional above its cap: no main opened",
+    ("L4", None): "cool-down after a main close: no new main yet",
+    ("L5", None): "the maximum number of entries for this UTC day is reached: no new main today",
     ("manual", None): "closed by the user (flatten)",
     ("stop", None): "closed on stop",
     ("reconcile", None): "position corrected to the exchange's",

@@ -94,10 +94,11 @@ class Driver:
         return intents
 
     def bar(self, k: int, close: float, signal: Signal, fill: bool = True,
-            prev_signal: Signal | None = None) -> list[OrderIntent]:
-        """Close 5m bar ``k`` with ``close`` and ``signal``; fill every intent at ``close``."""
+            prev_signal: Signal | None = None, equity: float | None = None) -> list[OrderIntent]:
+        """Close 5m bar ``k`` with ``close`` and ``signal``; fill every intent at ``close``.
+        ``equity``: the account's equity marked at this close, for [L1, L2] (None = not known)."""
         prev = self.prev_signal if prev_signal is None else prev_signal
-        intents = self.strategy.on_bar_close(BarClose(bar_time(k), close, signal, prev))
+        intents = self.strategy.on_bar_close(BarClose(bar_time(k), close, signal, prev), equity)
         self.prev_signal = signal
         if fill:
             self._execute(intents, close, bar_time(k))

@@ -92,6 +92,14 @@ def test_kernel_equals_exact_on_bundled_weeks(sample_weeks, reference, entry, fi
     result = assert_same_backtest(params, SIZES, config, frames, given_daily)
     protected = replace(params, protect=ProtectParams(cooldown_bars=6, max_entries_per_day=20))  # [L4, L5] ON
     limited = assert_same_backtest(protected, SIZES, config, frames, given_daily)
+    for on_breach in ("stop_entries", "flatten"):  # [L1-L3] ON, both breach actions
+        capped = replace(params, protect=ProtectParams(max_daily_loss_usdt=1.0, max_daily_loss_pct=0.2,
+                                                       max_drawdown_pct=0.5, max_symbol_notional=200.0,
+                                                       max_total_notional=160.0, on_breach=on_breach))
+        breached = assert_same_backtest(capped, SIZES, config, frames, given_daily)
+        assert breached.fills != result.fills or not result.fills  # the limits acted where anything traded
+        if on_breach == "flatten" and reference == "centerline":
+            assert {"L1", "L2"} & {fill.reason for fill in breached.fills}
     if reference == "centerline":
         assert len(limited.fills) < len(result.fills)  # the protections acted on these weeks  # the comparison covers real trading, not an idle run
         reasons = {fill.reason for fill in result.fills}
@@ -190,6 +198,17 @@ def price_paths(draw) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     return frame, daily
 
 
+# [L1-L3] drawn ON most of the time, at levels the generated paths reach (capital 1000, sizes 0.001 to
+# 99999 at prices near 100), with both breach actions.
+_LIMITS = dict(
+    max_daily_loss_usdt=st.sampled_from([0.0, 0.0, 0.05, 0.5, 5.0, 50.0]),
+    max_daily_loss_pct=st.sampled_from([0.0, 0.0, 0.005, 0.05, 0.5, 5.0]),
+    max_drawdown_pct=st.sampled_from([0.0, 0.0, 0.01, 0.1, 1.0, 10.0]),
+    max_symbol_notional=st.sampled_from([0.0, 0.0, 50.0, 150.0, 1500.0, 250_000.0]),
+    max_total_notional=st.sampled_from([0.0, 0.0, 150.0, 2500.0]),
+    on_breach=st.sampled_from(["stop_entries", "flatten"]),
+)
+
 any_params = st.builds(
     StrategyParams,
     signal=st.builds(SignalParams, rsi_length=st.integers(1, 4), reference=st.sampled_from(["centerline", "macd"]),
@@ -199,7 +218,7 @@ any_params = st.builds(
                    max_hold_bars=st.integers(1, 60), trailing_pct=st.sampled_from([0.1, 0.2, 0.5, 1.0]),
                    trailing_activation_pct=st.sampled_from([0.0, 0.2, 0.5, 1.5])),
     protect=st.builds(ProtectParams, cooldown_bars=st.sampled_from([0, 0, 1, 3, 12]),
-                      max_entries_per_day=st.sampled_from([0, 0, 1, 2, 5])),
+                      max_entries_per_day=st.sampled_from([0, 0, 1, 2, 5]), **_LIMITS),
 )
 # RSI(1) against 50 reads "none" on every unchanged close (RSI(2) on equal gains and losses), and a far take-profit leaves room for
 # the rules that need 'none' or a give-back: hedging a losing main [R5], releasing it [R4], trailing [X3].
@@ -209,7 +228,7 @@ none_prone_params = st.builds(
     exit=st.builds(ExitParams, take_profit_pct=st.just(5.0), max_hold_bars=st.just(60),
                    trailing_pct=st.sampled_from([0.2, 0.5]), trailing_activation_pct=st.sampled_from([0.2, 0.5])),
     protect=st.builds(ProtectParams, cooldown_bars=st.sampled_from([0, 2, 6]),
-                      max_entries_per_day=st.sampled_from([0, 1, 3])),
+                      max_entries_per_day=st.sampled_from([0, 1, 3]), **_LIMITS),
 )
 strategy_params = st.one_of(any_params, none_prone_params)
 
@@ -323,7 +342,10 @@ def test_kernel_loop_compiled_equals_interpreted(path, params, fill_at_close, fe
             np.array([int(frame["open_time"].iloc[len(frame) // 2])], dtype=np.int64), np.array([0.0003]),
             0, len(frame), fill_at_close, 10.0, fee_pct, slippage_bps, 1000.0, params.signal.entry == "cross",
             exit_params.take_profit_pct, exit_params.max_hold_bars, exit_params.trailing_pct,
-            exit_params.trailing_activation_pct, params.protect.cooldown_bars, params.protect.max_entries_per_day)
+            exit_params.trailing_activation_pct, params.protect.cooldown_bars, params.protect.max_entries_per_day,
+            params.protect.max_daily_loss_usdt, params.protect.max_daily_loss_pct, params.protect.max_drawdown_pct,
+            params.protect.max_symbol_notional, params.protect.max_total_notional, params.protect.on_breach_code,
+            500.0)
     compiled = kernel.simulate_compiled(*args)
     interpreted = kernel_jit.interpreted(kernel.simulate_compiled)(*args)
     for name, value in compiled._asdict().items():

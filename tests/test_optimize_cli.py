@@ -266,3 +266,17 @@ def test_both_engines_give_the_same_results_csv(tmp_path, capsys, monkeypatch):
     assert optimize(tmp_path / "exact", *PARAMS, "--engine", "exact") == 0
     assert set(engines) == {"exact"}
     assert (tmp_path / "kernel" / "results.csv").read_text() == (tmp_path / "exact" / "results.csv").read_text()
+
+
+def test_loss_limits_are_searchable_and_change_the_result(tmp_path, capsys):
+    """[L1] --param over a daily loss cap and [L1, L2] the breach action: 0 = off (the action never
+    applies), a cap changes the figures, and flatten differs from stop_entries."""
+    cap, action = "strategy.protect.max_daily_loss_usdt", "strategy.protect.on_breach"
+    assert optimize(tmp_path / "out", "--param", f"{cap}=0,0.5", "--param", f"{action}=stop_entries,flatten") == 0
+    _, rows = read_rows(tmp_path / "out" / "results.csv")
+    by = {(float(row[cap]), row[action]): row for row in rows}
+    figures = ("net_pnl", "trades", "fees")
+    off = [tuple(by[(0.0, choice)][name] for name in figures) for choice in ("stop_entries", "flatten")]
+    assert off[0] == off[1]
+    assert by[(0.5, "stop_entries")]["trades"] != by[(0.0, "stop_entries")]["trades"]
+    assert by[(0.5, "flatten")]["net_pnl"] != by[(0.5, "stop_entries")]["net_pnl"]

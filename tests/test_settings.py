@@ -68,6 +68,7 @@ CHOICES = {
     "backtest.fill": ("next_open", "close"),
     "paper.source": ("replay", "live"),
     "ui.language": ("auto", "en", "ko"),
+    "strategy.protect.on_breach": ("stop_entries", "flatten"),
 }
 # key -> (a value out of range, the bound the message must state)
 RANGES = {
@@ -82,6 +83,11 @@ RANGES = {
     "strategy.exit.trailing_activation_pct": (-1, "0"),
     "strategy.protect.cooldown_bars": (-1, "0"),
     "strategy.protect.max_entries_per_day": (-1, "0"),
+    "strategy.protect.max_daily_loss_usdt": (-1, "0"),
+    "strategy.protect.max_daily_loss_pct": (101, "100"),
+    "strategy.protect.max_drawdown_pct": (101, "100"),
+    "strategy.protect.max_symbol_notional": (-1, "0"),
+    "strategy.protect.max_total_notional": (-1, "0"),
     "exchange.leverage": (126, "125"),
     "exchange.recv_window_ms": (0, "1"),
     "exchange.guard_distance_pct": (0, "0"),
@@ -433,3 +439,20 @@ def test_protections_default_off_and_round_trip():
                              "strategy": {"protect": {"cooldown_bars": 6, "max_entries_per_day": 20}}})
     assert parse_settings(settings_to_dict(chosen)).strategy.protect == chosen.strategy.protect
     assert chosen.strategy.protect.cooldown_bars == 6
+
+
+def test_loss_limits_default_off_and_round_trip():
+    """[L1-L3] 0 = off and stop_entries by default (today's results unchanged); set values survive a save."""
+    from config.settings import settings_to_dict
+    from core.params import ProtectParams
+
+    symbols = {"DOGEUSDT": {"call_size": 100}}
+    assert parse_settings({"symbols": symbols}).strategy.protect == ProtectParams()
+    chosen = parse_settings({"symbols": symbols, "strategy": {"protect": {
+        "max_daily_loss_usdt": 25, "max_daily_loss_pct": 2.5, "max_drawdown_pct": 10, "max_symbol_notional": 500,
+        "max_total_notional": 1500, "on_breach": "flatten"}}})
+    protect = chosen.strategy.protect
+    assert (protect.max_daily_loss_usdt, protect.max_daily_loss_pct, protect.max_drawdown_pct,
+            protect.max_symbol_notional, protect.max_total_notional, protect.on_breach) == (
+        25.0, 2.5, 10.0, 500.0, 1500.0, "flatten")
+    assert parse_settings(settings_to_dict(chosen)).strategy.protect == protect

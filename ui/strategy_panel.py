@@ -1,4 +1,4 @@
-"""Strategy settings: symbols and sizes, signal [S1-S4], leverage and exits [X1-X3].
+"""Strategy settings: symbols and sizes, signal [S1-S4], leverage, exits [X1-X3] and limits [L1-L5].
 
 Every number is a :class:`ValidatedField` checked by the settings schema, so
 the window accepts exactly what settings.yaml accepts. ``to_settings`` builds a
@@ -13,7 +13,7 @@ from PySide6.QtCore import QCoreApplication, QT_TRANSLATE_NOOP, Signal
 from PySide6.QtWidgets import QComboBox, QGridLayout, QGroupBox, QLabel, QSpinBox, QVBoxLayout
 
 from config.settings import AppSettings, SettingsError, parse_settings, settings_to_dict
-from core.params import ENTRY_MODES, REFERENCES, SignalParams
+from core.params import ENTRY_MODES, ON_BREACH_CHOICES, REFERENCES, SignalParams
 from ui.accessibility import describe, label_for
 from ui.fields import ValidatedField
 from ui.symbols_editor import SymbolsEditor
@@ -41,12 +41,36 @@ NUMBER_FIELDS: dict[str, tuple[str, str]] = {
     "exchange.guard_distance_pct": (QT_TRANSLATE_NOOP("StrategyPanel", "Guard distance %"), QT_TRANSLATE_NOOP(
         "StrategyPanel", "[E1] The guard held on the exchange acts at this adverse move from the main's entry, "
         "in percent (demo trading and live only)")),
+    # [L1-L5] loss limits and protections, 0 = off
+    "strategy.protect.max_daily_loss_usdt": (QT_TRANSLATE_NOOP("StrategyPanel", "Daily loss cap (USDT)"),
+                                             QT_TRANSLATE_NOOP("StrategyPanel", "[L1] Once the loss since 00:00 UTC "
+                                                               "reaches this many USDT (fees included), act as On "
+                                                               "breach says until the next UTC day; 0 = off")),
+    "strategy.protect.max_daily_loss_pct": (QT_TRANSLATE_NOOP("StrategyPanel", "Daily loss cap %"), QT_TRANSLATE_NOOP(
+        "StrategyPanel", "[L1] The same limit in percent of the equity at 00:00 UTC; 0 = off")),
+    "strategy.protect.max_drawdown_pct": (QT_TRANSLATE_NOOP("StrategyPanel", "Max drawdown %"), QT_TRANSLATE_NOOP(
+        "StrategyPanel", "[L2] Once equity is this percent below its peak, act as On breach says; 0 = off")),
+    "strategy.protect.max_symbol_notional": (QT_TRANSLATE_NOOP("StrategyPanel", "Max notional per symbol (USDT)"),
+                                             QT_TRANSLATE_NOOP("StrategyPanel", "[L3] No new main that would take "
+                                                               "the symbol's open notional (both sides) above this; "
+                                                               "0 = off")),
+    "strategy.protect.max_total_notional": (QT_TRANSLATE_NOOP("StrategyPanel", "Max total notional (USDT)"),
+                                            QT_TRANSLATE_NOOP("StrategyPanel", "[L3] No new main that would take all "
+                                                              "symbols' open notional above this; 0 = off")),
+    "strategy.protect.cooldown_bars": (QT_TRANSLATE_NOOP("StrategyPanel", "Cool-down (5m bars)"), QT_TRANSLATE_NOOP(
+        "StrategyPanel", "[L4] No new main for this many 5-minute candles after a main close; 0 = off")),
+    "strategy.protect.max_entries_per_day": (QT_TRANSLATE_NOOP("StrategyPanel", "Max entries per day"),
+                                             QT_TRANSLATE_NOOP("StrategyPanel", "[L5] At most this many mains per "
+                                                               "symbol per UTC day; 0 = off")),
 }
 GUARD_KEY = "exchange.guard_mode"
 GUARD_MODES = ("hedge", "stop", "off")
 GUARD_LABELS = {"hedge": QT_TRANSLATE_NOOP("StrategyPanel", "open the hedge"),
                 "stop": QT_TRANSLATE_NOOP("StrategyPanel", "close the main"),
                 "off": QT_TRANSLATE_NOOP("StrategyPanel", "off")}
+ON_BREACH_KEY = "strategy.protect.on_breach"
+ON_BREACH_LABELS = {"stop_entries": QT_TRANSLATE_NOOP("StrategyPanel", "stop entries"),
+                    "flatten": QT_TRANSLATE_NOOP("StrategyPanel", "flatten")}
 LEVERAGE_KEY = "exchange.leverage"
 LEVERAGE_BOUNDS = (1, 125)  # Binance USDT-M: 1x to 125x (a symbol's bracket may allow less; it then refuses [O7])
 REFERENCE_LABELS = {"centerline": QT_TRANSLATE_NOOP("StrategyPanel", "RSI centerline"),
@@ -130,6 +154,15 @@ class StrategyPanel(QGroupBox):
                  self.tr("[S1] What RSI is compared with: the RSI centerline, or the MACD line of the design "
                          "document (MACD(1,1) is always 0 [S3])"))
 
+        self.on_breach = QComboBox()
+        self.on_breach.setObjectName(ON_BREACH_KEY)
+        for name in ON_BREACH_CHOICES:
+            self.on_breach.addItem(_tr(ON_BREACH_LABELS[name]), name)
+        self.on_breach.setCurrentIndex(ON_BREACH_CHOICES.index(settings.strategy.protect.on_breach))
+        describe(self.on_breach, self.tr("On breach"),
+                 self.tr("[L1, L2] stop entries: no new main until the next UTC day (positions kept, hedges still "
+                         "allowed); flatten: close everything at that close, then no new main that day"))
+
         self.messages = QLabel()
         self.messages.setWordWrap(True)
         self.messages.setStyleSheet("color: #b00020;")
@@ -155,6 +188,10 @@ class StrategyPanel(QGroupBox):
             (f["strategy.exit.trailing_pct"], f["strategy.exit.trailing_activation_pct"]),
             (f["strategy.exit.max_hold_bars"], None),
             (self.guard_mode, f["exchange.guard_distance_pct"]),
+            (f["strategy.protect.max_daily_loss_usdt"], f["strategy.protect.max_daily_loss_pct"]),
+            (f["strategy.protect.max_drawdown_pct"], self.on_breach),
+            (f["strategy.protect.max_symbol_notional"], f["strategy.protect.max_total_notional"]),
+            (f["strategy.protect.cooldown_bars"], f["strategy.protect.max_entries_per_day"]),
         ]
         for row, pair in enumerate(rows):
             for column, widget in enumerate(pair):
@@ -183,6 +220,7 @@ class StrategyPanel(QGroupBox):
             field.setEnabled(not running)
         self.reference.setEnabled(not running)
         self.entry.setEnabled(not running)
+        self.on_breach.setEnabled(not running)
         self.leverage.setEnabled(not running)  # set on the exchange at Start
         self.guard_mode.setEnabled(not running)
         self.symbols.set_running(running)
@@ -209,6 +247,7 @@ class StrategyPanel(QGroupBox):
             _put(data, key, field.value())
         _put(data, "strategy.signal.reference", self.reference.currentData())
         _put(data, "strategy.signal.entry", self.entry.currentData())
+        _put(data, ON_BREACH_KEY, self.on_breach.currentData())
         _put(data, LEVERAGE_KEY, self.leverage.value())
         _put(data, GUARD_KEY, self.guard_mode.currentData())
         old_symbols = data["symbols"]

@@ -1847,6 +1847,62 @@
         <translation>[E1] 거래소에 걸어 둔 가드가 메인 진입가에서 이 비율(%)만큼 불리하게 움직이면 작동합니다 (데모 거래와 실거래에서만)</translation>
     </message>
     <message>
+        <source>Daily loss cap (USDT)</source>
+        <translation>일일 손실 한도 (USDT)</translation>
+    </message>
+    <message>
+        <source>[L1] Once the loss since 00:00 UTC reaches this many USDT (fees included), act as On breach says until the next UTC day; 0 = off</source>
+        <translation>[L1] UTC 00:00 이후 손실(수수료 포함)이 이 USDT 금액에 이르면 다음 UTC 날까지 &apos;한도 초과 시&apos; 설정대로 대응; 0 = 끔</translation>
+    </message>
+    <message>
+        <source>Daily loss cap %</source>
+        <translation>일일 손실 한도 %</translation>
+    </message>
+    <message>
+        <source>[L1] The same limit in percent of the equity at 00:00 UTC; 0 = off</source>
+        <translation>[L1] UTC 00:00 시점 자산 대비 비율(%)로 정한 같은 한도; 0 = 끔</translation>
+    </message>
+    <message>
+        <source>Max drawdown %</source>
+        <translation>최대 낙폭 %</translation>
+    </message>
+    <message>
+        <source>[L2] Once equity is this percent below its peak, act as On breach says; 0 = off</source>
+        <translation>[L2] 자산이 최고점보다 이 비율(%)만큼 낮아지면 &apos;한도 초과 시&apos; 설정대로 대응; 0 = 끔</translation>
+    </message>
+    <message>
+        <source>Max notional per symbol (USDT)</source>
+        <translation>심볼당 최대 명목금액 (USDT)</translation>
+    </message>
+    <message>
+        <source>[L3] No new main that would take the symbol&apos;s open notional (both sides) above this; 0 = off</source>
+        <translation>[L3] 이 심볼의 보유 명목금액(양방향 합계)이 이 값을 넘게 되는 신규 메인 진입 금지; 0 = 끔</translation>
+    </message>
+    <message>
+        <source>Max total notional (USDT)</source>
+        <translation>전체 최대 명목금액 (USDT)</translation>
+    </message>
+    <message>
+        <source>[L3] No new main that would take all symbols&apos; open notional above this; 0 = off</source>
+        <translation>[L3] 모든 심볼의 보유 명목금액 합계가 이 값을 넘게 되는 신규 메인 진입 금지; 0 = 끔</translation>
+    </message>
+    <message>
+        <source>Cool-down (5m bars)</source>
+        <translation>쿨다운 (5분봉 개수)</translation>
+    </message>
+    <message>
+        <source>[L4] No new main for this many 5-minute candles after a main close; 0 = off</source>
+        <translation>[L4] 메인 청산 후 이 개수의 5분봉 동안 신규 메인 진입 없음; 0 = 끔</translation>
+    </message>
+    <message>
+        <source>Max entries per day</source>
+        <translation>일일 최대 진입 횟수</translation>
+    </message>
+    <message>
+        <source>[L5] At most this many mains per symbol per UTC day; 0 = off</source>
+        <translation>[L5] UTC 하루에 심볼당 이 횟수까지만 메인 진입; 0 = 끔</translation>
+    </message>
+    <message>
         <source>open the hedge</source>
         <translation>헤지 열기</translation>
     </message>
@@ -1857,6 +1913,14 @@
     <message>
         <source>off</source>
         <translation>끄기</translation>
+    </message>
+    <message>
+        <source>stop entries</source>
+        <translation>신규 진입 중지</translation>
+    </message>
+    <message>
+        <source>flatten</source>
+        <translation>전량 청산</translation>
     </message>
     <message>
         <source>RSI centerline</source>
@@ -1905,6 +1969,14 @@
     <message>
         <source>[S1] What RSI is compared with: the RSI centerline, or the MACD line of the design document (MACD(1,1) is always 0 [S3])</source>
         <translation>[S1] RSI와 비교할 기준: RSI 중심선, 또는 설계서의 MACD 선 (MACD(1,1)은 항상 0 [S3])</translation>
+    </message>
+    <message>
+        <source>On breach</source>
+        <translation>한도 초과 시</translation>
+    </message>
+    <message>
+        <source>[L1, L2] stop entries: no new main until the next UTC day (positions kept, hedges still allowed); flatten: close everything at that close, then no new main that day</source>
+        <translation>[L1, L2] 신규 진입 중지: 다음 UTC 날까지 신규 메인 없음(보유 포지션 유지, 헤지는 허용); 전량 청산: 그 종가에 모두 청산한 뒤 그날 신규 메인 없음</translation>
     </message>
     <message>
         <source>Trading: only CALL_SIZE can change now, and it applies to the next order. The other strategy settings are locked; stop to change them, they apply at the next Start.</source>
