@@ -26,7 +26,8 @@ import yaml
 
 from config.paths import why_not_writable
 from core.errors import UserError
-from core.params import ENTRY_MODES, ON_BREACH_CHOICES, REFERENCES, ExitParams, ProtectParams, SignalParams, StrategyParams
+from core.params import (ENTRY_MODES, ON_BREACH_CHOICES, REFERENCES, ExitParams, GuardParams, ProtectParams, SignalParams,
+                         StrategyParams)
 
 DEFAULT_SETTINGS_PATH = Path(__file__).resolve().parent / "settings.yaml"
 MODES = ("paper", "demo", "live")
@@ -115,7 +116,10 @@ class AlertSettings:
 @dataclass(frozen=True)
 class AppSettings:
     mode: str = "paper"
-    strategy: StrategyParams = StrategyParams()
+    # The guard [E1] is set under exchange.* (live places it there) and copied into the strategy's
+    # params, which the backtest and the optimizer read: the same default here as ExchangeSettings'.
+    strategy: StrategyParams = StrategyParams(guard=GuardParams(ExchangeSettings.guard_mode,
+                                                                ExchangeSettings.guard_distance_pct))
     symbols: dict[str, SymbolSettings] = field(default_factory=dict)
     exchange: ExchangeSettings = ExchangeSettings()
     backtest: BacktestSettings = BacktestSettings()
@@ -332,12 +336,14 @@ def parse_settings(data: Any) -> AppSettings:
             "strategy.signal.macd.fast",
         )
     exit_params = _section(ExitParams, "strategy.exit", values)
+    exchange = _section(ExchangeSettings, "exchange", values)
     return AppSettings(
         mode=get("mode", defaults.mode),
         strategy=StrategyParams(signal=signal, exit=exit_params,
-                                protect=_section(ProtectParams, "strategy.protect", values)),
+                                protect=_section(ProtectParams, "strategy.protect", values),
+                                guard=GuardParams(exchange.guard_mode, exchange.guard_distance_pct)),  # [E1]
         symbols=_parse_symbols(flat.get("symbols")),
-        exchange=_section(ExchangeSettings, "exchange", values),
+        exchange=exchange,
         backtest=_section(BacktestSettings, "backtest", values),
         paper=_section(PaperSettings, "paper", values),
         paths=_section(PathSettings, "paths", values),

@@ -49,7 +49,7 @@ from core.trades import FundingCharge, TradeRecord, trade_records
 FILL_MODES = ("next_open", "close")
 ENGINES = ("kernel", "exact")
 DEFAULT_ENGINE = "kernel"
-HEDGE_OPEN_REASONS = frozenset({"R3", "R5"})
+HEDGE_OPEN_REASONS = frozenset({"R3", "R5", "E1"})  # E1: a hedge guard [E1] (a stop guard closes)
 TRADING_DAYS_PER_YEAR = 365  # crypto trades every day
 _PROGRESS_EVERY = 4096  # bars between progress callbacks
 
@@ -325,6 +325,9 @@ class _SymbolBacktest:
 
         open_times = all_open_times.tolist()
         opens = _column(frame_5m, "open", np.float64).tolist()
+        guarded = self.strategy.params.guard.mode != "off"
+        highs, lows = _bar_extremes(frame_5m, stop, guarded, self.symbol)
+        highs, lows = highs.tolist(), lows.tolist()
         close_list = closes.tolist()
         strategy, ledger = self.strategy, self.ledger
         fill_at_close = config.fill == "close"
@@ -340,6 +343,12 @@ class _SymbolBacktest:
             if queued:  # [B1] next_open: last bar's orders fill at this bar's open
                 self.execute(queued, opens[i], open_times[i])
                 queued = []
+            if guarded:  # [E1] the guard acts within the bar, before its closes (daily and 5m)
+                placing = close_list[i - 1] if fill_at_close and i > 0 else opens[i]  # after the last fills
+                guard_intents, guard_price = strategy.on_bar_guard(open_times[i], placing, opens[i], highs[i],
+                                                                   lows[i])
+                if guard_intents:
+                    self.execute(guard_intents, guard_price, open_times[i])
             while funding_index < len(funding_times) and funding_times[funding_index] <= close_time:
                 ledger.charge_funding(funding_rates[funding_index], price)
                 funding_index += 1
@@ -369,6 +378,18 @@ class _SymbolBacktest:
 
     def _funding_arrays(self) -> tuple[list[int], list[float]]:
         return _funding_arrays(self.config, self.symbol)
+
+
+def _bar_extremes(frame_5m: pd.DataFrame, stop: int, needed: bool, symbol: str) -> tuple[np.ndarray, np.ndarray]:
+    """The bars' highs and lows up to ``stop``, which the guard's model reads [E1]. Candles without
+    them are refused when the guard is modelled; otherwise the opens stand in (never read)."""
+    if "high" in frame_5m.columns and "low" in frame_5m.columns:
+        return _column(frame_5m, "high", np.float64)[:stop], _column(frame_5m, "low", np.float64)[:stop]
+    if needed:
+        raise BacktestInputError(f"{symbol}: the 5m candles have no high and low columns, which the guard's model "
+                                 f"needs [E1]; set exchange.guard_mode to off or use full candles")
+    opens = _column(frame_5m, "open", np.float64)[:stop]
+    return opens, opens
 
 
 def _funding_arrays(config: BacktestConfig, symbol: str) -> tuple[list[int], list[float]]:
@@ -433,11 +454,12 @@ def _run_symbol_kernel(symbol: str, params: StrategyParams, call_size: float, co
     day_closes = _column(frame_1d, "open_time", np.int64) + ONE_DAY_MS
     day_codes = kernel.signal_codes(_column(frame_1d, "close", np.float64), params.signal)
     funding_times, funding_rates = _funding_arrays(config, symbol)
+    highs, lows = _bar_extremes(frame_5m, stop, params.guard.mode != "off", symbol)
     run = kernel.run_symbol(
         all_open_times[:stop], _column(frame_5m, "open", np.float64)[:stop], closes, codes, day_closes, day_codes,
         np.asarray(funding_times, dtype=np.int64), np.asarray(funding_rates, dtype=np.float64),
         first, stop, config.fill == "close", call_size, config.fee_pct, config.slippage_bps,
-        config.initial_capital, params, limit_capital,
+        config.initial_capital, params, limit_capital, highs, lows,
     )
     fills = _kernel_fills(symbol, run) if records else []
     ledger = _Ledger(

@@ -32,9 +32,11 @@ UP, DOWN, NONE = 1, -1, 0  # signal codes (as core.indicators) and regime codes 
 FLAT, HELD, OPENING = 0, 1, 2  # how the rules see a side [B4]: see side_status
 
 # Rule ids an order carries; the code is the index in REASONS.
-# C1/C2 (CALL_SIZE cap) and L1-L5 (limits) are appended so the older codes keep their values.
-REASONS = ("", "R1", "R2", "R3", "R4", "R5", "X1", "X2", "X3", "G3", "C1", "C2", "L1", "L2", "L3", "L4", "L5")
-NO_RULE, R1, R2, R3, R4, R5, X1, X2, X3, G3, C1, C2, L1, L2, L3, L4, L5 = range(len(REASONS))
+# C1/C2 (CALL_SIZE cap), L1-L5 (limits) and E1 (the exchange-side guard) are appended so the
+# older codes keep their values.
+REASONS = ("", "R1", "R2", "R3", "R4", "R5", "X1", "X2", "X3", "G3", "C1", "C2", "L1", "L2", "L3", "L4", "L5",
+           "E1")
+NO_RULE, R1, R2, R3, R4, R5, X1, X2, X3, G3, C1, C2, L1, L2, L3, L4, L5, E1 = range(len(REASONS))
 REASON_CODES = {name: code for code, name in enumerate(REASONS) if name}
 
 # Quantities at or below this are treated as zero (as core.state.QTY_EPSILON).
@@ -392,6 +394,136 @@ def decide_flatten(qty: tuple, opening: tuple, closing: tuple, reason: int) -> O
     if side_status(qty[SHORT], opening[SHORT], closing[SHORT]) == HELD:
         orders = add_order(orders, SHORT, CLOSE, reason, qty[SHORT])
     return orders
+
+
+# ----- the guard held on the exchange [E1], as a backtest models it -----------------------------------
+# Live, the guard is a STOP_MARKET order on Binance's Algo Order service (live/guard.py places it, the
+# exchange fires it). A backtest has no exchange: both engines ask :func:`decide_guard` once per 5m bar,
+# after the orders of the previous close have filled and before the bar's own closes (daily, then 5m),
+# whether the bar's low (LONG main) or high (SHORT main) reached the guard's trigger.
+
+GUARD_MODES = ("off", "hedge", "stop")  # setting text, index = GUARD_* code
+GUARD_OFF, GUARD_HEDGE, GUARD_STOP = 0, 1, 2
+NO_SIDE = -1
+
+# The guard's answer for one bar: its order (at most one), the price that order fills at before
+# slippage, and the guard left standing after the bar (``side`` NO_SIDE = none; a guard that fired
+# is gone), which the driver hands back at the next bar.
+GuardDecision = namedtuple("GuardDecision", "orders price side qty trigger")
+
+
+@jitable
+def guarded_side(qty: tuple, entry_time: tuple) -> int:
+    """[E1] The side the guard protects, as live/guard_room.held_mains picks it: the only side held,
+    or with both held the side entered first (the hedge answers the main's loss, so it comes later),
+    a tie going to the larger side, then to LONG. NO_SIDE when nothing is held. A lone hedge (left by
+    [R3] taking the main's profit) is guarded as live guards it: it is the only side held."""
+    long_held = qty[LONG] > QTY_EPSILON
+    short_held = qty[SHORT] > QTY_EPSILON
+    if long_held != short_held:
+        return LONG if long_held else SHORT
+    if not long_held:
+        return NO_SIDE
+    if entry_time[LONG] != entry_time[SHORT]:
+        return LONG if entry_time[LONG] < entry_time[SHORT] else SHORT
+    if qty[LONG] != qty[SHORT]:
+        return LONG if qty[LONG] > qty[SHORT] else SHORT
+    return LONG
+
+
+@jitable
+def guard_trigger_price(side: int, entry_price: float, distance_pct: float) -> float:
+    """[E1] ``distance_pct`` % from the entry against ``side``: below it for LONG, above for SHORT
+    (live/guard.trigger_price is the same in Decimal, rounded to the tick away from the entry)."""
+    return entry_price * (1.0 - direction(side) * distance_pct / 100.0)
+
+
+@jitable
+def beyond_trigger(side: int, trigger: float, price: float) -> bool:
+    """[E1] ``price`` is at or past the trigger of a ``side`` main's guard (at or below it for LONG,
+    at or above it for SHORT): a STOP_MARKET guard fires there."""
+    return (trigger - price) * direction(side) >= 0.0
+
+
+@jitable
+def guard_fill_base(side: int, trigger: float, bar_open: float, bar_high: float, bar_low: float) -> float:
+    """[E1] The price a standing guard of a ``side`` main fills at in a bar, before slippage: the
+    bar's open when the bar opened at or beyond the trigger (a gap through it), else the trigger
+    when the bar's low (LONG) or high (SHORT) reached it; -1.0 when the bar never reached it."""
+    if beyond_trigger(side, trigger, bar_open):
+        return bar_open
+    if beyond_trigger(side, trigger, bar_low if side == LONG else bar_high):
+        return trigger
+    return -1.0
+
+
+@jitable
+def guard_hedge_qty(main_qty: float, opposite_qty: float, call_size: float) -> float:
+    """[E1, R6] What a hedge guard opens: the main's quantity capped at CALL_SIZE, less what the
+    other side already holds (live/guard.wanted_guard); 0 = a hedged main has no hedge guard."""
+    hedge = hedge_qty(main_qty, call_size) - opposite_qty
+    return hedge if hedge > QTY_EPSILON else 0.0
+
+
+@jitable
+def no_guard() -> tuple:
+    return NO_SIDE, 0.0, 0.0
+
+
+@jitable
+def wanted_guard(mode: int, distance_pct: float, call_size: float, qty: tuple, entry_price: tuple,
+                 entry_time: tuple, opening: tuple, closing: tuple) -> tuple:
+    """[E1] The guard the positions should have, as live/guard.wanted_guard: (the main's side, the
+    quantity it opens (hedge) or closes (stop), its trigger), or (NO_SIDE, 0, 0) when none (mode off,
+    nothing held, a main already hedged, or an order in flight: live replaces the guard once the
+    order has finished)."""
+    if mode == GUARD_OFF or not distance_pct > 0.0:
+        return no_guard()
+    main = guarded_side(qty, entry_time)
+    if main == NO_SIDE or not entry_price[main] > 0.0:
+        return no_guard()
+    other = 1 - main
+    if opening[main] or closing[main] or opening[other] or closing[other]:
+        return no_guard()
+    guard_qty = qty[main]
+    if mode == GUARD_HEDGE:
+        guard_qty = guard_hedge_qty(qty[main], qty[other], call_size)
+        if guard_qty <= 0.0:
+            return no_guard()
+    return main, guard_qty, guard_trigger_price(main, entry_price[main], distance_pct)
+
+
+@jitable
+def decide_guard(mode: int, distance_pct: float, call_size: float, qty: tuple, entry_price: tuple,
+                 entry_time: tuple, opening: tuple, closing: tuple, standing_side: int, standing_qty: float,
+                 standing_trigger: float, placing_price: float, bar_open: float, bar_high: float,
+                 bar_low: float) -> GuardDecision:
+    """[E1] One 5m bar of the guard held on the exchange, as live keeps it.
+
+    The guard wanted (:func:`wanted_guard`) is either the one already standing (``standing_*``, the
+    previous bar's answer: it fires at the bar's open when the bar gaps through its trigger), or a
+    new one placed once the last close's orders have filled, at ``placing_price`` (the price then:
+    the bar's open with ``fill: next_open``, the last close with ``fill: close``). Binance refuses
+    a guard whose trigger is already passed (-2021): live then has no guard until a later close
+    finds the price back inside it, and so has this model. A guard that fires: mode ``hedge`` opens
+    the hedge on the other side (the main is then hedged and wants no guard), mode ``stop`` closes
+    the whole main. One function for both sides (the main's side is a parameter)."""
+    orders = no_orders()
+    main, guard_qty, trigger = wanted_guard(mode, distance_pct, call_size, qty, entry_price, entry_time, opening,
+                                            closing)
+    if main == NO_SIDE:
+        return GuardDecision(orders, 0.0, NO_SIDE, 0.0, 0.0)
+    standing = standing_side == main and standing_qty == guard_qty and standing_trigger == trigger
+    if not standing and beyond_trigger(main, trigger, placing_price):  # -2021: not placed this time
+        return GuardDecision(orders, 0.0, NO_SIDE, 0.0, 0.0)
+    price = guard_fill_base(main, trigger, bar_open, bar_high, bar_low)
+    if price < 0.0:
+        return GuardDecision(orders, 0.0, main, guard_qty, trigger)
+    if mode == GUARD_STOP:
+        orders = add_order(orders, main, CLOSE, E1, guard_qty)
+    else:
+        orders = add_order(orders, 1 - main, OPEN, E1, guard_qty)
+    return GuardDecision(orders, price, NO_SIDE, 0.0, 0.0)
 
 
 # ----- decisions ------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ import numpy as np
 
 from core import decide, indicators, sim_broker
 from core import kernel_jit
-from core.decide import CLOSE, LONG, NONE, OPEN, QTY_EPSILON, R3, R5, SHORT
+from core.decide import CLOSE, E1, GUARD_OFF, LONG, NONE, OPEN, QTY_EPSILON, R3, R5, SHORT
 from core.model import FIVE_MINUTES_MS
 from core.sim_broker import buys_code, fee_for, slipped
 
@@ -86,7 +86,7 @@ def _fill(i_fill: int, side: int, action: int, reason: int, qty: float, decision
         led_entry[side] = (led_entry[side] * held + notional) / (held + qty)
         led_qty[side] = held + qty
         led_open_fees[side] += fee
-        if reason == R3 or reason == R5:
+        if reason == R3 or reason == R5 or reason == E1:  # E1: a hedge guard (a stop guard closes)
             counts[2] += 1
     else:
         share = min(1.0, qty / held) if held > 0 else 1.0
@@ -152,11 +152,12 @@ def simulate(open_times, opens, closes, bar_codes, day_closes, day_codes, fundin
              trailing_activation_pct: float, cooldown_bars: int, max_entries_per_day: int,
              max_daily_loss_usdt: float, max_daily_loss_pct: float, max_drawdown_pct: float,
              max_symbol_notional: float, max_total_notional: float, on_breach: int,
-             limit_capital: float) -> KernelRun:
+             limit_capital: float, highs, lows, guard_mode: int, guard_distance_pct: float) -> KernelRun:
     """Bars ``first..stop-1`` of one symbol. Signals are core.indicators codes (+1/-1/0) per
     5m bar and per daily candle; ``day_closes`` are the daily candles' close times (ms).
     [L1-L3] read this symbol's own notional and its equity on ``limit_capital`` (its share of the
-    account: see core.backtest.account_share)."""
+    account: see core.backtest.account_share). [E1] the guard (``guard_mode`` a core.decide.GUARD_*
+    code) reads the bars' ``highs`` and ``lows``."""
     count = stop - first
     equity = np.empty(count, dtype=np.float64)
     capacity = 2 * len(day_codes) + 4 * count + MAX_ORDERS_PER_BAR
@@ -203,6 +204,7 @@ def simulate(open_times, opens, closes, bar_codes, day_closes, day_codes, fundin
     day_start_equity = 0.0
     peak_equity = 0.0
     breach_day = -1  # as SymbolState.breach_day
+    guard_side, guard_qty, guard_trigger = decide.NO_SIDE, 0.0, 0.0  # [E1] as HedgeStrategy.guard_standing
     n_days = len(day_closes)
     n_funding = len(funding_times)
     for i in range(first, stop):
@@ -216,6 +218,22 @@ def simulate(open_times, opens, closes, bar_codes, day_closes, day_codes, fundin
                       out_side, out_action, out_reason, out_qty, out_price, out_fee, out_seq)
                 fill_count += 1
             batch_count = 0
+        if guard_mode != GUARD_OFF:  # [E1] the guard acts within the bar, before its closes (daily and 5m)
+            placing = closes[i - 1] if fill_at_close and i > 0 else opens[i]  # after the last close's fills
+            guard = decide.decide_guard(
+                guard_mode, guard_distance_pct, call_size, (pos_qty[LONG], pos_qty[SHORT]),
+                (pos_entry[LONG], pos_entry[SHORT]), (pos_time[LONG], pos_time[SHORT]),
+                _pending(batch_count, batch_side, batch_action, OPEN),
+                _pending(batch_count, batch_side, batch_action, CLOSE), guard_side, guard_qty, guard_trigger,
+                placing, opens[i], highs[i], lows[i])
+            guard_side, guard_qty, guard_trigger = guard.side, guard.qty, guard.trigger
+            if guard.orders.count > 0:  # decided at the last close seen (this bar's open), as HedgeStrategy
+                seq += 1
+                _fill(fill_count, guard.orders.side0, guard.orders.action0, guard.orders.reason0, guard.orders.qty0,
+                      open_times[i], seq, guard.price, open_times[i], slippage_bps, fee_pct, pos_qty, pos_entry,
+                      pos_time, pos_best, led_qty, led_entry, led_open_fees, money, counts, out_decision_time,
+                      out_time, out_side, out_action, out_reason, out_qty, out_price, out_fee, out_seq)
+                fill_count += 1
         while funding_index < n_funding and funding_times[funding_index] <= close_time:
             payment = funding_rates[funding_index] * (led_qty[LONG] - led_qty[SHORT]) * price
             money[0] -= payment
@@ -284,11 +302,19 @@ simulate_compiled = kernel_jit.compiled(simulate, depends_on=(decide, sim_broker
 def run_symbol(open_times: np.ndarray, opens: np.ndarray, closes: np.ndarray, bar_codes: np.ndarray,
                day_closes: np.ndarray, day_codes: np.ndarray, funding_times: np.ndarray, funding_rates: np.ndarray,
                first: int, stop: int, fill_at_close: bool, call_size: float, fee_pct: float, slippage_bps: float,
-               capital: float, params, limit_capital: float | None = None) -> KernelRun:
+               capital: float, params, limit_capital: float | None = None, highs: np.ndarray | None = None,
+               lows: np.ndarray | None = None) -> KernelRun:
     """:func:`simulate` compiled (or interpreted without numba) for ``params`` (a StrategyParams).
-    ``limit_capital``: the capital [L1, L2] mark equity on (None = ``capital``)."""
+    ``limit_capital``: the capital [L1, L2] mark equity on (None = ``capital``). ``highs``, ``lows``:
+    the bars' extremes the guard [E1] reads (None = the opens: only when ``params.guard`` is off)."""
     loop = kernel_jit.loop_input
     exit_params = params.exit
+    guard = getattr(params, "guard", None)
+    guard_mode = guard.mode_code if guard is not None else GUARD_OFF
+    if guard_mode != GUARD_OFF and (highs is None or lows is None):
+        raise ValueError("the guard [E1] is modelled with the bars' highs and lows: pass them")
+    highs = opens if highs is None else highs
+    lows = opens if lows is None else lows
     return simulate_compiled(
         loop(np.ascontiguousarray(open_times, dtype=np.int64)), loop(np.ascontiguousarray(opens, dtype=np.float64)),
         loop(np.ascontiguousarray(closes, dtype=np.float64)), loop(np.ascontiguousarray(bar_codes, dtype=np.int8)),
@@ -303,6 +329,8 @@ def run_symbol(open_times: np.ndarray, opens: np.ndarray, closes: np.ndarray, ba
         float(params.protect.max_drawdown_pct), float(params.protect.max_symbol_notional),
         float(params.protect.max_total_notional), int(params.protect.on_breach_code),
         float(capital if limit_capital is None else limit_capital),
+        loop(np.ascontiguousarray(highs, dtype=np.float64)), loop(np.ascontiguousarray(lows, dtype=np.float64)),
+        int(guard_mode), float(guard.distance_pct if guard is not None else 0.0),
     )
 
 

@@ -76,8 +76,31 @@ class ProtectParams:
         return ON_BREACH_CHOICES.index(self.on_breach)
 
 
+GUARD_MODES = ("off", "hedge", "stop")  # as core.decide.GUARD_MODES (index = code)
+
+
+@dataclass(frozen=True)
+class GuardParams:
+    """[E1] The guard held on the exchange, as the backtest models it.
+
+    The settings keep it under ``exchange.guard_mode`` / ``exchange.guard_distance_pct`` (live
+    places it there); ``config.settings.parse_settings`` copies both here so the backtest, the
+    kernel and the optimizer read it with the strategy. The default of this record is ``off``
+    so that ``StrategyParams()`` backtests as before the guard was modelled; the settings'
+    default is ``config.settings.ExchangeSettings``'."""
+
+    mode: str = "off"
+    distance_pct: float = 5.0
+
+    @property
+    def mode_code(self) -> int:
+        """core.decide.GUARD_OFF / GUARD_HEDGE / GUARD_STOP."""
+        return GUARD_MODES.index(self.mode)
+
+
 @dataclass(frozen=True)
 class StrategyParams:
     signal: SignalParams = SignalParams()
     exit: ExitParams = ExitParams()
     protect: ProtectParams = ProtectParams()
+    guard: GuardParams = GuardParams()

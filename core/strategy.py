@@ -107,6 +107,9 @@ class HedgeStrategy:
         self.day_start_equity = 0.0
         self.peak_equity = 0.0
         self.other_notional = 0.0  # [L3] the other symbols' open notional (0 in a backtest: see RULES.md)
+        # [E1] the guard standing on the (simulated) exchange: (side, qty, trigger), side NO_SIDE = none.
+        # Backtest only (on_bar_guard); live reads its guards from the exchange.
+        self.guard_standing: tuple[int, float, float] = (decide.NO_SIDE, 0.0, 0.0)
 
     # ----- events ---------------------------------------------------------------------------
 
@@ -164,6 +167,30 @@ class HedgeStrategy:
         state.last_main_close_time, state.entries_day, state.entries_today = decide.track_protections(
             decision.orders, bar.close_time, state.last_main_close_time, state.entries_day, state.entries_today)
         return self._intents(decision.orders, bar.close_time)
+
+    def on_bar_guard(self, bar_open_time: int, placing_price: float, bar_open: float, bar_high: float,
+                     bar_low: float) -> tuple[list[OrderIntent], float]:
+        """[E1] The backtest's model of the guard held on the exchange, within one 5m bar
+        (:func:`core.decide.decide_guard`): the guard's order (the hedge it opens, or the main it
+        closes) and the price it fills at before slippage (the trigger, or the bar's open when the
+        bar gapped through it); ``([], 0.0)`` when nothing fired. ``placing_price``: the price when
+        the guard would be placed after the last close's fills. The order is decided at
+        ``bar_open_time`` (the last close the bot had seen when the guard acted, as live's
+        reconciliation dates the position it opened). Live trading does not call this: the
+        exchange itself fires the guard (live/guard.py, live/guard_room.py)."""
+        guard = self.params.guard
+        if guard.mode == "off":
+            return [], 0.0
+        positions = self.state.positions
+        long, short = positions[Side.LONG], positions[Side.SHORT]
+        qty, opening, closing = self._side_views()
+        side, standing_qty, trigger = self.guard_standing
+        decision = decide.decide_guard(guard.mode_code, guard.distance_pct, self.call_size, qty,
+                                       (long.entry_price, short.entry_price), (long.entry_time, short.entry_time),
+                                       opening, closing, side, standing_qty, trigger, placing_price, bar_open,
+                                       bar_high, bar_low)
+        self.guard_standing = (decision.side, decision.qty, decision.trigger)
+        return self._intents(decision.orders, bar_open_time), decision.price
 
     def close_all(self, reason: str, at: int) -> list[OrderIntent]:
         """Close every open position (user's 'flatten' = ``manual``, or ``stop``)."""

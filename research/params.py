@@ -22,6 +22,8 @@ from core.errors import UserError
 Assignment = tuple[tuple[str, Any], ...]  # ((key, value), ...) in --param order
 MAX_RANGE_VALUES = 10_000
 SEARCHABLE_PREFIXES = ("strategy.", "backtest.")  # what changes a backtest (with symbols.<SYMBOL>.call_size)
+# The guard held on the exchange [E1] is set under exchange.* (live places it there) and modelled by the backtest.
+SEARCHABLE_KEYS = ("exchange.guard_mode", "exchange.guard_distance_pct")
 
 
 class ParamError(UserError):
@@ -70,7 +72,7 @@ def _is_known_key(key: str, base: AppSettings) -> bool:
     parts = key.split(".")
     if len(parts) == 3 and parts[0] == "symbols" and parts[2] == "call_size":
         return parts[1] in base.symbols
-    return key in SCHEMA and key.startswith(SEARCHABLE_PREFIXES)
+    return key in SCHEMA and (key.startswith(SEARCHABLE_PREFIXES) or key in SEARCHABLE_KEYS)
 
 
 def _range_values(key: str, text: str) -> tuple[tuple[Any, ...], float, float, float]:
@@ -101,7 +103,8 @@ def parse_param(text: str, base: AppSettings) -> ParamSpec:
     key, raw = (part.strip() for part in text.split("=", 1))
     if not _is_known_key(key, base):
         raise ParamError(f"--param {key}: not a setting that changes a backtest; use a strategy.* or backtest.* "
-                         f"key, or symbols.<SYMBOL>.call_size of a symbol in the settings")
+                         f"key, {' or '.join(SEARCHABLE_KEYS)}, or symbols.<SYMBOL>.call_size of a symbol in "
+                         f"the settings")
     if not raw:
         raise ParamError(f"--param {key}: no values given; e.g. {key}=1,2,3 or {key}=1:3:1")
     low = high = step = None
