@@ -27,7 +27,7 @@ from adapters.kline_files import load_symbol
 from core import decide, indicators, kernel, kernel_jit
 from core.backtest import BacktestConfig, kernel_unsupported, run_backtest
 from core.model import FIVE_MINUTES_MS, ONE_DAY_MS
-from core.params import ExitParams, ProtectParams, SignalParams, StrategyParams
+from core.params import ExitParams, GuardParams, ProtectParams, SignalParams, StrategyParams
 from tests.conftest import BUNDLED_DATA
 
 SAMPLE = BUNDLED_DATA / "sample"
@@ -100,6 +100,10 @@ def test_kernel_equals_exact_on_bundled_weeks(sample_weeks, reference, entry, fi
         assert breached.fills != result.fills or not result.fills  # the limits acted where anything traded
         if on_breach == "flatten" and reference == "centerline":
             assert {"L1", "L2"} & {fill.reason for fill in breached.fills}
+    for mode in ("hedge", "stop"):  # [E1] the guard ON, close enough to the entry to fire on these weeks
+        guarded = assert_same_backtest(replace(params, guard=GuardParams(mode, 0.7)), SIZES, config, frames,
+                                       given_daily)
+        assert "E1" in {fill.reason for fill in guarded.fills} or not result.fills  # it fired where anything traded
     if reference == "centerline":
         assert len(limited.fills) < len(result.fills)  # the protections acted on these weeks  # the comparison covers real trading, not an idle run
         reasons = {fill.reason for fill in result.fills}
@@ -137,16 +141,16 @@ import numpy as np
 from adapters.kline_files import load_symbol
 from core import kernel_jit
 from core.backtest import BacktestConfig, run_backtest
-from core.params import StrategyParams, SignalParams
+from core.params import GuardParams, StrategyParams, SignalParams
 assert not kernel_jit.NUMBA_AVAILABLE
 frames = {s: load_symbol("data/sample", s, "5m").frame.iloc[:20 * 288].reset_index(drop=True)
           for s in ("DOGEUSDT", "ALGOUSDT")}
 config = BacktestConfig(fee_pct=0.05, slippage_bps=2.0, start_ms=int(frames["DOGEUSDT"]["open_time"][0]) + 12 * 86_400_000)
-params = StrategyParams(signal=SignalParams(entry="cross"))
+params = StrategyParams(signal=SignalParams(entry="cross"), guard=GuardParams("hedge", 0.8))
 sizes = {"DOGEUSDT": 1000.0, "ALGOUSDT": 250.0}
 exact = run_backtest(frames, params, sizes, config, engine="exact")
 fast = run_backtest(frames, params, sizes, config, engine="kernel")
-assert fast.fills == exact.fills and len(exact.fills) > 50
+assert fast.fills == exact.fills and len(exact.fills) > 50 and any(f.reason == "E1" for f in exact.fills)
 assert all(np.array_equal(fast.equity[s].equity, exact.equity[s].equity) for s in frames)
 assert fast.total == exact.total
 print("same", len(exact.fills))
@@ -184,8 +188,12 @@ def price_paths(draw) -> tuple[pd.DataFrame, pd.DataFrame | None]:
         ticks = draw(st.lists(st.sampled_from([-2, -1, 0, 0, 0, 1, 1, 2, 3]), min_size=n, max_size=n))
         closes = 100.0 + np.cumsum(np.asarray(ticks, dtype=np.float64)) * 0.25
     opens = np.r_[100.0, closes[:-1]] * (1.0 + np.asarray(gaps))
-    frame = pd.DataFrame({"open_time": open_times, "open": opens, "high": np.maximum(opens, closes),
-                          "low": np.minimum(opens, closes), "close": closes, "volume": np.ones(n)})
+    # Wicks beyond the open and the close, so a guard's trigger [E1] is reached inside a bar too.
+    wicks = st.lists(st.sampled_from([0.0, 0.0, 0.002, 0.01, 0.03]), min_size=n, max_size=n)
+    highs = np.maximum(opens, closes) * (1.0 + np.asarray(draw(wicks)))
+    lows = np.minimum(opens, closes) * (1.0 - np.asarray(draw(wicks)))
+    frame = pd.DataFrame({"open_time": open_times, "open": opens, "high": highs, "low": lows, "close": closes,
+                          "volume": np.ones(n)})
     daily = None
     if draw(st.booleans()):
         last_day = int(open_times[-1]) // ONE_DAY_MS
@@ -209,6 +217,10 @@ _LIMITS = dict(
     on_breach=st.sampled_from(["stop_entries", "flatten"]),
 )
 
+# [E1] the guard drawn ON most of the time, at distances the generated paths reach (moves up to 3 %).
+_GUARD = st.builds(GuardParams, mode=st.sampled_from(["off", "hedge", "hedge", "stop", "stop"]),
+                   distance_pct=st.sampled_from([0.1, 0.5, 1.0, 2.0, 3.7, 10.0]))
+
 any_params = st.builds(
     StrategyParams,
     signal=st.builds(SignalParams, rsi_length=st.integers(1, 4), reference=st.sampled_from(["centerline", "macd"]),
@@ -219,6 +231,7 @@ any_params = st.builds(
                    trailing_activation_pct=st.sampled_from([0.0, 0.2, 0.5, 1.5])),
     protect=st.builds(ProtectParams, cooldown_bars=st.sampled_from([0, 0, 1, 3, 12]),
                       max_entries_per_day=st.sampled_from([0, 0, 1, 2, 5]), **_LIMITS),
+    guard=_GUARD,
 )
 # RSI(1) against 50 reads "none" on every unchanged close (RSI(2) on equal gains and losses), and a far take-profit leaves room for
 # the rules that need 'none' or a give-back: hedging a losing main [R5], releasing it [R4], trailing [X3].
@@ -229,6 +242,7 @@ none_prone_params = st.builds(
                    trailing_pct=st.sampled_from([0.2, 0.5]), trailing_activation_pct=st.sampled_from([0.2, 0.5])),
     protect=st.builds(ProtectParams, cooldown_bars=st.sampled_from([0, 2, 6]),
                       max_entries_per_day=st.sampled_from([0, 1, 3]), **_LIMITS),
+    guard=_GUARD,
 )
 strategy_params = st.one_of(any_params, none_prone_params)
 
@@ -327,6 +341,33 @@ def test_decide_daily_compiled_equals_interpreted(compiled_rules, regime, signal
 
 
 @needs_numba
+@settings(max_examples=300, deadline=None)
+@given(mode=st.sampled_from([0, 1, 2]), distance=st.sampled_from([0.5, 1.0, 5.0]),
+       qty=st.tuples(st.sampled_from([0.0, 1e-13, 5.0, 10.0]), st.sampled_from([0.0, 1e-13, 5.0, 10.0])),
+       entry=st.tuples(st.floats(90, 110), st.floats(90, 110)), entry_time=st.tuples(st.integers(0, 3), st.integers(0, 3)),
+       opening=_sides, closing=_sides, standing=st.tuples(st.sampled_from([-1, 0, 1]), st.sampled_from([0.0, 5.0, 10.0]),
+                                                            st.floats(80, 120)),
+       prices=st.lists(st.floats(80, 120), min_size=4, max_size=4))
+def test_decide_guard_compiled_equals_interpreted(mode, distance, qty, entry, entry_time, opening, closing, standing,
+                                                  prices):
+    """[E1] The guard's rule compiled for the kernel answers as the one HedgeStrategy runs."""
+    placing, bar_open, a, b = prices
+    args = (mode, distance, 10.0, qty, entry, entry_time, opening, closing, *standing, placing, bar_open,
+            max(a, b, bar_open), min(a, b, bar_open))
+    assert _compiled_guard()(*args) == decide.decide_guard(*args)
+
+
+_COMPILED_GUARD: list = []
+
+
+def _compiled_guard():
+    """decide_guard compiled once for the test run, as the kernel's loop compiles it."""
+    if not _COMPILED_GUARD:
+        _COMPILED_GUARD.append(kernel_jit.numba.njit(decide.decide_guard))
+    return _COMPILED_GUARD[0]
+
+
+@needs_numba
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(path=price_paths(), params=strategy_params, fill_at_close=st.booleans(),
        fee_pct=st.sampled_from([0.0, 0.05]), slippage_bps=st.sampled_from([0.0, 3.0]))
@@ -345,7 +386,8 @@ def test_kernel_loop_compiled_equals_interpreted(path, params, fill_at_close, fe
             exit_params.trailing_activation_pct, params.protect.cooldown_bars, params.protect.max_entries_per_day,
             params.protect.max_daily_loss_usdt, params.protect.max_daily_loss_pct, params.protect.max_drawdown_pct,
             params.protect.max_symbol_notional, params.protect.max_total_notional, params.protect.on_breach_code,
-            500.0)
+            500.0, frame["high"].to_numpy(np.float64), frame["low"].to_numpy(np.float64), params.guard.mode_code,
+            params.guard.distance_pct)
     compiled = kernel.simulate_compiled(*args)
     interpreted = kernel_jit.interpreted(kernel.simulate_compiled)(*args)
     for name, value in compiled._asdict().items():
