@@ -26,8 +26,8 @@ import yaml
 
 from config.paths import why_not_writable
 from core.errors import UserError
-from core.params import (ENTRY_MODES, ON_BREACH_CHOICES, REFERENCES, ExitParams, GuardParams, ProtectParams, SignalParams,
-                         StrategyParams)
+from core.params import (ENTRY_MODES, GUARD_MODES, ON_BREACH_CHOICES, REFERENCES, ExitParams, GuardParams,
+                         ProtectParams, SignalParams, StrategyParams)
 
 DEFAULT_SETTINGS_PATH = Path(__file__).resolve().parent / "settings.yaml"
 MODES = ("paper", "demo", "live")
@@ -178,6 +178,12 @@ def _mode(key: str, value: Any) -> Any:
     return _choice(MODES)(key, MODE_ALIASES.get(value, value) if isinstance(value, str) else value)
 
 
+def _guard_mode(key: str, value: Any) -> Any:
+    """[E1] hedge | stop | off. YAML 1.1 reads an unquoted ``off`` as false: taken as ``off``, so
+    ``guard_mode: off`` in the file and ``--set exchange.guard_mode=off`` mean what they say."""
+    return _choice(GUARD_MODES)(key, "off" if value is False else value)
+
+
 def _url(schemes: tuple[str, ...]):
     def check(key: str, value: Any) -> Any:
         if value == "":
@@ -222,7 +228,7 @@ SCHEMA: dict[str, Any] = {
     "exchange.recv_window_ms": _number(1, 60_000, integer=True),
     "exchange.rest_url": _url(("https", "http")),
     "exchange.stream_url": _url(("wss", "ws")),
-    "exchange.guard_mode": _choice(("hedge", "stop", "off")),
+    "exchange.guard_mode": _guard_mode,
     "exchange.guard_distance_pct": _number(0, 100, low_open=True),
     "backtest.fill": _choice(FILL_MODELS),
     "backtest.fee_pct": _number(0, 10),

@@ -25,6 +25,10 @@ _REASONS: dict[tuple[str, Action | None], str] = {
     ("L3", None): "a new main would take the open notional above its cap: no main opened",
     ("L4", None): "cool-down after a main close: no new main yet",
     ("L5", None): "the maximum number of entries for this UTC day is reached: no new main today",
+    ("E1", Action.OPEN): "the guard held on the exchange was triggered (the main moved its distance against the "
+                         "entry): equal-size hedge opened",
+    ("E1", Action.CLOSE): "the guard held on the exchange was triggered (the main moved its distance against the "
+                          "entry): main closed (disaster stop)",
     ("manual", None): "closed by the user (flatten)",
     ("stop", None): "closed on stop",
     ("reconcile", None): "position corrected to the exchange's",

@@ -249,3 +249,33 @@ def test_a_hedged_main_has_no_hedge_guard_and_an_order_in_flight_none(side):
                                else (1, 0), flat, flat)[0] == decide.NO_SIDE
     assert decide.wanted_guard(decide.GUARD_STOP, 5.0, 1.0, (1.0, 0.0), entry, (0, 0), (False, True),
                                flat)[0] == decide.NO_SIDE
+
+
+# ----- the settings: exchange.guard_* reach the backtest and the optimizer ----------------------------
+
+
+def test_the_settings_copy_the_guard_into_the_strategy_and_read_an_unquoted_off():
+    import yaml
+
+    from config.settings import AppSettings, parse_settings
+
+    assert AppSettings().strategy.guard == GuardParams(AppSettings().exchange.guard_mode,
+                                                       AppSettings().exchange.guard_distance_pct)
+    symbols = {"symbols": {"DOGEUSDT": {"call_size": 100}}}
+    settings = parse_settings({**symbols, "exchange": {"guard_mode": "stop", "guard_distance_pct": 8}})
+    assert settings.strategy.guard == GuardParams("stop", 8.0)
+    off = parse_settings({**symbols, **yaml.safe_load("exchange:\n  guard_mode: off\n")})  # YAML 1.1 reads off as false
+    assert off.exchange.guard_mode == "off" and off.strategy.guard.mode == "off"
+
+
+def test_the_guard_is_searchable_with_param():
+    from config.settings import parse_settings
+    from research.params import apply_assignment, parse_param
+
+    base = parse_settings({"symbols": {"DOGEUSDT": {"call_size": 100}}})
+    distance = parse_param("exchange.guard_distance_pct=3,5,8", base)
+    assert distance.values == (3.0, 5.0, 8.0)
+    mode = parse_param("exchange.guard_mode=hedge,stop,off", base)
+    assert mode.values == ("hedge", "stop", "off")
+    tried = apply_assignment(base, (("exchange.guard_mode", "stop"), ("exchange.guard_distance_pct", 3.0)))
+    assert tried.strategy.guard == GuardParams("stop", 3.0)
