@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from adapters.binance_algo import guard_client_id, parse_guard_id
+from core import decide
 from core.model import Side
 from core.ports import BrokerError
 from live.context import ServiceContext, SymbolSlot
@@ -52,10 +53,11 @@ def held_mains(slot: SymbolSlot, call_size: float, tick: Decimal | None) -> list
     if slot.driver is None:
         return []
     positions = slot.strategy.state.positions
-    held = [side for side in Side if positions[side].is_open]
-    if not held:
+    long, short = positions[Side.LONG], positions[Side.SHORT]
+    code = decide.guarded_side((long.qty, short.qty), (long.entry_time, short.entry_time))  # as the backtest
+    if code == decide.NO_SIDE:
         return []
-    main = min(held, key=lambda side: (positions[side].entry_time, -positions[side].qty, side.value))
+    main = Side.LONG if code == decide.LONG else Side.SHORT
     mine, other = positions[main], positions[main.opposite]
     return [HeldMain(slot.symbol, main, Decimal(repr(mine.qty)), Decimal(repr(mine.entry_price)),
                      Decimal(repr(other.qty)) if other.is_open else Decimal(0),
