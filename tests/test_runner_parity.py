@@ -28,8 +28,9 @@ def _ms(day: str) -> int:
 
 @pytest.mark.parametrize("reference", ["centerline", "macd"])
 def test_B2_replay_through_runner_equals_backtest_fill_close(tmp_path, reference):
+    # Paper trading holds no guard on an exchange [E1], the backtest models it: compared without it.
     settings = load_settings(overrides=[f"strategy.signal.reference={reference}",
-                                        "strategy.signal.macd.slow=3"])
+                                        "strategy.signal.macd.slow=3", "exchange.guard_mode=off"])
     start, end = _ms("2023-02-01"), _ms("2023-02-15")
 
     service = build_service(settings, lambda event: None, mode="replay", replay_dir=SAMPLE, speed=0,

@@ -92,10 +92,10 @@ class CandlestickItem(pg.GraphicsObject):
 
 
 def marker_kind(side: str, action: str, reason: str) -> str:
-    """Chart marker for one fill: hedge opens are R3/R5 [R3][R5]; main opens are R2."""
+    """Chart marker for one fill: hedge opens are R3/R5 [R3][R5] or a hedge guard's [E1]; main opens are R2."""
     if action == "CLOSE":
         return "close"
-    if reason in ("R3", "R5"):
+    if reason in ("R3", "R5", "E1"):
         return "hedge"
     return "open_long" if side == "LONG" else "open_short"
 

@@ -16,7 +16,7 @@ from live.events import CandleUpdate, Heartbeat
 from ui.chart import PositionSpan, PriceChart, TradeMarker, marker_kind
 
 KEEP_BARS = 288  # one day of 5m candles
-HEDGE_REASONS = ("R3", "R5")
+HEDGE_REASONS = ("R3", "R5", "E1")  # E1: a hedge guard's open (a stop guard only closes)
 
 
 class SymbolTrail:
