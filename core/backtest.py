@@ -7,7 +7,11 @@ Per symbol, for every 5m bar in time order [B2, G4, B1, B4]:
 
 1. ``next_open`` only: orders decided on the previous bar are executed at this
    bar's open (``broker.set_price(open)``) before anything else.
-2. Funding due at or before this bar's close is charged on the positions held.
+2. [E1] The guard held on the exchange (``params.guard``, off by default in
+   ``StrategyParams``) acts inside the bar, with its high and low
+   (``strategy.on_bar_guard``): its order fills at once at the trigger, or at the
+   open when the bar gapped through it, before the bar's closes below.
+   Funding due at or before this bar's close is charged on the positions held.
 3. Every daily candle that has closed by this bar's close is passed to
    ``on_daily_close`` (the daily close first [G4]), then the bar itself to
    ``on_bar_close``.

@@ -13,10 +13,11 @@ fills the whole quantity, so this loop does the same steps on plain numbers:
   and ``core.backtest._Ledger``, so fills and equity are identical to the last bit
   (tests/test_kernel_equivalence.py).
 
-Per bar, as the exact engine [B1, B4, G4]: ``next_open`` orders of the previous bar
-fill at this bar's open; funding due by this bar's close is charged; every daily
-close due is decided (daily first), then the bar; ``close`` orders fill at once;
-equity is marked at the close.
+Per bar, as the exact engine [B1, B4, G4, E1]: ``next_open`` orders of the previous bar
+fill at this bar's open; the guard held on the exchange acts inside the bar
+(:func:`core.decide.decide_guard`, with the bar's high and low); funding due by this
+bar's close is charged; every daily close due is decided (daily first), then the bar;
+``close`` orders fill at once; equity is marked at the close.
 
 Full fills make two simplifications exact: a close always takes the whole
 position (the rules close a side's full quantity and nothing else fills on that
