@@ -143,11 +143,12 @@ class AccountLimits:
     """Marks the account at each 5m close and applies a breach to every symbol (see the module)."""
 
     def __init__(self, ctx, orders, stop: Callable[[], None],  # noqa: ANN001 - live.context / live.orders
-                 account_source: Callable[[], Any]):
+                 account_source: Callable[[], Any], after_flatten: Callable[[], None] = lambda: None):
         self.ctx = ctx
         self.orders = orders
         self.stop = stop
         self.account_source = account_source  # the exchange connection (or paper broker) to read
+        self.after_flatten = after_flatten  # the exchange-side guards of every symbol checked [E1]
         self.record = LimitsRecord()
         self._marked = 0  # the close time last marked: each close time once, whatever the symbol
         self._flattening = False  # a flatten breach whose closes are not all done
@@ -286,6 +287,7 @@ class AccountLimits:
             for slot in list(self.ctx.slots.values()):
                 if slot.driver is not None:
                     self.ctx.guard(slot.symbol, lambda s=slot: self._flatten(s, breach.time_ms))
+            self.ctx.safely("the exchange-side guards", self.after_flatten)  # none left for a closed main
 
     def _flatten(self, slot, at: int) -> None:  # noqa: ANN001
         intents = slot.strategy.flatten(self.record.breach_rule, max(at, slot.strategy.state.last_bar_close))

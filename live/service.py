@@ -93,7 +93,8 @@ class TradingService:
         self.commands = CommandRoom(self.ctx, self.orders)
         # [L1-L3] on the whole account: marked once per close, a breach applies to every symbol.
         self.limits = AccountLimits(self.ctx, self.orders, self.stop,
-                                    lambda: getattr(self, "account_view", None) or self.ctx.broker)
+                                    lambda: getattr(self, "account_view", None) or self.ctx.broker,
+                                    lambda: self.guards.keep() if self.guards is not None else None)
         # Exchange modes only (live/assemble.py sets them): the guard held on the exchange [E1, E2]
         # (live/guard_room.py) and the sleep watch [W1] (live/wake.py).
         self.guards = None

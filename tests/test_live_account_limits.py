@@ -180,3 +180,54 @@ def test_L3_the_total_cap_counts_every_symbol_live(tmp_path):
     ~12 USDT); ALGOUSDT's, decided after DOGEUSDT's on the same close, does not fit beside it."""
     run = Run(tmp_path, ["strategy.protect.max_total_notional=15"], "2023-03-01", "2023-03-01T00:10")
     assert [fill.symbol for fill in run.fills("R2")] == ["DOGEUSDT"]
+
+
+def test_L1_on_the_fake_exchange_reads_the_account_and_flattens_it(tmp_path):
+    """Demo trading against the fake Binance: the equity is the exchange's (wallet + unrealised PnL,
+    /fapi/v2/account); a funding payment of 20 USDT takes it through a 10 USDT daily cap; the breach
+    closes every position on the exchange, leaves no guard there, and the bot stops itself."""
+    import threading
+
+    from adapters.secrets import ApiCredentials
+    from cli.backtest import parse_time
+    from tests.fake_binance import TEST_API_KEY, TEST_API_SECRET, FakeBinance
+    from tests.test_runner_disconnect import _started, _wait
+
+    fake = FakeBinance(SAMPLE, start_ms=parse_time("2023-03-10T00:00", "--start")).start()
+    try:
+        events: list = []
+        settings = load_settings(None, ["strategy.protect.max_daily_loss_usdt=10",
+                                        "strategy.protect.on_breach=flatten"])
+        service = build_service(settings, events.append, mode="demo",
+                                credentials=ApiCredentials(TEST_API_KEY, TEST_API_SECRET), state_dir=tmp_path,
+                                base_url=fake.base_url, stream_url=fake.ws_url)
+        runner = threading.Thread(target=service.run)
+        runner.start()
+        try:
+            _wait(lambda: _started(service))
+            lone = []
+            for _ in range(20):  # until a symbol holds one side only (a hedged pair would pay nothing net)
+                now = fake.step(candles=1)
+                _wait(lambda: all(s.strategy.state.last_bar_close >= now for s in service.slots.values()))
+                held = fake.state()["positions"]
+                lone = [row for row in held if sum(r["symbol"] == row["symbol"] for r in held) == 1]
+                if lone:
+                    break
+            row = lone[0]
+            notional = float(row["qty"]) * float(fake.price(row["symbol"]))
+            rate = 20 / notional * (1 if row["positionSide"] == "LONG" else -1)  # paid by the position
+            assert float(fake.pay_funding(row["symbol"], f"{rate:.8f}")) < -19.9
+            fake.step(candles=1)
+            runner.join(30)
+            assert not runner.is_alive(), "the bot stopped itself once flat"
+        finally:
+            service.stop()
+            runner.join(30)
+        [line] = [e for e in events if isinstance(e, LogEvent) and e.rule == "L1" and e.level == "WARNING"]
+        equity = float(line.message.split("equity ")[1].split(" ")[0])
+        assert 9970 < equity < 9990 and "day start 10000.00" in line.message  # 20 USDT paid, fees, open PnL
+        assert [f for f in (e.fill for e in events if isinstance(e, FillEvent)) if f.reason == "L1"]
+        assert fake.state()["positions"] == [], "nothing held on the exchange"
+        assert service.guards.algo.open_guards() == [], "no guard left for a closed main [E1]"
+    finally:
+        fake.stop()
