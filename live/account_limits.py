@@ -180,7 +180,12 @@ class AccountLimits:
             self.ctx.log("ERROR", None, f"[L1, L2] the saved loss-limit figures {path} cannot be read ({exc}); "
                          f"{kept}; the day's start and the peak are measured again from the next close")
         record = self.record
-        if record.breach_day >= 0 and record.blocked_day() >= 0:
+        if record.blocked_day() < decide.utc_day(self.ctx.clock()):  # none, overridden, or of an earlier day
+            if override:
+                self.ctx.log("INFO", None, "[L1, L2] --override-limits: no loss-limit breach is saved for today; "
+                             "nothing to override")
+            return
+        if record.blocked_day() >= 0:
             day = iso_utc(record.breach_day * decide.DAY_MS)[:10]
             if override:
                 record.override_day = record.breach_day
