@@ -55,3 +55,8 @@ def ask_override(ask: Callable[[str, str], bool], settings, mode: str,  # noqa: 
     is saved for today and the user resumes anyway."""
     question = breach_question(settings, mode, now_ms)
     return question is not None and bool(ask(_tr(TITLE), question))
+
+
+def override_if_asked(ask: Callable[[str, str], bool], settings, mode: str) -> dict[str, bool]:  # noqa: ANN001
+    """The service builder's keyword for the answer: ``{"override_limits": True}`` on a yes, else none."""
+    return {"override_limits": True} if ask_override(ask, settings, mode) else {}
