@@ -231,3 +231,30 @@ def test_L1_on_the_fake_exchange_reads_the_account_and_flattens_it(tmp_path):
         assert service.guards.algo.open_guards() == [], "no guard left for a closed main [E1]"
     finally:
         fake.stop()
+
+
+def test_the_command_line_override_resumes_new_mains_after_a_flatten_stop(tmp_path, monkeypatch, capsys):
+    """``python main.py run``: the first run stops flat at the breach; a second run the same day opens
+    no main; ``--override-limits`` does."""
+    from main import main
+
+    monkeypatch.setenv("AUTOHEDGE_HOME", str(tmp_path / "home"))
+    state = tmp_path / "state"
+
+    def run(end: str, *extra: str) -> list[dict]:
+        before = (state / "fills.jsonl").read_text().count("\n") if (state / "fills.jsonl").exists() else 0
+        assert main(["run", "--mode", "paper", "--config", "config/settings.yaml", "--start", "2023-03-01",
+                     "--end", end, "--state-dir", str(state), "--set", f"paths.log_dir={tmp_path / 'logs'}",
+                     "--set", DAILY_CAP, "--set", "strategy.protect.on_breach=flatten", *extra]) == 0
+        lines = (state / "fills.jsonl").read_text().splitlines()
+        return [json.loads(line) for line in lines[before:] if line.strip()]
+
+    def mains_that_day(fills: list[dict]) -> list[dict]:  # the replay's last close (00:00) is the next UTC day's
+        return [fill for fill in fills if fill["reason"] == "R2" and fill["decision_time"] < _ms("2023-03-02")]
+
+    first = run("2023-03-01T06:00")
+    assert {fill["reason"] for fill in first} == {"R2", "R3", "L1"}
+    again = run("2023-03-01T12:00")
+    assert not again, "flat, and no main the rest of the day"
+    assert json.loads((state / "DOGEUSDT.json").read_text())["last_bar_close"] == _ms("2023-03-01T12:00")
+    assert mains_that_day(run("2023-03-01", "--override-limits"))
