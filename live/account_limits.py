@@ -84,7 +84,7 @@ class Breach:
         what = describe(self.rule, Action.CLOSE if self.flatten else Action.OPEN)
         return (f"[{self.rule}] account limit reached at the {iso_utc(self.time_ms)} close: equity "
                 f"{self.equity:.2f} USDT, day start {self.day_start_equity:.2f}, peak {self.peak_equity:.2f}, "
-                f"limit {self.limit}: {what}; every symbol")
+                f"limit {self.limit}: {what} (all symbols)")
 
 
 def limit_words(rule: str, record: LimitsRecord, protect) -> str:  # noqa: ANN001 - core.params.ProtectParams
@@ -289,9 +289,11 @@ class AccountLimits:
                 self.ctx.save(slot)
         if breach.flatten:
             self._flattening = True
+            deciding = self.ctx.current_symbol  # this close's symbol: each flatten is isolated, then it is back
             for slot in list(self.ctx.slots.values()):
                 if slot.driver is not None:
                     self.ctx.guard(slot.symbol, lambda s=slot: self._flatten(s, breach.time_ms))
+            self.ctx.current_symbol = deciding
             self.ctx.safely("the exchange-side guards", self.after_flatten)  # none left for a closed main
 
     def _flatten(self, slot, at: int) -> None:  # noqa: ANN001

@@ -68,7 +68,7 @@ def test_L1_a_day_through_the_daily_cap_is_one_line_one_alert_and_no_new_main_af
     [line] = run.lines("L1")
     assert line.message.startswith("[L1] account limit reached at the 2023-03-01T00:20:00Z close: equity 999.91 USDT, "
                                    "day start 1000.00, peak 1000.00, limit a daily loss of 0.05 USDT, fees included")
-    assert "no new main until the next UTC day; every symbol" in line.message
+    assert line.message.endswith("no new main until the next UTC day (all symbols)")
     [alert] = run.limit_alerts()
     assert alert.title == "AutoHedge: the daily loss limit was reached" and alert.body == line.message
     mains = [(fill.symbol, fill.time) for fill in run.fills("R2")]
