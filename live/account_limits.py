@@ -303,7 +303,10 @@ class AccountLimits:
             self.ctx.emit_status(slot)
 
     def _stop_when_flat(self) -> None:
-        """on_breach = flatten: the service stops once no symbol holds or waits for anything."""
+        """on_breach = flatten: the service stops once no symbol holds or waits for anything (a
+        breach during the start-up's catch-up waits for every symbol to have started)."""
+        if any(symbol not in self.ctx.slots for symbol in self.ctx.call_sizes):
+            return
         for slot in self.ctx.slots.values():
             if slot.driver is None:
                 continue
