@@ -48,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--switch-hedge-mode", action="store_true",
                         help="demo/live: switch a one-way account to hedge mode (account-wide: every USDⓈ-M "
                              "symbol and COIN-M futures too); without it such an account stops start-up")
+    parser.add_argument("--override-limits", action="store_true",
+                        help="open new mains again although a loss limit (daily loss [L1] or drawdown [L2]) was "
+                             "breached earlier this UTC day and saved; without it a restart that day keeps them off")
     parser.add_argument("--base-url", help=argparse.SUPPRESS)  # tests: a local fake exchange
     parser.add_argument("--stream-url", help=argparse.SUPPRESS)
 
@@ -98,7 +101,7 @@ def _run(args: argparse.Namespace, settings, mode: str, state_dir: Path, trades_
             settings, lambda event: None, mode=mode, replay_dir=args.replay, speed=args.speed, state_dir=state_dir,
             fee_pct=args.fee_pct, start_ms=start_ms, end_ms=end_ms,
             resume=args.resume, base_url=args.base_url, stream_url=args.stream_url, wait_out_rate_limits=True,
-            switch_hedge_mode=args.switch_hedge_mode,
+            switch_hedge_mode=args.switch_hedge_mode, override_limits=args.override_limits,
         )
     except HedgeModeOff as exc:
         raise UserError(str(exc).replace("or let the bot switch it when it asks", "or add --switch-hedge-mode to "

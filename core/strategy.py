@@ -196,6 +196,12 @@ class HedgeStrategy:
         """Close every open position (user's 'flatten' = ``manual``, or ``stop``)."""
         return [self._close(side, reason, at) for side in Side if self.status(side) is SideStatus.OPEN]
 
+    def flatten(self, rule: str, at: int) -> list[OrderIntent]:
+        """[L1, L2] on_breach = flatten decided outside this symbol's bar (live trading measures the
+        whole account): every held side closed under ``rule`` (:func:`core.decide.decide_flatten`)."""
+        qty, opening, closing = self._side_views()
+        return self._intents(decide.decide_flatten(qty, opening, closing, decide.REASON_CODES[rule]), at)
+
     def apply_fill(self, fill: Fill) -> None:
         """[O3] The only place positions change: from executed quantity and average price."""
         position = self.state.positions[fill.side]

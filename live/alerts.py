@@ -64,6 +64,9 @@ class AlertSink(Protocol):
 
 ALERTING_RULES = {"W1": "the bot was asleep", "E2": "a guard triggered", "C0": "an order above CALL_SIZE held back",
                   "C3": "a side above CALL_SIZE"}
+# A loss limit's breach line (WARNING, live/account_limits.py) alerts once; the decision and fill lines of
+# the closes it causes carry the same rule id at INFO and do not.
+BREACH_ALERTS = {"L1": "the daily loss limit was reached", "L2": "the drawdown limit was reached"}
 
 
 def alert_for(event: Event) -> Alert | None:
@@ -83,6 +86,8 @@ def alert_for(event: Event) -> Alert | None:
     if isinstance(event, MarginCallEvent):
         return Alert("liquidations", "AutoHedge: MARGIN CALL", event.text)
     if isinstance(event, LogEvent):
+        if event.rule in BREACH_ALERTS and event.level != "INFO":
+            return Alert("errors", f"AutoHedge: {BREACH_ALERTS[event.rule]}", event.message)
         if event.rule in ALERTING_RULES:  # slept [W1], a guard triggered [E2], a side above CALL_SIZE [L0, L1]
             return Alert("errors", f"AutoHedge: {ALERTING_RULES[event.rule]}{f' ({event.symbol})' if event.symbol else ''}",
                          event.message)

@@ -85,12 +85,14 @@ def build_service(
     sleep: Callable[[float], None] = time.sleep,
     wait_out_rate_limits: bool = False,
     switch_hedge_mode: bool = False,
+    override_limits: bool = False,
 ) -> TradingService:
     """``wait_out_rate_limits``: sit out (with ``sleep``) a short wait that Binance's request
     limit asks for at start-up instead of failing (the command line; the window has a retry
     loop of its own that Stop can interrupt). ``switch_hedge_mode``: the user agreed to switch a one-way
     account to hedge mode (account-wide, COIN-M too); without it such an account stops start-up with
-    :class:`adapters.binance_futures.HedgeModeOff`."""
+    :class:`adapters.binance_futures.HedgeModeOff`. ``override_limits``: new mains resume although a
+    loss limit [L1, L2] breached today is saved (live/account_limits.py)."""
     mode = canonical_mode(mode)
     if mode not in MODES:
         raise UserError(f"mode {mode!r} is not known; use one of: {', '.join(MODES)}")
@@ -109,7 +111,8 @@ def build_service(
                           start_ms=start_ms, end_ms=end_ms, sleep=sleep)
         broker = make_paper_broker(fee, slippage, wallet=settings.backtest.initial_capital,
                                    leverage={name: settings.leverage_for(name) for name in symbols})
-        options = ServiceOptions(state_dir=state_dir, reconcile=False, durable=mode != "replay")
+        options = ServiceOptions(state_dir=state_dir, reconcile=False, durable=mode != "replay",
+                                 override_limits=override_limits)
         service = TradingService(symbols, settings.strategy, feed, broker, listener, options,
                                  clock=lambda: feed.now, sleep=sleep)
         open_ledger(service, account_ledger_path(state_dir, mode, None),
@@ -121,10 +124,12 @@ def build_service(
     attempt = 1
     while True:
         try:
-            return build_exchange_service(settings, listener, mode=mode, symbols=symbols, credentials=credentials,
-                                          state_dir=state_dir, fee_pct=fee, slippage_bps=slippage,
-                                          base_url=base_url, stream_url=stream_url, sleep=sleep,
-                                          switch_hedge_mode=switch_hedge_mode)
+            service = build_exchange_service(settings, listener, mode=mode, symbols=symbols,
+                                             credentials=credentials, state_dir=state_dir, fee_pct=fee,
+                                             slippage_bps=slippage, base_url=base_url, stream_url=stream_url,
+                                             sleep=sleep, switch_hedge_mode=switch_hedge_mode)
+            service.options.override_limits = override_limits
+            return service
         except RetryableError as exc:
             wait = _rate_limit_wait(exc, attempt) if wait_out_rate_limits else None
             if wait is None:

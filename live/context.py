@@ -76,6 +76,7 @@ class ServiceOptions:
     # the taker-rate estimate of the order's REST answer is kept.
     commission_wait_s: float = 2.0
     durable: bool = True  # fsync state and journal; False only for replays of simulated trading
+    override_limits: bool = False  # the user resumes new mains despite a loss limit breached today [L1, L2]
 
 
 class ServiceContext:

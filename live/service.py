@@ -42,6 +42,7 @@ from core.strategy import HedgeStrategy
 from core.trades import iso_utc
 from live.cockpit import CockpitReporter
 from live.account_events import handle_account_events
+from live.account_limits import AccountLimits
 from live.commands import CommandRoom
 from live.context import ServiceContext, ServiceOptions, SymbolSlot
 from live.events import EventListener, ProgressEvent, ServiceStateEvent, StatusRow, SymbolRunState
@@ -90,6 +91,10 @@ class TradingService:
         self.reconciler = Reconciler(self.ctx)
         self.orders = OrderRoom(self.ctx, self.reconciler, self.cockpit)
         self.commands = CommandRoom(self.ctx, self.orders)
+        # [L1-L3] on the whole account: marked once per close, a breach applies to every symbol.
+        self.limits = AccountLimits(self.ctx, self.orders, self.stop,
+                                    lambda: getattr(self, "account_view", None) or self.ctx.broker,
+                                    lambda: self.guards.keep() if self.guards is not None else None)
         # Exchange modes only (live/assemble.py sets them): the guard held on the exchange [E1, E2]
         # (live/guard_room.py) and the sleep watch [W1] (live/wake.py).
         self.guards = None
@@ -150,6 +155,7 @@ class TradingService:
             ctx.user_stream.start()
         ctx.feed.start()  # connect while the symbols warm up, so no close falls between the two
         try:
+            ctx.safely("the loss limits", lambda: self.limits.start(ctx.options.override_limits))  # before any decision
             for symbol in ctx.call_sizes:
                 ctx.guard(symbol, lambda s=symbol: self._start_symbol(s))
             if self.guards is not None:  # [E1, E2] after every symbol's reconciliation
@@ -272,6 +278,7 @@ class TradingService:
             days_known = [day for day in daily if day.close_time <= last_day]
             days_missed = [day for day in daily if day.close_time > last_day]
         driver.load_history(days_known, known)
+        self.limits.apply_to(strategy)  # a breach saved for the account blocks this symbol's mains too
         self.cockpit.on_history(symbol, known, strategy.state.regime.value if strategy.state.regime else "")
         if bars:  # the market's latest close: reference price and "now" for stale orders
             slot.last_price = bars[-1].close
@@ -349,7 +356,11 @@ class TradingService:
                 return
         if slot.detail and slot.run_state is SymbolRunState.RUNNING:
             slot.detail = ""  # an unknown outcome is resolved
-        intents = driver.on_bar(candle)
+        if not self.limits.before_decisions(slot, candle.close_time):  # [L1, L2] measured before any decision
+            driver.skip_bar(candle)  # a flatten breach closes instead of deciding; the indicators keep up
+            intents = []
+        else:
+            intents = driver.on_bar(candle)
         self.orders.execute(slot, intents, candle.close, candle.close_time)
         self.cockpit.on_bar(slot.symbol, candle, slot.strategy.state.regime.value if slot.strategy.state.regime else "")
         self.ctx.recovered(slot)  # a failure on an earlier close is over [Build 3]

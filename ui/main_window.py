@@ -44,6 +44,7 @@ from ui.heartbeat import HeartbeatPanel
 from ui.history_link import HistoryLink
 from ui.history_tab import HistoryTab
 from ui.hedge_question import ask_hedge_switch
+from ui.limits_question import override_if_asked
 from ui.live_chart import LiveChart
 from ui.live_confirm import live_question
 from ui.replay_progress import ReplayProgress
@@ -253,6 +254,7 @@ class MainWindow(QMainWindow):
         builder, speed = self._builder, self.api.speed.value()
         agreed = {"switch_hedge_mode": True} if self._switch_hedge_mode else {}  # the user said yes [O1]
         self._switch_hedge_mode = False
+        agreed |= override_if_asked(self.ask, settings, mode)  # a loss limit breached today and saved [L1, L2]
 
         def factory(listener):
             return builder(settings, listener, mode=mode, replay_dir=replay_dir if mode == "replay" else None,

@@ -840,6 +840,29 @@
     </message>
 </context>
 <context>
+    <name>LimitsQuestion</name>
+    <message>
+        <source>Loss limit reached today</source>
+        <translation>오늘 손실 한도 도달</translation>
+    </message>
+    <message>
+        <source>{limit} was reached at {time} UTC (equity {equity} USDT; limit: {words}). Until the next UTC day the bot opens no new main position; the positions held are still managed.
+
+Resume new entries anyway?</source>
+        <translation>{time} UTC에 {limit}에 도달했습니다 (자산 {equity} USDT; 한도: {words}). 다음 UTC 일까지 봇은 새 메인 포지션을 열지 않으며, 보유 중인 포지션은 계속 관리됩니다.
+
+그래도 신규 진입을 재개하시겠습니까?</translation>
+    </message>
+    <message>
+        <source>The daily loss limit [L1]</source>
+        <translation>일일 손실 한도 [L1]</translation>
+    </message>
+    <message>
+        <source>The drawdown limit [L2]</source>
+        <translation>낙폭 한도 [L2]</translation>
+    </message>
+</context>
+<context>
     <name>LiveChart</name>
     <message>
         <source>Chart symbol</source>
