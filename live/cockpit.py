@@ -28,6 +28,7 @@ from core.rules import pnl, pnl_pct
 from live.events import (
     AccountUpdate, CandleUpdate, DecisionPreview, Event, Heartbeat, PositionRisk, StreamState, SymbolFormat,
 )
+from live.status import symbol_leverage
 from live.symbol_driver import SymbolDriver
 
 if TYPE_CHECKING:
@@ -257,13 +258,15 @@ class CockpitReporter:
         with self._lock:
             realized, fees = self._day_totals.get(self._market_day(), [0.0, 0.0])
         leverage = getattr(self.service, "leverage", {})
+        slots = self.service.slots
         ledger = getattr(getattr(self.service, "ctx", None), "ledger", None)
         funding = ledger.funding_today(self._market_day() * ONE_DAY_MS) if ledger is not None else 0.0
         self.emit(AccountUpdate(
             self.service.clock(), snapshot.wallet, snapshot.margin_balance, snapshot.unrealized_pnl, realized, fees,
             snapshot.margin_ratio_pct,
             tuple(PositionRisk(p.symbol, p.side.value, p.qty, p.entry_price, p.mark_price, p.unrealized_pnl,
-                               p.liquidation_price, leverage.get(p.symbol)) for p in snapshot.positions),
+                               p.liquidation_price, symbol_leverage(slots.get(p.symbol), leverage, p.symbol))
+                  for p in snapshot.positions),
             funding, getattr(snapshot, "asset", "USDT")))
 
 

@@ -87,6 +87,7 @@ class ServiceContext:
                  stop: threading.Event):
         self.params = params
         self.call_sizes = dict(symbols)
+        self.leverage: dict[str, float] = {}  # per symbol, the settings' (the assembler sets it): for the ROE
         self.feed = feed
         self.broker = broker
         self.listener = listener
@@ -123,7 +124,7 @@ class ServiceContext:
     def emit_status(self, slot: SymbolSlot) -> None:
         """A status row for the listener; drawing it can never raise (live/status.py, and this guard)."""
         try:
-            row = status_row(slot, self.call_sizes)
+            row = status_row(slot, self.call_sizes, self.leverage)
         except Exception:  # noqa: BLE001 - a row that cannot be drawn must not stop trading
             log.exception("status row of %s failed", getattr(slot, "symbol", "?"))
             return

@@ -133,7 +133,7 @@ class TradingService:
 
     def status_row(self, slot: SymbolSlot) -> StatusRow:
         """The status table's row for ``slot`` (live/status.py: cannot raise)."""
-        return status_row(slot, self.ctx.call_sizes)
+        return status_row(slot, self.ctx.call_sizes, self.ctx.leverage)
 
     # ----- main loop ------------------------------------------------------------------------
 

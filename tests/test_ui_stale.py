@@ -11,7 +11,7 @@ T0 = 1_764_853_500_000  # 2025-12-04 13:05 UTC
 
 def row(state: SymbolRunState = SymbolRunState.RUNNING) -> StatusRow:
     return StatusRow("DOGEUSDT", "UP", state, "", 0.31234, "LONG", 100.0, 0.3, 1.234, 4.1,
-                     None, 0.0, None, None, 100.0)
+                     None, 0.0, None, None, 100.0, main_roe_pct=20.5)
 
 
 def table_at(qtbot, now: list[int]) -> StatusTable:
@@ -37,7 +37,7 @@ def test_a_running_row_without_news_for_longer_than_a_bar_shows_its_age_and_sinc
     table.refresh_ages()
     assert cell(table, "State") == "no data since 13:05 UTC"
     assert cell(table, "Price") == "0.31234 (12 min old)"
-    assert cell(table, "PnL").endswith("(12 min old)") and cell(table, "PnL %").endswith("(12 min old)")
+    assert cell(table, "PnL").endswith("(12 min old)") and cell(table, "ROE %") == "+20.50 % (12 min old)"
     now[0] = T0 + 125 * 60_000
     table.refresh_ages()
     assert cell(table, "Price") == "0.31234 (2 h 5 min old)"
