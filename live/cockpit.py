@@ -261,6 +261,9 @@ class CockpitReporter:
         slots = self.service.slots
         ledger = getattr(getattr(self.service, "ctx", None), "ledger", None)
         funding = ledger.funding_today(self._market_day() * ONE_DAY_MS) if ledger is not None else 0.0
+        if ledger is not None:  # liquidations, ADL, settlements of the day: the exchange's fills, from the ledger
+            forced_realized, forced_fees = ledger.forced_today(self._market_day() * ONE_DAY_MS)
+            realized, fees = realized + forced_realized, fees + forced_fees
         self.emit(AccountUpdate(
             self.service.clock(), snapshot.wallet, snapshot.margin_balance, snapshot.unrealized_pnl, realized, fees,
             snapshot.margin_ratio_pct,

@@ -100,6 +100,9 @@ class ServiceContext:
         self.journal = FillJournal(options.journal_path or Path(options.state_dir) / "fills.jsonl",
                                    durable=options.durable)
         self.ledger = LedgerLink(None, self.log)  # money records; the assembler opens the account's ledger
+        # Called when money moved outside the bot's orders (funding, a forced close): the service
+        # points it at the cockpit, so the account strip shows it at once, not at the next refresh.
+        self.money_changed: Callable[[], None] = lambda: None
         self.executor = OrderExecutor(broker, sleep=wait, log=self._executor_log, log_fills=False)
         self.slots: dict[str, SymbolSlot] = {}
         self.current_symbol: str | None = None

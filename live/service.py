@@ -87,6 +87,7 @@ class TradingService:
         if budget is not None:  # the shared request budget tells about an IP ban (HTTP 418)
             budget.on_ban.append(self._on_ban)
         self.cockpit = CockpitReporter(self, self.ctx.emit)  # account, heartbeat, live candles for the window
+        self.ctx.money_changed = self.cockpit.refresh_soon
         self.reconciler = Reconciler(self.ctx)
         self.orders = OrderRoom(self.ctx, self.reconciler, self.cockpit)
         self.commands = CommandRoom(self.ctx, self.orders)
