@@ -260,7 +260,9 @@ class CockpitReporter:
         leverage = getattr(self.service, "leverage", {})
         slots = self.service.slots
         ledger = getattr(getattr(self.service, "ctx", None), "ledger", None)
-        funding = ledger.funding_today(self._market_day() * ONE_DAY_MS) if ledger is not None else 0.0
+        funding: float | None = ledger.funding_today(self._market_day() * ONE_DAY_MS) if ledger is not None else 0.0
+        if _is_local(self._account_source()):
+            funding = None  # the paper broker charges no funding: "not modelled", never a 0 that looks measured
         if ledger is not None:  # liquidations, ADL, settlements of the day: the exchange's fills, from the ledger
             forced_realized, forced_fees = ledger.forced_today(self._market_day() * ONE_DAY_MS)
             realized, fees = realized + forced_realized, fees + forced_fees

@@ -138,7 +138,9 @@ class AccountUpdate:
     fees_today: float
     margin_ratio: float | None  # maintenance margin / margin balance, in percent
     positions: tuple[PositionRisk, ...] = ()
-    funding_today: float = 0.0  # funding paid (-) or received (+) today, from the account's ledger
+    # funding paid (-) or received (+) today, from the account's ledger; None where funding is not
+    # modelled (the paper broker, in paper trading and replays, charges none)
+    funding_today: float | None = 0.0
     asset: str = "USDT"  # the wallet's asset (USDC / BNFCR on such accounts): shown, never assumed
 
     @property

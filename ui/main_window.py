@@ -412,6 +412,7 @@ class MainWindow(QMainWindow):
             self.state_label.setText(self.tr("Stopped; state saved") if "saved" in event.detail
                                      else self.tr("Stopped"))
             self.heartbeat.set_stream(StreamState("stopped"))
+            self.account_strip.stopped()  # the last figures stay, not called stale
 
     def _on_failed(self, text: str) -> None:
         self._last_failure = text
