@@ -41,6 +41,9 @@ ACCOUNT_EVERY_S = 5.0  # one account + one positionRisk request: weight 10 of 24
 TICK_SAMPLE = 20  # closes read to infer a tick size the broker does not know
 ACCOUNT_AFTER_FILL_S = 0.5  # after fills, refresh sooner (at most this often)
 ACCOUNT_RETRY_S = 30.0  # after a failed refresh (network down), wait this long
+# A simulated (paper) broker answers from memory: its strip follows every close, at most this often,
+# so the strip's ROE and the status table's are of the same price (a replay runs many closes a second).
+LOCAL_ACCOUNT_S = 0.2
 
 
 def inferred_tick(candles: list[Candle]) -> float | None:
@@ -132,6 +135,8 @@ class CockpitReporter:
 
     def on_bar(self, symbol: str, candle: Candle, regime: str) -> None:
         self.emit(CandleUpdate(symbol, candle, True, regime))
+        if _is_local(self._account_source()):
+            self._account_due = True
         waiting = self._tickless.get(symbol)
         if waiting is not None:  # no tick size known: read it off the first closes seen
             waiting.append(candle)
@@ -173,7 +178,8 @@ class CockpitReporter:
                 if slot.driver is not None:
                     self._heartbeat(slot)
         since = now - self._last_account
-        if since >= self.account_every_s or (self._account_due and since >= ACCOUNT_AFTER_FILL_S):
+        soon = LOCAL_ACCOUNT_S if _is_local(self._account_source()) else ACCOUNT_AFTER_FILL_S
+        if since >= self.account_every_s or (self._account_due and since >= soon):
             self._last_account = now
             self._account_due = False
             self._account()
