@@ -71,3 +71,13 @@ def test_table_and_strip_show_the_same_roe_for_the_same_position(qtbot):
     assert shown == "-33.45 %" and f"ROE {shown}" in strip.positions.text()
     assert "-7.17 %" in table.item(0, COLUMNS.index("ROE %")).toolTip()  # the price move beside it
     assert table.item(0, COLUMNS.index("Hedge ROE %")).text() == ""  # no hedge held: empty, not 0
+
+
+def test_a_position_at_its_entry_shows_zero_not_minus_zero():
+    # the screenshot's "ALGOUSDT SHORT 50 @ 0.3413, mark 0.3413: ROE -0.00 % (price -0.00 %)"
+    from ui.formatting import money, percent
+
+    at_entry = PositionRisk("ALGOUSDT", "SHORT", 50.0, 0.3413, 0.3413, -0.0, 0.4075, leverage=5)
+    assert percent(at_entry.roe_pct) == "+0.00 %" and percent(at_entry.move_pct) == "+0.00 %"
+    assert percent(-1e-17) == "+0.00 %" and percent(-0.006) == "-0.01 %"
+    assert money(-1e-9, signed=True) == "+0.0000 USDT" and money(-0.5, signed=True) == "-0.5000 USDT"
