@@ -81,3 +81,45 @@ def test_a_position_at_its_entry_shows_zero_not_minus_zero():
     assert percent(at_entry.roe_pct) == "+0.00 %" and percent(at_entry.move_pct) == "+0.00 %"
     assert percent(-1e-17) == "+0.00 %" and percent(-0.006) == "-0.01 %"
     assert money(-1e-9, signed=True) == "+0.0000 USDT" and money(-0.5, signed=True) == "-0.5000 USDT"
+
+
+# ----- the paper strip follows every close, so its figures and the table's are of the same moment ------
+
+from core.model import Candle  # noqa: E402
+from core.ports import AccountSnapshot  # noqa: E402
+from live.cockpit import ACCOUNT_AFTER_FILL_S, LOCAL_ACCOUNT_S, CockpitReporter  # noqa: E402
+
+
+class _Broker:
+    def __init__(self, paper: bool):
+        if paper:
+            self.set_price = lambda symbol, price: None  # what makes a broker simulated (cockpit._is_local)
+        self.asked = 0
+
+    def account_snapshot(self, symbols, marks):
+        self.asked += 1
+        return AccountSnapshot(1000.0, 0.0, 1000.0, 0.0)
+
+
+def _reporter(paper: bool, now: list[float]):
+    service = SimpleNamespace(feed=object(), slots={}, broker=_Broker(paper), clock=lambda: 0, leverage={})
+    events: list = []
+    reporter = CockpitReporter(service, events.append, monotonic=lambda: now[0], account_every_s=5.0)
+    return reporter, service.broker, events
+
+
+@pytest.mark.parametrize("paper", [True, False])
+def test_a_close_asks_for_the_account_at_once_in_paper_mode_only(paper):
+    now = [100.0]
+    reporter, broker, events = _reporter(paper, now)
+    reporter.tick()  # the first refresh
+    if not paper:
+        reporter._account_thread.join(5)
+    asked = broker.asked
+    now[0] += LOCAL_ACCOUNT_S
+    reporter.on_bar("DOGEUSDT", Candle(0, 1, 1, 1, 1, 1, 300_000), "UP")
+    reporter.tick()
+    if not paper:
+        reporter._account_thread.join(5)  # an exchange is asked in a worker thread
+    assert broker.asked == asked + (1 if paper else 0)  # an exchange waits for its 5 s (or a fill)
+    assert LOCAL_ACCOUNT_S < ACCOUNT_AFTER_FILL_S
