@@ -217,7 +217,8 @@ def _funding_fees(data: dict, account: dict) -> list[UserRecord]:
     for row in balances if isinstance(balances, list) else []:
         change = _decimal(row.get("bc")) if isinstance(row, dict) else Decimal(0)
         if change != 0 and _text(row.get("a")):
-            fees.append(FundingFee(symbol, _text(row.get("a")), change, time_ms))
+            balance = _decimal(row.get("wb")) if row.get("wb") is not None else None
+            fees.append(FundingFee(symbol, _text(row.get("a")), change, time_ms, balance))
     return fees
 
 

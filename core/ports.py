@@ -243,6 +243,7 @@ class FundingFee:
     asset: str
     amount: Decimal
     time: int
+    balance: Decimal | None = None  # ``wb``, the wallet after it: tells two equal payments of one moment apart
 
 
 @dataclass(frozen=True)

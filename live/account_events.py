@@ -89,7 +89,7 @@ def funding_text(fee: FundingFee) -> str:
 
 
 def _funding_fee(ctx: ServiceContext, fee: FundingFee) -> None:
-    if ctx.ledger.record_streamed_funding(fee.symbol, fee.amount, fee.asset, fee.time):
+    if ctx.ledger.record_streamed_funding(fee.symbol, fee.amount, fee.asset, fee.time, fee.balance):
         ctx.log("INFO", fee.symbol or None, funding_text(fee), at=fee.time or None)
     ctx.money_changed()
 

@@ -192,13 +192,16 @@ class Ledger:
 
     # ----- money as it happens (user-data stream), replaced by the import's rows ---------------------
 
-    def record_streamed_funding(self, symbol: str, amount: Decimal, asset: str, time: int) -> bool:
+    def record_streamed_funding(self, symbol: str, amount: Decimal, asset: str, time: int,
+                                balance: Decimal | None = None) -> bool:
         """A funding payment seen on the user-data stream (ACCOUNT_UPDATE FUNDING_FEE, no ``tranId``).
 
         Counted once: the income history's FUNDING_FEE rows of the same asset within
         :data:`FUNDING_MATCH_MS` of it replace it when they are imported (a cross position's frame
         names no symbol: every streamed row of that asset and moment goes), and a payment whose
-        income rows are already here is not added again."""
+        income rows are already here is not added again. ``balance`` (the wallet after it) is part of
+        its key: two payments of one moment (a cross account's symbols) are two rows, the same frame
+        seen twice is one."""
         with self._lock:
             imported = self.db.execute(
                 "SELECT 1 FROM funding WHERE key LIKE 'FUNDING_FEE:%' AND asset=? AND time BETWEEN ? AND ? "
@@ -206,7 +209,7 @@ class Ledger:
                 (asset, time - FUNDING_MATCH_MS, time + FUNDING_MATCH_MS, symbol, symbol)).fetchone()
             if imported:
                 return False
-            return self.record_funding(symbol, amount, asset, time, f"stream:FUNDING_FEE:{asset}:{time}:{symbol}")
+            return self.record_funding(symbol, amount, asset, time, f"stream:FUNDING_FEE:{asset}:{time}:{symbol}:{'' if balance is None else _text(balance)}")
 
     def _forget_streamed_funding(self, symbol: str, asset: str, time: int) -> None:
         with self._lock:

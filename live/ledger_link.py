@@ -79,10 +79,11 @@ class LedgerLink:
             getattr(record, "trade_id", None), getattr(record, "realized_pnl", None),
             getattr(record, "commission", Decimal(0)), getattr(record, "commission_asset", "USDT")))
 
-    def record_streamed_funding(self, symbol: str, amount: Decimal, asset: str, time: int) -> bool:
+    def record_streamed_funding(self, symbol: str, amount: Decimal, asset: str, time: int,
+                                balance: Decimal | None = None) -> bool:
         """A funding payment from the user-data stream; True when it is new in the ledger."""
         return bool(self._call("write a funding payment to",
-                               lambda: self.ledger.record_streamed_funding(symbol, amount, asset, time)))
+                               lambda: self.ledger.record_streamed_funding(symbol, amount, asset, time, balance)))
 
     def forced_today(self, day_ms: int) -> tuple[float, float]:
         """(realised PnL, USDT fees) of forced closes and liquidation fees of the UTC day (0, 0 without a ledger)."""

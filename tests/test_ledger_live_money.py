@@ -116,11 +116,12 @@ def _funding_frame(positions: list) -> str:
 
 def test_a_funding_frame_gives_the_payment_with_its_symbol_when_isolated():
     # cross: "only the balance B ..., without any position P message" (Binance, Event: Balance and Position Update)
-    assert parse_user_event(_funding_frame([])) == [FundingFee("", "USDT", Decimal("-0.0225"), T + 1)]
+    assert parse_user_event(_funding_frame([])) == [FundingFee("", "USDT", Decimal("-0.0225"), T + 1,
+                                                               Decimal("1000.1"))]
     isolated = {"s": "DOGEUSDT", "pa": "100", "ep": "0.3", "bep": "0.3", "cr": "0", "up": "0", "mt": "isolated",
                 "iw": "6", "ps": "LONG"}
     records = parse_user_event(_funding_frame([isolated]))
-    assert FundingFee("DOGEUSDT", "USDT", Decimal("-0.0225"), T + 1) in records
+    assert FundingFee("DOGEUSDT", "USDT", Decimal("-0.0225"), T + 1, Decimal("1000.1")) in records
 
 
 def test_the_recorded_liquidation_frame_carries_its_trade_id_result_and_fee():
@@ -136,13 +137,17 @@ def _income(symbol: str, amount: str, tran_id: int, time: int = T, kind: str = "
 
 def test_streamed_funding_counts_once_whichever_comes_first(tmp_path):
     with Ledger(tmp_path / "a.sqlite") as ledger:  # stream first (cross: no symbol), then the import's rows
-        assert ledger.record_streamed_funding("", Decimal("-0.02"), "USDT", T + 1)
-        assert ledger.record_streamed_funding("", Decimal("0.005"), "USDT", T + 2)  # a second symbol's payment
+        assert ledger.record_streamed_funding("", Decimal("-0.02"), "USDT", T + 1, Decimal("99.98"))
+        assert not ledger.record_streamed_funding("", Decimal("-0.02"), "USDT", T + 1, Decimal("99.98"))  # same frame
+        # another symbol's equal payment of the same moment: another wallet balance after it
+        assert ledger.record_streamed_funding("", Decimal("-0.02"), "USDT", T + 1, Decimal("99.96"))
+        assert ledger.record_streamed_funding("", Decimal("0.025"), "USDT", T + 2)
         assert ledger.queries.today(T).funding == Decimal("-0.015")
         ledger.record_income(_income("DOGEUSDT", "-0.02", 7))
-        ledger.record_income(_income("ALGOUSDT", "0.005", 8))
+        ledger.record_income(_income("XRPUSDT", "-0.02", 8))
+        ledger.record_income(_income("ALGOUSDT", "0.025", 9))
         assert sorted((p.symbol, p.amount) for p in ledger.funding_payments()) == [
-            ("ALGOUSDT", Decimal("0.005")), ("DOGEUSDT", Decimal("-0.02"))]
+            ("ALGOUSDT", Decimal("0.025")), ("DOGEUSDT", Decimal("-0.02")), ("XRPUSDT", Decimal("-0.02"))]
         # a payment 8 hours later is another payment
         assert ledger.record_streamed_funding("", Decimal("-0.01"), "USDT", T + 8 * 3_600_000)
         assert ledger.queries.totals().funding == Decimal("-0.025")
