@@ -28,7 +28,9 @@ COLUMNS = (QT_TRANSLATE_NOOP("StatusTable", "Symbol"), QT_TRANSLATE_NOOP("Status
            QT_TRANSLATE_NOOP("StatusTable", "State"))
 # ROE % (Binance's: unrealised PnL / initial margin) of the main and the hedge; the price move is in
 # the cell's tooltip. "—" when the leverage is unknown (never a guess).
-ROE_COLUMNS = (7, 11)
+ROE_COLUMNS = (COLUMNS.index("ROE %"), COLUMNS.index("Hedge ROE %"))
+# The figures that carry their age when stale (by name: a column added elsewhere moves no index here).
+AGED_COLUMNS = tuple(COLUMNS.index(name) for name in ("Price", "PnL", "ROE %", "Hedge PnL", "Hedge ROE %"))
 STATE_COLORS = {SymbolRunState.ERROR: "#c62828", SymbolRunState.PAUSED: "#8a5a00",
                 SymbolRunState.RUNNING: "#1b7f2a"}
 
@@ -88,7 +90,7 @@ def row_cells(row: StatusRow, tick: float | None = None, step: float | None = No
     if age_ms is None or received_ms is None or age_ms <= STALE_MS or row.state is not SymbolRunState.RUNNING:
         return cells
     old = age_text(age_ms)
-    for column in (5, 6, 7, 10, 11):  # price, PnL, ROE %, hedge PnL, hedge ROE %
+    for column in AGED_COLUMNS:
         text, _ = cells[column]
         if text and text not in ("-", "—"):
             cells[column] = (f"{text} ({old})", AGE_COLOR)
