@@ -123,3 +123,28 @@ def test_the_heartbeat_shows_its_age_when_no_heartbeat_comes_or_the_feed_froze(q
     now[0] += 60 * 60_000
     panel.refresh_ages()
     assert "old" not in item.text()  # stopped: not called stale
+
+
+def test_the_live_chart_says_how_old_its_last_candle_is_when_none_comes(qtbot):
+    from core.model import Candle
+    from live.events import CandleUpdate
+    from ui.live_chart import LiveChart
+
+    now = [T0]
+    chart = LiveChart()
+    qtbot.addWidget(chart)
+    chart.clock = lambda: now[0]
+    chart.set_symbols(["DOGEUSDT", "XRPUSDT"], reset=True)
+    chart.add_candle(CandleUpdate("DOGEUSDT", Candle(T0 - 300_000, 0.3, 0.3, 0.3, 0.3, 1.0, T0), True, "UP"))
+    now[0] = T0 + STALE_MS
+    chart.show_age()
+    assert chart.age.text() == ""
+    now[0] = T0 + 12 * 60_000
+    chart.show_age()
+    assert chart.age.text() == "last candle update 12 min old"
+    chart.symbol.setCurrentText("XRPUSDT")  # no candle of it ever came: nothing to call old
+    assert chart.age.text() == ""
+    chart.symbol.setCurrentText("DOGEUSDT")
+    assert chart.age.text() == "last candle update 12 min old"
+    chart.stopped()
+    assert chart.age.text() == ""

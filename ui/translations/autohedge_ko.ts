@@ -869,6 +869,14 @@
         <source>&amp;Chart</source>
         <translation>차트(&amp;C)</translation>
     </message>
+    <message>
+        <source>Age of the chart&apos;s last candle</source>
+        <translation>차트 마지막 캔들의 경과 시간</translation>
+    </message>
+    <message>
+        <source>last candle update {age}</source>
+        <translation>마지막 캔들 갱신 {age}</translation>
+    </message>
 </context>
 <context>
     <name>LiveConfirm</name>
