@@ -67,11 +67,6 @@ class LedgerLink:
                         trade_id: int | None = None) -> None:
         self._call("write a fill to", lambda: self.ledger.record_bot_fill(fill, cumulative, commission, trade_id))
 
-    def record_liquidation(self, symbol: str, side: str, kind: str, qty: Decimal, price: Decimal, time: int,
-                           client_id: str) -> None:
-        self._call("write a forced close to",
-                   lambda: self.ledger.record_liquidation(symbol, side, kind, qty, price, time, client_id))
-
     def record_forced_close(self, record) -> None:
         """A ``core.ports.ForcedClose`` as it happens: the forced close, its fill and a liquidation's fee."""
         self._call("write a forced close to", lambda: self.ledger.record_forced_close(
