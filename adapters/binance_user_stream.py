@@ -16,6 +16,8 @@ The thread only parses and queues; the trading service takes the records on its 
 - :class:`ForcedClose` -- the exchange closed a position itself (liquidation, ADL, settlement);
 - :class:`MarginCall` -- Binance's margin call (positions at risk of liquidation);
 - :class:`AccountConfigUpdate` -- leverage changed by hand, or Multi-Assets mode switched.
+- :class:`FundingFee` -- a funding payment as it happens (ACCOUNT_UPDATE ``m`` FUNDING_FEE), for
+  the ledger and the account strip's "Funding today" (drain_account_events).
 - :class:`AlgoUpdate` -- a conditional order on the Algo Order service changed (ALGO_UPDATE: placed,
   cancelled, triggering, triggered, finished, rejected, expired): the exchange-side guard
   (adapters/binance_algo.py). Only with ``algo_updates=True`` (``UserDataStream(...,
@@ -44,6 +46,7 @@ from core.model import Side
 from core.ports import (
     AccountConfigUpdate,
     ForcedClose,
+    FundingFee,
     MarginCall,
     MarginCallPosition,
     PositionUpdate,
@@ -108,7 +111,8 @@ def parse_algo_update(data: dict) -> AlgoUpdate:
                       str(order.get("rm") or ""), int(data.get("T") or data.get("E") or 0))
 
 
-UserRecord = TradeUpdate | PositionUpdate | ForcedClose | MarginCall | AccountConfigUpdate | AlgoUpdate | str
+UserRecord = (TradeUpdate | PositionUpdate | ForcedClose | MarginCall | AccountConfigUpdate | AlgoUpdate | FundingFee
+              | str)
 
 
 
@@ -172,7 +176,11 @@ def _forced_close(order: dict, time_ms: int) -> ForcedClose | None:
         log.info("[O7] %s %s forced-close frame without quantity or price (%s); nothing was closed by it",
                  order.get("s"), kind, _text(order.get("c")))
         return None
-    return ForcedClose(_text(order.get("s")), side, qty, price, _text(order.get("c")), kind, time_ms)
+    trade_id = _int(order.get("t")) or None
+    realized = _decimal(order.get("rp")) if order.get("rp") is not None else None
+    fee = abs(_decimal(order.get("n"))) if order.get("n") is not None else Decimal(0)
+    return ForcedClose(_text(order.get("s")), side, qty, price, _text(order.get("c")), kind, time_ms, trade_id,
+                       realized, fee, _text(order.get("N")) or "USDT")
 
 
 def _order_update(data: dict) -> list[UserRecord]:
@@ -195,10 +203,31 @@ def _order_update(data: dict) -> list[UserRecord]:
     return records
 
 
+def _funding_fees(data: dict, account: dict) -> list[UserRecord]:
+    """ACCOUNT_UPDATE ``m`` FUNDING_FEE: one :class:`FundingFee` per balance row that changed. "When
+    FUNDING FEE occurs in a crossed position, ACCOUNT_UPDATE will be pushed with only the balance B
+    ..., without any position P message"; an isolated one's adds that position ("Event: Balance and
+    Position Update", Binance USDS-M futures user-data streams). ``bc`` is the change."""
+    positions = account.get("P")
+    symbols = {row.get("s") for row in positions if isinstance(row, dict)} if isinstance(positions, list) else set()
+    symbol = _text(next(iter(symbols))) if len(symbols) == 1 else ""
+    time_ms = _int(data.get("T")) or _int(data.get("E"))
+    balances = account.get("B")
+    fees: list[UserRecord] = []
+    for row in balances if isinstance(balances, list) else []:
+        change = _decimal(row.get("bc")) if isinstance(row, dict) else Decimal(0)
+        if change != 0 and _text(row.get("a")):
+            balance = _decimal(row.get("wb")) if row.get("wb") is not None else None
+            fees.append(FundingFee(symbol, _text(row.get("a")), change, time_ms, balance))
+    return fees
+
+
 def _account_update(data: dict) -> list[UserRecord]:
     account = data.get("a")
     rows = account.get("P") if isinstance(account, dict) else None
     records: list[UserRecord] = []
+    if isinstance(account, dict) and account.get("m") == "FUNDING_FEE":
+        records += _funding_fees(data, account)
     for row in rows if isinstance(rows, list) else []:
         side = _side(row.get("ps")) if isinstance(row, dict) else None
         if side is None:
@@ -310,8 +339,8 @@ class UserDataStream:
             except queue.Empty:
                 return items
 
-    def drain_account_events(self) -> list[MarginCall | AccountConfigUpdate]:
-        """Margin calls and account configuration changes received so far (service thread)."""
+    def drain_account_events(self) -> list[MarginCall | AccountConfigUpdate | FundingFee]:
+        """Margin calls, account configuration changes and funding payments received so far (service thread)."""
         items = []
         while True:
             try:
@@ -373,7 +402,7 @@ class UserDataStream:
                 if record == "expired":
                     log.warning("user-data stream: listenKey expired; making a new one")
                     return
-                if isinstance(record, (MarginCall, AccountConfigUpdate)):
+                if isinstance(record, (MarginCall, AccountConfigUpdate, FundingFee)):
                     self._account_events.put(record)
                 else:
                     self._queue.put(record)

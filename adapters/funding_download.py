@@ -14,11 +14,10 @@ arrive; a re-run appends only the payments after the file's last one.
 """
 from __future__ import annotations
 
-import os
 import urllib.parse
 from pathlib import Path
 
-from adapters.kline_download import DownloadError, DownloadResult, KlineDownloader, file_bounds
+from adapters.kline_download import DownloadResult, KlineDownloader, ResumableCsv
 
 FUNDING_PATH = "/fapi/v1/fundingRate"
 FUNDING_PAGE_LIMIT = 1000  # the endpoint's maximum
@@ -41,36 +40,19 @@ class FundingDownloader(KlineDownloader):
     def download_funding(self, symbol: str, start_ms: int, end_ms: int | None, out_dir: Path | str) -> DownloadResult:
         """Append ``symbol``'s funding payments in [start_ms, end_ms) to its file."""
         path = funding_file(out_dir, symbol)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _, last_in_file = file_bounds(path)
-        cursor = start_ms if last_in_file is None else max(start_ms, last_in_file + 1)
-        stop = self.now_ms() if end_ms is None else min(end_ms, self.now_ms())
-        added, pages, last = 0, 0, last_in_file
-        new_file = last_in_file is None
-        target = path.with_name(path.name + ".part") if new_file else path
-        try:
-            with open(target, "w" if new_file else "a", encoding="utf-8", newline="") as handle:
-                if new_file:
-                    handle.write(",".join(FUNDING_COLUMNS) + "\n")
-                while cursor < stop:
-                    rows = self.funding_page(symbol, cursor, stop - 1)
-                    pages += 1
-                    rows = sorted((r for r in rows if cursor <= int(r["fundingTime"]) < stop),
-                                  key=lambda r: int(r["fundingTime"]))
-                    if rows:
-                        handle.write("".join(f"{int(r['fundingTime'])},{symbol},{r['fundingRate']},"
-                                             f"{r.get('markPrice', '')}\n" for r in rows))
-                        handle.flush()
-                        os.fsync(handle.fileno())
-                        added += len(rows)
-                        last = int(rows[-1]["fundingTime"])
-                        cursor = last + 1
-                    if len(rows) < FUNDING_PAGE_LIMIT:
-                        break
-        finally:
-            if new_file:
-                if added:
-                    target.replace(path)
-                else:
-                    target.unlink(missing_ok=True)
-        return DownloadResult(symbol, path, added, last, pages)
+        pages = 0
+        with ResumableCsv(path, FUNDING_COLUMNS) as out:
+            cursor = start_ms if out.last is None else max(start_ms, out.last + 1)
+            stop = self.now_ms() if end_ms is None else min(end_ms, self.now_ms())
+            while cursor < stop:
+                rows = self.funding_page(symbol, cursor, stop - 1)
+                pages += 1
+                rows = sorted((r for r in rows if cursor <= int(r["fundingTime"]) < stop),
+                              key=lambda r: int(r["fundingTime"]))
+                if rows:
+                    out.append([f"{int(r['fundingTime'])},{symbol},{r['fundingRate']},{r.get('markPrice', '')}"
+                                for r in rows], int(rows[-1]["fundingTime"]))
+                    cursor = out.last + 1
+                if len(rows) < FUNDING_PAGE_LIMIT:
+                    break
+        return DownloadResult(symbol, path, out.added, out.last, pages)

@@ -137,48 +137,79 @@ class KlineDownloader:
         """Append ``symbol``'s closed candles opening in [start_ms, end_ms) to its file."""
         step = interval_to_ms(interval)
         path = Path(out_dir) / f"{symbol}-{interval}.csv"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        first_in_file, last_in_file = file_bounds(path)
-        note = ""
-        if first_in_file is not None and start_ms < first_in_file:
-            note = (f"{path.name} starts later than --start; earlier candles were not fetched "
-                    "(download into a new folder to get them)")
-        cursor = start_ms if last_in_file is None else max(start_ms, last_in_file + step)
-        now = self.now_ms()
-        stop = now if end_ms is None else min(end_ms, now)
-        total = max(0, (stop - cursor + step - 1) // step)
-        added, pages, last = 0, 0, last_in_file
-        # A new file is written under a temporary name and gets its real name only once candles
-        # arrived: a failed first download never leaves a header-only file that loaders refuse.
-        new_file = last_in_file is None
-        target = path.with_name(path.name + ".part") if new_file else path
-        try:
-            with open(target, "w" if new_file else "a", encoding="utf-8", newline="") as handle:
-                if new_file:
-                    handle.write(",".join(COLUMNS) + "\n")
-                while cursor < stop:
-                    rows = self.page(symbol, interval, cursor, stop - 1)
-                    pages += 1
-                    closed = [row for row in rows if _valid_row(row) and int(row[0]) >= cursor
-                              and int(row[0]) < stop and int(row[6]) < now]
-                    if closed:
-                        handle.write("".join(",".join(str(v) for v in row[:6]) + "\n" for row in closed))
-                        handle.flush()
-                        os.fsync(handle.fileno())
-                        added += len(closed)
-                        last = int(closed[-1][0])
-                        cursor = last + step
-                    if progress is not None:
-                        progress(added, total)
-                    if len(rows) < self.page_limit or not closed:
-                        break
-        finally:
-            if new_file:
-                if added:
-                    target.replace(path)  # what arrived is kept, even when a later page failed
-                else:
-                    target.unlink(missing_ok=True)
-        return DownloadResult(symbol, path, added, last, pages, note)
+        with ResumableCsv(path, COLUMNS) as out:
+            note = ""
+            if out.first is not None and start_ms < out.first:
+                note = (f"{path.name} starts later than --start; earlier candles were not fetched "
+                        "(download into a new folder to get them)")
+            cursor = start_ms if out.last is None else max(start_ms, out.last + step)
+            now = self.now_ms()
+            stop = now if end_ms is None else min(end_ms, now)
+            total = max(0, (stop - cursor + step - 1) // step)
+            pages = 0
+            while cursor < stop:
+                rows = self.page(symbol, interval, cursor, stop - 1)
+                pages += 1
+                closed = [row for row in rows if _valid_row(row) and int(row[0]) >= cursor
+                          and int(row[0]) < stop and int(row[6]) < now]
+                if closed:
+                    out.append([",".join(str(v) for v in row[:6]) for row in closed], int(closed[-1][0]))
+                    cursor = out.last + step
+                if progress is not None:
+                    progress(out.added, total)
+                if len(rows) < self.page_limit or not closed:
+                    break
+        return DownloadResult(symbol, path, out.added, out.last, pages, note)
+
+
+class ResumableCsv:
+    """A downloaded CSV that grows page by page and survives an interruption (the klines' and the
+    funding rates' shared scaffolding).
+
+    On entering: the file's first and last time (its first column) and, for a file that does not
+    exist yet, a temporary ``<name>.part`` with the header: it gets its real name only once rows
+    arrived, so a failed first download never leaves a header-only file that loaders refuse.
+    :meth:`append` writes one page and syncs it to disk, so what arrived is kept even when a
+    later page fails; an existing file is only appended to (a re-run resumes after its last row).
+    """
+
+    def __init__(self, path: Path, columns: tuple[str, ...] | list[str]):
+        self.path = Path(path)
+        self.columns = tuple(columns)
+        self.first: int | None = None
+        self.last: int | None = None
+        self.added = 0
+        self.new = False
+        self._target = self.path
+        self._handle = None
+
+    def __enter__(self) -> "ResumableCsv":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.first, self.last = file_bounds(self.path)
+        self.new = self.last is None
+        self._target = self.path.with_name(self.path.name + ".part") if self.new else self.path
+        self._handle = open(self._target, "w" if self.new else "a", encoding="utf-8", newline="")
+        if self.new:
+            self._handle.write(",".join(self.columns) + "\n")
+        return self
+
+    def append(self, lines: list[str], last_time: int) -> None:
+        """One page of CSV lines (without line ends), the last of which starts with ``last_time``."""
+        if not lines:
+            return
+        self._handle.write("".join(line + "\n" for line in lines))
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self.added += len(lines)
+        self.last = last_time
+
+    def __exit__(self, *exc: object) -> None:
+        self._handle.close()
+        if self.new:
+            if self.added:
+                self._target.replace(self.path)  # what arrived is kept, even when a later page failed
+            else:
+                self._target.unlink(missing_ok=True)
 
 
 def _valid_row(row: object) -> bool:

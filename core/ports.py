@@ -226,6 +226,24 @@ class ForcedClose:
     client_id: str
     kind: str
     time: int
+    trade_id: int | None = None  # the exchange's trade id (``t``): the ledger's key, so the import adds it once
+    realized_pnl: Decimal | None = None  # ``rp``: what the close realised (before fees)
+    commission: Decimal = Decimal(0)  # ``n``: for a liquidation, Binance's liquidation clearance fee
+    commission_asset: str = "USDT"
+
+
+@dataclass(frozen=True)
+class FundingFee:
+    """A funding payment as it happens (Binance ACCOUNT_UPDATE with ``m`` FUNDING_FEE: ``bc`` of the
+    balance ``B`` is the payment, negative = paid). A cross position's frame names no symbol
+    (``symbol`` ""), an isolated one's carries its position in ``P``. The income history's
+    FUNDING_FEE rows replace it in the ledger (live/ledger.py), so it is counted once."""
+
+    symbol: str
+    asset: str
+    amount: Decimal
+    time: int
+    balance: Decimal | None = None  # ``wb``, the wallet after it: tells two equal payments of one moment apart
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,9 @@
 
 - MARGIN_CALL: one WARNING line, a :class:`MarginCallEvent` for the window, and (through
   live/alerts.py) an alert naming each position, its mark price and maintenance margin.
+- ACCOUNT_UPDATE with ``m`` FUNDING_FEE: a funding payment, into the ledger at once (counted once
+  when the income history brings it again, live/ledger.py) and one line; the account strip's
+  "Funding today" shows it at the next account refresh, asked for at once.
 - ACCOUNT_CONFIG_UPDATE: a symbol's leverage changed (by hand in Binance's app or site) or
   Multi-Assets mode was switched: one line and an :class:`AccountConfigEvent`; the symbol's status
   row shows the new leverage.
@@ -15,7 +18,7 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 
-from core.ports import AccountConfigUpdate, MarginCall
+from core.ports import AccountConfigUpdate, FundingFee, MarginCall
 from live.context import ServiceContext
 from live.events import AccountConfigEvent, MarginCallEvent
 
@@ -33,6 +36,8 @@ def handle_account_events(ctx: ServiceContext) -> None:
                 _margin_call(ctx, record)
             elif isinstance(record, AccountConfigUpdate):
                 _config_update(ctx, record)
+            elif isinstance(record, FundingFee):
+                _funding_fee(ctx, record)
         except Exception:  # noqa: BLE001 - an odd record is logged, never a stop
             log.exception("account event %r could not be shown", record)
 
@@ -74,6 +79,19 @@ def _config_update(ctx: ServiceContext, update: AccountConfigUpdate) -> None:
     if slot is not None and update.leverage is not None:
         slot.leverage = update.leverage
         ctx.emit_status(slot)
+
+
+def funding_text(fee: FundingFee) -> str:
+    paid = fee.amount < 0
+    whose = fee.symbol or "the account's cross positions"
+    return (f"funding: {whose} {'paid' if paid else 'received'} {_num(abs(fee.amount))} {fee.asset} "
+            "(Binance's funding payment)")
+
+
+def _funding_fee(ctx: ServiceContext, fee: FundingFee) -> None:
+    if ctx.ledger.record_streamed_funding(fee.symbol, fee.amount, fee.asset, fee.time, fee.balance):
+        ctx.log("INFO", fee.symbol or None, funding_text(fee), at=fee.time or None)
+    ctx.money_changed()
 
 
 def _num(value: Decimal | float | None) -> str:

@@ -268,6 +268,7 @@ def open_ledger(service: TradingService, path: Path, history=None, clock: Callab
     of its income and trades up to ``clock()``. A ledger that cannot be opened or filled is one
     WARNING, never a stop."""
     service.ctx.ledger = LedgerLink.open(path, service.ctx.log)
-    service.leverage = dict(leverage or {})  # per symbol, for the window's ROE (unrealised PnL / initial margin)
+    # per symbol, for the window's ROE (unrealised PnL / initial margin): the strip's and the table's
+    service.leverage = service.ctx.leverage = dict(leverage or {})
     if history is not None and clock is not None:
         service.ctx.ledger.import_history(history, list(service.ctx.call_sizes), clock())

@@ -28,6 +28,7 @@ from core.rules import pnl, pnl_pct
 from live.events import (
     AccountUpdate, CandleUpdate, DecisionPreview, Event, Heartbeat, PositionRisk, StreamState, SymbolFormat,
 )
+from live.status import symbol_leverage
 from live.symbol_driver import SymbolDriver
 
 if TYPE_CHECKING:
@@ -40,6 +41,9 @@ ACCOUNT_EVERY_S = 5.0  # one account + one positionRisk request: weight 10 of 24
 TICK_SAMPLE = 20  # closes read to infer a tick size the broker does not know
 ACCOUNT_AFTER_FILL_S = 0.5  # after fills, refresh sooner (at most this often)
 ACCOUNT_RETRY_S = 30.0  # after a failed refresh (network down), wait this long
+# A simulated (paper) broker answers from memory: its strip follows every close, at most this often,
+# so the strip's ROE and the status table's are of the same price (a replay runs many closes a second).
+LOCAL_ACCOUNT_S = 0.2
 
 
 def inferred_tick(candles: list[Candle]) -> float | None:
@@ -131,6 +135,8 @@ class CockpitReporter:
 
     def on_bar(self, symbol: str, candle: Candle, regime: str) -> None:
         self.emit(CandleUpdate(symbol, candle, True, regime))
+        if _is_local(self._account_source()):
+            self._account_due = True
         waiting = self._tickless.get(symbol)
         if waiting is not None:  # no tick size known: read it off the first closes seen
             waiting.append(candle)
@@ -172,7 +178,8 @@ class CockpitReporter:
                 if slot.driver is not None:
                     self._heartbeat(slot)
         since = now - self._last_account
-        if since >= self.account_every_s or (self._account_due and since >= ACCOUNT_AFTER_FILL_S):
+        soon = LOCAL_ACCOUNT_S if _is_local(self._account_source()) else ACCOUNT_AFTER_FILL_S
+        if since >= self.account_every_s or (self._account_due and since >= soon):
             self._last_account = now
             self._account_due = False
             self._account()
@@ -257,13 +264,20 @@ class CockpitReporter:
         with self._lock:
             realized, fees = self._day_totals.get(self._market_day(), [0.0, 0.0])
         leverage = getattr(self.service, "leverage", {})
+        slots = self.service.slots
         ledger = getattr(getattr(self.service, "ctx", None), "ledger", None)
-        funding = ledger.funding_today(self._market_day() * ONE_DAY_MS) if ledger is not None else 0.0
+        funding: float | None = ledger.funding_today(self._market_day() * ONE_DAY_MS) if ledger is not None else 0.0
+        if _is_local(self._account_source()):
+            funding = None  # the paper broker charges no funding: "not modelled", never a 0 that looks measured
+        if ledger is not None:  # liquidations, ADL, settlements of the day: the exchange's fills, from the ledger
+            forced_realized, forced_fees = ledger.forced_today(self._market_day() * ONE_DAY_MS)
+            realized, fees = realized + forced_realized, fees + forced_fees
         self.emit(AccountUpdate(
             self.service.clock(), snapshot.wallet, snapshot.margin_balance, snapshot.unrealized_pnl, realized, fees,
             snapshot.margin_ratio_pct,
             tuple(PositionRisk(p.symbol, p.side.value, p.qty, p.entry_price, p.mark_price, p.unrealized_pnl,
-                               p.liquidation_price, leverage.get(p.symbol)) for p in snapshot.positions),
+                               p.liquidation_price, symbol_leverage(slots.get(p.symbol), leverage, p.symbol))
+                  for p in snapshot.positions),
             funding, getattr(snapshot, "asset", "USDT")))
 
 

@@ -88,6 +88,7 @@ class ServiceContext:
                  stop: threading.Event):
         self.params = params
         self.call_sizes = dict(symbols)
+        self.leverage: dict[str, float] = {}  # per symbol, the settings' (the assembler sets it): for the ROE
         self.feed = feed
         self.broker = broker
         self.listener = listener
@@ -100,6 +101,9 @@ class ServiceContext:
         self.journal = FillJournal(options.journal_path or Path(options.state_dir) / "fills.jsonl",
                                    durable=options.durable)
         self.ledger = LedgerLink(None, self.log)  # money records; the assembler opens the account's ledger
+        # Called when money moved outside the bot's orders (funding, a forced close): the service
+        # points it at the cockpit, so the account strip shows it at once, not at the next refresh.
+        self.money_changed: Callable[[], None] = lambda: None
         self.executor = OrderExecutor(broker, sleep=wait, log=self._executor_log, log_fills=False)
         self.slots: dict[str, SymbolSlot] = {}
         self.current_symbol: str | None = None
@@ -124,7 +128,7 @@ class ServiceContext:
     def emit_status(self, slot: SymbolSlot) -> None:
         """A status row for the listener; drawing it can never raise (live/status.py, and this guard)."""
         try:
-            row = status_row(slot, self.call_sizes)
+            row = status_row(slot, self.call_sizes, self.leverage)
         except Exception:  # noqa: BLE001 - a row that cannot be drawn must not stop trading
             log.exception("status row of %s failed", getattr(slot, "symbol", "?"))
             return

@@ -6,6 +6,7 @@ never imports Qt.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import Enum
 from typing import Callable, Protocol, Union
@@ -52,6 +53,8 @@ class StatusRow:
     hedge_pnl: float | None
     call_size: float
     leverage: int | None = None  # the exchange's, once it told a change (ACCOUNT_CONFIG_UPDATE)
+    main_roe_pct: float | None = None  # Binance's ROE (unrealised PnL / initial margin), see roe_percent
+    hedge_roe_pct: float | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,21 @@ class ProgressEvent:
 
     done: int
     total: int
+
+
+def roe_percent(unrealized_pnl: float | None, qty: float, mark_price: float | None,
+                leverage: float | None) -> float | None:
+    """Binance's ROE in percent: unrealised PnL / initial margin, the margin being the notional at
+    the mark price / leverage ("How to Calculate PnL for Futures", Binance Support). None when a
+    figure is missing or not a number (no leverage known: no ROE, never a guess)."""
+    try:
+        if unrealized_pnl is None or mark_price is None or not leverage:
+            return None
+        margin = float(qty) * float(mark_price) / float(leverage)
+        roe = float(unrealized_pnl) / margin * 100.0 if margin > 0 else None
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return None
+    return roe if roe is not None and math.isfinite(roe) else None
 
 
 @dataclass(frozen=True)
@@ -97,8 +115,7 @@ class PositionRisk:
     @property
     def roe_pct(self) -> float | None:
         """Binance's ROE: unrealised PnL / initial margin (notional at mark / leverage), in percent."""
-        margin = self.qty * self.mark_price / self.leverage if self.leverage else 0.0
-        return self.unrealized_pnl / margin * 100.0 if margin > 0 else None
+        return roe_percent(self.unrealized_pnl, self.qty, self.mark_price, self.leverage)
 
     @property
     def liquidation_distance_pct(self) -> float | None:
@@ -121,7 +138,9 @@ class AccountUpdate:
     fees_today: float
     margin_ratio: float | None  # maintenance margin / margin balance, in percent
     positions: tuple[PositionRisk, ...] = ()
-    funding_today: float = 0.0  # funding paid (-) or received (+) today, from the account's ledger
+    # funding paid (-) or received (+) today, from the account's ledger; None where funding is not
+    # modelled (the paper broker, in paper trading and replays, charges none)
+    funding_today: float | None = 0.0
     asset: str = "USDT"  # the wallet's asset (USDC / BNFCR on such accounts): shown, never assumed
 
     @property

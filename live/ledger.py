@@ -11,9 +11,11 @@ ledger is the source for money. What the live service calls (next phase):
 
 - each confirmed fill: :meth:`Ledger.record_fill` (with the trade id and the real
   commission from the user-data stream when known), then :meth:`Ledger.rebuild_round_trips`;
-- each funding payment (ACCOUNT_UPDATE ``m`` FUNDING_FEE) and every start-up:
-  :class:`live.ledger_import.HistoryImporter.run` (income history and trades since the cursor);
-- each liquidation / ADL (ForcedClose): :meth:`Ledger.record_liquidation`.
+- each funding payment (ACCOUNT_UPDATE ``m`` FUNDING_FEE): :meth:`Ledger.record_streamed_funding`;
+- each liquidation / ADL / settlement (ForcedClose): :meth:`Ledger.record_forced_close`;
+- every start-up: :class:`live.ledger_import.HistoryImporter.run` (income history and trades since
+  the cursor). What the stream recorded is replaced by (funding, liquidation fee) or is the same
+  row as (the forced close's trade id) what the import brings: each event counts once.
 
 Queries (today's figures, per-day PnL, equity curve, lists, CSV export) are in
 :class:`live.ledger_queries.LedgerQueries`, reachable as ``ledger.queries``.
@@ -32,6 +34,13 @@ from live.ledger_queries import LedgerQueries
 from live.ledger_records import FundingPayment, LedgerFill, build_round_trips
 
 INCOME_SOURCES_OF_MONEY = ("FUNDING_FEE", "INSURANCE_CLEAR", "TRANSFER")
+# A streamed funding payment and its income-history rows are one payment when they are this close:
+# both carry Binance's transaction time, and funding times are at least an hour apart.
+FUNDING_MATCH_MS = 60_000
+
+
+def _streamed_fee_key(symbol: str, trade_id: object) -> str:
+    return f"stream:INSURANCE_CLEAR:{symbol}:{trade_id}"
 
 
 def ledger_path(api_key: str | None, folder: Path | None = None) -> Path:
@@ -164,8 +173,11 @@ class Ledger:
                             int(row["time"]), str(row.get("info", "")), str(row.get("tradeId", ""))))
         amount, asset, at, symbol = Decimal(str(row["income"])), row["asset"], int(row["time"]), row.get("symbol", "")
         if kind == "FUNDING_FEE":
+            self._forget_streamed_funding(symbol, asset, at)
             self.record_funding(symbol, amount, asset, at, key)
         elif kind == "INSURANCE_CLEAR":
+            with self._lock:  # the fee the stream recorded for this liquidation's trade: the income row replaces it
+                self.db.execute("DELETE FROM fees_other WHERE key=?", (_streamed_fee_key(symbol, row.get("tradeId")),))
             self._insert("INSERT OR IGNORE INTO fees_other VALUES (?,?,?,?,?,?)",
                          (key, symbol, kind, _text(amount), asset, at))
         elif kind == "TRANSFER":
@@ -177,6 +189,57 @@ class Ledger:
         """A funding payment (negative = paid). ``key``: ``FUNDING_FEE:<tranId>`` when known."""
         return self._insert("INSERT OR IGNORE INTO funding VALUES (?,?,?,?,?)",
                             (key, symbol, _text(amount), asset, time))
+
+    # ----- money as it happens (user-data stream), replaced by the import's rows ---------------------
+
+    def record_streamed_funding(self, symbol: str, amount: Decimal, asset: str, time: int,
+                                balance: Decimal | None = None) -> bool:
+        """A funding payment seen on the user-data stream (ACCOUNT_UPDATE FUNDING_FEE, no ``tranId``).
+
+        Counted once: the income history's FUNDING_FEE rows of the same asset within
+        :data:`FUNDING_MATCH_MS` of it replace it when they are imported (a cross position's frame
+        names no symbol: every streamed row of that asset and moment goes), and a payment whose
+        income rows are already here is not added again. ``balance`` (the wallet after it) is part of
+        its key: two payments of one moment (a cross account's symbols) are two rows, the same frame
+        seen twice is one."""
+        with self._lock:
+            imported = self.db.execute(
+                "SELECT 1 FROM funding WHERE key LIKE 'FUNDING_FEE:%' AND asset=? AND time BETWEEN ? AND ? "
+                "AND (?='' OR symbol=?) LIMIT 1",
+                (asset, time - FUNDING_MATCH_MS, time + FUNDING_MATCH_MS, symbol, symbol)).fetchone()
+            if imported:
+                return False
+            return self.record_funding(symbol, amount, asset, time, f"stream:FUNDING_FEE:{asset}:{time}:{symbol}:{'' if balance is None else _text(balance)}")
+
+    def _forget_streamed_funding(self, symbol: str, asset: str, time: int) -> None:
+        with self._lock:
+            self.db.execute("DELETE FROM funding WHERE key LIKE 'stream:%' AND asset=? AND time BETWEEN ? AND ? "
+                            "AND (symbol='' OR symbol=?)", (asset, time - FUNDING_MATCH_MS, time + FUNDING_MATCH_MS,
+                                                            symbol))
+
+    def record_forced_close(self, symbol: str, side: str, kind: str, qty: Decimal, price: Decimal, time: int,
+                            client_id: str, trade_id: int | None, realized_pnl: Decimal | None,
+                            commission: Decimal, commission_asset: str) -> bool:
+        """A liquidation, ADL or settlement as it happens (ORDER_TRADE_UPDATE of an ``autoclose-`` /
+        LIQUIDATION, ``adl_autoclose`` or ``settlement_autoclose-`` order): its execution as a fill
+        (source ``stream``, keyed on the trade id, so the import's trade row is the same row) with
+        what it realised, and a liquidation's fee as the liquidation clearance fee (INSURANCE_CLEAR,
+        replaced by the income row of the same trade id when it is imported). Returns True when new."""
+        self.record_liquidation(symbol, side, kind, qty, price, time, client_id)
+        liquidation = kind == "liquidation"
+        new = self.record_fill(LedgerFill(
+            symbol=symbol, side=side, action="CLOSE", qty=qty, price=price,
+            commission=Decimal(0) if liquidation else commission, commission_asset=commission_asset, time=time,
+            order_id=client_id, trade_id=trade_id, realized_pnl=realized_pnl, reason=kind, source="stream"))
+        if new and liquidation and commission and trade_id is not None:
+            with self._lock:
+                imported = self.db.execute("SELECT 1 FROM income WHERE income_type='INSURANCE_CLEAR' AND symbol=? "
+                                           "AND trade_id=?", (symbol, str(trade_id))).fetchone()
+            if not imported:
+                self._insert("INSERT OR IGNORE INTO fees_other VALUES (?,?,?,?,?,?)",
+                             (_streamed_fee_key(symbol, trade_id), symbol, "INSURANCE_CLEAR", _text(-commission),
+                              commission_asset, time))
+        return new
 
     def record_liquidation(self, symbol: str, side: str, kind: str, qty: Decimal, price: Decimal, time: int,
                            client_id: str) -> bool:

@@ -67,10 +67,23 @@ class LedgerLink:
                         trade_id: int | None = None) -> None:
         self._call("write a fill to", lambda: self.ledger.record_bot_fill(fill, cumulative, commission, trade_id))
 
-    def record_liquidation(self, symbol: str, side: str, kind: str, qty: Decimal, price: Decimal, time: int,
-                           client_id: str) -> None:
-        self._call("write a forced close to",
-                   lambda: self.ledger.record_liquidation(symbol, side, kind, qty, price, time, client_id))
+    def record_forced_close(self, record) -> None:
+        """A ``core.ports.ForcedClose`` as it happens: the forced close, its fill and a liquidation's fee."""
+        self._call("write a forced close to", lambda: self.ledger.record_forced_close(
+            record.symbol, record.side.value, record.kind, record.qty, record.price, record.time, record.client_id,
+            getattr(record, "trade_id", None), getattr(record, "realized_pnl", None),
+            getattr(record, "commission", Decimal(0)), getattr(record, "commission_asset", "USDT")))
+
+    def record_streamed_funding(self, symbol: str, amount: Decimal, asset: str, time: int,
+                                balance: Decimal | None = None) -> bool:
+        """A funding payment from the user-data stream; True when it is new in the ledger."""
+        return bool(self._call("write a funding payment to",
+                               lambda: self.ledger.record_streamed_funding(symbol, amount, asset, time, balance)))
+
+    def forced_today(self, day_ms: int) -> tuple[float, float]:
+        """(realised PnL, USDT fees) of forced closes and liquidation fees of the UTC day (0, 0 without a ledger)."""
+        found = self._call("read today's forced closes from", lambda: self.ledger.queries.forced_today(day_ms))
+        return (float(found[0]), float(found[1])) if found is not None else (0.0, 0.0)
 
     def funding_today(self, day_ms: int) -> float:
         """Funding of the UTC day holding ``day_ms`` (0 without a ledger)."""

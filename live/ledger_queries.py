@@ -82,6 +82,22 @@ class LedgerQueries:
         """The account strip's figures: realised today after fees, funding today."""
         return self.totals(start=day_start(now_ms), end=day_start(now_ms) + ONE_DAY_MS)
 
+    def forced_today(self, now_ms: int) -> tuple[Decimal, Decimal]:
+        """(realised PnL, USDT fees) of the UTC day holding ``now_ms`` that the bot's own fills do
+        not carry: forced closes seen on the stream (liquidation, ADL, settlement: fills of source
+        ``stream``) and liquidation clearance fees (INSURANCE_CLEAR, streamed or imported). The
+        account strip adds them to the bot's own figures of the day."""
+        start = day_start(now_ms)
+        end = start + ONE_DAY_MS
+        realized = fees = ZERO
+        for row in self._rows("SELECT realized_pnl, commission, commission_asset FROM fills WHERE source='stream' "
+                              "AND time >= ? AND time < ?", (start, end)):
+            realized += Decimal(row[0]) if row[0] is not None else ZERO
+            fees += Decimal(row[1]) if row[2] == "USDT" else ZERO
+        for row in self._rows("SELECT amount, asset FROM fees_other WHERE time >= ? AND time < ?", (start, end)):
+            fees -= Decimal(row[0]) if row[1] == "USDT" else ZERO  # booked negative (paid)
+        return realized, fees
+
     def equity_curve(self, start_balance: Decimal = ZERO) -> list[tuple[int, Decimal]]:
         """(time, start_balance + cumulative USDT result) after every money event: realised PnL
         minus USDT fees, funding, liquidation fees. Transfers are not trading results: left out."""

@@ -109,8 +109,8 @@ class Reconciler:
                 what = forced_close_words(record.kind)  # a settlement is a delisting/delivery, not an ADL
                 ctx.log("WARNING", record.symbol, f"[O7] {record.symbol} {record.side.value} {record.qty} {what} "
                         f"by the exchange at {record.price} ({record.client_id})")
-                ctx.ledger.record_liquidation(record.symbol, record.side.value, record.kind, record.qty,
-                                              record.price, record.time, record.client_id)
+                ctx.ledger.record_forced_close(record)  # its loss and fee reach the strip's "today" at once
+                ctx.money_changed()
                 ctx.emit(ForcedCloseEvent(record.symbol, record.side.value, float(record.qty), float(record.price),
                                           record.kind, record.time))
             elif hasattr(record, "client_algo_id"):  # ALGO_UPDATE: the guard room's [E2]

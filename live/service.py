@@ -88,6 +88,7 @@ class TradingService:
         if budget is not None:  # the shared request budget tells about an IP ban (HTTP 418)
             budget.on_ban.append(self._on_ban)
         self.cockpit = CockpitReporter(self, self.ctx.emit)  # account, heartbeat, live candles for the window
+        self.ctx.money_changed = self.cockpit.refresh_soon
         self.reconciler = Reconciler(self.ctx)
         self.orders = OrderRoom(self.ctx, self.reconciler, self.cockpit)
         self.commands = CommandRoom(self.ctx, self.orders)
@@ -138,7 +139,7 @@ class TradingService:
 
     def status_row(self, slot: SymbolSlot) -> StatusRow:
         """The status table's row for ``slot`` (live/status.py: cannot raise)."""
-        return status_row(slot, self.ctx.call_sizes)
+        return status_row(slot, self.ctx.call_sizes, self.ctx.leverage)
 
     # ----- main loop ------------------------------------------------------------------------
 

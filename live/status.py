@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from core.model import Side
 from core.rules import pnl, pnl_pct
 from core.state import SymbolState
-from live.events import StatusRow
+from live.events import StatusRow, roe_percent
 
 if TYPE_CHECKING:  # a type only: live/context.py imports this module
     from live.context import SymbolSlot
@@ -23,8 +23,11 @@ log = logging.getLogger("autohedge")
 _NO_POSITION: tuple[str | None, float, float | None, float | None, float | None] = (None, 0.0, None, None, None)
 
 
-def status_row(slot: SymbolSlot, call_sizes: dict[str, float]) -> StatusRow:
-    """The status table's row for ``slot``; a placeholder row (no figures) if one cannot be computed."""
+def status_row(slot: SymbolSlot, call_sizes: dict[str, float], leverage: dict[str, float] | None = None) -> StatusRow:
+    """The status table's row for ``slot``; a placeholder row (no figures) if one cannot be computed.
+
+    ROE per position as Binance shows it (:func:`live.events.roe_percent`), with the leverage the
+    exchange last told (``slot.leverage``), else the settings' (``leverage``), as the account strip."""
     try:
         state = slot.strategy.state if slot.driver is not None else None
         price = slot.last_price
@@ -34,11 +37,21 @@ def status_row(slot: SymbolSlot, call_sizes: dict[str, float]) -> StatusRow:
         hedge = _side_figures(state, main_side.opposite if main_side is not None else None, price)
         # Positional (a third faster than keywords, once per bar): main_side ... main_pnl_pct,
         # then hedge_side ... hedge_pnl, in StatusRow's field order.
+        lever = symbol_leverage(slot, leverage)
         return StatusRow(slot.symbol, regime.value if regime else "", slot.run_state, slot.detail, price,
-                         *main, *hedge[:4], call_sizes.get(slot.symbol, 0.0), getattr(slot, "leverage", None))
+                         *main, *hedge[:4], call_sizes.get(slot.symbol, 0.0), getattr(slot, "leverage", None),
+                         roe_percent(main[3], main[1], price, lever), roe_percent(hedge[3], hedge[1], price, lever))
     except Exception:  # noqa: BLE001 - a figure that cannot be shown must not stop trading
         log.exception("status row of %s could not be computed", getattr(slot, "symbol", "?"))
         return _placeholder_row(slot, call_sizes)
+
+
+def symbol_leverage(slot, leverage: dict[str, float] | None, symbol: str | None = None) -> float | None:
+    """The leverage a symbol's margin is counted with: the exchange's once it told one, else the settings'."""
+    told = getattr(slot, "leverage", None)
+    if told:
+        return told
+    return (leverage or {}).get(symbol or getattr(slot, "symbol", ""))
 
 
 def _placeholder_row(slot, call_sizes) -> StatusRow:

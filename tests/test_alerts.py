@@ -398,7 +398,8 @@ def test_O7_the_user_stream_parser_tells_a_forced_close_from_our_own_orders():
 
     [liquidation] = parse_user_event(message("autoclose-000000000001", "LIQUIDATION", "CALCULATED"))
     assert liquidation == ForcedClose("DOGEUSDT", Side.LONG, Decimal("100"), Decimal("0.0652"),
-                                      "autoclose-000000000001", "liquidation", 5)
+                                      "autoclose-000000000001", "liquidation", 5,
+                                      commission=Decimal("0.01"), commission_asset="USDT")  # no t / rp here
     adl, trade = parse_user_event(message("adl_autoclose", "MARKET", "TRADE"))
     assert adl.kind == "adl" and isinstance(trade, TradeUpdate)
     [own] = parse_user_event(message("ah-DOGEUSDT-1-1", "MARKET", "TRADE"))

@@ -37,7 +37,8 @@ SYMBOL = re.compile(r"^[A-Z0-9]{2,20}USDT$")
 KEPT_WORDS = {"AutoHedge", "Binance", "USDT", "PnL", "RSI", "MACD", "EMA", "CALL_SIZE", "API", "UTC", "Sharpe",
               "Ctrl", "Enter", "English", "apprise", "URL", "URLs", "SYMBOL", "csv", "gz", "zip", "OS", "LONG",
               "SHORT", "UP", "DOWN", "XRPUSDT", "tgram", "BOT_TOKEN", "CHAT_ID", "mailto", "user", "password",
-              "gmail", "com", "Windows", "AutoHedge", "TP", "DD"}
+              "gmail", "com", "Windows", "AutoHedge", "TP", "DD",
+              "ROE"}  # Binance's own name for the figure, in its Korean app too
 # pyqtgraph's own context menus (View All, Export...) are the library's, not the window's.
 THIRD_PARTY = (pg.PlotWidget, pg.GraphicsView)
 

@@ -65,3 +65,11 @@ def _show(window: MainWindow, event: Event) -> bool:
     else:
         return False
     return True
+
+
+def show_stopped(window: MainWindow) -> None:
+    """The bot stopped: the heartbeat says so, and the strip's and the chart's last figures stay
+    without being called stale (issue 19, item 5: only a running bot's figures age)."""
+    window.heartbeat.set_stream(StreamState("stopped"))
+    window.account_strip.stopped()
+    window.live_chart.stopped()

@@ -83,13 +83,17 @@ def money(value: float | None, unit: str = "USDT", signed: bool = False) -> str:
     if value is None:
         return ""
     decimals = 2 if abs(value) >= 1 or value == 0 else 4
+    value = round(value, decimals) + 0.0  # never '-0.0000 USDT'
     text = f"{value:+,.{decimals}f}" if signed else f"{value:,.{decimals}f}"
     return f"{text} {unit}" if unit else text
 
 
 def percent(value: float | None, signed: bool = True) -> str:
+    """'+1.25 %'; a value that rounds to zero is '+0.00 %', never '-0.00 %' (a position at its entry
+    price, a float's -1e-17, must not look like a loss)."""
     if value is None:
         return ""
+    value = round(value, 2) + 0.0  # -0.0 + 0.0 is 0.0
     return f"{value:+,.2f} %" if signed else f"{value:,.2f} %"
 
 

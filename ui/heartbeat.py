@@ -4,12 +4,20 @@ the next 5m and daily close, and what the rules would do if the candle closed no
 The preview comes from the service (the strategy run on a copy of its state, see
 live/cockpit.py); this widget only shows it. The countdowns tick on a one-second
 timer from the service's clock as last reported (in a replay: the replay's time).
+
+Stale is visible (issue 19, item 5): a symbol's row whose heartbeat stopped coming for longer
+than a bar (:data:`ui.status_table.STALE_MS`, by this computer's clock), or whose last close
+processed did not change for that long (the feed froze while the service runs),
+carries its age in the age colour; the countdown line says since when no heartbeat came. The
+clock offset to Binance [W1] is on the countdown line while it is measured.
 """
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
@@ -18,7 +26,7 @@ from core.model import FIVE_MINUTES_MS, ONE_DAY_MS
 from live.events import Heartbeat, StreamState
 from ui import service_texts
 from ui.formatting import LOSS_COLOR, PROFIT_COLOR, duration, price, utc_text
-from ui.status_table import fit_height
+from ui.status_table import AGE_COLOR, STALE_MS, age_text, fit_height
 
 STREAM_COLORS = {"connected": PROFIT_COLOR, "reconnecting": LOSS_COLOR, "rest": "#8a5a00", "replay": "#555555",
                  "stopped": "#555555", "starting": "#555555"}
@@ -55,11 +63,15 @@ class HeartbeatPanel(QWidget):
         self.stream_state = "stopped"
         self.stream_detail = ""
         self.latest: dict[str, Heartbeat] = {}
+        self.received: dict[str, int] = {}  # symbol -> when its latest heartbeat arrived (ms, this computer)
+        self.advanced: dict[str, tuple[int, int]] = {}  # symbol -> (last close processed, when it was first seen)
+        self.clock = lambda: int(time.time() * 1000)  # injected by tests
         self.ticks: dict[str, float | None] = {}
         self._clock: tuple[int, float] | None = None  # (service ms, local monotonic s) of the last report
         self._live_clock = False  # True when the service's clock is the real time (not a replay)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._show_countdowns)
+        self._timer.timeout.connect(self.refresh_ages)
         self._timer.start(1000)
         self.set_stream(StreamState("stopped"))
         self._show_countdowns()
@@ -68,6 +80,8 @@ class HeartbeatPanel(QWidget):
 
     def set_symbols(self, symbols: list[str]) -> None:
         self.latest = {symbol: hb for symbol, hb in self.latest.items() if symbol in symbols}
+        self.received.clear()  # a new run: ages count from its own heartbeats
+        self.advanced.clear()
         self.table.setRowCount(len(symbols))
         for row, symbol in enumerate(symbols):
             for column in range(len(self.columns)):
@@ -91,7 +105,28 @@ class HeartbeatPanel(QWidget):
 
     def update_heartbeat(self, beat: Heartbeat) -> None:
         self.latest[beat.symbol] = beat
+        self.received[beat.symbol] = self.clock()
+        if self.advanced.get(beat.symbol, (None, 0))[0] != beat.last_close_ms:
+            self.advanced[beat.symbol] = (beat.last_close_ms, self.clock())
         self._clock = (beat.now_ms, time.monotonic())
+        self._draw(beat)
+        self._show_countdowns()
+
+    def age_ms(self, symbol: str) -> int | None:
+        """How old the symbol's heartbeat figures are, once older than a bar while running; else None.
+        The older of: no heartbeat for that long, or no new close processed for that long (both by
+        this computer's clock: a new 5m close comes every five minutes)."""
+        beat = self.latest.get(symbol)
+        if beat is None or symbol not in self.received or self.stream_state in ("stopped", "starting"):
+            return None
+        now = self.clock()
+        ages = [now - self.received[symbol]]
+        if symbol in self.advanced:
+            ages.append(now - self.advanced[symbol][1])
+        age = max(ages)
+        return age if age > STALE_MS else None
+
+    def _draw(self, beat: Heartbeat) -> None:
         row = self._row(beat.symbol)
         tick = self.ticks.get(beat.symbol)
         preview = beat.preview
@@ -102,14 +137,23 @@ class HeartbeatPanel(QWidget):
                        else self.tr("no order"))
             would = self.tr("at {price}: signal {signal}, {actions}").format(
                 price=price(preview.price, tick), signal=service_texts.signal_name(preview.signal), actions=actions)
-        cells = (beat.symbol, utc_text(beat.last_close_ms) if beat.last_close_ms else "—",
-                 service_texts.signal_name(beat.signal), would)
+        cells = [beat.symbol, utc_text(beat.last_close_ms) if beat.last_close_ms else "—",
+                 service_texts.signal_name(beat.signal), would]
+        age = self.age_ms(beat.symbol)
+        if age is not None:
+            cells[1:] = [f"{text} ({age_text(age)})" for text in cells[1:]]
         for column, text in enumerate(cells):
             item = self.table.item(row, column)
             if item.text() != text:
                 item.setText(text)
                 item.setToolTip(text)
-        self._show_countdowns()
+            item.setForeground(QBrush(QColor(AGE_COLOR)) if age is not None and column else QBrush())
+
+    def refresh_ages(self) -> None:
+        """Redraw every row with its age now (the one-second timer calls it)."""
+        for symbol in list(self.received):
+            if symbol in self.latest:
+                self._draw(self.latest[symbol])
 
     def _row(self, symbol: str) -> int:
         for row in range(self.table.rowCount()):
@@ -148,4 +192,8 @@ class HeartbeatPanel(QWidget):
                       None)
         if offset is not None:  # [W1] this computer's clock against Binance's
             text += "   " + self.tr("clock {offset} ms vs Binance").format(offset=f"{offset:+d}")
+        last = max(self.received.values(), default=None)
+        if last is not None and self.stream_state not in ("stopped", "starting") and self.clock() - last > STALE_MS:
+            at = datetime.fromtimestamp(last / 1000, timezone.utc).strftime("%H:%M")
+            text += "   " + self.tr("no heartbeat since {time} UTC").format(time=at)
         self.countdown_label.setText(text)

@@ -8,12 +8,15 @@ is batched on a half-second timer, so a fast replay costs a redraw per batch.
 """
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from core.model import Action, Candle, Fill
 from live.events import CandleUpdate, Heartbeat
 from ui.chart import PositionSpan, PriceChart, TradeMarker, marker_kind
+from ui.status_table import AGE_COLOR, STALE_MS, age_text
 
 KEEP_BARS = 288  # one day of 5m candles
 HEDGE_REASONS = ("R3", "R5", "E1")  # E1: a hedge guard's open (a stop guard only closes)
@@ -69,21 +72,31 @@ class LiveChart(QWidget):
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(label)
         top.addWidget(self.symbol, 1)
+        # Stale is visible (issue 19, item 5): while the bot runs, a chart whose symbol got no candle
+        # update for longer than a bar says how old its last one is.
+        self.age = QLabel("")
+        self.age.setStyleSheet(f"color: {AGE_COLOR};")
+        self.age.setAccessibleName(self.tr("Age of the chart's last candle"))
+        top.addWidget(self.age)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
         layout.addWidget(self.chart, 1)
         self.trails: dict[str, SymbolTrail] = {}
+        self.clock = lambda: int(time.time() * 1000)  # injected by tests
+        self.received: dict[str, int] = {}  # symbol -> when its latest candle update arrived (ms)
+        self.watching = False  # the bot runs: a chart whose candles stop coming is stale
         self._dirty = False
         self._timer = QTimer(self)
         self._timer.setInterval(500)
         self._timer.timeout.connect(self.redraw_if_needed)
         self._timer.start()
-        self.symbol.currentTextChanged.connect(lambda _text: self.redraw())
+        self.symbol.currentTextChanged.connect(lambda _text: (self.redraw(), self.show_age()))
 
     def set_symbols(self, symbols: list[str], reset: bool = False) -> None:
         if reset:
             self.trails.clear()
+            self.received.clear()
         current = self.symbol.currentText()
         self.symbol.blockSignals(True)
         self.symbol.clear()
@@ -98,6 +111,8 @@ class LiveChart(QWidget):
 
     def add_candle(self, update: CandleUpdate) -> None:
         self.trail(update.symbol).add_candle(update)
+        self.received[update.symbol] = self.clock()
+        self.watching = True
         self._dirty |= update.symbol == self.symbol.currentText()
 
     def add_fill(self, fill: Fill) -> None:
@@ -118,7 +133,20 @@ class LiveChart(QWidget):
             trail.levels = levels
             self._dirty |= beat.symbol == self.symbol.currentText()
 
+    def stopped(self) -> None:
+        """The bot stopped: its last candles stay, and are not called stale."""
+        self.watching = False
+        self.show_age()
+
+    def show_age(self) -> None:
+        received = self.received.get(self.symbol.currentText())
+        age = self.clock() - received if self.watching and received is not None else 0
+        text = self.tr("last candle update {age}").format(age=age_text(age)) if age > STALE_MS else ""
+        if self.age.text() != text:
+            self.age.setText(text)
+
     def redraw_if_needed(self) -> None:
+        self.show_age()
         if self._dirty:
             self.redraw()
 

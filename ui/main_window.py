@@ -28,7 +28,7 @@ from config.settings import AppSettings
 from core.errors import UserError
 from live.events import Event, LogEvent, ServiceStateEvent, StartRetry, StreamState
 from ui import gui_gc, paths, window_extras
-from ui.cockpit_events import show_cockpit_event
+from ui.cockpit_events import show_cockpit_event, show_stopped
 from ui.autostart import AutoStartBox
 from ui.resume import forget_trading, remember_trading
 from ui.window_state import restore_window_state, save_window_state
@@ -413,7 +413,7 @@ class MainWindow(QMainWindow):
             # The service's "stopped; state saved": one sentence, no doubled word.
             self.state_label.setText(self.tr("Stopped; state saved") if "saved" in event.detail
                                      else self.tr("Stopped"))
-            self.heartbeat.set_stream(StreamState("stopped"))
+            show_stopped(self)  # the cockpit's last figures stay, not called stale
 
     def _on_failed(self, text: str) -> None:
         self._last_failure = text

@@ -141,30 +141,47 @@ def dialogs(out_dir: str = "docs/screenshots", language: str = "en") -> None:
 
 
 def stale_table(out_dir: str, lang: str) -> None:
-    """The status table when nothing arrived for 12 minutes (issue 19, item 5): one symbol
-    stale (figures with their age, "no data since"), the other fresh."""
-    from PySide6.QtWidgets import QApplication
+    """Stale is visible (issue 19, item 5) when nothing arrived for 12 minutes: the account strip
+    (its figures in the age colour, "Account figures from 13:05 UTC, 12 min old"), the status
+    table (one symbol stale: figures with their age, "no data since"; the other fresh) and the
+    heartbeat ("no heartbeat since", the clock offset to Binance)."""
+    from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
-    from live.events import StatusRow, SymbolRunState
-    from ui.status_table import StatusTable
+    from live.events import AccountUpdate, Heartbeat, PositionRisk, StatusRow, StreamState, SymbolRunState
+    from ui.account_strip import AccountStrip
+    from ui.heartbeat import HeartbeatPanel
+    from ui.status_table import StatusTable, fit_height
 
     app = QApplication.instance()
-    table = StatusTable()
     moment = [1_764_853_500_000]  # 2025-12-04 13:05 UTC
-    table.clock = lambda: moment[0]
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    strip, table, heartbeat = AccountStrip(), StatusTable(), HeartbeatPanel()
+    for widget in (strip, table, heartbeat):
+        widget.clock = lambda: moment[0]
+        layout.addWidget(widget)
+    strip.update_account(AccountUpdate(moment[0], 1000.0, 1001.2, 1.2, 0.4, 0.1, 0.8, (
+        PositionRisk("DOGEUSDT", "LONG", 100.0, 0.3, 0.31234, 1.234, 0.2405, leverage=5),), funding_today=-0.0123))
     table.update_row(StatusRow("DOGEUSDT", "UP", SymbolRunState.RUNNING, "", 0.31234, "LONG", 100.0, 0.3,
-                               1.234, 4.11, None, 0.0, None, None, 100.0))
+                               1.234, 4.11, None, 0.0, None, None, 100.0, main_roe_pct=19.75))
+    heartbeat.set_symbols(["DOGEUSDT", "XRPUSDT"])
+    heartbeat.set_stream(StreamState("connected"))
+    heartbeat.update_heartbeat(Heartbeat("DOGEUSDT", moment[0], moment[0], "UP", None, (), 120))
     moment[0] += 12 * 60_000
     table.update_row(StatusRow("XRPUSDT", "DOWN", SymbolRunState.RUNNING, "", 2.1034, "SHORT", 20.0, 2.1102,
-                               0.136, 0.32, "LONG", 20.0, 2.1201, -0.334, 20.0))
+                               0.136, 0.32, "LONG", 20.0, 2.1201, -0.334, 20.0, main_roe_pct=1.62,
+                               hedge_roe_pct=-3.97))
+    heartbeat.update_heartbeat(Heartbeat("XRPUSDT", moment[0], moment[0], "DOWN", None, (), 120))
     table.refresh_ages()
-    from ui.status_table import fit_height
+    strip.refresh_age()
+    heartbeat.refresh_ages()
     fit_height(table)
-    table.setFixedWidth(1200)
-    table.show()
+    box.setFixedWidth(1200)
+    box.show()
     _wait(app, lambda: False, 0.3)
-    table.grab().save(str(Path(out_dir) / f"stale_state{lang}.png"))
-    table.close()
+    heartbeat._show_countdowns()  # noqa: SLF001 - the timer's line, drawn now
+    box.grab().save(str(Path(out_dir) / f"stale_state{lang}.png"))
+    box.close()
 
 
 if __name__ == "__main__":

@@ -22,9 +22,15 @@ from ui.formatting import money, percent, pnl_color, price, quantity
 # English sources marked for lupdate (QT_TRANSLATE_NOOP returns them unchanged); shown translated.
 COLUMNS = (QT_TRANSLATE_NOOP("StatusTable", "Symbol"), QT_TRANSLATE_NOOP("StatusTable", "Regime"),
            QT_TRANSLATE_NOOP("StatusTable", "Main"), QT_TRANSLATE_NOOP("StatusTable", "Qty"),
-           QT_TRANSLATE_NOOP("StatusTable", "Entry"), QT_TRANSLATE_NOOP("StatusTable", "Price"), "PnL", "PnL %",
+           QT_TRANSLATE_NOOP("StatusTable", "Entry"), QT_TRANSLATE_NOOP("StatusTable", "Price"), "PnL", "ROE %",
            QT_TRANSLATE_NOOP("StatusTable", "Hedge"), QT_TRANSLATE_NOOP("StatusTable", "Hedge qty"),
-           QT_TRANSLATE_NOOP("StatusTable", "Hedge PnL"), QT_TRANSLATE_NOOP("StatusTable", "State"))
+           QT_TRANSLATE_NOOP("StatusTable", "Hedge PnL"), QT_TRANSLATE_NOOP("StatusTable", "Hedge ROE %"),
+           QT_TRANSLATE_NOOP("StatusTable", "State"))
+# ROE % (Binance's: unrealised PnL / initial margin) of the main and the hedge; the price move is in
+# the cell's tooltip. "—" when the leverage is unknown (never a guess).
+ROE_COLUMNS = (COLUMNS.index("ROE %"), COLUMNS.index("Hedge ROE %"))
+# The figures that carry their age when stale (by name: a column added elsewhere moves no index here).
+AGED_COLUMNS = tuple(COLUMNS.index(name) for name in ("Price", "PnL", "ROE %", "Hedge PnL", "Hedge ROE %"))
 STATE_COLORS = {SymbolRunState.ERROR: "#c62828", SymbolRunState.PAUSED: "#8a5a00",
                 SymbolRunState.RUNNING: "#1b7f2a"}
 
@@ -84,9 +90,9 @@ def row_cells(row: StatusRow, tick: float | None = None, step: float | None = No
     if age_ms is None or received_ms is None or age_ms <= STALE_MS or row.state is not SymbolRunState.RUNNING:
         return cells
     old = age_text(age_ms)
-    for column in (5, 6, 7, 10):  # price, PnL, PnL %, hedge PnL
+    for column in AGED_COLUMNS:
         text, _ = cells[column]
-        if text and text != "-":
+        if text and text not in ("-", "—"):
             cells[column] = (f"{text} ({old})", AGE_COLOR)
     cells[-1] = (stale_state(received_ms), STATE_COLORS[SymbolRunState.ERROR])
     return cells
@@ -101,12 +107,28 @@ def _cells(row: StatusRow, tick: float | None, step: float | None) -> list[tuple
         (price(row.main_entry, tick), None),
         (price(row.price, tick), None),
         (money(row.main_pnl, signed=True), pnl_color(row.main_pnl)),
-        (percent(row.main_pnl_pct), pnl_color(row.main_pnl_pct)),
+        _roe_cell(row.main_roe_pct, row.main_qty),
         (row.hedge_side or "-", None),
         (quantity(row.hedge_qty, step) if row.hedge_qty else "", None),
         (money(row.hedge_pnl, signed=True), pnl_color(row.hedge_pnl)),
+        _roe_cell(row.hedge_roe_pct, row.hedge_qty),
         (state_text(row), STATE_COLORS.get(row.state)),
     ]
+
+
+def _roe_cell(roe: float | None, qty: float) -> tuple[str, str | None]:
+    if not qty:
+        return "", None
+    return (percent(roe), pnl_color(roe)) if roe is not None else ("—", None)
+
+
+def move_tooltip(row: StatusRow, column: int) -> str:
+    """The price move beside an ROE cell (what the PnL % column showed before issue 20)."""
+    if column != ROE_COLUMNS[0] or row.main_pnl_pct is None:
+        return ""
+    return QCoreApplication.translate("StatusTable", "Price move {move}; ROE = unrealised PnL / initial margin "
+                                                     "(notional / leverage), as Binance shows it").format(
+        move=percent(row.main_pnl_pct))
 
 
 class StatusTable(QTableWidget):
@@ -200,6 +222,8 @@ class StatusTable(QTableWidget):
             item.setForeground(QBrush(QColor(color)) if color else QBrush())
             if column == len(COLUMNS) - 1:
                 item.setToolTip(text)
+            elif column in ROE_COLUMNS:
+                item.setToolTip(move_tooltip(row, column))
 
     def _row_for(self, symbol: str) -> QTableWidgetItem:
         if symbol not in self._rows:

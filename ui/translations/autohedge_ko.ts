@@ -71,6 +71,18 @@
         <translation>봇이 실행되면 계좌 정보가 표시됩니다.</translation>
     </message>
     <message>
+        <source>Account figures from {time} UTC, {age}</source>
+        <translation>{time} UTC 기준 계좌 정보, {age}</translation>
+    </message>
+    <message>
+        <source>not modelled</source>
+        <translation>반영 안 됨</translation>
+    </message>
+    <message>
+        <source>Paper trading and replays charge no funding; the backtest does when the data folder holds funding rates</source>
+        <translation>모의 거래와 리플레이에는 펀딩비가 없습니다. 백테스트는 데이터 폴더에 펀딩비율 파일이 있을 때 반영합니다</translation>
+    </message>
+    <message>
         <source>No open position.</source>
         <translation>보유 포지션 없음.</translation>
     </message>
@@ -657,6 +669,10 @@
         <source>clock {offset} ms vs Binance</source>
         <translation>바이낸스 대비 시계 {offset} ms</translation>
     </message>
+    <message>
+        <source>no heartbeat since {time} UTC</source>
+        <translation>{time} UTC 이후 하트비트 없음</translation>
+    </message>
 </context>
 <context>
     <name>HedgeQuestion</name>
@@ -875,6 +891,14 @@ Resume new entries anyway?</source>
     <message>
         <source>&amp;Chart</source>
         <translation>차트(&amp;C)</translation>
+    </message>
+    <message>
+        <source>Age of the chart&apos;s last candle</source>
+        <translation>차트 마지막 캔들의 경과 시간</translation>
+    </message>
+    <message>
+        <source>last candle update {age}</source>
+        <translation>마지막 캔들 갱신 {age}</translation>
     </message>
 </context>
 <context>
@@ -1759,6 +1783,10 @@ Resume new entries anyway?</source>
         <translation>헤지 PnL</translation>
     </message>
     <message>
+        <source>Hedge ROE %</source>
+        <translation>헤지 ROE %</translation>
+    </message>
+    <message>
         <source>State</source>
         <translation>상태</translation>
     </message>
@@ -1773,6 +1801,10 @@ Resume new entries anyway?</source>
     <message>
         <source>no data since {time} UTC</source>
         <translation>{time} UTC 이후 데이터 없음</translation>
+    </message>
+    <message>
+        <source>Price move {move}; ROE = unrealised PnL / initial margin (notional / leverage), as Binance shows it</source>
+        <translation>가격 변동 {move}; ROE = 미실현 손익 / 개시 증거금(명목 금액 / 레버리지), 바이낸스 표시 방식</translation>
     </message>
     <message>
         <source>Pause {symbol}</source>
