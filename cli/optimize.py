@@ -28,6 +28,7 @@ from research.search import METHODS, Search, SearchPlan, SearchResult
 from research.walk_forward import day_text, parse_split, windows
 from cli import backtest as backtest_cli
 from research.backtest_data import load_backtest_inputs
+from research.backtest_report import load_charts_in_background
 from cli.console_progress import ProgressBar
 from adapters import kline_files
 
@@ -125,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
     writer = ResultsWriter(out / "results.csv", keys, bool(plan.windows))
     bar = ProgressBar("optimize", unit="backtests")
     backend = make_backend(settings, data, args.jobs, args.cluster)
+    load_charts_in_background()  # the report's charts come after the search
     search = Search(plan, settings, backend, on_row=writer.add, progress=bar.update,
                     fingerprint=_fingerprint(args, plan, settings, symbols))
     try:

@@ -13,6 +13,7 @@ import base64
 import csv
 import html
 import json
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -170,13 +171,37 @@ def _summary_dict(summary: Summary) -> dict[str, Any]:
 # ----- charts -------------------------------------------------------------------------------------
 
 
+def _import_matplotlib() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: works headless and in tests
+    import matplotlib.backends.backend_agg  # noqa: F401 - what savefig needs, loaded now
+    import matplotlib.figure  # noqa: F401
+
+
+def _import_quietly() -> None:
+    try:
+        _import_matplotlib()
+    except Exception:  # noqa: BLE001 - the chart itself imports again and says what is wrong
+        pass
+
+
+def load_charts_in_background() -> threading.Thread:
+    """Start importing matplotlib (a third of a second or more) in a thread while the command
+    computes: the charts come last, and until then the other core (a search's main process
+    waiting for its workers, or the backtest's compiled loop, which releases the GIL) can do it.
+    A chart drawn before it finished waits for it inside Python's import lock."""
+    thread = threading.Thread(target=_import_quietly, name="import matplotlib", daemon=True)
+    thread.start()
+    return thread
+
+
+
 def chart_png(name: str, curve: EquityCurve) -> bytes:
     """Equity (top) and drawdown % (bottom) against UTC time, as PNG bytes."""
     import io
 
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display: works headless and in tests
+    _import_matplotlib()
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(10, 5.5), dpi=100)
