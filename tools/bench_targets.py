@@ -86,7 +86,8 @@ def _kernel_arrays(data: Path):
 
 def _params(setting: dict) -> StrategyParams:
     params = StrategyParams()
-    return replace(params, signal=replace(params.signal, centerline=setting.get("centerline", 50.0)),
+    entry = "cross" if setting.get("cross") else "level"
+    return replace(params, signal=replace(params.signal, centerline=setting.get("centerline", 50.0), entry=entry),
                    exit=replace(params.exit, take_profit_pct=setting.get("take_profit_pct", 1.0),
                                 trailing_pct=setting.get("trailing_pct", 0.5)))
 
@@ -97,8 +98,9 @@ def _kernel_run(arrays, setting: dict):
     codes = kernel.signal_codes(closes, params.signal)
     day_codes = kernel.signal_codes(day_prices, params.signal)
     none = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
-    return kernel.run_symbol(times, opens, closes, codes, day_closes, day_codes, *none, 0, times.size, False,
-                             plain_rules.DEFAULTS["call_size"], 0.05, 0.0, 1000.0, params)
+    p = dict(plain_rules.DEFAULTS, **setting)
+    return kernel.run_symbol(times, opens, closes, codes, day_closes, day_codes, *none, 0, times.size,
+                             p["fill_at_close"], p["call_size"], p["fee_pct"], p["slippage_bps"], p["capital"], params)
 
 
 def check_plain_python(data: Path, arrays) -> str | None:
