@@ -5,8 +5,9 @@
   live, paper and the exact backtest) runs the very same source interpreted;
   numba compiles that source only where a compiled function calls it.
 - :func:`compiled` turns a driver loop into a cached ``numba.njit`` function, or
-  returns it as it is when numba is missing (e.g. in the EXE, which does not
-  bundle numba): the same source then runs interpreted, slower but identical.
+  returns it as it is when numba is missing (or ``AUTOHEDGE_NO_NUMBA`` is set):
+  the same source then runs interpreted, slower but identical. :func:`jitable_inline`
+  marks a helper numba itself inlines into its compiled callers.
 
 numba's on-disk cache only watches the file of the compiled function itself, not
 the files of the functions it calls: a changed rule in ``core/decide.py`` would
@@ -40,7 +41,7 @@ try:  # pragma: no cover - depends on the environment
         raise ImportError("AUTOHEDGE_NO_NUMBA is set")
     import numba
     from numba.extending import register_jitable
-except ImportError:  # numba missing (the EXE) or switched off: everything runs interpreted
+except ImportError:  # numba missing or switched off (AUTOHEDGE_NO_NUMBA): everything runs interpreted
     numba = None
     register_jitable = None
 
