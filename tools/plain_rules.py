@@ -12,7 +12,8 @@ against the project's commands and checks that it ends with the same fills and c
 kernel (so it is the same rules, not a simpler strategy).
 
 It covers what the bench runs: the centerline reference, level or cross entries, no funding,
-the protections and loss limits [L1-L5] off. Each ``--grid`` setting is run in turn on the
+the protections and loss limits [L1-L5] off, RSI lengths under 8 (from 8 on, numpy's mean of
+the seed changes from a plain sum to pairwise sums, which this does not copy). Each ``--grid`` setting is run in turn on the
 data loaded once (a per-setting search in plain Python); with ``--out`` the last setting's
 fills go to trades.csv and its equity to equity.csv.
 """
