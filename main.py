@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import importlib
 import sys
 import tempfile
@@ -75,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     module = _load(args._module)
+    # What the imports built (numpy, pandas, numba, the project: some 85,000 tracked objects) lives as long
+    # as the program; out of the collector's sight, each full collection no longer walks all of it (a
+    # backtest's or a search's records trigger dozens: a tenth of a one-year backtest command).
+    gc.freeze()
     if module is None:
         print(f"autohedge: the '{args.command}' command is not available in this build", file=sys.stderr)
         return 2

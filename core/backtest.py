@@ -43,7 +43,7 @@ import pandas as pd
 from core import indicators
 from core.errors import UserError
 from core.executor import ExecutionStatus, OrderExecutor
-from core.model import FIVE_MINUTES_MS, ONE_DAY_MS, Action, BarClose, Fill, OrderIntent, Side, Signal
+from core.model import FIVE_MINUTES_MS, ONE_DAY_MS, Action, BarClose, Fill, OrderIntent, Side, Signal, frozen_record
 from core.params import StrategyParams
 from core.sim_broker import SimulatedBroker, buys
 from core.state import QTY_EPSILON
@@ -491,7 +491,7 @@ def _kernel_fills(symbol: str, run) -> list[Fill]:
     """The kernel's fill arrays as the Fill records the executor would have reported."""
     from core import decide
 
-    sides, actions = (Side.LONG, Side.SHORT), (Action.OPEN, Action.CLOSE)
+    sides, actions, reasons = (Side.LONG, Side.SHORT), (Action.OPEN, Action.CLOSE), decide.REASONS
     prefix = f"ah-{symbol[:12]}-"
     fills = []
     columns = (run.fill_decision_time, run.fill_time, run.fill_side, run.fill_action, run.fill_reason,
@@ -499,9 +499,8 @@ def _kernel_fills(symbol: str, run) -> list[Fill]:
     for decision_time, time_ms, side, action, reason, qty, price, fee, seq in zip(*(np.asarray(c).tolist()
                                                                                     for c in columns)):
         client_id = f"{prefix}{decision_time // 1000}-{seq}"  # as HedgeStrategy._intent numbers orders
-        fills.append(Fill(client_id=client_id, symbol=symbol, side=sides[side], action=actions[action], qty=qty,
-                          price=price, fee=fee, time=time_ms, reason=decide.REASONS[reason],
-                          decision_time=decision_time, order_id=client_id))
+        fills.append(frozen_record(Fill, (client_id, symbol, sides[side], actions[action], qty, price, fee, time_ms,
+                                          reasons[reason], decision_time, client_id)))
     return fills
 
 

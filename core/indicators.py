@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.kernel_jit import compiled, jitable, loop_input
+from core.kernel_jit import NUMBA_AVAILABLE, compiled, jitable, loop_input
 from core.model import Signal
 from core.params import SignalParams
 
@@ -39,26 +39,28 @@ def rsi(closes: np.ndarray, length: int = 2) -> np.ndarray:
     out = np.full(closes.shape, np.nan)
     if closes.size <= length:
         return out
-    changes = np.diff(closes)
+    changes = np.diff(closes[:length + 1])
     gains = np.where(changes > 0, changes, 0.0)
     losses = np.where(changes < 0, -changes, 0.0)
-    avg_gain = float(gains[:length].mean())  # numpy's (pairwise) mean: the seed is computed here, not compiled
-    avg_loss = float(losses[:length].mean())
+    avg_gain = float(gains.mean())  # numpy's (pairwise) mean: the seed is computed here, not compiled
+    avg_loss = float(losses.mean())
     out[length] = _rsi_value(avg_gain, avg_loss)
-    _wilder_rsi_tail(loop_input(gains), loop_input(losses), length, avg_gain, avg_loss, out)
+    _wilder_rsi_tail(loop_input(closes), length, avg_gain, avg_loss, out)
     return out
 
 
-def _wilder_rsi_loop(gains: np.ndarray, losses: np.ndarray, length: int, avg_gain: float, avg_loss: float,
-                     out: np.ndarray) -> None:
-    """out[i + 1] for i >= length: Wilder's smoothing from the seeded averages [I1].
+def _wilder_rsi_loop(closes: np.ndarray, length: int, avg_gain: float, avg_loss: float, out: np.ndarray) -> None:
+    """out[i + 1] for i >= length: Wilder's smoothing from the seeded averages [I1], each
+    change's gain and loss taken as ``np.diff`` and ``np.where`` would (one pass over the
+    closes instead of three arrays first).
 
     The recursion is sequential; it runs compiled when numba is there (the same
     float operations in the same order, so the values are identical either way).
     """
-    for i in range(length, len(gains)):
-        avg_gain = _wilder_step(avg_gain, gains[i], length)
-        avg_loss = _wilder_step(avg_loss, losses[i], length)
+    for i in range(length, len(closes) - 1):
+        change = closes[i + 1] - closes[i]
+        avg_gain = _wilder_step(avg_gain, change if change > 0 else 0.0, length)
+        avg_loss = _wilder_step(avg_loss, -change if change < 0 else 0.0, length)
         out[i + 1] = _rsi_value(avg_gain, avg_loss)
 
 
@@ -138,12 +140,30 @@ def signal_codes(closes: np.ndarray, params: SignalParams) -> np.ndarray:
 
 
 def codes_from(rsi_values: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """[S2] per candle: +1 where RSI is above the reference, -1 below, 0 equal or warming up (NaN)."""
+    """[S2] per candle: +1 where RSI is above the reference, -1 below, 0 equal or warming up (NaN).
+    One compiled pass when numba is there (a search computes this per signal group), else numpy's masks."""
+    rsi_values = np.asarray(rsi_values, dtype=np.float64)
+    reference = np.asarray(reference, dtype=np.float64)
     codes = np.zeros(rsi_values.shape, dtype=np.int8)
+    if NUMBA_AVAILABLE and rsi_values.ndim == 1 and reference.shape == rsi_values.shape:
+        _codes_tail(rsi_values, reference, codes)
+        return codes
     with np.errstate(invalid="ignore"):
         codes[rsi_values > reference] = UP
         codes[rsi_values < reference] = DOWN
     return codes
+
+
+def _codes_loop(rsi_values: np.ndarray, reference: np.ndarray, codes: np.ndarray) -> None:
+    """:func:`codes_from`'s masks as one loop (a NaN compares false both ways: 0)."""
+    for i in range(len(codes)):
+        if rsi_values[i] > reference[i]:
+            codes[i] = UP
+        elif rsi_values[i] < reference[i]:
+            codes[i] = DOWN
+
+
+_codes_tail = compiled(_codes_loop)
 
 
 def code_to_signal(code: int) -> Signal:

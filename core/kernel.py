@@ -35,7 +35,7 @@ import numpy as np
 
 from core import decide, indicators, sim_broker
 from core import kernel_jit
-from core.decide import CLOSE, E1, GUARD_OFF, LONG, NONE, OPEN, QTY_EPSILON, R3, R5, SHORT
+from core.decide import CLOSE, E1, GUARD_OFF, LONG, NO_RULE, NONE, OPEN, QTY_EPSILON, R3, R5, SHORT
 from core.model import FIVE_MINUTES_MS
 from core.sim_broker import buys_code, fee_for, slipped
 
@@ -51,7 +51,7 @@ KernelRun = namedtuple("KernelRun", [
 ])
 
 
-@kernel_jit.jitable
+@kernel_jit.jitable_inline
 def _fill(i_fill: int, side: int, action: int, reason: int, qty: float, decision_time: int, seq: int,
           base_price: float, fill_time: int, slippage_bps: float, fee_pct: float,
           pos_qty: np.ndarray, pos_entry: np.ndarray, pos_time: np.ndarray, pos_best: np.ndarray,
@@ -129,7 +129,7 @@ def _pending(batch_count: int, batch_side: np.ndarray, batch_action: np.ndarray,
             _in_flight(batch_count, batch_side, batch_action, SHORT, action))
 
 
-@kernel_jit.jitable
+@kernel_jit.jitable_inline
 def _queue(orders, seq: int, decision_time: int, batch_count: int, batch_side: np.ndarray,
            batch_action: np.ndarray, batch_reason: np.ndarray, batch_qty: np.ndarray, batch_seq: np.ndarray,
            batch_time: np.ndarray) -> tuple[int, int]:
@@ -208,6 +208,9 @@ def simulate(open_times, opens, closes, bar_codes, day_closes, day_codes, fundin
     guard_side, guard_qty, guard_trigger = decide.NO_SIDE, 0.0, 0.0  # [E1] as HedgeStrategy.guard_standing
     n_days = len(day_closes)
     n_funding = len(funding_times)
+    # [L1, L2] and [L4, L5] all off (0 = off, the defaults): their gates are known to pass
+    limits_on = max_daily_loss_usdt > 0.0 or max_daily_loss_pct > 0.0 or max_drawdown_pct > 0.0
+    protections_on = cooldown_bars > 0 or max_entries_per_day > 0
     for i in range(first, stop):
         close_time = open_times[i] + FIVE_MINUTES_MS
         price = closes[i]
@@ -255,13 +258,15 @@ def simulate(open_times, opens, closes, bar_codes, day_closes, day_codes, fundin
         if close_time > last_bar_close:
             last_bar_close = close_time
             previous = bar_codes[i - 1] if i > 0 else NONE
-            marked = limit_capital + money[0] + (led_qty[LONG] - led_qty[SHORT]) * price  # as core.backtest
-            limit_day, day_start_equity, peak_equity, breach_day, breach_now = decide.track_limits(
-                limit_day, day_start_equity, peak_equity, breach_day, marked, close_time, max_daily_loss_usdt,
-                max_daily_loss_pct, max_drawdown_pct)
+            breach_now = NO_RULE
+            if limits_on:  # off, track_limits decides nothing: skipped, it costs two int64 divisions per bar
+                marked = limit_capital + money[0] + (led_qty[LONG] - led_qty[SHORT]) * price  # as core.backtest
+                limit_day, day_start_equity, peak_equity, breach_day, breach_now = decide.track_limits(
+                    limit_day, day_start_equity, peak_equity, breach_day, marked, close_time, max_daily_loss_usdt,
+                    max_daily_loss_pct, max_drawdown_pct)
             entries_allowed = decide.limits_entry_gate(
-                decide.entry_gate(last_main_close, entries_day, entries_today, close_time, cooldown_bars,
-                                  max_entries_per_day),
+                not protections_on or decide.entry_gate(last_main_close, entries_day, entries_today, close_time,
+                                                        cooldown_bars, max_entries_per_day),
                 breach_day, close_time, (pos_qty[LONG], pos_qty[SHORT]), price, call_size, 0.0,
                 max_symbol_notional, max_total_notional)
             bar = decide.decide_guarded_bar(

@@ -5,7 +5,7 @@ milliseconds since the Unix epoch (UTC), as Binance sends them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import Enum
 
 FIVE_MINUTES_MS = 5 * 60 * 1000
@@ -137,3 +137,19 @@ class Fill:
     def journal_key(self) -> str:
         """One fill per exchange order: the key that makes recording a fill idempotent."""
         return self.order_id or self.client_id
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def frozen_record(cls: type, values: tuple):
+    """``cls(*values)`` for a frozen dataclass without field defaults to fill or checks to run,
+    built without its generated ``__init__`` (which sets each field through
+    ``object.__setattr__``: about 6 us for a trade row, a third of a year's backtest report
+    for its 37k fills). The instance is the same: equal, hashed and frozen alike."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(field.name for field in fields(cls))
+    record = object.__new__(cls)
+    record.__dict__.update(zip(names, values))
+    return record

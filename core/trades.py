@@ -16,7 +16,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from core.model import Action, Fill, Side
+import numpy as np
+
+from core.model import Action, Fill, Side, frozen_record
 
 TRADES_HEADER = ("time", "symbol", "side", "action", "qty", "price", "fee", "reason", "fee_asset", "realized_pnl",
                  "funding")
@@ -25,6 +27,12 @@ TRADES_HEADER = ("time", "symbol", "side", "action", "qty", "price", "fee", "rea
 def iso_utc(ms: int) -> str:
     """ISO-8601 UTC, e.g. 2025-01-01T00:05:00Z."""
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_utc_many(times_ms: Sequence[int]) -> list[str]:
+    """:func:`iso_utc` of each time, in one numpy call (the same text: seconds truncated, 'Z')."""
+    stamps = np.datetime_as_string(np.asarray(times_ms, dtype=np.int64).astype("datetime64[ms]"), unit="s")
+    return [stamp + "Z" for stamp in stamps.tolist()]
 
 
 def _number(value: float) -> str:
@@ -83,7 +91,8 @@ def trade_records(fills: Sequence[Fill], charges: Mapping[str, Sequence[FundingC
     held: dict[tuple[str, Side], tuple[float, float, float]] = {}  # -> (qty, average entry, funding since last fill)
     next_charge: dict[str, int] = {}
     records = []
-    for fill in fills:
+    stamps = iso_utc_many([fill.decision_time for fill in fills])  # TradeRecord.from_fill's fields, built faster
+    for fill, stamp in zip(fills, stamps):
         if charges is not None:
             _apply_charges(fill.symbol, fill.time, charges.get(fill.symbol, ()), next_charge, held)
         qty, entry, funding = held.get((fill.symbol, fill.side), (0.0, 0.0, 0.0))
@@ -97,8 +106,10 @@ def trade_records(fills: Sequence[Fill], charges: Mapping[str, Sequence[FundingC
             if qty <= 1e-12:
                 qty, entry = 0.0, 0.0
         held[(fill.symbol, fill.side)] = (qty, entry, 0.0)
-        records.append(TradeRecord.from_fill(fill, realized, funding if charges is not None else None,
-                                             (fee_assets or {}).get(fill.journal_key, "USDT")))
+        records.append(frozen_record(TradeRecord, (
+            stamp, fill.symbol, fill.side.value, fill.action.value, _number(fill.qty), _number(fill.price),
+            _number(fill.fee), fill.reason, fee_assets.get(fill.journal_key, "USDT") if fee_assets else "USDT",
+            _number(realized), _number(funding) if charges is not None else "")))
     return records
 
 

@@ -4,9 +4,11 @@ All three run the same :func:`run_job` on the same :class:`Job` records and
 return the same :class:`research.evaluate.Metrics`, so where a search runs never
 changes its results (a test runs one search on all three and compares them).
 
-``--jobs N`` (N > 1, the default) is :class:`HybridBackend`: this process starts on the jobs
-at once and N - 1 workers join only when the work left pays for their start-up, so the
-default is never slower than ``--jobs 1`` on a small search.
+``--jobs N`` (N > 1) is a pool of N worker processes; ``--jobs 1`` this process alone. Without
+``--jobs``: every core, except for a search so small that starting the workers costs more than
+they save (:func:`default_jobs`), which runs in this process. :class:`HybridBackend` (this
+process first, workers joining when the work left pays for them) is built and tested but not
+the default (see :func:`make_backend`).
 
 The pool uses the ``spawn`` start method everywhere: it is what Windows (and the
 frozen EXE) must use, and it never forks a process that has Qt or other threads
@@ -312,6 +314,22 @@ class HybridBackend:
                 self._pool.close()
             self._pool.join()
         self._signals = None
+
+
+# Bars x backtests below which a search runs in this process when --jobs is not given: two spawned
+# workers each import the project for 1-2 s before their first job (issue 21), while this process
+# does about 7.5M bar-settings a second (signals shared, summaries included). The 27-setting search
+# of one symbol (3.3M) took 2.2 s alone against 3.3 s with two workers; the README's 100-setting grid
+# (24M) still gets the pool.
+SMALL_SEARCH_BAR_RUNS = 10_000_000
+
+
+def default_jobs(backtests: int, bars: int) -> int:
+    """Processes for a search of ``backtests`` runs over ``bars`` bars each when --jobs is not
+    given: every core, or 1 when the whole search is below :data:`SMALL_SEARCH_BAR_RUNS`."""
+    if backtests * bars < SMALL_SEARCH_BAR_RUNS:
+        return 1
+    return os.cpu_count() or 1
 
 
 def make_backend(base: AppSettings, data: MarketData, jobs: int | None, cluster: str | None):

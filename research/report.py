@@ -68,9 +68,9 @@ def _png(figure) -> str:
 
 
 def _figure(width: float, height: float):
-    import matplotlib
+    from research.backtest_report import _import_matplotlib
 
-    matplotlib.use("Agg")
+    _import_matplotlib()
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), dpi=100)

@@ -406,7 +406,7 @@ def test_indicator_loops_compiled_equal_interpreted(closes, length):
     """[I1, I2] The recursions the kernel's signals use, compiled vs the Python source."""
     values = np.asarray(closes)
     for compiled_loop, args in (
-        (indicators._wilder_rsi_tail, (np.abs(np.diff(values)), np.abs(np.diff(values[::-1])), length, 1.0, 2.0)),
+        (indicators._wilder_rsi_tail, (values, length, 1.0, 2.0)),
         (indicators._ema_tail, (values, length, 2.0 / (length + 1), float(values[0]))),
     ):
         out_compiled = np.full(values.size + 1, np.nan)
@@ -414,6 +414,16 @@ def test_indicator_loops_compiled_equal_interpreted(closes, length):
         compiled_loop(*args, out_compiled)
         kernel_jit.interpreted(compiled_loop)(*args, out_interpreted)
         assert np.array_equal(out_compiled, out_interpreted, equal_nan=True)
+    # [S2] the compiled codes pass against numpy's masks, warm-up NaNs and ties included
+    rsi_values = indicators.rsi(values, length)
+    reference = np.round(np.asarray(closes[::-1]) / 10.0) * 10.0  # ties with a whole-number RSI happen
+    compiled_codes = np.zeros(values.size, dtype=np.int8)
+    indicators._codes_tail(rsi_values, reference, compiled_codes)
+    masked = np.zeros(values.size, dtype=np.int8)
+    with np.errstate(invalid="ignore"):
+        masked[rsi_values > reference] = indicators.UP
+        masked[rsi_values < reference] = indicators.DOWN
+    assert np.array_equal(compiled_codes, masked)
 
 
 @needs_numba

@@ -13,9 +13,15 @@ candle loop (start-up excluded; runs timed as a whole, without probes), and from
 other runs with probes the latency from a candle leaving the feed to its first order
 handed to the broker (p50/p99, in-process), once as a replay saves its state (not
 durable) and once as live and paper trading do (fsync on every save);
-last, the 100-setting grid of the README run as a trader runs it (``python main.py
+then the 100-setting grid of the README run as a trader runs it (``python main.py
 optimize``, a fresh process, ``--jobs 2``), wall-clock time with numba's cache cold (every
-worker compiles first) and warm.
+worker compiles first) and warm; last, issue 21's targets, each with PASS or FAIL
+(:mod:`tools.bench_targets`: the 27-setting optimize and the backtest command against a
+plain-Python run of the same rules, the kernel against a C version, the EXE against the
+source). ``--targets`` runs only that last part (with the grid).
+
+The machine this runs on may be shared: absolute times move with its load; the ratios,
+each measured within one run, are what the targets are about.
 """
 from __future__ import annotations
 
@@ -37,6 +43,7 @@ from core import indicators, kernel, kernel_jit
 from core.backtest import BacktestConfig, resample_daily, run_backtest
 from live.assemble import build_service
 from live.service import TradingService
+from tools import bench_targets
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO_ROOT / "data" / "sample"
@@ -85,7 +92,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--targets", action="store_true", help="only the grid and issue 21's targets")
     args = parser.parse_args(argv)
+    if not args.targets:
+        measure_engines(args)
+    return measure_targets(args)
+
+
+def measure_engines(args: argparse.Namespace) -> None:
+    """Everything before the targets: the engines' bars per second, compile times, the runner."""
     settings = load_settings()
     symbols = list(settings.symbols)
 
@@ -181,12 +196,29 @@ def main(argv: list[str] | None = None) -> int:
         print(f"close->order  p50 {figures.p50_ms:6.2f} ms  p99 {figures.p99_ms:6.2f} ms  max {figures.max_ms:6.2f} ms "
               f"(candle out of the feed to its first order handed to the broker, in-process; {how})")
     print(f"peak memory   {_peak_rss_mb():7.0f} MB (whole benchmark process)")
+
+
+def measure_targets(args: argparse.Namespace) -> int:
+    """The README's grid (cold and warm) and issue 21's targets, each with PASS/FAIL."""
+    symbols = list(load_settings().symbols)
+    arrays = bench_targets._kernel_arrays(args.data)
+    failed = bench_targets.check_plain_python(args.data, arrays)
+    if failed:
+        raise SystemExit(f"bench: {failed}; the plain-Python yardstick is not the same rules, nothing compared")
+    print(f"targets (issue 21), best of {args.repeat}; the machine may be shared: absolute times move with its "
+          "load, the ratios within this run are what counts")
     with tempfile.TemporaryDirectory() as cache_dir:
         cold_grid = grid_search_seconds(args.data, cache_dir)  # every worker compiles the kernel first
-        warm_grid = grid_search_seconds(args.data, cache_dir)
-    print(f"100-setting grid {warm_grid:5.1f} s warm cache, {cold_grid:.1f} s cold (python main.py optimize "
-          f"{' '.join(GRID_PARAMS)} --jobs 2: {len(symbols)} symbols, {bars:,} bars per setting, from start-up "
-          "to the report)")
+        warm_grid = min(grid_search_seconds(args.data, cache_dir) for _ in range(args.repeat))
+    print(f"100-setting grid {warm_grid:5.2f} s warm cache, {cold_grid:.1f} s cold (python main.py optimize "
+          f"{' '.join(GRID_PARAMS)} --jobs 2: {len(symbols)} symbols, from start-up to the report)")
+    print(bench_targets.grid_verdict(warm_grid))
+    for measure in (lambda: bench_targets.optimize_vs_plain(args.data, args.repeat, int(arrays[0].size)),
+                    lambda: bench_targets.backtest_vs_plain(args.data, args.repeat),
+                    lambda: bench_targets.kernel_vs_c(arrays, max(args.repeat, 20)),
+                    lambda: bench_targets.exe_vs_source(args.data, args.repeat, GRID_PARAMS)):
+        for line in measure():
+            print(line, flush=True)
     return 0
 
 
