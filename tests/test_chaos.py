@@ -26,8 +26,9 @@ def test_O2_O4_O7_fault_campaign_on_fixed_seeds_keeps_exchange_and_bot_equal():
     # --jobs 3: a seed mostly waits for its bot (its CPU is about a quarter of one core), so three at
     # once take little longer than one on a 2-core machine
     run = subprocess.run([sys.executable, "-m", "tools.chaos", "--seeds", "3", "--first-seed", "101",
-                          "--minutes", "60", "--kill-chance", "0.35", "--jobs", "3"],
+                          "--minutes", "60", "--kill-chance", "0.35", "--jobs", "3", "--profile"],
                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=1800)
+    print(run.stdout)  # the seeds' lines, where their time went, the faults by kind (CI's log)
     match = CLOSING.search(run.stdout)
     assert match, run.stdout[-3000:] + run.stderr[-3000:]
     seeds, kills, faults, orders, divergences, overfills, hangs = map(int, match.groups())

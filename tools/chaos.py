@@ -58,15 +58,26 @@ CALL_SIZE = {"DOGEUSDT": 100.0, "ALGOUSDT": 50.0}  # config/settings.yaml defaul
 FIRST_START = datetime(2022, 10, 1, tzinfo=timezone.utc)
 LAST_START = datetime(2023, 9, 1, tzinfo=timezone.utc)
 ORDER = "/fapi/v1/order"
-MAX_QUIET_CANDLES = 8  # fault-free candles at the end, at most, for every in-flight order to resolve
-QUIET_WAIT_S = 30.0  # per quiet candle: 8 x 30 s outlasts the longest Retry-After drawn (61 s)
+# Fault-free candles at the end, for every in-flight order to resolve and every guard to be right:
+# a close every QUIET_WAIT_S at most (sooner once the bot is idle), for QUIET_TOTAL_S in all, which
+# outlasts the longest Retry-After drawn (61 s) with room; then it is a hang.
+MAX_QUIET_CANDLES = 60
+QUIET_WAIT_S = 30.0
+QUIET_TOTAL_S = 240.0
 SETTLE_TIMEOUT_S = 180.0  # generous: a busy 2-core machine starts a Python process slowly
-# How long a candle waits for in-flight orders before the market moves on.
+# A symbol whose start-up failed (a Retry-After or ban being sat out) starts again on its next close
+# only [Build 3]: when the bot has not acted on a close for this long, the market closes the next
+# candle, as a real one would. Still a hang when no close is acted on within SETTLE_TIMEOUT_S.
+NEXT_CLOSE_AFTER_S = 60.0
+# How long a candle waits for in-flight orders before the market moves on (at most) ...
 IN_FLIGHT_GRACE_S = 10.0
-# With --idle-after S the wait also ends once the bot wrote nothing (log, state) for S seconds. Off by
-# default: measured on seed 2 it only moved the time elsewhere (the market then moves on while the
-# bot sits out an order's window after a restart, and that close takes longer), see the README.
-IDLE_AFTER_S = 0.0
+# ... and the wait ends sooner once the bot has written nothing (log, state files) for this long: an
+# order still unknown after the close's own look-ups is looked up at the next close only, so the rest
+# of the 10 s was idle (measured: 40-50 s of a 75 s seed with 3 seeds at once). Longer than the
+# executor's longest back-off (2 s) would be safer for the interleaving, but a market that moves on
+# while the bot sleeps between retries is a case the campaign wants too (the next close waits for
+# the bot anyway: every close must be acted on). 0 turns it off.
+IDLE_AFTER_S = 1.5
 EVENT_WAIT_S = 30.0  # a stream event (MARGIN_CALL) must be in the bot's log within this: a hang guard
 MARGIN_CALL_LINE = "MARGIN CALL from Binance"
 
@@ -84,6 +95,7 @@ class SeedResult:
     kinds: Counter = field(default_factory=Counter)  # faults by catalogue name
     spent: Counter = field(default_factory=Counter)  # wall seconds by phase (--profile)
     keys_replaced: int = 0  # silent dead listenKeys the bot had replaced by the end
+    next_closes: int = 0  # closes the market made because the bot had not acted for NEXT_CLOSE_AFTER_S
 
     @property
     def clean(self) -> bool:
@@ -215,10 +227,12 @@ def run_seed(seed: int, campaign: Campaign, work: Path) -> SeedResult:
             # The bot must act on every close; an order whose outcome is still unknown may stay in
             # flight for a while (it is resolved by client id before the next decision).
             with Stopwatch(result, "acting on a close"):
-                if not _acted(bot, now, candle, result):
-                    return result
+                acted = _acted(bot, fake, now, candle, result)
+            if acted is None:
+                return result
+            now = acted
             with Stopwatch(result, "in-flight grace"):
-                _settled_or_idle(bot, now, campaign.in_flight_grace_s, campaign.idle_after_s)
+                _settled_or_idle(bot, lambda: bot.settled(now), campaign.in_flight_grace_s, campaign.idle_after_s)
             _check_overfill(fake, result, f"candle {candle}")
             if rng.random() < campaign.margin_call_chance:
                 with Stopwatch(result, "margin call"):
@@ -229,17 +243,22 @@ def run_seed(seed: int, campaign: Campaign, work: Path) -> SeedResult:
         # for as long as the longest wait, then call it a hang.
         fake.control.clear_faults()
         with Stopwatch(result, "quiet candles"):
+            quiet_end = time.monotonic() + QUIET_TOTAL_S
             for quiet in range(MAX_QUIET_CANDLES):
-                now = fake.control.step(candles=1)
-                if not _acted(bot, now, campaign.candles + quiet, result):
+                acted = _acted(bot, fake, fake.control.step(candles=1), campaign.candles + quiet, result)
+                if acted is None:
                     return result
                 _check_overfill(fake, result, f"quiet candle {quiet}")
-                if _wait_for(lambda: bot.settled(now) and _guards_right(fake), QUIET_WAIT_S, bot):
+                if _settled_or_idle(bot, lambda: bot.settled(acted) and _guards_right(fake), QUIET_WAIT_S,
+                                    campaign.idle_after_s):
+                    break
+                if time.monotonic() > quiet_end:
                     break
             else:
-                result.hangs.append(f"an order is still unresolved or a guard wrong {MAX_QUIET_CANDLES} fault-free "
-                                    f"candles ({MAX_QUIET_CANDLES * QUIET_WAIT_S:.0f} s) after the faults ended: "
-                                    f"{bot.output_tail(1500)}")
+                quiet = MAX_QUIET_CANDLES
+            if not (bot.settled(acted) and _guards_right(fake)):
+                result.hangs.append(f"an order is still unresolved or a guard wrong {quiet + 1} fault-free candles "
+                                    f"({QUIET_TOTAL_S:.0f} s) after the faults ended: {bot.output_tail(1500)}")
                 return result
         if dead_key:
             result.keys_replaced = int(any(s["valid"] for s in fake.control.state().get("user_streams", [])))
@@ -279,13 +298,14 @@ def _last_write_ns(bot: BotProcess) -> int:
     return latest
 
 
-def _settled_or_idle(bot: BotProcess, close_time: int, timeout_s: float, idle_s: float, poll_s: float = 0.05) -> bool:
-    """Until the bot has nothing in flight for the close at ``close_time`` (True), or it wrote nothing
-    for ``idle_s``, or ``timeout_s`` passed (False: the market moves on with an order in flight)."""
+def _settled_or_idle(bot: BotProcess, done: Callable[[], bool], timeout_s: float, idle_s: float,
+                     poll_s: float = 0.05) -> bool:
+    """Until ``done()`` (True), or the bot wrote nothing for ``idle_s`` (0 = never), or ``timeout_s``
+    passed, or the bot exited (False: the market moves on, an order perhaps in flight)."""
     deadline = time.monotonic() + timeout_s
     last, quiet_since = _last_write_ns(bot), time.monotonic()
     while time.monotonic() < deadline and bot.alive():
-        if bot.settled(close_time):
+        if done():
             return True
         written = _last_write_ns(bot)
         if written != last:
@@ -361,13 +381,20 @@ def _check_guards(snapshot: dict, result: SeedResult) -> None:
             result.divergences.append(f"{symbol} {sides[0]}: held with no guard")
 
 
-def _acted(bot: BotProcess, now: int, candle: int, result: SeedResult) -> bool:
-    """Wait until the bot acted on the close at ``now``; a hang (recorded) when it did not."""
-    if bot.wait_settled(now, SETTLE_TIMEOUT_S, in_flight_ok=True):
-        return True
-    why = "exited" if not bot.alive() else f"did not act on it within {SETTLE_TIMEOUT_S:.0f} s"
+def _acted(bot: BotProcess, fake: FakeProcess, now: int, candle: int, result: SeedResult) -> int | None:
+    """Wait until the bot acted on the close at ``now`` (or, after NEXT_CLOSE_AFTER_S without, on a
+    next close the market makes); the close acted on, or None for a hang (recorded)."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    while True:
+        if bot.wait_settled(now, max(0.0, min(NEXT_CLOSE_AFTER_S, deadline - time.monotonic())), in_flight_ok=True):
+            return now
+        if not bot.alive() or time.monotonic() >= deadline:
+            break
+        now = fake.control.step(candles=1)
+        result.next_closes += 1
+    why = "exited" if not bot.alive() else f"did not act on any close within {SETTLE_TIMEOUT_S:.0f} s"
     result.hangs.append(f"candle {candle} ({now}): the bot {why}: {bot.output_tail(1500)}")
-    return False
+    return None
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
@@ -442,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--in-flight-grace", type=float, default=IN_FLIGHT_GRACE_S, metavar="S",
                         help=f"longest wait per candle for in-flight orders (default {IN_FLIGHT_GRACE_S:g} s)")
     parser.add_argument("--idle-after", type=float, default=IDLE_AFTER_S, metavar="S",
-                        help="...ended once the bot wrote nothing for this long (default: off)")
+                        help=f"...ended once the bot wrote nothing for this long (default {IDLE_AFTER_S:g} s; 0 = off)")
     parser.add_argument("--jobs", type=int, default=1, help="seeds run at the same time (default 1)")
     parser.add_argument("--keep", metavar="DIR", help="keep each failing seed's folder (logs, state) here")
     args = parser.parse_args(argv)
@@ -467,7 +494,8 @@ def main(argv: list[str] | None = None) -> int:
         print(result.line(), flush=True)
         if args.profile:
             print(f"  seed {seed} time: " + ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds
-                                                     in result.spent.most_common()), flush=True)
+                                                     in result.spent.most_common())
+                  + f"; extra closes while a symbol waited to start again: {result.next_closes}", flush=True)
         for problem in result.divergences + result.overfills + result.hangs:
             print(f"  seed {seed}: {problem}", flush=True)
         if not result.clean and args.keep:
