@@ -12,7 +12,7 @@ hand) plus SIGKILLs of the bot process at random moments, followed by restarts. 
 New Order answer is in Binance's 2026-07 schema (no ``avgPrice``, no ``cumQuote``), the
 fake's default. The bot is the real ``python main.py run --mode demo`` against ``python -m
 tests.fake_binance``. After the last candle the faults are cleared, the market runs quiet
-candles until no order is in flight and every held main has its guard (at most eight),
+candles until no order is in flight and every held main has its guard (for at most 240 s),
 and the bot is stopped cleanly. Checks:
 
 - **divergence**: at the end, the exchange's position on a (symbol, side) differs from
