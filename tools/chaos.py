@@ -1,6 +1,6 @@
 """A randomized fault campaign against the real bot and the fake exchange (issue 11).
 
-    python -m tools.chaos --seeds N [--minutes M] [--first-seed S] [--jobs J] [--keep DIR]
+    python -m tools.chaos --seeds N [--minutes M] [--first-seed S] [--jobs J] [--keep DIR] [--profile]
 
 Each seed draws its own schedule from ``random.Random(seed)``: a start date in the
 bundled market, and for every replayed 5m candle a handful of faults from the fake
@@ -27,7 +27,7 @@ and the bot is stopped cleanly. Checks:
 
 One line with the faults by kind, one closing line, and exit code 1 when D, X or H is not 0:
 
-    faults by kind: -1006 executed=3, ..., silent dead listenKey=2 (replaced before the end: 1), ...
+    faults by kind: -1006 executed=3, ..., silent dead listenKey=2 (replaced before the end in 1 of 2 seeds), ...
     seeds=N kills=K faults=F orders=O divergences=D overfills=X hangs=H
 
 ``--profile`` adds, per seed, where its wall time went (bot starts, waiting for the bot
