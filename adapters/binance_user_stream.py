@@ -56,6 +56,11 @@ from core.ports import (
 log = logging.getLogger("autohedge.userstream")
 
 KEEPALIVE_EVERY_S = 30 * 60.0
+# A key can die without a word: no listenKeyExpired, the socket open and silent (seen on Binance:
+# binance/binance-connector-js#135, binance/binance-connector-rust#74). When the service misses the
+# executions of an order that filled, it asks for an early keep-alive (:meth:`UserDataStream.suspect`),
+# which answers -1125 for a dead key; at most one such check per this many seconds.
+SUSPECT_EVERY_S = 30.0
 # The /private route's ``events=`` filter is an allow-list: an event type left out is never
 # delivered, listenKeyExpired included (measured 2026-07-31, jabdori/maxt docs/providers/binance.md).
 # MARGIN_CALL and ACCOUNT_CONFIG_UPDATE are parsed into records; TRADE_LITE is not subscribed
@@ -322,6 +327,8 @@ class UserDataStream:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.connected = threading.Event()
+        self._check_key = threading.Event()  # suspect(): keep the key alive now, to learn it is dead
+        self._last_suspected = float("-inf")
         self.reconnects = 0
         self.received = 0  # records queued so far (for status and tests)
 
@@ -355,6 +362,18 @@ class UserDataStream:
         except queue.Empty:
             return []
         return [first] + self.drain()
+
+    def suspect(self) -> bool:
+        """Any thread: an order filled and its executions did not arrive while the socket is up --
+        the key may be dead and silent. The stream thread then sends the keep-alive at once (a dead
+        key answers -1125: a new key and a new connection follow). True when a check was asked
+        (at most one per :data:`SUSPECT_EVERY_S`)."""
+        now = self._monotonic()
+        if not self.connected.is_set() or now - self._last_suspected < SUSPECT_EVERY_S:
+            return False
+        self._last_suspected = now
+        self._check_key.set()
+        return True
 
     def close(self) -> None:
         self._stop.set()
@@ -390,9 +409,19 @@ class UserDataStream:
 
     def _read(self, socket: Any, key: str) -> None:
         next_keepalive = self._monotonic() + KEEPALIVE_EVERY_S
+        self._check_key.clear()
         while not self._stop.is_set():
-            if self._monotonic() >= next_keepalive:
-                self.listen_keys.keepalive_listen_key(key)
+            suspected = self._check_key.is_set()
+            if suspected or self._monotonic() >= next_keepalive:
+                self._check_key.clear()
+                try:
+                    self.listen_keys.keepalive_listen_key(key)
+                except Exception as exc:  # -1125 for a dead key: reconnect with a new one (_loop)
+                    log.warning("user-data stream: the listenKey's keep-alive failed (%s); making a new key and "
+                                "connecting again", getattr(exc, "message", exc))
+                    return
+                if suspected:
+                    log.info("user-data stream: an order's executions did not arrive; the listenKey is alive")
                 next_keepalive = self._monotonic() + KEEPALIVE_EVERY_S
             try:
                 text = socket.recv(timeout=1.0)

@@ -197,6 +197,8 @@ class OrderRoom:
             if sum((t.last_qty for t in trades), Decimal(0)) >= high - low:
                 break
             if not self.ctx.user_stream.connected.is_set() or time.monotonic() >= deadline:
+                if wait and self.ctx.user_stream.connected.is_set():  # a silent dead listenKey? [O3]
+                    getattr(self.ctx.user_stream, "suspect", lambda: False)()
                 return fill, f"{fill.fee:.4f} (estimate)", None
             self.reconciler.pull_user_stream(timeout=0.1)
         assets = {t.commission_asset for t in trades}

@@ -186,7 +186,8 @@ class TradingService:
                     continue
                 if closed is None:
                     continue
-                if self.wake is not None:
+                if self.wake is not None:  # [W1] a pause that ended inside next_candle is told before its closes
+                    ctx.safely("the sleep watch", lambda: self._woke(self.wake.tick()))
                     ctx.safely("the sleep watch", lambda: self._woke(self.wake.on_close(closed.candle.close_time)))
                 slot = ctx.slots.get(closed.symbol)
                 if slot is not None and slot.driver is None and slot.failure:  # its start-up failed [Build 3]

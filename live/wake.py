@@ -87,6 +87,7 @@ class WakeWatch:
         self._last_wall = wall()
         self._last_mono = monotonic()
         self._covered_until_ms = 0  # closes inside an event already told do not make another
+        self._newest_close_ms = 0  # closes not newer than this one (back-fills, another symbol's) say nothing
 
     def tick(self) -> Asleep | None:
         """Call on every turn of the loop; an :class:`Asleep` when the time since the last turn
@@ -106,6 +107,12 @@ class WakeWatch:
     def on_close(self, close_time_ms: int) -> Asleep | None:
         """Call when a closed candle is taken; an :class:`Asleep` when it arrived more than
         ``late_close_s`` after its close and no event told already covers that time."""
+        if close_time_ms <= self._newest_close_ms:
+            # A close older than one already taken (a REST back-fill after a reconnect delivers the
+            # missed closes after the newest one; the same close of another symbol): its age is
+            # the market's past, not this process's lateness.
+            return None
+        self._newest_close_ms = close_time_ms
         now_ms = int(self._close_clock() * 1000)
         delay = now_ms - close_time_ms
         usual = delay if self.usual_delay_ms is None else min(self.usual_delay_ms, delay)

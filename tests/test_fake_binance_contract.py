@@ -944,6 +944,48 @@ def test_events_filter_is_an_allow_list_listen_key_expired_only_when_subscribed(
         ours.close()
 
 
+def test_a_silently_dead_listen_key_keeps_its_socket_open_and_sends_nothing(fake):
+    """Fault (issue 18, a silent dead listenKey): the key stops existing with no listenKeyExpired and no
+    close -- the socket still answers, no event arrives; the keep-alive answers -1125, as Binance does for a
+    key that does not exist, and POST makes a new key whose stream works."""
+    client = binance_client(fake)
+    key = client.futures_stream_get_listen_key()
+    user = Socket(fake, f"private/ws?listenKey={key}&events=ORDER_TRADE_UPDATE/ACCOUNT_UPDATE/listenKeyExpired")
+    try:
+        assert fake.kill_listen_keys() == 1
+        order(client, newClientOrderId="after-silent-death")
+        assert user.nothing_pushed()  # still open (it answered), and nothing was pushed: silent
+        fake.step(ms=60 * 60_000)
+        assert user.nothing_pushed()  # no listenKeyExpired later either
+        error = api_error(lambda: client.futures_stream_keepalive(listenKey=key))
+        assert (error.code, error.message) == (
+            -1125, "This listenKey does not exist. Please use `POST /fapi/v1/listenKey` to recreate `listenKey`")
+        fresh = client.futures_stream_get_listen_key()
+        assert fresh != key
+        again = Socket(fake, f"private/ws/{fresh}")
+        try:
+            order(client, newClientOrderId="after-new-key")
+            assert again.recv_user()["o"]["c"] == "after-new-key"
+            assert user.nothing_pushed()  # the dead key's socket still gets nothing
+        finally:
+            again.close()
+    finally:
+        user.close()
+
+
+def test_control_state_lists_private_connections_and_whether_their_key_lives(fake):
+    control = FakeControl(fake.base_url)
+    client = binance_client(fake)
+    key = client.futures_stream_get_listen_key()
+    user = Socket(fake, f"private/ws/{key}")
+    try:
+        assert control.state()["user_streams"] == [{"valid": True, "events": None}]
+        assert control.kill_listen_keys() == 1
+        assert control.state()["user_streams"] == [{"valid": False, "events": None}]
+    finally:
+        user.close()
+
+
 def test_listen_key_closed_by_delete(fake):
     client = binance_client(fake)
     key = client.futures_stream_get_listen_key()

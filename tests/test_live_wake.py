@@ -143,3 +143,23 @@ def test_closes_of_a_market_whose_times_are_not_todays_are_late_only_against_the
     clocks.run(600)  # then nothing arrives for 10 minutes: the next close is late by that much
     late = watch.on_close(close + 4 * 300_000)
     assert late is not None and late.cause == "late closes"
+
+
+def test_a_close_older_than_one_already_taken_is_a_back_fill_not_a_late_close():
+    """After a reconnect the feed back-fills missed closes over REST, and they can come after a newer
+    close the stream already gave (seen in tools.chaos after a restart: "[W1] behind from 2022-12-01
+    to 2026-12-04"); the same close also arrives once per symbol. Neither says the process was late."""
+    clocks = Clocks()
+    watch = clocks.watch(max_turn_s=30, late_close_s=90)
+    years = 3 * 365 * 86_400_000
+    close = int(T0 * 1000) - years
+    clocks.run(1)
+    assert watch.on_close(close + 600_000) is None  # the stream's newest close first
+    assert watch.on_close(close + 600_000) is None  # the other symbol's same close
+    assert watch.on_close(close) is None  # then the back-fill of two closes before it
+    assert watch.on_close(close + 300_000) is None
+    clocks.run(300)
+    assert watch.on_close(close + 900_000) is None  # on time against the usual delay
+    clocks.run(900)  # a real stall is still told
+    late = watch.on_close(close + 1_200_000)
+    assert late is not None and late.cause == "late closes"

@@ -206,6 +206,11 @@ class FakeBinance:
     def margin_call(self, symbol: str) -> dict:
         return incidents.margin_call(self.exchange.engine, symbol)
 
+    def kill_listen_keys(self) -> int:
+        """Fault: a silent dead listenKey -- every key stops existing without ``listenKeyExpired`` and
+        without closing the socket (README, "User data stream")."""
+        return self.exchange.listen_keys.kill_silently()
+
     def set_commission(self, asset: str = "USDT", bnb_price: str = "600") -> None:
         """Option: user-stream commissions in BNB (``asset="BNB"``) or USDT (the default)."""
         engine = self.exchange.engine
@@ -298,6 +303,9 @@ class FakeControl:
 
     def margin_call(self, symbol: str) -> dict:
         return self._call("POST", "/_fake/margin_call", {"symbol": symbol})
+
+    def kill_listen_keys(self) -> int:
+        return int(self._call("POST", "/_fake/listen_keys/kill")["killed"])
 
     def set_commission(self, asset: str = "USDT", bnb_price: str = "600") -> dict:
         return self._call("POST", "/_fake/commission", {"asset": asset, "bnb_price": bnb_price})

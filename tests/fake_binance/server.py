@@ -484,7 +484,7 @@ def control_routes(ex: FakeExchange) -> list[web.RouteDef]:
         snapshot.update(faults=ex.faults.armed(), fired=ex.faults.history, skew_ms=ex.skew_ms,
                         server_time=ex.server_time(), requests=[list(item) for item in ex.request_log],
                         in_flight=ex.in_flight, timers_pending=ex.engine.timers.pending,
-                        algo_orders=ex.algo.snapshot())
+                        algo_orders=ex.algo.snapshot(), user_streams=ex.hub.private_connections())
         return web.json_response(snapshot)
 
     async def clock(request: web.Request) -> web.Response:
@@ -552,6 +552,9 @@ def control_routes(ex: FakeExchange) -> list[web.RouteDef]:
     async def drop(request: web.Request) -> web.Response:
         return web.json_response({"dropped": await ex.hub.drop_all()})
 
+    async def kill_listen_keys(request: web.Request) -> web.Response:
+        return web.json_response({"killed": ex.listen_keys.kill_silently()})
+
     async def fire_timers(request: web.Request) -> web.Response:
         return web.json_response({"fired": ex.engine.timers.fire_all()})
 
@@ -559,6 +562,7 @@ def control_routes(ex: FakeExchange) -> list[web.RouteDef]:
             web.delete("/_fake/faults", faults), web.post("/_fake/account", account),
             web.post("/_fake/reset", reset), web.post("/_fake/ws/drop", drop),
             web.post("/_fake/timers/fire", fire_timers), web.post("/_fake/limits", limits),
+            web.post("/_fake/listen_keys/kill", kill_listen_keys),
             web.post("/_fake/clock/run", run_clock),
             web.post("/_fake/liquidate", incident(lambda b: incidents.liquidate(ex.engine, b["symbol"], b["side"]))),
             web.post("/_fake/adl", incident(lambda b: incidents.auto_deleverage(ex.engine, b["symbol"], b["side"],

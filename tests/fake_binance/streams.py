@@ -102,6 +102,15 @@ class ListenKeys:
         with self._lock:
             self._expiry.clear()
 
+    def kill_silently(self) -> int:
+        """Fault: every key stops existing at once, and nobody is told -- no ``listenKeyExpired``,
+        no close: a connection on a dead key stays open and receives nothing more, a keep-alive
+        answers -1125, and ``POST`` makes a new key (none is active). How many keys died."""
+        with self._lock:
+            killed = len(self._expiry)
+            self._expiry.clear()
+            return killed
+
 
 class StreamHub:
     """Connected WebSocket clients; everything runs on the server's event loop."""
@@ -171,6 +180,13 @@ class StreamHub:
             if now - sub.connected_ms >= CONNECTION_LIFETIME_MS:
                 self.subscribers.discard(sub)
                 await sub.ws.close(code=1000, message=b"a connection is valid for 24 hours")
+
+    def private_connections(self) -> list[dict[str, object]]:
+        """The open ``/private`` connections: whether one of their keys is alive, and their filter."""
+        now = self.clock()
+        return [{"valid": any(self.listen_keys.valid(k, now) for k in sub.listen_keys),
+                 "events": sorted(sub.events) if sub.events is not None else None}
+                for sub in list(self.subscribers) if sub.route == "private"]
 
     async def drop_all(self) -> int:
         """Fault: close every connection abruptly (clients reconnect)."""
