@@ -169,6 +169,26 @@ class HedgeStrategy:
         """Close every open position (user's 'flatten' = ``manual``, or ``stop``)."""
         return [self._close(side, reason, at) for side in Side if self.status(side) is SideStatus.OPEN]
 
+    def close_part(self, side: Side, qty: float, reason: str, at: int) -> OrderIntent:
+        """Close ``qty`` of ``side`` (the trader's answer to [C3]: close the excess), kept pending [O2]."""
+        return self._intent(side, Action.CLOSE, qty, reason, at)
+
+    def decide_corrections(self, at: int, own_excess: bool, main_gone: bool) -> list[OrderIntent]:
+        """[C1, C2] Before the bar rules of a close, what reconciliation asks for: ``own_excess``
+        (a side made larger than CALL_SIZE by the bot's own late execution) closes the excess of
+        each side (core.decide.decide_own_excess); ``main_gone`` (the main vanished by
+        liquidation, ADL or by hand) closes the orphan hedge (core.decide.decide_orphan_hedge)."""
+        qty, opening, closing = self._side_views()
+        intents: list[OrderIntent] = []
+        if own_excess:
+            for code in (decide.LONG, decide.SHORT):
+                orders = decide.decide_own_excess(code, qty[code], self.call_size, 0.0, closing[code])
+                intents += self._intents(orders, at)
+        if main_gone:
+            orders = decide.decide_orphan_hedge(_REGIME_CODES[self.state.regime], qty, opening, closing, True)
+            intents += self._intents(orders, at)
+        return intents
+
     def apply_fill(self, fill: Fill) -> None:
         """[O3] The only place positions change: from executed quantity and average price."""
         position = self.state.positions[fill.side]
@@ -182,6 +202,9 @@ class HedgeStrategy:
                 position.entry_price = fill.price
                 position.best_price = fill.price
             else:
+                if self.managed(fill.side) <= QTY_EPSILON:  # a new main beside an excess kept unmanaged [C3]
+                    position.entry_time = fill.decision_time
+                    position.best_price = fill.price
                 position.entry_price = (position.entry_price * position.qty + fill.price * fill.qty) / total
             position.qty = total
         else:
@@ -208,10 +231,16 @@ class HedgeStrategy:
 
     # ----- helpers ---------------------------------------------------------------------------
 
+    def managed(self, side: Side) -> float:
+        """[C3] The quantity the rules manage on ``side``: what is held less the excess the trader
+        chose to keep unmanaged (core.decide.managed_qty)."""
+        unmanaged = self.state.unmanaged_long if side is Side.LONG else self.state.unmanaged_short
+        qty = self.state.positions[side].qty
+        return decide.managed_qty(qty, unmanaged) if unmanaged else qty
+
     def _side_views(self) -> tuple[tuple[float, float], tuple[bool, bool], tuple[bool, bool]]:
-        """(qty, open in flight, close in flight) per side, as (long, short), for core.decide [B4]."""
-        positions = self.state.positions
-        qty = (positions[Side.LONG].qty, positions[Side.SHORT].qty)
+        """(managed qty, open in flight, close in flight) per side, as (long, short), for core.decide [B4, C3]."""
+        qty = (self.managed(Side.LONG), self.managed(Side.SHORT))
         if not self.state.pending:  # the usual case: nothing in flight
             return qty, _NONE_IN_FLIGHT, _NONE_IN_FLIGHT
         in_flight = [(order.side, order.action) for order in self.state.pending.values()]

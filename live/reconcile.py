@@ -31,6 +31,11 @@ class Reconciler:
         self._position_updates: list = []
         # ALGO_UPDATE records (the guard held on the exchange): given to live/guard_room.py [E2]
         self.on_algo_update: Callable[[Any], None] | None = None
+        # [C1, C2, C3] (live/excess.py): ``explain(slot, side)`` records the bot's own late executions
+        # before a larger side is taken as a difference; ``on_difference(slot, side, state_qty,
+        # exchange_qty)`` is told each difference taken.
+        self.explain: Callable[[SymbolSlot, Side], None] | None = None
+        self.on_difference: Callable[[SymbolSlot, Side, float, float], None] | None = None
 
     def check_positions(self, slot: SymbolSlot, skip: set[Side] | None = None) -> set[Side]:
         """[O7] Read the exchange's positions now; the exchange wins. Returns the sides that differed."""
@@ -51,6 +56,9 @@ class Reconciler:
             mine = strategy.state.positions[side]
             theirs = exchange[side]
             their_qty = float(theirs.qty)
+            if self.explain is not None and theirs.qty > Decimal(repr(mine.qty)):
+                self.explain(slot, side)  # [C1] the bot's own order executed late: its fill, not a difference
+                mine = strategy.state.positions[side]
             if Decimal(repr(mine.qty)) == theirs.qty:
                 if their_qty > 0 and theirs.entry_price > 0 and abs(mine.entry_price - float(theirs.entry_price)) > 1e-9 * max(1.0, mine.entry_price):
                     ctx.log("INFO", strategy.symbol, f"[O7] {strategy.symbol} {side.value}: entry price "
@@ -59,6 +67,7 @@ class Reconciler:
                 self._repair_best_price(slot, side)
                 continue
             changed.add(side)
+            state_qty = mine.qty
             ctx.log("WARNING", strategy.symbol, f"[O7] {strategy.symbol} {side.value}: state holds {mine.qty:g}, "
                     f"the exchange {their_qty:g}; the exchange's position is taken")
             ctx.emit(PositionDifference(strategy.symbol, side.value, mine.qty, their_qty, ctx.clock()))
@@ -73,9 +82,13 @@ class Reconciler:
                 if theirs.entry_price > 0:  # never a price of 0 [O3]
                     mine.entry_price = float(theirs.entry_price)
                 self._repair_best_price(slot, side)
-            excess = side_excess(strategy.symbol, side, their_qty, ctx.call_sizes.get(strategy.symbol, their_qty))
-            if excess is not None:  # [C3] one alert per difference found; the window asks keep or close
+            unmanaged = strategy.state.unmanaged_long if side is Side.LONG else strategy.state.unmanaged_short
+            excess = side_excess(strategy.symbol, side, their_qty, ctx.call_sizes.get(strategy.symbol, their_qty),
+                                 min(unmanaged, their_qty))
+            if excess is not None and their_qty > state_qty:  # [C3] one alert per difference; the window asks
                 ctx.log("WARNING", strategy.symbol, excess.sentence(), rule="C3")
+            if self.on_difference is not None:
+                self.on_difference(slot, side, state_qty, their_qty)
         if changed:
             ctx.save(slot)
         return changed
