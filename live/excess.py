@@ -56,6 +56,7 @@ class ExcessRoom:
         self.orders.on_given_up = self.remember_given_up
         reconciler.explain = self.explain
         reconciler.on_difference = self.on_difference
+        reconciler.on_own_change = self.own_change
         commands.excess = self
 
     # ----- [C1] the bot's own late execution ------------------------------------------------------
@@ -125,6 +126,16 @@ class ExcessRoom:
             self.asked[(slot.symbol, side)] = excess
             self.ctx.emit(ExcessQuestion(slot.symbol, side.value, exchange_qty, strategy.call_size, excess,
                                          self.ctx.clock()))
+
+    def own_change(self, symbol: str, side: Side) -> None:
+        """A guard of the bot changed ``side`` [E2] (told after a start-up reading took it): a main it
+        closed is not gone by another hand, so its hedge is no orphan [C2]."""
+        slot = self.ctx.slots.get(symbol)
+        regime = slot.strategy.state.regime if slot is not None and slot.driver is not None else None
+        if symbol in self.main_gone and regime is not None and side is regime.main_side:
+            self.main_gone.discard(symbol)
+            self.ctx.log("INFO", symbol, f"[C2] {symbol} {side.value}: the main was closed by the bot's own guard, "
+                         "so its hedge is not an orphan", rule="C2")
 
     # ----- at a close, before the bar rules [C1, C2] -------------------------------------------------
 

@@ -36,11 +36,24 @@ class Reconciler:
         # exchange_qty)`` is told each difference taken.
         self.explain: Callable[[SymbolSlot, Side], None] | None = None
         self.on_difference: Callable[[SymbolSlot, Side, float, float], None] | None = None
+        # [E1, E2] sides a triggered guard of the bot changed: (symbol, side) -> the guard's client id.
+        # The next reading of the symbol takes such a difference as the bot's own.
+        self.own_changes: dict[tuple[str, Side], str] = {}
+        self.on_own_change: Callable[[str, Side], None] | None = None
+
+    def expect_own(self, symbol: str, side: Side, client_id: str) -> None:
+        """A guard of the bot changed ``side`` of ``symbol`` [E2]: not a trade by hand."""
+        self.own_changes[(symbol, side)] = client_id
+        if self.on_own_change is not None:
+            self.on_own_change(symbol, side)
 
     def check_positions(self, slot: SymbolSlot, skip: set[Side] | None = None) -> set[Side]:
         """[O7] Read the exchange's positions now; the exchange wins. Returns the sides that differed."""
         changed = self._reconcile_positions(slot, skip or set())
         slot.positions_checked_bar = max(slot.positions_checked_bar, slot.last_time)
+        for side in Side:  # read now: an expected change of the bot's own guard is taken or was already
+            if side not in (skip or set()):
+                self.own_changes.pop((slot.symbol, side), None)
         return changed
 
     def _reconcile_positions(self, slot: SymbolSlot, skip: set[Side]) -> set[Side]:
@@ -68,9 +81,15 @@ class Reconciler:
                 continue
             changed.add(side)
             state_qty = mine.qty
-            ctx.log("WARNING", strategy.symbol, f"[O7] {strategy.symbol} {side.value}: state holds {mine.qty:g}, "
-                    f"the exchange {their_qty:g}; the exchange's position is taken")
-            ctx.emit(PositionDifference(strategy.symbol, side.value, mine.qty, their_qty, ctx.clock()))
+            guard = self.own_changes.get((strategy.symbol, side))
+            if guard is not None:  # [E2] the bot's own guard: no alert, not a trade by hand ([C2], [C3])
+                ctx.log("INFO", strategy.symbol, f"[E2] {strategy.symbol} {side.value}: state holds {mine.qty:g}, the "
+                        f"exchange {their_qty:g} after the bot's guard {guard}; the exchange's position is taken "
+                        "as the bot's own", rule="E2")
+            else:
+                ctx.log("WARNING", strategy.symbol, f"[O7] {strategy.symbol} {side.value}: state holds {mine.qty:g}, "
+                        f"the exchange {their_qty:g}; the exchange's position is taken")
+                ctx.emit(PositionDifference(strategy.symbol, side.value, mine.qty, their_qty, ctx.clock()))
             if their_qty <= 0:
                 strategy.state.positions[side] = PositionState()
             elif mine.qty <= 0:
@@ -85,9 +104,9 @@ class Reconciler:
             unmanaged = strategy.state.unmanaged_long if side is Side.LONG else strategy.state.unmanaged_short
             excess = side_excess(strategy.symbol, side, their_qty, ctx.call_sizes.get(strategy.symbol, their_qty),
                                  min(unmanaged, their_qty))
-            if excess is not None and their_qty > state_qty:  # [C3] one alert per difference; the window asks
+            if excess is not None and their_qty > state_qty and guard is None:  # [C3] one alert; the window asks
                 ctx.log("WARNING", strategy.symbol, excess.sentence(), rule="C3")
-            if self.on_difference is not None:
+            if self.on_difference is not None and guard is None:
                 self.on_difference(slot, side, state_qty, their_qty)
         if changed:
             ctx.save(slot)
