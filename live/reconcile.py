@@ -83,9 +83,9 @@ class Reconciler:
             state_qty = mine.qty
             guard = self.own_changes.get((strategy.symbol, side))
             if guard is not None:  # [E2] the bot's own guard: no alert, not a trade by hand ([C2], [C3])
-                ctx.log("INFO", strategy.symbol, f"[E2] {strategy.symbol} {side.value}: state holds {mine.qty:g}, the "
-                        f"exchange {their_qty:g} after the bot's guard {guard}; the exchange's position is taken "
-                        "as the bot's own", rule="E2")
+                ctx.log("INFO", strategy.symbol, f"[O7] {strategy.symbol} {side.value}: state holds {mine.qty:g}, the "
+                        f"exchange {their_qty:g} after the bot's guard {guard} [E2]; the exchange's position is taken "
+                        "as the bot's own", rule="O7")
             else:
                 ctx.log("WARNING", strategy.symbol, f"[O7] {strategy.symbol} {side.value}: state holds {mine.qty:g}, "
                         f"the exchange {their_qty:g}; the exchange's position is taken")

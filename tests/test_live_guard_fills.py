@@ -60,8 +60,9 @@ def test_a_hedge_guard_s_fill_is_journaled_and_ledgered_as_E1_and_taken_as_the_b
     assert fill.price > 0
     [row] = [r for r in bot.ctx.ledger.ledger.fills(SYMBOL) if r.reason == "E1"]
     assert (row.side, row.action, row.qty, row.source) == ("SHORT", "OPEN", D(100), "bot")
-    [taken] = [line for line in bot.lines("E2") if "taken as the bot's own" in line]
+    [taken] = [line for line in bot.lines("O7") if "taken as the bot's own" in line]
     assert "SHORT: state holds 0, the exchange 100 after the bot's guard" in taken
+    assert len(bot.lines("E2")) == 1, "the trigger is told once (one alert)"
     assert not [e for e in events if isinstance(e, (PositionDifference, ExcessQuestion))], "not a trade by hand"
     assert bot.lines("C3") == [] and bot.lines("C2") == [] and room.main_gone == set()
     assert bot.slot.strategy.state.positions[Side.SHORT].qty == 100 == position(fake, Side.SHORT)
