@@ -103,6 +103,8 @@ class ExcessRoom:
                     time=report.update_time, reason=order.reason, decision_time=order.decision_time,
                     order_id=order_id), just_executed=False)
                 found = True
+            if sum(qty for qty, _ in order.applied.values()) >= order.qty:  # all of it executed: nothing more to find
+                self._given_up.get(slot.symbol, {}).pop(order.client_id, None)
         if found and slot.strategy.managed(side) > slot.strategy.call_size * (1 + decide.PCT_TOLERANCE):
             self.own_excess.add(slot.symbol)
 
@@ -143,14 +145,31 @@ class ExcessRoom:
         """Close an excess of the bot's own [C1] and an orphan hedge [C2]. False when an order is
         left with an unknown outcome (the bar rules then wait, as for any order in flight)."""
         own, gone = slot.symbol in self.own_excess, slot.symbol in self.main_gone
-        if not (own or gone):
-            return True
-        self.own_excess.discard(slot.symbol)
-        self.main_gone.discard(slot.symbol)
-        intents = slot.strategy.decide_corrections(at, own, gone)
-        if intents:
-            self.orders.execute(slot, intents, price, at)
-        return not slot.strategy.state.pending
+        if own or gone:
+            self.own_excess.discard(slot.symbol)
+            self.main_gone.discard(slot.symbol)
+            intents = slot.strategy.decide_corrections(at, own, gone)
+            if intents:
+                self.orders.execute(slot, intents, price, at)
+        if slot.strategy.state.pending:
+            return False
+        self._ask_again(slot)
+        return True
+
+    def _ask_again(self, slot: SymbolSlot) -> None:
+        """[C3] A side still above CALL_SIZE that this run has not asked about (a question left
+        unanswered before a restart): asked again, once per run, with one line and an alert."""
+        strategy = slot.strategy
+        for side in Side:
+            excess = float(Decimal(repr(strategy.managed(side))) - Decimal(repr(strategy.call_size)))
+            if excess <= QTY_EPSILON or (slot.symbol, side) in self.asked:
+                continue
+            held = strategy.state.positions[side].qty
+            self.asked[(slot.symbol, side)] = excess
+            self.ctx.log("WARNING", slot.symbol, f"[C3] {slot.symbol} {side.value} holds {held:g}, {excess:g} above "
+                         f"CALL_SIZE {strategy.call_size:g}, not answered yet: keep it (left unmanaged) or close it; "
+                         "the bot's hedge covers CALL_SIZE only", rule="C3")
+            self.ctx.emit(ExcessQuestion(slot.symbol, side.value, held, strategy.call_size, excess, self.ctx.clock()))
 
     # ----- the trader's answer to [C3] ---------------------------------------------------------------
 

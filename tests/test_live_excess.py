@@ -141,3 +141,13 @@ def test_C3_close_sends_one_close_of_the_excess(fake, tmp_path):
     assert [(f.side, f.action, f.qty) for f in closes] == [(Side.LONG, Action.CLOSE, 30.0)]
     assert bot.state().unmanaged_long == 0
     assert_bot_equals_exchange(bot)
+
+
+def test_C3_a_question_left_unanswered_is_asked_again_after_a_restart(fake, tmp_path):
+    Bot(fake, tmp_path, [BAR, trade_by_hand(fake, "BUY", "LONG", "30", "web_by_hand_4"), BAR, BAR]).run()
+    restarted = Bot(fake, tmp_path, [BAR, BAR]).run()
+    [question] = questions(restarted)
+    assert (question.side, question.held, question.excess) == ("LONG", 130.0, 30.0)
+    [line] = rule_lines(restarted, "C3")
+    assert "LONG holds 130, 30 above CALL_SIZE 100, not answered yet" in line
+    assert exchange_qty(fake, Side.LONG) == 130 and len(bot_orders(fake)) == 1, "nothing sent for the excess"
