@@ -66,7 +66,7 @@ class Signal(str, Enum):
 
 # Reasons an order can carry (SPEC section 6, last paragraph).
 OPEN_REASONS = frozenset({"R2", "R3", "R5"})
-CLOSE_REASONS = frozenset({"R1", "R3", "R4", "X1", "X2", "X3", "G3", "C1", "C2", "L1", "L2", "L3", "manual", "stop", "reconcile"})
+CLOSE_REASONS = frozenset({"R1", "R3", "R4", "X1", "X2", "X3", "G3", "C1", "C2", "C3", "L1", "L2", "L3", "manual", "stop", "reconcile"})
 
 
 @dataclass(frozen=True)
