@@ -97,3 +97,68 @@ def test_a_stop_guard_closing_the_main_leaves_no_orphan_while_a_liquidation_does
     liquidated.reconciler.check_positions(liquidated.slot)
     assert other.main_gone == {SYMBOL}
     assert any("LONG main is gone, not by the bot's hand" in line for line in liquidated.lines("C2"))
+
+
+def test_in_the_running_service_a_guard_that_triggers_is_journaled_as_E1_and_no_trade_by_hand(fake, tmp_path):
+    """The whole service in demo trading on the fake (python-binance, the user-data stream with
+    ALGO_UPDATE): a main is held, the symbol is paused (the rules do not hedge), the market reaches
+    the guard: its fill is in the journal and the ledger as E1, once, and nothing treats it as a
+    trade by hand."""
+    import threading
+    from dataclasses import replace
+
+    from adapters.secrets import ApiCredentials
+    from config.settings import load_settings
+    from live.assemble import build_service
+    from live.events import LogEvent
+    from tests.fake_binance import TEST_API_KEY, TEST_API_SECRET
+    from tests.test_runner_disconnect import _started, _wait
+
+    base = load_settings()
+    settings = replace(base, symbols={SYMBOL: base.symbols[SYMBOL]},
+                       exchange=replace(base.exchange, guard_mode="hedge", guard_distance_pct=1.0))
+    events: list = []
+    service = build_service(settings, events.append, mode="testnet",
+                            credentials=ApiCredentials(TEST_API_KEY, TEST_API_SECRET), state_dir=tmp_path,
+                            base_url=fake.base_url, stream_url=fake.ws_url)
+    runner = threading.Thread(target=service.run)
+    runner.start()
+    try:
+        _wait(lambda: _started(service, symbols=1))
+        slot = service.slots[SYMBOL]
+        for _ in range(400):  # closes until the rules hold a main alone
+            if any(p.is_open for p in slot.strategy.state.positions.values()) and not slot.strategy.state.pending:
+                break
+            now = fake.step(candles=1)
+            _wait(lambda: slot.strategy.state.last_bar_close >= now)
+        held = [side for side in Side if slot.strategy.state.positions[side].is_open]
+        assert len(held) == 1, held
+        service.pause(SYMBOL)  # no new entries or hedges: only the guard can act now
+        _wait(lambda: not slot.strategy.opens_allowed)
+        _wait(lambda: len([g for g in service.guards.algo.open_guards(SYMBOL)]) == 1)
+        [guard] = service.guards.algo.open_guards(SYMBOL)
+        if guard.main is Side.LONG:
+            _, candles = next_low(fake, guard.trigger_price)
+        else:
+            from tests.test_binance_algo import next_high
+            _, candles = next_high(fake, guard.trigger_price)
+        fake.step(candles=candles)
+        _wait(lambda: any(f.reason == "E1" for f in service.journal.fills))
+        [fill] = [f for f in service.journal.fills if f.reason == "E1"]
+        assert (fill.client_id, fill.side, fill.action) == (guard.client_id, guard.main.opposite, Action.OPEN)
+        ledger_file = service.ctx.ledger.ledger.path
+        now = fake.step(candles=1)  # one close more: the stream's FINISHED and a check have both seen it
+        _wait(lambda: slot.strategy.state.last_bar_close >= now)
+    finally:
+        service.stop()
+        runner.join(30)
+    assert not runner.is_alive()
+    lines = [e for e in events if isinstance(e, LogEvent)]
+    assert sum(e.rule == "E2" for e in lines) == 1
+    assert [f.order_id for f in service.journal.fills if f.reason == "E1"] == [guard.client_id], "recorded once"
+    # Whether the close's reading or the stream's word came first (a race of two sockets), the change
+    # is never a trade by hand: no question, no orphan, no excess.
+    assert not [e for e in events if isinstance(e, ExcessQuestion)], "not a trade by hand"
+    assert not [e for e in lines if e.rule in ("C1", "C2", "C3")]
+    with Ledger(ledger_file) as ledger:
+        assert [(r.reason, r.source) for r in ledger.fills(SYMBOL) if r.order_id == guard.client_id] == [("E1", "bot")]
