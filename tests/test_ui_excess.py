@@ -86,3 +86,16 @@ def test_a_trade_by_hand_in_a_running_window_is_asked_and_keep_shows_unmanaged(q
     assert window.status_table.cell_text("DOGEUSDT", "Qty").endswith("(30 unmanaged)")
     assert [p for p in fake.state()["positions"] if p["positionSide"] == main.main_side][0]["qty"] == \
         f"{main.main_qty + 30:g}", "keeping sends nothing"
+
+
+def test_the_saved_positions_before_start_show_the_kept_excess(home, settings):  # noqa: F811
+    from live.assemble import default_state_dir
+    from core.model import Regime, Side
+    from core.state import PositionState, StateStore, SymbolState
+    from ui.saved_positions import saved_rows
+
+    state = SymbolState("DOGEUSDT", regime=Regime.DOWN, unmanaged_short=30.0)
+    state.positions[Side.SHORT] = PositionState(qty=130, entry_price=0.0688, entry_time=1, best_price=0.068)
+    StateStore(default_state_dir(settings, "paper")).save(state)
+    [saved] = [r for r in saved_rows(settings, "paper") if r.symbol == "DOGEUSDT"]
+    assert (saved.main_side, saved.main_qty, saved.main_unmanaged, saved.hedge_unmanaged) == ("SHORT", 130, 30, 0)
