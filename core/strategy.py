@@ -240,7 +240,12 @@ class HedgeStrategy:
 
     def _side_views(self) -> tuple[tuple[float, float], tuple[bool, bool], tuple[bool, bool]]:
         """(managed qty, open in flight, close in flight) per side, as (long, short), for core.decide [B4, C3]."""
-        qty = (self.managed(Side.LONG), self.managed(Side.SHORT))
+        state = self.state
+        if state.unmanaged_long or state.unmanaged_short:
+            qty = (self.managed(Side.LONG), self.managed(Side.SHORT))
+        else:  # the usual case (every backtest): nothing kept unmanaged
+            positions = state.positions
+            qty = (positions[Side.LONG].qty, positions[Side.SHORT].qty)
         if not self.state.pending:  # the usual case: nothing in flight
             return qty, _NONE_IN_FLIGHT, _NONE_IN_FLIGHT
         in_flight = [(order.side, order.action) for order in self.state.pending.values()]
