@@ -114,9 +114,7 @@ class ExcessRoom:
         """The reconciliation took ``exchange_qty`` for ``side`` (the state held ``state_qty``)."""
         strategy = slot.strategy
         state = strategy.state
-        name = "unmanaged_long" if side is Side.LONG else "unmanaged_short"
-        if getattr(state, name) > exchange_qty:  # the kept excess was closed (by hand, a liquidation)
-            setattr(state, name, max(0.0, exchange_qty))
+        self._clamp(slot)
         regime = state.regime
         if exchange_qty <= QTY_EPSILON < state_qty and regime is not None and side is regime.main_side \
                 and state.positions[side.opposite].is_open:
@@ -128,6 +126,16 @@ class ExcessRoom:
             self.asked[(slot.symbol, side)] = excess
             self.ctx.emit(ExcessQuestion(slot.symbol, side.value, exchange_qty, strategy.call_size, excess,
                                          self.ctx.clock()))
+
+    @staticmethod
+    def _clamp(slot: SymbolSlot) -> None:
+        """A kept excess never exceeds what the side holds (closed by hand, a liquidation, a flatten,
+        a stop guard): the amount follows the side down, and is gone with it."""
+        state = slot.strategy.state
+        for side, name in ((Side.LONG, "unmanaged_long"), (Side.SHORT, "unmanaged_short")):
+            held = state.positions[side].qty
+            if getattr(state, name) > held:
+                setattr(state, name, max(0.0, held))
 
     def own_change(self, symbol: str, side: Side) -> None:
         """A guard of the bot changed ``side`` [E2] (told after a start-up reading took it): a main it
@@ -144,6 +152,7 @@ class ExcessRoom:
     def correct(self, slot: SymbolSlot, price: float, at: int) -> bool:
         """Close an excess of the bot's own [C1] and an orphan hedge [C2]. False when an order is
         left with an unknown outcome (the bar rules then wait, as for any order in flight)."""
+        self._clamp(slot)
         own, gone = slot.symbol in self.own_excess, slot.symbol in self.main_gone
         if own or gone:
             self.own_excess.discard(slot.symbol)

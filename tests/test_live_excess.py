@@ -132,6 +132,21 @@ def test_C3_keep_leaves_the_excess_unmanaged_shown_in_the_status_and_the_rules_m
     assert len(questions(bot)) == 1
 
 
+def test_C3_a_kept_excess_follows_the_side_down_when_it_is_flattened(fake, tmp_path):
+    """Keep, then Flatten (the user closes everything, the kept 30 included): the unmanaged amount is
+    gone with the side, so the main the rules open again is managed whole."""
+    bot = Bot(fake, tmp_path, [BAR, trade_by_hand(fake, "BUY", "LONG", "30", "web_by_hand_5"), BAR])
+    bot.feed.script.extend([lambda: bot.service.answer_excess(SYMBOL, "LONG", True), IDLE,
+                            lambda: bot.service.flatten(SYMBOL), IDLE, BAR])
+    bot.run()
+    flatten = [o for o in bot_orders(fake) if o["side"] == "SELL" and o["positionSide"] == "LONG"]
+    assert [Decimal(o["origQty"]) for o in flatten] == [130], "flatten closes the kept excess too"
+    state = bot.state()
+    assert state.unmanaged_long == 0
+    assert state.positions[Side.LONG].qty == bot.service.slots[SYMBOL].strategy.managed(Side.LONG) <= CALL
+    assert_bot_equals_exchange(bot)
+
+
 def test_C3_close_sends_one_close_of_the_excess(fake, tmp_path):
     bot = Bot(fake, tmp_path, [BAR, trade_by_hand(fake, "BUY", "LONG", "30", "web_by_hand_3"), BAR])
     bot.feed.script.extend([lambda: bot.service.answer_excess(SYMBOL, "LONG", False), IDLE, BAR])
