@@ -95,8 +95,8 @@ class ExcessRoom:
                 price = quote / increase if quote > 0 else report.avg_price
                 order.applied[order_id] = (float(report.executed_qty), float(report.executed_qty * report.avg_price))
                 self.ctx.log("WARNING", slot.symbol, f"[C1] {slot.symbol} {order.action.value} {order.side.value} "
-                             f"{order.qty:g} ({order.reason}, {order_id}) was given up but executed {float(increase):g} late "
-                             f"on the exchange: recorded as the bot's own fill", rule="C1")
+                             f"{order.qty:g} ({order.reason}, {order_id}) was given up but executed "
+                             f"{float(increase):g} late on the exchange: recorded as the bot's own fill", rule="C1")
                 self.orders.record_fill(slot, Fill(
                     client_id=order.client_id, symbol=slot.symbol, side=order.side, action=order.action,
                     qty=float(increase), price=float(price), fee=float(report.fee * increase / report.executed_qty),
@@ -120,7 +120,8 @@ class ExcessRoom:
                 and state.positions[side.opposite].is_open:
             self.main_gone.add(slot.symbol)
             self.ctx.log("WARNING", slot.symbol, f"[C2] {slot.symbol} {side.value} main is gone, not by the bot's "
-                         f"hand: the {side.opposite.value} hedge is an orphan and is closed at the next close", rule="C2")
+                         f"hand: the {side.opposite.value} hedge is an orphan and is closed at the next close",
+                         rule="C2")
         excess = float(Decimal(repr(strategy.managed(side))) - Decimal(repr(strategy.call_size)))
         if exchange_qty > state_qty and excess > QTY_EPSILON:
             self.asked[(slot.symbol, side)] = excess

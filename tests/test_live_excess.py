@@ -74,7 +74,8 @@ def test_C1_an_open_given_up_that_executes_after_the_next_close_is_its_own_and_i
     # Its excess was closed at the close that found it (the third), under C1; never asked about.
     third_close = bot.feed.t0 + 3 * FIVE_MINUTES_MS
     closes = [fill for fill in bot.service.journal.fills if fill.reason == "C1"]
-    assert [(f.side, f.action, f.qty, f.decision_time) for f in closes] == [(Side.LONG, Action.CLOSE, 100.0, third_close)]
+    assert [(f.side, f.action, f.qty, f.decision_time) for f in closes] == \
+        [(Side.LONG, Action.CLOSE, 100.0, third_close)]
     assert questions(bot) == [] and rule_lines(bot, "C3") == []
     assert exchange_qty(fake, Side.LONG) == CALL and exchange_qty(fake, Side.SHORT) == 0
     # The bot's own orders: the given-up open, the open decided again, the C1 close; no hedge of 200.
@@ -127,7 +128,8 @@ def test_C3_keep_leaves_the_excess_unmanaged_shown_in_the_status_and_the_rules_m
     assert bot.service.slots[SYMBOL].strategy.managed(Side.LONG) == CALL
     row = [event for event in bot.events if isinstance(event, StatusRow)][-1]
     assert (row.main_qty, row.main_unmanaged) == (130.0, 30.0)
-    assert any("the trader keeps 30 above CALL_SIZE 100; it is left unmanaged" in line for line in rule_lines(bot, "C3"))
+    assert any("the trader keeps 30 above CALL_SIZE 100; it is left unmanaged" in line
+               for line in rule_lines(bot, "C3"))
     assert exchange_qty(fake, Side.LONG) == 130 and len(bot_orders(fake)) == 1, "nothing was sent for the excess"
     assert len(questions(bot)) == 1
 
