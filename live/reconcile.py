@@ -40,6 +40,7 @@ class Reconciler:
         # The next reading of the symbol takes such a difference as the bot's own.
         self.own_changes: dict[tuple[str, Side], str] = {}
         self.on_own_change: Callable[[str, Side], None] | None = None
+        self._reading = False  # a reading in progress (the stream's guard words are taken first, once)
 
     def expect_own(self, symbol: str, side: Side, client_id: str) -> None:
         """A guard of the bot changed ``side`` of ``symbol`` [E2]: not a trade by hand."""
@@ -48,7 +49,16 @@ class Reconciler:
             self.on_own_change(symbol, side)
 
     def check_positions(self, slot: SymbolSlot, skip: set[Side] | None = None) -> set[Side]:
-        """[O7] Read the exchange's positions now; the exchange wins. Returns the sides that differed."""
+        """[O7] Read the exchange's positions now; the exchange wins. Returns the sides that differed.
+
+        With the guard wired, the user-data stream's records already received are taken first, so a
+        guard's trigger the stream told is known as the bot's own before its side is read [E2]."""
+        if self.on_algo_update is not None and self.ctx.user_stream is not None and not self._reading:
+            self._reading = True
+            try:
+                self.pull_user_stream()
+            finally:
+                self._reading = False
         changed = self._reconcile_positions(slot, skip or set())
         slot.positions_checked_bar = max(slot.positions_checked_bar, slot.last_time)
         for side in Side:  # read now: an expected change of the bot's own guard is taken or was already
