@@ -66,7 +66,8 @@ class Signal(str, Enum):
 
 # Reasons an order can carry (SPEC section 6, last paragraph).
 OPEN_REASONS = frozenset({"R2", "R3", "R5", "E1"})  # E1: a hedge guard [E1]
-CLOSE_REASONS = frozenset({"R1", "R3", "R4", "X1", "X2", "X3", "G3", "C1", "C2", "L1", "L2", "L3", "E1", "manual", "stop", "reconcile"})  # E1: a stop guard
+CLOSE_REASONS = frozenset({"R1", "R3", "R4", "X1", "X2", "X3", "G3", "C1", "C2", "C3", "L1", "L2", "L3", "E1", "manual", "stop",
+                           "reconcile"})  # E1: a stop guard; C3: the trader's close of an excess
 
 
 @dataclass(frozen=True)

@@ -201,6 +201,25 @@ class HedgeStrategy:
         whole account): every held side closed under ``rule`` (:func:`core.decide.decide_flatten`)."""
         qty, opening, closing = self._side_views()
         return self._intents(decide.decide_flatten(qty, opening, closing, decide.REASON_CODES[rule]), at)
+    def close_part(self, side: Side, qty: float, reason: str, at: int) -> OrderIntent:
+        """Close ``qty`` of ``side`` (the trader's answer to [C3]: close the excess), kept pending [O2]."""
+        return self._intent(side, Action.CLOSE, qty, reason, at)
+
+    def decide_corrections(self, at: int, own_excess: bool, main_gone: bool) -> list[OrderIntent]:
+        """[C1, C2] Before the bar rules of a close, what reconciliation asks for: ``own_excess``
+        (a side made larger than CALL_SIZE by the bot's own late execution) closes the excess of
+        each side (core.decide.decide_own_excess); ``main_gone`` (the main vanished by
+        liquidation, ADL or by hand) closes the orphan hedge (core.decide.decide_orphan_hedge)."""
+        qty, opening, closing = self._side_views()
+        intents: list[OrderIntent] = []
+        if own_excess:
+            for code in (decide.LONG, decide.SHORT):
+                orders = decide.decide_own_excess(code, qty[code], self.call_size, 0.0, closing[code])
+                intents += self._intents(orders, at)
+        if main_gone:
+            orders = decide.decide_orphan_hedge(_REGIME_CODES[self.state.regime], qty, opening, closing, True)
+            intents += self._intents(orders, at)
+        return intents
 
     def apply_fill(self, fill: Fill) -> None:
         """[O3] The only place positions change: from executed quantity and average price."""
@@ -215,6 +234,9 @@ class HedgeStrategy:
                 position.entry_price = fill.price
                 position.best_price = fill.price
             else:
+                if self.managed(fill.side) <= QTY_EPSILON:  # a new main beside an excess kept unmanaged [C3]
+                    position.entry_time = fill.decision_time
+                    position.best_price = fill.price
                 position.entry_price = (position.entry_price * position.qty + fill.price * fill.qty) / total
             position.qty = total
         else:
@@ -241,10 +263,21 @@ class HedgeStrategy:
 
     # ----- helpers ---------------------------------------------------------------------------
 
+    def managed(self, side: Side) -> float:
+        """[C3] The quantity the rules manage on ``side``: what is held less the excess the trader
+        chose to keep unmanaged (core.decide.managed_qty)."""
+        unmanaged = self.state.unmanaged_long if side is Side.LONG else self.state.unmanaged_short
+        qty = self.state.positions[side].qty
+        return decide.managed_qty(qty, unmanaged) if unmanaged else qty
+
     def _side_views(self) -> tuple[tuple[float, float], tuple[bool, bool], tuple[bool, bool]]:
-        """(qty, open in flight, close in flight) per side, as (long, short), for core.decide [B4]."""
-        positions = self.state.positions
-        qty = (positions[Side.LONG].qty, positions[Side.SHORT].qty)
+        """(managed qty, open in flight, close in flight) per side, as (long, short), for core.decide [B4, C3]."""
+        state = self.state
+        if state.unmanaged_long or state.unmanaged_short:
+            qty = (self.managed(Side.LONG), self.managed(Side.SHORT))
+        else:  # the usual case (every backtest): nothing kept unmanaged
+            positions = state.positions
+            qty = (positions[Side.LONG].qty, positions[Side.SHORT].qty)
         if not self.state.pending:  # the usual case: nothing in flight
             return qty, _NONE_IN_FLIGHT, _NONE_IN_FLIGHT
         in_flight = [(order.side, order.action) for order in self.state.pending.values()]

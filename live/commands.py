@@ -1,4 +1,4 @@
-"""The user's commands: pause, resume, flatten, CALL_SIZE.
+"""The user's commands: pause, resume, flatten, CALL_SIZE, the answer to [C3].
 
 Commands come from other threads (the window's buttons, a signal handler) and are queued;
 the service's loop runs them between two candles (:meth:`CommandRoom.drain`), so a command
@@ -26,6 +26,7 @@ class CommandRoom:
         # A deque's append and popleft are atomic in CPython, and an empty one is seen without
         # a lock on every loop turn.
         self._commands: deque[Callable[[], None]] = deque()
+        self.excess = None  # live/excess.py's room, which answers [C3] (set by its install)
 
     # ----- thread-safe entry points -------------------------------------------------------
 
@@ -44,6 +45,11 @@ class CommandRoom:
         if qty <= 0:
             raise ValueError(f"{symbol}: CALL_SIZE must be > 0, got {qty}")
         self._commands.append(lambda: self._set_call_size(symbol, qty))
+
+    def answer_excess(self, symbol: str, side: str, keep: bool) -> None:
+        """[C3] The trader's answer to a side found above CALL_SIZE not by the bot's hand: keep the
+        excess (left unmanaged) or close it."""
+        self._commands.append(lambda: self.excess.answer(symbol, side, keep) if self.excess is not None else None)
 
     # ----- on the service's thread ----------------------------------------------------------
 

@@ -55,6 +55,9 @@ class StatusRow:
     leverage: int | None = None  # the exchange's, once it told a change (ACCOUNT_CONFIG_UPDATE)
     main_roe_pct: float | None = None  # Binance's ROE (unrealised PnL / initial margin), see roe_percent
     hedge_roe_pct: float | None = None
+    # [C3] Of main_qty / hedge_qty, the excess the trader chose to keep, left unmanaged by the bot.
+    main_unmanaged: float = 0.0
+    hedge_unmanaged: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -272,9 +275,23 @@ class PositionDifference:
     time_ms: int
 
 
+@dataclass(frozen=True)
+class ExcessQuestion:
+    """[C3] A side the exchange holds above CALL_SIZE not by the bot's hand (a trade by hand): the
+    window asks the trader to keep the excess (left unmanaged) or close it. Until the answer, the
+    bot's hedge covers CALL_SIZE only [R6]. ``excess`` = ``held`` - unmanaged - ``call_size``."""
+
+    symbol: str
+    side: str  # LONG | SHORT
+    held: float
+    call_size: float
+    excess: float
+    time_ms: int
+
+
 Event = Union[LogEvent, StatusRow, FillEvent, ServiceStateEvent, ProgressEvent, AccountUpdate, StreamState,
               Heartbeat, CandleUpdate, SymbolFormat, StartRetry, ForcedCloseEvent, PositionDifference,
-              MarginCallEvent, AccountConfigEvent]
+              MarginCallEvent, AccountConfigEvent, ExcessQuestion]
 EventListener = Callable[[Event], None]
 
 
@@ -286,3 +303,4 @@ class TradingControl(Protocol):
     def resume(self, symbol: str | None = None) -> None: ...
     def flatten(self, symbol: str | None = None) -> None: ...
     def set_call_size(self, symbol: str, qty: float) -> None: ...
+    def answer_excess(self, symbol: str, side: str, keep: bool) -> None: ...

@@ -33,6 +33,7 @@ from core import decide
 from core.model import Side
 from core.ports import BrokerError
 from live.context import ServiceContext, SymbolSlot
+from live.guard_fills import changed_side, record_guard_fill
 from live.guard import GuardAction, GuardSettings, HeldMain, is_guard_trigger, keep_guards
 
 TRIGGERED_STATUSES = ("TRIGGERING", "TRIGGERED", "FINISHED")
@@ -220,8 +221,10 @@ class GuardRoom:
         client_id = getattr(update, "client_algo_id", "")
         if not is_guard_trigger(client_id) or update.status not in ("TRIGGERED", "FINISHED"):
             return
-        if client_id in self._told:
-            return  # told already (at TRIGGERED, or by a check that found it gone)
+        if client_id in self._told:  # told already (at TRIGGERED, or by a check that found it gone)
+            if update.status == "FINISHED":  # its fill, if the TRIGGERED look-up was too early [E1]
+                record_guard_fill(self.ctx, self.reconciler.trades, update.symbol, client_id)
+            return
         known = self._known.pop(client_id, {"symbol": update.symbol})
         self._save_known()
         self._tell_trigger(update.symbol, client_id, known, "while trading")
@@ -241,3 +244,7 @@ class GuardRoom:
         at = f" at {known['trigger']}" if "trigger" in known else ""
         self.ctx.log("WARNING", symbol, f"[E2] {symbol} {main} guard {client_id} triggered{at} and {what} "
                      f"({when}): the bot's own action, not a trade by hand; the position is the bot's", rule="E2")
+        changed = changed_side(client_id)
+        if changed is not None and hasattr(self.reconciler, "expect_own"):
+            self.reconciler.expect_own(symbol, changed[0], client_id)  # the next reading takes it as the bot's own
+        record_guard_fill(self.ctx, getattr(self.reconciler, "trades", {}), symbol, client_id)

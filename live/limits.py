@@ -1,4 +1,4 @@
-"""Never above CALL_SIZE by the bot's own hand [L0, L1] (issue 19, item 7, the live half).
+"""Never above CALL_SIZE by the bot's own hand [C0, C3] (issue 19, item 7, the live half).
 
 Pure and small, so the core rules (core/decide.py) can share them:
 
@@ -7,7 +7,7 @@ Pure and small, so the core rules (core/decide.py) can share them:
   the symbol's entries pause until the trader resumes it (exits keep running).
 - [C3] :func:`side_excess`: a side the exchange holds above CALL_SIZE that the bot did not
   take there (a trade by hand). The service alerts once and the window asks the trader to keep
-  the excess (left unmanaged, shown as such) or close it (ui/excess_dialog.py).
+  the excess (left unmanaged, shown as such) or close it (live/excess.py, ui/excess_dialog.py).
 """
 from __future__ import annotations
 
@@ -43,16 +43,20 @@ class SideExcess:
     side: Side
     held: float
     call_size: float
+    unmanaged: float = 0.0  # an excess the trader already chose to keep [C3]
 
     @property
     def excess(self) -> float:
-        return float(_dec(self.held) - _dec(self.call_size))
+        return float(_dec(self.held) - _dec(self.unmanaged) - _dec(self.call_size))
 
     def sentence(self) -> str:
-        return (f"[{RULE_EXCESS}] {self.symbol} {self.side.value} holds {self.held:g}, {self.excess:g} above CALL_SIZE "
+        kept = f" ({self.unmanaged:g} kept unmanaged)" if self.unmanaged else ""
+        return (f"[{RULE_EXCESS}] {self.symbol} {self.side.value} holds {self.held:g}{kept}, {self.excess:g} above CALL_SIZE "
                 f"{self.call_size:g}, not by the bot's hand; the bot manages CALL_SIZE only and its hedge covers "
                 "CALL_SIZE only until you keep the excess (left unmanaged) or close it")
 
 
-def side_excess(symbol: str, side: Side, held: float, call_size: float) -> SideExcess | None:
-    return SideExcess(symbol, side, held, call_size) if _dec(held) > _dec(call_size) else None
+def side_excess(symbol: str, side: Side, held: float, call_size: float, unmanaged: float = 0.0) -> SideExcess | None:
+    """The [C3] excess of ``side`` (held less what the trader keeps unmanaged, above CALL_SIZE), or None."""
+    excess = SideExcess(symbol, side, held, call_size, unmanaged)
+    return excess if excess.excess > 0 else None

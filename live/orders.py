@@ -22,6 +22,7 @@ A definitive refusal puts the symbol in ERROR alone (:meth:`OrderRoom.enter_erro
 from __future__ import annotations
 
 import time
+from typing import Callable
 from dataclasses import replace
 from decimal import Decimal
 
@@ -46,6 +47,8 @@ class OrderRoom:
         self.ctx = ctx
         self.reconciler = reconciler
         self.cockpit = cockpit
+        # [C1] told each OPEN given up [O5] (live/excess.py looks it up when its side grows)
+        self.on_given_up: Callable[[SymbolSlot, PendingOrder], None] = lambda slot, order: None
 
     def execute(self, slot: SymbolSlot, intents: list[OrderIntent], price: float, at: int) -> None:
         """Send ``intents`` in order. After a rejection that pauses the symbol, or an unknown
@@ -81,7 +84,7 @@ class OrderRoom:
 
     def _within_call_size(self, slot: SymbolSlot, intent: OrderIntent) -> bool:
         """[C0] An open that would take its side above CALL_SIZE is not sent; the entries pause."""
-        held = slot.strategy.state.positions[intent.side].qty
+        held = slot.strategy.managed(intent.side)  # an excess the trader keeps is not the bot's [C3]
         breach = open_breach(intent.symbol, intent.side, held, intent.qty, self.ctx.call_sizes[intent.symbol])
         if breach is None:
             return True
@@ -328,6 +331,7 @@ class OrderRoom:
         done = f"{order.filled_qty:g} of {order.qty:g} executed"
         if order.side in changed:
             strategy.finish_order(order.client_id)
+            self.on_given_up(slot, order)
             self.ctx.log("WARNING", symbol, f"[O5] {what}: {done}; the exchange's {order.side.value} position differed "
                       f"from the state and was taken, so the remainder {remainder:g} is not re-sent")
             return
@@ -341,6 +345,7 @@ class OrderRoom:
             age = (slot.last_time or self.ctx.clock()) - order.decision_time
             if not starting or age > self.ctx.options.stale_intent_ms:
                 strategy.finish_order(order.client_id)
+                self.on_given_up(slot, order)
                 why = ("decided on a close too long ago" if starting else
                        "its outcome was unknown until now; the strategy decides again on this close")
                 self.ctx.log("WARNING", symbol, f"[O5] {what}: {done}; the remainder {remainder:g} is given up: {why}")

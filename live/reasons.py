@@ -16,6 +16,8 @@ _REASONS: dict[tuple[str, Action | None], str] = {
     ("G3", None): "the daily regime changed: positions on the new hedge side closed",
     ("C1", None): "the bot's own late order made this side larger than CALL_SIZE: the excess closed",
     ("C2", None): "the main of this hedge is gone (liquidated, ADL or closed by hand): the orphan hedge closed",
+    ("C3", None): "the trader chose to close the excess above CALL_SIZE made not by the bot's hand",
+    ("E1", None): "the bot's exchange-side guard triggered (its own order, placed while the bot could not act)",
     ("L1", Action.CLOSE): "the daily loss limit was reached (fees included): everything closed, "
                           "no new main until the next UTC day",
     ("L1", None): "the daily loss limit was reached (fees included): no new main until the next UTC day",

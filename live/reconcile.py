@@ -31,11 +31,39 @@ class Reconciler:
         self._position_updates: list = []
         # ALGO_UPDATE records (the guard held on the exchange): given to live/guard_room.py [E2]
         self.on_algo_update: Callable[[Any], None] | None = None
+        # [C1, C2, C3] (live/excess.py): ``explain(slot, side)`` records the bot's own late executions
+        # before a larger side is taken as a difference; ``on_difference(slot, side, state_qty,
+        # exchange_qty)`` is told each difference taken.
+        self.explain: Callable[[SymbolSlot, Side], None] | None = None
+        self.on_difference: Callable[[SymbolSlot, Side, float, float], None] | None = None
+        # [E1, E2] sides a triggered guard of the bot changed: (symbol, side) -> the guard's client id.
+        # The next reading of the symbol takes such a difference as the bot's own.
+        self.own_changes: dict[tuple[str, Side], str] = {}
+        self.on_own_change: Callable[[str, Side], None] | None = None
+        self._reading = False  # a reading in progress (the stream's guard words are taken first, once)
+
+    def expect_own(self, symbol: str, side: Side, client_id: str) -> None:
+        """A guard of the bot changed ``side`` of ``symbol`` [E2]: not a trade by hand."""
+        self.own_changes[(symbol, side)] = client_id
+        if self.on_own_change is not None:
+            self.on_own_change(symbol, side)
 
     def check_positions(self, slot: SymbolSlot, skip: set[Side] | None = None) -> set[Side]:
-        """[O7] Read the exchange's positions now; the exchange wins. Returns the sides that differed."""
+        """[O7] Read the exchange's positions now; the exchange wins. Returns the sides that differed.
+
+        With the guard wired, the user-data stream's records already received are taken first, so a
+        guard's trigger the stream told is known as the bot's own before its side is read [E2]."""
+        if self.on_algo_update is not None and self.ctx.user_stream is not None and not self._reading:
+            self._reading = True
+            try:
+                self.pull_user_stream()
+            finally:
+                self._reading = False
         changed = self._reconcile_positions(slot, skip or set())
         slot.positions_checked_bar = max(slot.positions_checked_bar, slot.last_time)
+        for side in Side:  # read now: an expected change of the bot's own guard is taken or was already
+            if side not in (skip or set()):
+                self.own_changes.pop((slot.symbol, side), None)
         return changed
 
     def _reconcile_positions(self, slot: SymbolSlot, skip: set[Side]) -> set[Side]:
@@ -51,6 +79,9 @@ class Reconciler:
             mine = strategy.state.positions[side]
             theirs = exchange[side]
             their_qty = float(theirs.qty)
+            if self.explain is not None and theirs.qty > Decimal(repr(mine.qty)):
+                self.explain(slot, side)  # [C1] the bot's own order executed late: its fill, not a difference
+                mine = strategy.state.positions[side]
             if Decimal(repr(mine.qty)) == theirs.qty:
                 if their_qty > 0 and theirs.entry_price > 0 and abs(mine.entry_price - float(theirs.entry_price)) > 1e-9 * max(1.0, mine.entry_price):
                     ctx.log("INFO", strategy.symbol, f"[O7] {strategy.symbol} {side.value}: entry price "
@@ -59,9 +90,16 @@ class Reconciler:
                 self._repair_best_price(slot, side)
                 continue
             changed.add(side)
-            ctx.log("WARNING", strategy.symbol, f"[O7] {strategy.symbol} {side.value}: state holds {mine.qty:g}, "
-                    f"the exchange {their_qty:g}; the exchange's position is taken")
-            ctx.emit(PositionDifference(strategy.symbol, side.value, mine.qty, their_qty, ctx.clock()))
+            state_qty = mine.qty
+            guard = self.own_changes.get((strategy.symbol, side))
+            if guard is not None:  # [E2] the bot's own guard: no alert, not a trade by hand ([C2], [C3])
+                ctx.log("INFO", strategy.symbol, f"[O7] {strategy.symbol} {side.value}: state holds {mine.qty:g}, the "
+                        f"exchange {their_qty:g} after the bot's guard {guard} [E2]; the exchange's position is taken "
+                        "as the bot's own", rule="O7")
+            else:
+                ctx.log("WARNING", strategy.symbol, f"[O7] {strategy.symbol} {side.value}: state holds {mine.qty:g}, "
+                        f"the exchange {their_qty:g}; the exchange's position is taken")
+                ctx.emit(PositionDifference(strategy.symbol, side.value, mine.qty, their_qty, ctx.clock()))
             if their_qty <= 0:
                 strategy.state.positions[side] = PositionState()
             elif mine.qty <= 0:
@@ -73,9 +111,13 @@ class Reconciler:
                 if theirs.entry_price > 0:  # never a price of 0 [O3]
                     mine.entry_price = float(theirs.entry_price)
                 self._repair_best_price(slot, side)
-            excess = side_excess(strategy.symbol, side, their_qty, ctx.call_sizes.get(strategy.symbol, their_qty))
-            if excess is not None:  # [C3] one alert per difference found; the window asks keep or close
+            unmanaged = strategy.state.unmanaged_long if side is Side.LONG else strategy.state.unmanaged_short
+            excess = side_excess(strategy.symbol, side, their_qty, ctx.call_sizes.get(strategy.symbol, their_qty),
+                                 min(unmanaged, their_qty))
+            if excess is not None and their_qty > state_qty and guard is None:  # [C3] one alert; the window asks
                 ctx.log("WARNING", strategy.symbol, excess.sentence(), rule="C3")
+            if self.on_difference is not None and guard is None:
+                self.on_difference(slot, side, state_qty, their_qty)
         if changed:
             ctx.save(slot)
         return changed

@@ -45,6 +45,7 @@ from live.account_events import handle_account_events
 from live.account_limits import AccountLimits
 from live.commands import CommandRoom
 from live.context import ServiceContext, ServiceOptions, SymbolSlot
+from live.excess import ExcessRoom
 from live.events import EventListener, ProgressEvent, ServiceStateEvent, StatusRow, SymbolRunState
 from live.feeds import CandleFeed, FeedFinished
 from live.orders import OrderRoom
@@ -96,6 +97,8 @@ class TradingService:
         self.limits = AccountLimits(self.ctx, self.orders, self.stop,
                                     lambda: getattr(self, "account_view", None) or self.ctx.broker,
                                     lambda: self.guards.keep() if self.guards is not None else None)
+        self.excess = ExcessRoom(self.ctx, self.orders)  # [C1-C3] never above CALL_SIZE (live/excess.py)
+        self.excess.install(self.reconciler, self.commands)
         # Exchange modes only (live/assemble.py sets them): the guard held on the exchange [E1, E2]
         # (live/guard_room.py) and the sleep watch [W1] (live/wake.py).
         self.guards = None
@@ -136,6 +139,10 @@ class TradingService:
     def set_call_size(self, symbol: str, qty: float) -> None:
         """Applies to the next order of ``symbol``."""
         self.commands.set_call_size(symbol, qty)
+
+    def answer_excess(self, symbol: str, side: str, keep: bool) -> None:
+        """[C3] Keep the excess of ``side`` unmanaged, or close it."""
+        self.commands.answer_excess(symbol, side, keep)
 
     def status_row(self, slot: SymbolSlot) -> StatusRow:
         """The status table's row for ``slot`` (live/status.py: cannot raise)."""
@@ -356,6 +363,9 @@ class TradingService:
                 self._skip(slot, candle, f"the exchange's positions could not be read ({exc.message}); "
                            "they are read again on the next close")
                 return
+        if not self.excess.correct(slot, candle.close, candle.close_time):  # [C1, C2] before the bar rules
+            self._skip(slot, candle, "an order's outcome is still unknown; it is looked up again on the next close")
+            return
         if slot.detail and slot.run_state is SymbolRunState.RUNNING:
             slot.detail = ""  # an unknown outcome is resolved
         if not self.limits.before_decisions(slot, candle.close_time):  # [L1, L2] measured before any decision

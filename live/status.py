@@ -40,7 +40,8 @@ def status_row(slot: SymbolSlot, call_sizes: dict[str, float], leverage: dict[st
         lever = symbol_leverage(slot, leverage)
         return StatusRow(slot.symbol, regime.value if regime else "", slot.run_state, slot.detail, price,
                          *main, *hedge[:4], call_sizes.get(slot.symbol, 0.0), getattr(slot, "leverage", None),
-                         roe_percent(main[3], main[1], price, lever), roe_percent(hedge[3], hedge[1], price, lever))
+                         roe_percent(main[3], main[1], price, lever), roe_percent(hedge[3], hedge[1], price, lever),
+                         _unmanaged(state, main_side), _unmanaged(state, main_side.opposite if main_side else None))
     except Exception:  # noqa: BLE001 - a figure that cannot be shown must not stop trading
         log.exception("status row of %s could not be computed", getattr(slot, "symbol", "?"))
         return _placeholder_row(slot, call_sizes)
@@ -77,6 +78,13 @@ def position_summary(slot: SymbolSlot) -> str:
     except Exception:  # noqa: BLE001 - a summary line must not stop a symbol from starting
         log.exception("position summary of %s could not be computed", getattr(slot, "symbol", "?"))
         return f"{getattr(slot, 'symbol', '?')} ready"
+
+
+def _unmanaged(state: SymbolState | None, side: Side | None) -> float:
+    """[C3] The excess the trader keeps on ``side``, left unmanaged (0 when none)."""
+    if state is None or side is None:
+        return 0.0
+    return state.unmanaged_long if side is Side.LONG else state.unmanaged_short
 
 
 def _side_figures(state: SymbolState | None, side: Side | None,

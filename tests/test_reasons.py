@@ -19,3 +19,9 @@ def test_a_flatten_close_says_everything_was_closed_and_a_block_does_not():
     assert "everything closed" in describe("L1", Action.CLOSE)
     assert "everything closed" not in describe("L1", Action.OPEN)
     assert "next UTC day" in describe("L2", Action.CLOSE)
+
+
+@pytest.mark.parametrize("rule", ["C3", "E1"])
+def test_the_live_only_rule_ids_of_orders_and_fills_have_a_sentence(rule):
+    """[C3] the trader's close of an excess made by hand; [E1] a guard's fill in the journal."""
+    assert describe(rule, Action.CLOSE) != rule

@@ -11,7 +11,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from live.events import (
-    AccountConfigEvent, AccountUpdate, CandleUpdate, Event, FillEvent, ForcedCloseEvent, Heartbeat, MarginCallEvent,
+    AccountConfigEvent, AccountUpdate, CandleUpdate, Event, ExcessQuestion, FillEvent, ForcedCloseEvent, Heartbeat, MarginCallEvent,
     ProgressEvent, StatusRow, StreamState, SymbolFormat,
 )
 
@@ -35,6 +35,9 @@ def _show(window: MainWindow, event: Event) -> bool:
     if isinstance(event, ForcedCloseEvent):
         window.forced_marks.add(event)
         return False  # the window words it too (log, alerts)
+    if isinstance(event, ExcessQuestion):  # [C3] keep the excess unmanaged, or close it (ui/excess_dialog.py)
+        window.excess_questions.ask(event)
+        return True
     if isinstance(event, (MarginCallEvent, AccountConfigEvent)):
         # The log line came with it; the status bar keeps the sentence in sight for a while.
         window.statusBar().showMessage(event.text, 60_000)

@@ -158,6 +158,10 @@ class RunnerThread(QThread):
     def set_call_size(self, symbol: str, qty: float) -> None:
         self._control("set_call_size", symbol, qty)
 
+    def answer_excess(self, symbol: str, side: str, keep: bool) -> None:
+        """[C3] The trader's answer: keep the excess of ``side`` unmanaged, or close it."""
+        self._control("answer_excess", symbol, side, keep)
+
     def refresh(self) -> None:
         """F5 while running: the service's cockpit reports the heartbeat and the account soon."""
         with self._lock:

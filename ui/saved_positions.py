@@ -35,5 +35,10 @@ def saved_rows(settings, mode: str) -> list[StatusRow]:
             symbol, regime, SymbolRunState.STOPPED, "saved state; reconciled with the exchange at Start",
             None, main.value if held.qty else None, held.qty, held.entry_price if held.qty else None, None, None,
             hedge.value if hedged.qty else None, hedged.qty, hedged.entry_price if hedged.qty else None, None,
-            config.call_size))
+            config.call_size, main_unmanaged=_unmanaged(state, main), hedge_unmanaged=_unmanaged(state, hedge)))
     return rows
+
+
+def _unmanaged(state, side: Side) -> float:  # noqa: ANN001
+    """[C3] The excess the trader keeps on ``side``, shown as unmanaged before Start too."""
+    return state.unmanaged_long if side is Side.LONG else state.unmanaged_short

@@ -98,18 +98,28 @@ def row_cells(row: StatusRow, tick: float | None = None, step: float | None = No
     return cells
 
 
+def qty_cell(qty: float, unmanaged: float, step: float | None) -> str:
+    """A side's quantity, with the excess the trader keeps unmanaged [C3]: "130 (30 unmanaged)"."""
+    if not qty:
+        return ""
+    if not unmanaged:
+        return quantity(qty, step)
+    return QCoreApplication.translate("StatusTable", "{qty} ({unmanaged} unmanaged)").format(
+        qty=quantity(qty, step), unmanaged=quantity(unmanaged, step))
+
+
 def _cells(row: StatusRow, tick: float | None, step: float | None) -> list[tuple[str, str | None]]:
     return [
         (row.symbol, None),
         (row.regime or "-", None),
         (row.main_side or "-", None),
-        (quantity(row.main_qty, step) if row.main_qty else "", None),
+        (qty_cell(row.main_qty, getattr(row, "main_unmanaged", 0.0), step), None),
         (price(row.main_entry, tick), None),
         (price(row.price, tick), None),
         (money(row.main_pnl, signed=True), pnl_color(row.main_pnl)),
         _roe_cell(row.main_roe_pct, row.main_qty),
         (row.hedge_side or "-", None),
-        (quantity(row.hedge_qty, step) if row.hedge_qty else "", None),
+        (qty_cell(row.hedge_qty, getattr(row, "hedge_unmanaged", 0.0), step), None),
         (money(row.hedge_pnl, signed=True), pnl_color(row.hedge_pnl)),
         _roe_cell(row.hedge_roe_pct, row.hedge_qty),
         (state_text(row), STATE_COLORS.get(row.state)),

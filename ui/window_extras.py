@@ -8,6 +8,7 @@
 - a **Help** menu with *About AutoHedge…* (ui/about_dialog.py: version, commit, data folder);
 - the desktop notifier (ui/tray.py) where the desktop has a tray;
 - the keyboard shortcuts (ui/shortcuts.py);
+- the keep-or-close question of a side above CALL_SIZE not by the bot's hand (ui/excess_dialog.py);
 
 and returns the service builder wrapped so that every non-replay run sends alerts
 (live/alerts.py) for the events switched on in the settings.
@@ -25,6 +26,7 @@ from live.alerts import AlertSink, alerting_builder, apprise_sinks
 from ui import i18n
 from ui.about_dialog import AboutDialog
 from ui.alerts_dialog import AlertsDialog
+from ui.excess_dialog import ExcessQuestions
 from ui.shortcuts import install_shortcuts
 from ui.tray import desktop_sink
 
@@ -106,4 +108,5 @@ def install(window: QMainWindow, builder: Callable[..., Any] | None) -> Callable
     """Add the menu, tray and shortcuts to ``window``; return ``builder`` with alerts."""
     extras = WindowExtras(window)
     window.extras = extras
+    window.excess_questions = ExcessQuestions(window)  # [C3] the keep-or-close question
     return alerting_builder(builder, extras.alert_sinks) if builder is not None else None

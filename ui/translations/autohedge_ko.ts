@@ -573,6 +573,43 @@
     </message>
 </context>
 <context>
+    <name>ExcessDialog</name>
+    <message>
+        <source>{symbol}: position above CALL_SIZE</source>
+        <translation>{symbol}: CALL_SIZE를 넘는 포지션</translation>
+    </message>
+    <message>
+        <source>{symbol} {side} holds {held} on Binance: {excess} above CALL_SIZE {call_size}, not by the bot&apos;s hand (a trade made by hand?).</source>
+        <translation>바이낸스의 {symbol} {side} 포지션이 {held}입니다. CALL_SIZE {call_size}보다 {excess} 많으며, 봇이 만든 것이 아닙니다(수동 거래?).</translation>
+    </message>
+    <message>
+        <source>Keep: the bot leaves the {excess} alone (shown as unmanaged in the status table) and manages and hedges CALL_SIZE only.
+Close: the bot closes the {excess} at market now.
+
+Until you answer, the bot&apos;s hedge covers CALL_SIZE only.</source>
+        <translation>유지: 봇은 초과분 {excess}에 손대지 않고(상태 표에 미관리로 표시) CALL_SIZE만 관리하고 헤지합니다.
+청산: 봇이 초과분 {excess}을(를) 지금 시장가로 청산합니다.
+
+답하기 전까지 봇의 헤지는 CALL_SIZE만 덮습니다.</translation>
+    </message>
+    <message>
+        <source>Keep {excess} unmanaged</source>
+        <translation>{excess} 미관리로 유지</translation>
+    </message>
+    <message>
+        <source>Close {excess} now</source>
+        <translation>{excess} 지금 청산</translation>
+    </message>
+    <message>
+        <source>{symbol} {side}: keep {excess} above CALL_SIZE unmanaged, requested by the user</source>
+        <translation>{symbol} {side}: CALL_SIZE 초과분 {excess}을(를) 미관리로 유지하도록 사용자가 요청했습니다</translation>
+    </message>
+    <message>
+        <source>{symbol} {side}: close {excess} above CALL_SIZE, requested by the user</source>
+        <translation>{symbol} {side}: CALL_SIZE 초과분 {excess}을(를) 청산하도록 사용자가 요청했습니다</translation>
+    </message>
+</context>
+<context>
     <name>ForcedMarks</name>
     <message>
         <source>liquidated</source>
@@ -1801,6 +1838,10 @@ Resume new entries anyway?</source>
     <message>
         <source>no data since {time} UTC</source>
         <translation>{time} UTC 이후 데이터 없음</translation>
+    </message>
+    <message>
+        <source>{qty} ({unmanaged} unmanaged)</source>
+        <translation>{qty} ({unmanaged} 미관리)</translation>
     </message>
     <message>
         <source>Price move {move}; ROE = unrealised PnL / initial margin (notional / leverage), as Binance shows it</source>
