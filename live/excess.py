@@ -28,13 +28,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from core import decide
-from core.executor import to_decimal
-from core.model import Action, Fill, Side
+from core.model import Action, Side
 from core.ports import BrokerError
 from core.state import QTY_EPSILON, PendingOrder
 from live.context import ServiceContext, SymbolSlot
 from live.events import ExcessQuestion
-from live.orders import OrderRoom
+from live.orders import OrderRoom, unrecorded_fill
 
 GIVEN_UP_KEPT_MS = 86_400_000  # a given-up order is looked up for a day after it was last sent (exchange time)
 GIVEN_UP_MAX = 20  # per symbol: the oldest are forgotten first
@@ -87,21 +86,14 @@ class ExcessRoom:
             for order_id, report in result.reports.items():
                 if report is None or report.executed_qty <= 0 or report.has_unpriced_fill:
                     continue
-                done_qty, done_quote = order.applied.get(order_id, (0.0, 0.0))
-                increase = report.executed_qty - to_decimal(done_qty)
-                if increase <= 0:
+                fill = unrecorded_fill(slot.symbol, order, order_id, report)
+                if fill is None:
                     continue
-                quote = report.executed_qty * report.avg_price - to_decimal(done_quote)
-                price = quote / increase if quote > 0 else report.avg_price
                 order.applied[order_id] = (float(report.executed_qty), float(report.executed_qty * report.avg_price))
                 self.ctx.log("WARNING", slot.symbol, f"[C1] {slot.symbol} {order.action.value} {order.side.value} "
                              f"{order.qty:g} ({order.reason}, {order_id}) was given up but executed "
-                             f"{float(increase):g} late on the exchange: recorded as the bot's own fill", rule="C1")
-                self.orders.record_fill(slot, Fill(
-                    client_id=order.client_id, symbol=slot.symbol, side=order.side, action=order.action,
-                    qty=float(increase), price=float(price), fee=float(report.fee * increase / report.executed_qty),
-                    time=report.update_time, reason=order.reason, decision_time=order.decision_time,
-                    order_id=order_id), just_executed=False)
+                             f"{fill.qty:g} late on the exchange: recorded as the bot's own fill", rule="C1")
+                self.orders.record_fill(slot, fill, just_executed=False)
                 found = True
             if sum(qty for qty, _ in order.applied.values()) >= order.qty:  # all of it executed: nothing more to find
                 self._given_up.get(slot.symbol, {}).pop(order.client_id, None)

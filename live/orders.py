@@ -40,6 +40,20 @@ from live.reasons import describe
 from live.reconcile import Reconciler
 
 
+
+def unrecorded_fill(symbol: str, order: PendingOrder, order_id: str, report: OrderReport) -> Fill | None:
+    """What ``report`` says one exchange order of ``order`` executed beyond what the state already
+    applied (``order.applied``), as a fill at the average price of that part; None when nothing new."""
+    done_qty, done_quote = order.applied.get(order_id, (0.0, 0.0))
+    increase = report.executed_qty - to_decimal(done_qty)
+    if increase <= 0:
+        return None
+    quote = report.executed_qty * report.avg_price - to_decimal(done_quote)
+    price = quote / increase if quote > 0 else report.avg_price
+    return Fill(client_id=order.client_id, symbol=symbol, side=order.side, action=order.action,
+                qty=float(increase), price=float(price), fee=float(report.fee * increase / report.executed_qty),
+                time=report.update_time, reason=order.reason, decision_time=order.decision_time, order_id=order_id)
+
 class OrderRoom:
     """The order book of one service's in-flight orders."""
 
@@ -303,16 +317,10 @@ class OrderRoom:
                     order.applied[order_id] = (float(take), float(take * report.avg_price))
                 left -= take
         for order_id, report in found:
-            done_qty, done_quote = order.applied.get(order_id, (0.0, 0.0))
-            increase = report.executed_qty - to_decimal(done_qty)
-            if increase <= 0:
+            fill = unrecorded_fill(slot.symbol, order, order_id, report)
+            if fill is None:
                 continue
-            quote = report.executed_qty * report.avg_price - to_decimal(done_quote)
-            price = quote / increase if quote > 0 else report.avg_price
-            fill = Fill(client_id=order.client_id, symbol=slot.symbol, side=order.side, action=order.action,
-                        qty=float(increase), price=float(price),
-                        fee=float(report.fee * increase / report.executed_qty), time=report.update_time,
-                        reason=order.reason, decision_time=order.decision_time, order_id=order_id)
+            increase = to_decimal(fill.qty)
             self.ctx.log("INFO", slot.symbol, f"[O7] {slot.symbol}: order {order_id} ({order.action.value} "
                       f"{order.side.value}) executed {report.executed_qty} on the exchange, {increase} of it not "
                       f"recorded yet; recorded now (status {report.status.value})")
