@@ -9,7 +9,9 @@ One service runs every configured symbol. Per closed 5m candle and symbol:
 
 1. an order left with an unknown outcome is looked up first [O4]; the positions are re-read
    when the last exchange check is older than the bar [O7];
-2. the driver extends the candle buffers and asks the strategy (daily close first [G4]);
+2. paper trading only: the simulated exchange's guard acts inside the candle [E1]
+   (live/paper_guard.py); then the driver extends the candle buffers and asks the strategy
+   (daily close first [G4]);
    the strategy records its intents as pending in its state;
 3. the state is saved *before* any order is sent [O2], and the orders go out (live/orders.py);
 4. events (log lines, fills, status rows) go to the listener.
