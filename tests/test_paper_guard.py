@@ -209,3 +209,13 @@ def test_E1_paper_guard_acted_in_closes_missed_while_stopped_before_the_bot_acts
     assert len(recorder.lines("E2")) == 1
     positions = service.slots[SYMBOL].strategy.state.positions
     assert positions[main.opposite].qty == 1.0
+
+
+def test_E1_paper_guard_never_acts_twice_on_one_close(tmp_path):
+    # A stream may hand a close out again (a reconnect's backfill): the second copy, even one whose low
+    # reaches the trigger, decides nothing, as the close rules decide nothing on it.
+    first = _candle(T0 + FIVE_MINUTES_MS, 100, 101, 99, 100.5, True)
+    again = _candle(T0 + FIVE_MINUTES_MS, 100, 101, 94, 100.5, True)
+    service, recorder, _, _ = _paper_service(tmp_path, True, "hedge", [first, again])
+    service.run()
+    assert recorder.fills() == [] and not recorder.lines("E2")
