@@ -28,12 +28,13 @@ from typing import Iterable
 from core import decide
 from core.model import Action, Candle, Side
 from live.context import ServiceContext, SymbolSlot
+from live.orders import OrderRoom
 
 
 class PaperGuard:
     """Fires the simulated exchange's guard [E1] inside each new 5m candle, through the order room."""
 
-    def __init__(self, ctx: ServiceContext, orders) -> None:
+    def __init__(self, ctx: ServiceContext, orders: OrderRoom) -> None:
         self.ctx = ctx
         self.orders = orders  # live/orders.OrderRoom: save before send [O2], journal, ledger, log [O3]
 
