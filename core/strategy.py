@@ -108,7 +108,8 @@ class HedgeStrategy:
         self.peak_equity = 0.0
         self.other_notional = 0.0  # [L3] the other symbols' open notional (0 in a backtest: see RULES.md)
         # [E1] the guard standing on the (simulated) exchange: (side, qty, trigger), side NO_SIDE = none.
-        # Backtest only (on_bar_guard); live reads its guards from the exchange.
+        # The backtest and paper trading's simulated exchange (on_bar_guard, live/paper_guard.py); demo
+        # trading and live read their guards from the exchange.
         self.guard_standing: tuple[int, float, float] = (decide.NO_SIDE, 0.0, 0.0)
 
     # ----- events ---------------------------------------------------------------------------
@@ -176,8 +177,9 @@ class HedgeStrategy:
         bar gapped through it); ``([], 0.0)`` when nothing fired. ``placing_price``: the price when
         the guard would be placed after the last close's fills. The order is decided at
         ``bar_open_time`` (the last close the bot had seen when the guard acted, as live's
-        reconciliation dates the position it opened). Live trading does not call this: the
-        exchange itself fires the guard (live/guard.py, live/guard_room.py)."""
+        reconciliation dates the position it opened). Paper trading calls it too, for its simulated
+        exchange (live/paper_guard.py); demo trading and live do not: the exchange itself fires the
+        guard (live/guard.py, live/guard_room.py)."""
         guard = self.params.guard
         if guard.mode == "off":
             return [], 0.0

@@ -28,6 +28,7 @@ from core.ports import BrokerError, RetryableError
 from live.events import EventListener, LogEvent
 from live.feeds import ReplayFeed
 from live.ledger_link import LedgerLink, account_ledger_path
+from live.paper_guard import PaperGuard
 from live.service import ServiceOptions, TradingService
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,7 @@ def build_service(
                                  override_limits=override_limits)
         service = TradingService(symbols, settings.strategy, feed, broker, listener, options,
                                  clock=lambda: feed.now, sleep=sleep)
+        service.paper_guard = PaperGuard(service.ctx, service.orders)  # [E1] the simulated exchange's guard
         open_ledger(service, account_ledger_path(state_dir, mode, None),
                     leverage={name: settings.leverage_for(name) for name in symbols})
         return service
@@ -245,6 +247,8 @@ def build_exchange_service(settings, listener, *, mode: str, symbols: dict[str, 
                              user_stream=user_stream)
     if reconcile:  # demo / live: the guard held on the exchange [E1, E2] and the sleep watch [W1]
         attach_exchange_watch(service, adapter, settings)
+    else:  # paper: the simulated exchange holds the guard [E1]
+        service.paper_guard = PaperGuard(service.ctx, service.orders)
     if mode != "paper":
         # The window's account figures come over a connection of their own, so reading them
         # never holds the order connection's lock while an order waits to go out.

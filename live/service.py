@@ -9,7 +9,9 @@ One service runs every configured symbol. Per closed 5m candle and symbol:
 
 1. an order left with an unknown outcome is looked up first [O4]; the positions are re-read
    when the last exchange check is older than the bar [O7];
-2. the driver extends the candle buffers and asks the strategy (daily close first [G4]);
+2. paper trading only: the simulated exchange's guard acts inside the candle [E1]
+   (live/paper_guard.py); then the driver extends the candle buffers and asks the strategy
+   (daily close first [G4]);
    the strategy records its intents as pending in its state;
 3. the state is saved *before* any order is sent [O2], and the orders go out (live/orders.py);
 4. events (log lines, fills, status rows) go to the listener.
@@ -49,6 +51,7 @@ from live.excess import ExcessRoom
 from live.events import EventListener, ProgressEvent, ServiceStateEvent, StatusRow, SymbolRunState
 from live.feeds import CandleFeed, FeedFinished
 from live.orders import OrderRoom
+from live.paper_guard import PaperGuard
 from live.reconcile import Reconciler
 from live.status import position_summary, status_row
 from live.symbol_driver import SymbolDriver, buffer_length
@@ -102,6 +105,8 @@ class TradingService:
         # Exchange modes only (live/assemble.py sets them): the guard held on the exchange [E1, E2]
         # (live/guard_room.py) and the sleep watch [W1] (live/wake.py).
         self.guards = None
+        # Paper modes only (live/assemble.py sets it): the simulated exchange's guard [E1] (live/paper_guard.py).
+        self.paper_guard: PaperGuard | None = None
         self.wake: WakeWatch | None = None
         self._woke_at_ms = 0  # closes before this (minus the catch-up allowance) are not acted on
 
@@ -330,6 +335,8 @@ class TradingService:
         assert driver is not None
         if len(missed) > self.ctx.options.max_catch_up_bars:
             # Too old to act on: take the regime from the missed days, skip the bars.
+            if self.paper_guard is not None:  # [E1] the simulated exchange's guard acted while the bot was stopped
+                self.paper_guard.while_stopped(slot, missed)
             for day in days_missed:
                 self.orders.execute(slot, driver.on_daily_close(day.close_time, day.close), day.close, day.close_time)
             driver.load_history([], missed)
@@ -368,6 +375,8 @@ class TradingService:
             return
         if slot.detail and slot.run_state is SymbolRunState.RUNNING:
             slot.detail = ""  # an unknown outcome is resolved
+        if self.paper_guard is not None:  # [E1] inside the candle, before its closes (as the backtest)
+            self.paper_guard.before_close(slot, candle)
         if not self.limits.before_decisions(slot, candle.close_time):  # [L1, L2] measured before any decision
             driver.skip_bar(candle)  # a flatten breach closes instead of deciding; the indicators keep up
             intents = []

@@ -190,3 +190,39 @@ def test_the_window_has_the_optimize_tab(qtbot, tmp_path, monkeypatch):
     assert "Optimize" in titles
     assert window.tabs.widget(titles.index("Optimize")) is window.optimize
     assert window.optimize._panel is window.strategy
+
+
+GUARD_MODE, GUARD_DISTANCE = "exchange.guard_mode", "exchange.guard_distance_pct"
+
+
+def test_the_guard_is_offered_as_a_searchable_setting_and_searched_like_the_others(qtbot, sample):
+    # [E1] The guard's mode and distance are searchable with --param; the tab offers both, unticked,
+    # under a trader's name (the key in the tooltip), and "Use these settings" puts them into the panel.
+    tab, panel, _ = make_tab(qtbot, sample)
+    rows = {tab.params.item(row, 0).data(Qt.UserRole): row for row in range(tab.params.rowCount())}
+    assert tab.params.item(rows[GUARD_MODE], 0).text() == "Guard on the exchange"
+    assert tab.params.item(rows[GUARD_DISTANCE], 0).text() == "Guard distance %"
+    assert tab.params.item(rows[GUARD_DISTANCE], 0).toolTip() == GUARD_DISTANCE
+    tab.set_param(TP, "", ticked=False)
+    tab.set_param(CENTER, "", ticked=False)
+    tab.set_param(GUARD_MODE, "stop,off")
+    tab.set_param(GUARD_DISTANCE, "0.5,5")
+    assert tab.chosen_params() == (f"{GUARD_MODE}=stop,off", f"{GUARD_DISTANCE}=0.5,5")
+    run_search(qtbot, tab)
+    assert tab.result is not None, tab.message.text()
+    assert sorted(row.assignment for row in tab.rows) == sorted(
+        ((GUARD_MODE, mode), (GUARD_DISTANCE, distance)) for mode in ("stop", "off") for distance in (0.5, 5.0))
+    by_setting = {row.assignment: row for row in tab.rows}
+    # The guard acts in the backtests searched: a stop at 0.5 % trades differently from no guard.
+    stop_near = by_setting[((GUARD_MODE, "stop"), (GUARD_DISTANCE, 0.5))].metrics
+    off_near = by_setting[((GUARD_MODE, "off"), (GUARD_DISTANCE, 0.5))].metrics
+    assert stop_near != off_near
+    chosen = next(n for n, row in enumerate(tab.rows) if row.assignment == ((GUARD_MODE, "stop"), (GUARD_DISTANCE, 0.5)))
+    for line in range(tab.table.rowCount()):
+        if tab.table.item(line, 0).data(Qt.UserRole + 1) == chosen:
+            tab.table.selectRow(line)
+    qtbot.mouseClick(tab.use_button, Qt.LeftButton)
+    settings = panel.to_settings("paper")
+    assert (settings.exchange.guard_mode, settings.exchange.guard_distance_pct) == ("stop", 0.5)
+    assert settings.strategy.guard.mode == "stop" and settings.strategy.guard.distance_pct == 0.5
+    assert "Not in the strategy panel" not in tab.message.text()

@@ -60,6 +60,8 @@ PARAM_NAMES = {
     "strategy.signal.reference": QT_TRANSLATE_NOOP("OptimizeTab", "Signal reference"),
     "strategy.signal.macd.fast": QT_TRANSLATE_NOOP("OptimizeTab", "MACD fast"),
     "strategy.signal.macd.slow": QT_TRANSLATE_NOOP("OptimizeTab", "MACD slow"),
+    "exchange.guard_mode": QT_TRANSLATE_NOOP("OptimizeTab", "Guard on the exchange"),
+    "exchange.guard_distance_pct": QT_TRANSLATE_NOOP("OptimizeTab", "Guard distance %"),
 }
 COLUMN_NAMES = {
     "net_pnl": QT_TRANSLATE_NOOP("OptimizeTab", "Net PnL (USDT)"),
@@ -128,6 +130,8 @@ SEARCHABLE: tuple[tuple[str, str, bool], ...] = (
     ("strategy.signal.reference", "centerline,macd", False),
     ("strategy.signal.macd.fast", "1:5:1", False),
     ("strategy.signal.macd.slow", "5:20:5", False),
+    ("exchange.guard_mode", "hedge,stop,off", False),  # [E1] the guard held on the exchange, as modelled
+    ("exchange.guard_distance_pct", "3,5,8", False),
 )
 
 
@@ -653,7 +657,8 @@ def apply_to_panel(panel, assignment: Assignment) -> list[str]:
     """Put each (key, value) into the strategy panel's field; returns the keys it has no field for."""
     skipped = []
     for key, value in assignment:
-        combo = {"strategy.signal.reference": panel.reference, "strategy.signal.entry": panel.entry}.get(key)
+        combo = {"strategy.signal.reference": panel.reference, "strategy.signal.entry": panel.entry,
+                 "exchange.guard_mode": panel.guard_mode}.get(key)
         parts = key.split(".")
         if key in panel.fields:
             field = panel.fields[key]

@@ -40,7 +40,8 @@ NUMBER_FIELDS: dict[str, tuple[str, str]] = {
         "StrategyPanel", "[X2] Close the main position after this many 5-minute candles (24 = 2 hours)")),
     "exchange.guard_distance_pct": (QT_TRANSLATE_NOOP("StrategyPanel", "Guard distance %"), QT_TRANSLATE_NOOP(
         "StrategyPanel", "[E1] The guard held on the exchange acts at this adverse move from the main's entry, "
-        "in percent (demo trading and live only)")),
+        "in percent (paper trading, the backtest and the optimizer model it with each 5-minute candle's high and "
+        "low)")),
     # [L1-L5] loss limits and protections, 0 = off
     "strategy.protect.max_daily_loss_usdt": (QT_TRANSLATE_NOOP("StrategyPanel", "Daily loss cap (USDT)"),
                                              QT_TRANSLATE_NOOP("StrategyPanel", "[L1] Once the loss since 00:00 UTC "
@@ -137,7 +138,8 @@ class StrategyPanel(QGroupBox):
         describe(self.guard_mode, self.tr("Guard on the exchange"),
                  self.tr("[E1] A conditional order Binance holds for every main position, acting while the bot "
                          "cannot (asleep, offline, stopped with positions kept): it opens the hedge or closes the "
-                         "main at the guard distance; demo trading and live only"))
+                         "main at the guard distance. Paper trading's simulated exchange holds it too, and the "
+                         "backtest and the optimizer model it"))
 
         self.reference = QComboBox()
         for name in REFERENCES:

@@ -1325,6 +1325,14 @@ Resume new entries anyway?</source>
         <translation>MACD 장기</translation>
     </message>
     <message>
+        <source>Guard on the exchange</source>
+        <translation>거래소 가드</translation>
+    </message>
+    <message>
+        <source>Guard distance %</source>
+        <translation>가드 거리 %</translation>
+    </message>
+    <message>
         <source>Return %</source>
         <translation>수익률 %</translation>
     </message>
@@ -1899,6 +1907,10 @@ Resume new entries anyway?</source>
         <translation>[S1, S3] MACD 선의 장기 EMA 기간. 단기와 같으면 선이 항상 0입니다</translation>
     </message>
     <message>
+        <source>[E1] The guard held on the exchange acts at this adverse move from the main&apos;s entry, in percent (paper trading, the backtest and the optimizer model it with each 5-minute candle&apos;s high and low)</source>
+        <translation>[E1] 거래소에 걸어 둔 가드가 메인 진입가에서 이 비율(%)만큼 불리하게 움직이면 작동합니다 (모의 거래, 백테스트와 최적화는 5분봉마다 고가와 저가로 이를 재현합니다)</translation>
+    </message>
+    <message>
         <source>Leverage (x)</source>
         <translation>레버리지 (x)</translation>
     </message>
@@ -1937,10 +1949,6 @@ Resume new entries anyway?</source>
     <message>
         <source>Guard distance %</source>
         <translation>가드 거리 %</translation>
-    </message>
-    <message>
-        <source>[E1] The guard held on the exchange acts at this adverse move from the main&apos;s entry, in percent (demo trading and live only)</source>
-        <translation>[E1] 거래소에 걸어 둔 가드가 메인 진입가에서 이 비율(%)만큼 불리하게 움직이면 작동합니다 (데모 거래와 실거래에서만)</translation>
     </message>
     <message>
         <source>Daily loss cap (USDT)</source>
@@ -2047,8 +2055,8 @@ Resume new entries anyway?</source>
         <translation>거래소 가드</translation>
     </message>
     <message>
-        <source>[E1] A conditional order Binance holds for every main position, acting while the bot cannot (asleep, offline, stopped with positions kept): it opens the hedge or closes the main at the guard distance; demo trading and live only</source>
-        <translation>[E1] 봇이 움직일 수 없을 때(절전, 오프라인, 포지션을 유지한 채 정지) 대신 작동하도록 바이낸스가 메인 포지션마다 보관하는 조건부 주문: 가드 거리에서 헤지를 열거나 메인을 청산합니다. 데모 거래와 실거래에서만</translation>
+        <source>[E1] A conditional order Binance holds for every main position, acting while the bot cannot (asleep, offline, stopped with positions kept): it opens the hedge or closes the main at the guard distance. Paper trading&apos;s simulated exchange holds it too, and the backtest and the optimizer model it</source>
+        <translation>[E1] 봇이 움직일 수 없을 때(절전, 오프라인, 포지션을 유지한 채 정지) 대신 작동하도록 바이낸스가 메인 포지션마다 보관하는 조건부 주문: 가드 거리에서 헤지를 열거나 메인을 청산합니다. 모의 거래에서는 시뮬레이션 거래소가 가드를 보관하고, 백테스트와 최적화도 이를 재현합니다</translation>
     </message>
     <message>
         <source>Entry mode</source>
