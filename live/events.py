@@ -73,10 +73,15 @@ class ServiceStateEvent:
 
 @dataclass(frozen=True)
 class ProgressEvent:
-    """Replay progress (candles processed of total), for progress bars."""
+    """Replay progress (candles processed of total), for progress bars; with the replay's clock
+    (``now_ms``, the close time of the last candle handed out) and the span it plays
+    (``first_ms`` .. ``last_ms``), so the window can show the replayed day passing (0 = unknown)."""
 
     done: int
     total: int
+    now_ms: int = 0
+    first_ms: int = 0
+    last_ms: int = 0
 
 
 def roe_percent(unrealized_pnl: float | None, qty: float, mark_price: float | None,

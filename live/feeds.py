@@ -98,6 +98,9 @@ class ReplayFeed:
             daily = kline_files.load_symbol(self.folder, symbol, "1d", required=False)
             self._days[symbol] = candles_from_frame(daily.frame, ONE_DAY_MS) if daily is not None else []
         self.total = sum(self._stop_index[s] - self._position[s] for s in symbols)
+        # The span played (for the window's "day 12 of 410"): first open to last close.
+        self.first_ms = min(self._bars[s][self._position[s]].open_time for s in symbols)
+        self.last_ms = max(self._bars[s][self._stop_index[s] - 1].close_time for s in symbols)
         self.emitted = 0
         self._queue: list[tuple[int, int, str, int]] = []
         self._symbol_order = {symbol: i for i, symbol in enumerate(symbols)}

@@ -220,7 +220,9 @@ class TradingService:
                 if total:
                     done = getattr(ctx.feed, "emitted", 0)
                     if done >= next_progress or done >= total:
-                        ctx.emit(ProgressEvent(done, total))
+                        feed = ctx.feed
+                        ctx.emit(ProgressEvent(done, total, getattr(feed, "now", 0), getattr(feed, "first_ms", 0),
+                                               getattr(feed, "last_ms", 0)))
                         next_progress = done + progress_step
             ctx.safely("a command", self.commands.drain)
         finally:

@@ -74,3 +74,8 @@ def test_replay_progress_is_told_at_most_a_thousand_times_and_ends_at_the_total(
     assert done == sorted(set(done)) and done[-1] == total
     assert all(later - earlier <= -(-total // 1000) for earlier, later in zip(done, done[1:]))
     assert len(events) <= 1000 + 1 < total  # not one event per candle
+    feed = service.feed
+    assert all(event.first_ms == feed.first_ms and event.last_ms == feed.last_ms for event in events)
+    assert feed.last_ms - feed.first_ms == 5 * 86_400_000  # the 5 days replayed, for "day 3 of 5"
+    clocks = [event.now_ms for event in events]
+    assert clocks == sorted(clocks) and clocks[0] > feed.first_ms and clocks[-1] == feed.last_ms

@@ -63,6 +63,28 @@ def test_the_replay_progress_bar_shows_tenths_of_a_percent(qtbot):
     assert "30,435 of 243,480" in bar.toolTip()
 
 
+def test_the_replay_bar_is_the_replayed_day_passing_and_counts_the_days(qtbot):
+    """Issue 20: at a day a minute the bar must be seen to move: over a year's replay it fills over
+    the replayed UTC day and the text counts days (the whole share stays in tenths of a percent)."""
+    from cli.backtest import parse_time
+    from ui.replay_progress import ReplayProgress
+
+    bar = ReplayProgress()
+    qtbot.addWidget(bar)
+    first = parse_time("2022-08-01T00:00", "--start")  # the first candle's open
+    last = parse_time("2022-08-11T00:00", "--end")  # the last candle's close: 10 days
+    bar.show_progress(288 * 2 * 2 + 72 * 2, 288 * 2 * 10, parse_time("2022-08-03T06:00", "--start"), first, last)
+    assert bar.text() == "replay day 3 of 10 · 22.5 %"
+    assert (bar.minimum(), bar.maximum(), bar.value()) == (0, 288, 72)  # a quarter of 2022-08-03 has passed
+    assert "2022-08-03 06:00 UTC" in bar.toolTip() and "1,296 of 5,760" in bar.toolTip()
+    bar.show_progress(288 * 2 * 3, 288 * 2 * 10, parse_time("2022-08-04T00:00", "--start"), first, last)
+    assert bar.text() == "replay day 3 of 10 · 30.0 %" and bar.value() == 288  # the close at 00:00 ends day 3
+    bar.show_progress(288 * 2 * 10, 288 * 2 * 10, last, first, last)
+    assert bar.text() == "replay day 10 of 10 · 100.0 %"
+    bar.restart()
+    assert bar.text() == "replay 0.0 %" and bar.value() == 0
+
+
 def test_the_optimize_settings_list_shows_names_with_the_key_in_a_tooltip(qtbot):
     from PySide6.QtCore import Qt
 

@@ -64,7 +64,7 @@ def _show(window: MainWindow, event: Event) -> bool:
         window.heartbeat.set_format(event.symbol, event.tick_size)
         window.live_chart.set_format(event.symbol, event.tick_size)
     elif isinstance(event, ProgressEvent):
-        window.replay_progress.show_progress(event.done, event.total)
+        window.replay_progress.show_progress(event.done, event.total, event.now_ms, event.first_ms, event.last_ms)
     else:
         return False
     return True

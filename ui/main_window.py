@@ -121,7 +121,7 @@ class MainWindow(QMainWindow):
         self.state_label = QLabel(self.tr("Stopped"))
         self.state_label.setWordWrap(True)
         self.state_label.setMinimumWidth(120)
-        self.replay_progress = ReplayProgress()  # "replay 12.3 %": tenths of a percent
+        self.replay_progress = ReplayProgress()  # "replay day 12 of 410 · 2.9 %", the bar the day
 
         self.strategy.call_size_changed.connect(self._on_call_size_changed)
         self.strategy.symbols.symbols_changed.connect(self._on_symbols_changed)
@@ -250,7 +250,7 @@ class MainWindow(QMainWindow):
         self.live_chart.set_symbols(symbols, reset=True)
         self.account_strip.clear()
         self.forced_marks.clear()
-        self.replay_progress.setValue(0)
+        self.replay_progress.restart()
         builder, speed = self._builder, self.api.speed.value()
         agreed = {"switch_hedge_mode": True} if self._switch_hedge_mode else {}  # the user said yes [O1]
         self._switch_hedge_mode = False

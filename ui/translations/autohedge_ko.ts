@@ -1632,6 +1632,14 @@ Resume new entries anyway?</source>
         <source>{done} of {total} candles replayed</source>
         <translation>캔들 {total}개 중 {done}개 리플레이됨</translation>
     </message>
+    <message>
+        <source>replay day {day} of {days} · {percent} %</source>
+        <translation>리플레이 {days}일 중 {day}일째 · {percent} %</translation>
+    </message>
+    <message>
+        <source>Replayed to {time} UTC; the bar is that day passing</source>
+        <translation>{time} UTC까지 재생됨; 막대는 그날이 지나가는 모습입니다</translation>
+    </message>
 </context>
 <context>
     <name>Resume</name>
