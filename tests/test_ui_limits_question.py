@@ -89,4 +89,28 @@ def test_the_question_is_in_korean_too(korean, settings):  # noqa: F811
                                                                   breach_limit="a drawdown of 10 %"))
     question = limits_question.breach_question(settings, "demo", NOW)
     assert question is not None and HANGUL.search(question) and "[L2]" in question
-    assert "a drawdown of 10 %" in question  # the service's own words for the limit, as logged
+    assert "a drawdown of 10 %" in question  # the limit is off in these settings: the service's words, as logged
+
+
+def test_the_limit_is_told_in_the_window_language_from_the_settings(korean, settings):  # noqa: F811
+    """With the limit still set, its words come from the window's translations, not the service's English."""
+    from dataclasses import replace
+
+    protect = replace(settings.strategy.protect, max_drawdown_pct=10.0)
+    settings = replace(settings, strategy=replace(settings.strategy, protect=protect))
+    save_record(default_state_dir(settings, "demo"), LimitsRecord(breach_day=TODAY, breach_rule="L2",
+                                                                  breach_time=TODAY * decide.DAY_MS,
+                                                                  peak_equity=1200.0,
+                                                                  breach_limit="a drawdown of 10 %"))
+    question = limits_question.breach_question(settings, "demo", NOW)
+    assert question is not None and "a drawdown" not in question
+    assert "10 %" in question and "1080.00" in question  # 10 % below the 1,200 peak
+
+
+def test_both_daily_amounts_are_named(settings):  # noqa: F811
+    from dataclasses import replace
+
+    protect = replace(settings.strategy.protect, max_daily_loss_usdt=50.0, max_daily_loss_pct=2.5)
+    record = LimitsRecord(breach_rule="L1", day_start_equity=1000.0, breach_limit="unused")
+    assert limits_question.limit_words(record, protect) == (
+        "a daily loss of 50 USDT or 2.5 % of the day's start (25.00 USDT), fees included")

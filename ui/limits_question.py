@@ -26,6 +26,33 @@ LIMIT_NAMES = {"L1": QT_TRANSLATE_NOOP("LimitsQuestion", "The daily loss limit [
                "L2": QT_TRANSLATE_NOOP("LimitsQuestion", "The drawdown limit [L2]")}
 
 
+DAILY_USDT = QT_TRANSLATE_NOOP("LimitsQuestion", "{usdt} USDT")
+DAILY_PCT = QT_TRANSLATE_NOOP("LimitsQuestion", "{pct} % of the day's start ({usdt} USDT)")
+DAILY_WORDS = QT_TRANSLATE_NOOP("LimitsQuestion", "a daily loss of {amounts}, fees included")
+EITHER = QT_TRANSLATE_NOOP("LimitsQuestion", "{one} or {other}")
+DRAWDOWN_WORDS = QT_TRANSLATE_NOOP("LimitsQuestion", "a drawdown of {pct} % from the peak (equity {line} USDT)")
+
+
+def limit_words(record, protect) -> str:  # noqa: ANN001 - live.account_limits.LimitsRecord, core.params.ProtectParams
+    """The limit that broke, in the window's language (the service's English words when the setting
+    that broke is off by now)."""
+    if record.breach_rule == "L1":
+        amounts = []
+        if protect.max_daily_loss_usdt > 0:
+            amounts.append(_tr(DAILY_USDT).format(usdt=f"{protect.max_daily_loss_usdt:g}"))
+        if protect.max_daily_loss_pct > 0:
+            amounts.append(_tr(DAILY_PCT).format(
+                pct=f"{protect.max_daily_loss_pct:g}",
+                usdt=f"{record.day_start_equity * protect.max_daily_loss_pct / 100:.2f}"))
+        if amounts:
+            joined = amounts[0] if len(amounts) == 1 else _tr(EITHER).format(one=amounts[0], other=amounts[1])
+            return _tr(DAILY_WORDS).format(amounts=joined)
+    elif record.breach_rule == "L2" and protect.max_drawdown_pct > 0:
+        line = record.peak_equity * (1 - protect.max_drawdown_pct / 100)
+        return _tr(DRAWDOWN_WORDS).format(pct=f"{protect.max_drawdown_pct:g}", line=f"{line:.2f}")
+    return record.breach_limit
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)  # the UTC day a restart happens on (the exchange's, give or take the offset)
 
@@ -46,7 +73,7 @@ def breach_question(settings, mode: str, now_ms: int | None = None) -> str | Non
     name = LIMIT_NAMES.get(record.breach_rule)
     return _tr(QUESTION).format(limit=_tr(name) if name else record.breach_rule,
                                 time=iso_utc(record.breach_time).replace("T", " ").rstrip("Z"),
-                                equity=f"{record.breach_equity:.2f}", words=record.breach_limit)
+                                equity=f"{record.breach_equity:.2f}", words=limit_words(record, settings.strategy.protect))
 
 
 def ask_override(ask: Callable[[str, str], bool], settings, mode: str,  # noqa: ANN001

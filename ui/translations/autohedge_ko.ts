@@ -914,6 +914,26 @@ Resume new entries anyway?</source>
         <source>The drawdown limit [L2]</source>
         <translation>낙폭 한도 [L2]</translation>
     </message>
+    <message>
+        <source>{usdt} USDT</source>
+        <translation>{usdt} USDT</translation>
+    </message>
+    <message>
+        <source>{pct} % of the day&apos;s start ({usdt} USDT)</source>
+        <translation>그날 시작 자산의 {pct} % ({usdt} USDT)</translation>
+    </message>
+    <message>
+        <source>a daily loss of {amounts}, fees included</source>
+        <translation>수수료 포함 일일 손실 {amounts}</translation>
+    </message>
+    <message>
+        <source>{one} or {other}</source>
+        <translation>{one} 또는 {other}</translation>
+    </message>
+    <message>
+        <source>a drawdown of {pct} % from the peak (equity {line} USDT)</source>
+        <translation>고점 대비 {pct} % 하락 (자산 {line} USDT)</translation>
+    </message>
 </context>
 <context>
     <name>LiveChart</name>
