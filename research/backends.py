@@ -436,8 +436,8 @@ def make_backend(base: AppSettings, data: MarketData, jobs: int | None, cluster:
                  engine: str = DEFAULT_ENGINE):
     """``cluster`` -> Dask; else ``jobs`` at a time (default: every core): 1 -> this process only; more ->
     :class:`ThreadBackend` for the compiled kernel (it releases the GIL: no worker process to start),
-    a pool of ``jobs`` worker processes for the exact engine (pure Python, which threads would run one at
-    a time). :class:`HybridBackend` (this process first, workers only when the work pays for them) is
+    a pool of ``jobs`` worker processes for the exact engine or the kernel interpreted (without numba:
+    pure Python, which threads would run one at a time). :class:`HybridBackend` (this process first, workers only when the work pays for them) is
     built and tested but not the default: one of its timing runs stalled and the cause was not found
     (issue 21, left open)."""
     if cluster:
@@ -447,6 +447,8 @@ def make_backend(base: AppSettings, data: MarketData, jobs: int | None, cluster:
         raise UserError(f"--jobs {count}: must be at least 1")
     if count == 1:
         return SerialBackend(base, data)
-    if engine == "kernel":
+    from core.kernel_jit import NUMBA_AVAILABLE
+
+    if engine == "kernel" and NUMBA_AVAILABLE:  # interpreted, the kernel would hold the GIL too
         return ThreadBackend(base, data, count)
     return PoolBackend(base, data, count)
