@@ -28,7 +28,6 @@ from research.search import METHODS, Search, SearchPlan, SearchResult
 from research.walk_forward import day_text, parse_split, windows
 from cli import backtest as backtest_cli
 from research.backtest_data import load_backtest_inputs
-from research.backtest_report import load_charts_in_background
 from cli.console_progress import ProgressBar
 from adapters import kline_files
 
@@ -132,7 +131,6 @@ def run(args: argparse.Namespace) -> int:
         runs = (grid_size(plan.specs) if plan.method == "grid" else plan.trials) * max(1, len(plan.windows))
         jobs = default_jobs(runs + 1, sum(len(frame) for frame in data.candles_5m.values()))
     backend = make_backend(settings, data, jobs, args.cluster, plan.engine)
-    load_charts_in_background()  # the report's charts come after the search
     search = Search(plan, settings, backend, on_row=writer.add, progress=bar.update,
                     fingerprint=_fingerprint(args, plan, settings, symbols))
     try:

@@ -176,11 +176,6 @@ def _summary_dict(summary: Summary) -> dict[str, Any]:
 # ----- charts -------------------------------------------------------------------------------------
 
 
-def load_charts_in_background() -> None:
-    """Kept for callers of the matplotlib days: the charts are SVG written by
-    :mod:`research.svg_charts` (standard library and numpy), nothing to import ahead."""
-
-
 def chart_svg(name: str, curve: EquityCurve) -> str:
     """Equity (top) and drawdown % (bottom) against UTC time, as an SVG document."""
     drawdown = curve.drawdown_pct
