@@ -22,7 +22,7 @@ from config.settings import FILL_MODELS, SYMBOL_PATTERN, AppSettings, load_setti
 from core.backtest import DEFAULT_ENGINE, ENGINES, BacktestConfig, BacktestResult, run_backtest
 from core.errors import UserError
 from core.model import ONE_DAY_MS
-from research.backtest_report import ReportInfo, format_table, header_lines, load_charts_in_background, write_report
+from research.backtest_report import ReportInfo, format_table, header_lines, write_report
 from cli.console_progress import ProgressBar
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -110,7 +110,6 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"the date range is empty: --end {args.end} is not after --start {args.start}")
 
     ensure_writable(args.out, "report")  # before minutes of work, not after
-    load_charts_in_background()
     inputs = load_backtest_inputs(args.data, symbols)
     candles_5m, candles_1d, notes = inputs.candles_5m, inputs.candles_1d, inputs.notes
     for symbol, frame in candles_5m.items():

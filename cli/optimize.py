@@ -28,7 +28,6 @@ from research.search import METHODS, Search, SearchPlan, SearchResult
 from research.walk_forward import day_text, parse_split, windows
 from cli import backtest as backtest_cli
 from research.backtest_data import load_backtest_inputs
-from research.backtest_report import load_charts_in_background
 from cli.console_progress import ProgressBar
 from adapters import kline_files
 
@@ -51,8 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--objective", choices=OBJECTIVES, default="net_pnl", help="what the search maximises")
     parser.add_argument("--walk-forward", metavar="TRAIN_DAYS:TEST_DAYS",
                         help="choose in-sample on TRAIN_DAYS, test on the next TEST_DAYS, roll by TEST_DAYS")
-    parser.add_argument("--jobs", type=int, help="worker processes on this machine (default: every core; a "
-                        "search under 10M bars x backtests runs in this process, quicker than starting workers)")
+    parser.add_argument("--jobs", type=int, help="backtests at a time on this machine: threads with the compiled "
+                        "kernel, worker processes with the exact engine (default: every core; a search under "
+                        "10M bars x backtests runs one at a time)")
     parser.add_argument("--cluster", metavar="ADDRESS",
                         help="run the backtests on a Dask distributed scheduler, e.g. tcp://10.0.0.5:8786")
 
@@ -127,11 +127,10 @@ def run(args: argparse.Namespace) -> int:
     writer = ResultsWriter(out / "results.csv", keys, bool(plan.windows))
     bar = ProgressBar("optimize", unit="backtests")
     jobs = args.jobs
-    if jobs is None and not args.cluster:  # a small search is quicker without worker processes
+    if jobs is None and not args.cluster:  # a small search: one at a time is as quick
         runs = (grid_size(plan.specs) if plan.method == "grid" else plan.trials) * max(1, len(plan.windows))
         jobs = default_jobs(runs + 1, sum(len(frame) for frame in data.candles_5m.values()))
-    backend = make_backend(settings, data, jobs, args.cluster)
-    load_charts_in_background()  # the report's charts come after the search
+    backend = make_backend(settings, data, jobs, args.cluster, plan.engine)
     search = Search(plan, settings, backend, on_row=writer.add, progress=bar.update,
                     fingerprint=_fingerprint(args, plan, settings, symbols))
     try:

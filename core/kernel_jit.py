@@ -91,6 +91,31 @@ if NUMBA_AVAILABLE and FROZEN:  # pragma: no cover - runs in the EXE (tests/test
     _install_frozen_cache_locator()
 
 
+def _load_numpy_support_without_blas() -> None:
+    """Import numba's numpy support (``numba.np.arraymath``) with SciPy's BLAS hidden.
+
+    That module asks at import whether SciPy's BLAS is there (for ``np.dot`` and ``np.linalg`` in
+    compiled code), which imports ``scipy.linalg``: about 0.2 s of every command's and every search
+    worker's start-up (issue 21's fixed costs), for functions the kernel never uses. numba imports
+    the module anyway when it first loads or compiles a function; importing it here first, with
+    ``scipy.linalg.cython_blas`` answering ImportError for that moment only, makes numba note "no
+    BLAS" (``np.dot`` inside a ``@njit`` function of this process would then refuse to compile,
+    saying SciPy is needed). SciPy itself stays importable, for anything else that wants it."""
+    if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
+        return  # already decided, or SciPy's linalg already paid for: nothing to save
+    hidden = "scipy.linalg.cython_blas"
+    sys.modules[hidden] = None  # type: ignore[assignment] - Python's marker for "import fails"
+    try:
+        import numba.np.arraymath  # noqa: F401
+    finally:
+        if sys.modules.get(hidden, 0) is None:
+            del sys.modules[hidden]
+
+
+if NUMBA_AVAILABLE:
+    _load_numpy_support_without_blas()
+
+
 def describe() -> str:
     """Which kernel this program runs, for the selftest: 'compiled (numba X, cache in DIR)' or 'interpreted (...)'."""
     if not NUMBA_AVAILABLE:

@@ -4,7 +4,9 @@ All three run the same :func:`run_job` on the same :class:`Job` records and
 return the same :class:`research.evaluate.Metrics`, so where a search runs never
 changes its results (a test runs one search on all three and compares them).
 
-``--jobs N`` (N > 1) is a pool of N worker processes; ``--jobs 1`` this process alone. Without
+``--jobs N`` (N > 1) runs N jobs at a time: N threads of this process with the compiled kernel
+(:class:`ThreadBackend`), a pool of N worker processes with the exact engine; ``--jobs 1`` this
+process alone, one job after the other. Without
 ``--jobs``: every core, except for a search so small that starting the workers costs more than
 they save (:func:`default_jobs`), which runs in this process. :class:`HybridBackend` (this
 process first, workers joining when the work left pays for them) is built and tested but not
@@ -12,16 +14,20 @@ the default (see :func:`make_backend`).
 
 The pool uses the ``spawn`` start method everywhere: it is what Windows (and the
 frozen EXE) must use, and it never forks a process that has Qt or other threads
-running. Each worker receives the settings and the candles once, at start-up.
+running. Each worker receives the settings and the candles once, at start-up, from one temporary
+file written by the parent (:class:`_SharedInputs`).
 Workers ignore Ctrl-C: the parent catches it and terminates them.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
 import os
+import pickle
 import queue
 import signal
+import tempfile
 import threading
 import time
 from collections import deque
@@ -81,9 +87,112 @@ class SerialBackend:
         self._signals = None  # the memo holds the candles' arrays: let them go with the search
 
 
+class ThreadBackend:
+    """``jobs`` threads of this process running jobs side by side (``--jobs N`` with the compiled kernel).
+
+    The compiled kernel releases the GIL (``nogil``), and so do numpy's array operations around it,
+    so threads run a search's backtests on every core without what a worker process costs before
+    its first job: a new Python importing the project (pandas, numba: 0.6-1.2 s each on the 2-core
+    machine), the candles copied into it, numba's machine code loaded again. The threads share this
+    process's signal memo (:class:`core.kernel.SignalMemo`, locked), so each signal series is still
+    computed once per search. A job runs the same :func:`run_job` as everywhere else: the same
+    figures as ``--jobs 1``. (The exact engine, pure Python, holds the GIL: a search of settings
+    the kernel cannot reproduce gains little from threads; ``make_backend`` gives it processes.)
+    """
+
+    def __init__(self, base: AppSettings, data: MarketData, jobs: int):
+        from concurrent.futures import ThreadPoolExecutor
+
+        from core import kernel
+
+        self.base, self.data = base, data
+        self.capacity = 2 * jobs  # one waiting behind each running job keeps every core busy
+        self._memo = contextlib.ExitStack()
+        self._memo.enter_context(kernel.remembering_signals(kernel.SignalMemo()))  # read by every thread
+        self._threads = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="optimize")
+        self._done: queue.Queue[tuple[Job, Metrics | None, BaseException | None]] = queue.Queue()
+
+    def submit(self, job: Job) -> None:
+        self._threads.submit(self._run, job)
+
+    def _run(self, job: Job) -> None:
+        try:
+            self._done.put((job, run_job(job, self.base, self.data), None))
+        except BaseException as error:  # noqa: BLE001 - handed to the search, which raises it
+            self._done.put((job, None, error))
+
+    def next_done(self, timeout: float) -> tuple[Job, Metrics] | None:
+        try:
+            job, metrics, error = self._done.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if error is not None:
+            raise error
+        return job, metrics
+
+    def close(self, cancel: bool = False) -> None:
+        self._threads.shutdown(wait=True, cancel_futures=True)
+        self._memo.close()
+
+
 # ----- local process pool -------------------------------------------------------------------------
 
 _WORKER: tuple[AppSettings, MarketData] | None = None
+
+
+class _SharedInputs:
+    """The settings and candles of a search, pickled once into a temporary file that every worker
+    reads at start-up.
+
+    Handing them to ``Pool(initargs=...)`` made the pool's start serial: the parent writes each new
+    worker's arguments into its pipe, and a worker reads them only as it unpickles them, importing
+    the project (pandas, numba) midway; so the second worker was not even started until the first
+    had imported everything and read its ~20 MB (1.3-1.6 s for two workers on the 2-core machine).
+    With only a file name to send, the workers start at once and import side by side."""
+
+    def __init__(self, base: AppSettings, data: MarketData):
+        handle = tempfile.NamedTemporaryFile(prefix="autohedge-search-", suffix=".pickle", delete=False)
+        self.path = handle.name
+        try:
+            with handle:
+                pickle.dump((base, data), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException:
+            self.remove()
+            raise
+
+    def remove(self) -> None:
+        with contextlib.suppress(OSError):
+            os.remove(self.path)
+
+
+def _start_pool(base: AppSettings, data: MarketData, jobs: int):
+    """A spawn pool of ``jobs`` workers, each loading the search's inputs from one shared file
+    (removed by :func:`_stop_pool`)."""
+    shared = _SharedInputs(base, data)
+    try:
+        pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=_init_worker_from_file,
+                                                         initargs=(shared.path,))
+    except BaseException:
+        shared.remove()
+        raise
+    return pool, shared
+
+
+def _stop_pool(pool, shared: _SharedInputs, cancel: bool) -> None:
+    try:
+        if cancel:
+            pool.terminate()
+        else:
+            pool.close()
+        pool.join()
+    finally:
+        shared.remove()
+
+
+def _init_worker_from_file(path: str) -> None:
+    with open(path, "rb") as handle:
+        base, data = pickle.load(handle)
+    _init_worker(base, data)
 
 
 def _init_worker(base: AppSettings, data: MarketData) -> None:
@@ -119,8 +228,7 @@ class PoolBackend:
     """A pool of ``jobs`` worker processes on this machine."""
 
     def __init__(self, base: AppSettings, data: MarketData, jobs: int):
-        context = multiprocessing.get_context("spawn")
-        self._pool = context.Pool(jobs, initializer=_init_worker, initargs=(base, data))
+        self._pool, self._shared = _start_pool(base, data, jobs)
         self._done: queue.Queue[tuple[Job, Metrics | None, BaseException | None]] = queue.Queue()
         self.capacity = 2 * jobs  # one waiting behind each running job keeps every core busy
 
@@ -139,11 +247,7 @@ class PoolBackend:
         return job, metrics
 
     def close(self, cancel: bool = False) -> None:
-        if cancel:
-            self._pool.terminate()
-        else:
-            self._pool.close()
-        self._pool.join()
+        _stop_pool(self._pool, self._shared, cancel)
 
 
 # ----- Dask distributed ---------------------------------------------------------------------------
@@ -289,8 +393,7 @@ class HybridBackend:
         self._starter.start()
 
     def _start_pool(self) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._pool = context.Pool(self.workers, initializer=_init_worker, initargs=(self.base, self.data))
+        self._pool, self._shared = _start_pool(self.base, self.data, self.workers)
 
     def _feed_pool(self) -> None:
         pool = self._pool
@@ -308,19 +411,16 @@ class HybridBackend:
         if self._starter is not None:
             self._starter.join()
         if self._pool is not None:
-            if cancel:
-                self._pool.terminate()
-            else:
-                self._pool.close()
-            self._pool.join()
+            _stop_pool(self._pool, self._shared, cancel)
         self._signals = None
 
 
-# Bars x backtests below which a search runs in this process when --jobs is not given: two spawned
-# workers each import the project for 1-2 s before their first job (issue 21), while this process
-# does about 7.5M bar-settings a second (signals shared, summaries included). The 27-setting search
-# of one symbol (3.3M) took 2.2 s alone against 3.3 s with two workers; the README's 100-setting grid
-# (24M) still gets the pool.
+# Bars x backtests below which a search runs one backtest at a time when --jobs is not given. It was
+# chosen when --jobs meant worker processes, each importing the project for 1-2 s before its first job
+# (issue 21): the 27-setting search of one symbol (3.3M) took 2.2 s alone against 3.3 s with two workers.
+# With threads (the kernel's default since) two jobs at a time cost nothing to start, and the 27-setting
+# search took the same with one or two (1.17-1.24 s against 1.27-1.53 s, measured back to back on the
+# loaded 2-core machine): the rule stays. The README's 100-setting grid (24M) runs two at a time.
 SMALL_SEARCH_BAR_RUNS = 10_000_000
 
 
@@ -332,14 +432,23 @@ def default_jobs(backtests: int, bars: int) -> int:
     return os.cpu_count() or 1
 
 
-def make_backend(base: AppSettings, data: MarketData, jobs: int | None, cluster: str | None):
-    """``cluster`` -> Dask; else ``jobs`` processes (default: every core): 1 -> this process only; more ->
-    a pool of ``jobs`` workers. :class:`HybridBackend` (this process first, workers only when the work
-    pays for them) is built and tested but not the default yet: one of its timing runs stalled and the
-    cause was not found (issue 21, left open)."""
+def make_backend(base: AppSettings, data: MarketData, jobs: int | None, cluster: str | None,
+                 engine: str = DEFAULT_ENGINE):
+    """``cluster`` -> Dask; else ``jobs`` at a time (default: every core): 1 -> this process only; more ->
+    :class:`ThreadBackend` for the compiled kernel (it releases the GIL: no worker process to start),
+    a pool of ``jobs`` worker processes for the exact engine or the kernel interpreted (without numba:
+    pure Python, which threads would run one at a time). :class:`HybridBackend` (this process first, workers only when the work pays for them) is
+    built and tested but not the default: one of its timing runs stalled and the cause was not found
+    (issue 21, left open)."""
     if cluster:
         return DaskBackend(base, data, cluster)
     count = jobs if jobs is not None else (os.cpu_count() or 1)
     if count < 1:
         raise UserError(f"--jobs {count}: must be at least 1")
-    return SerialBackend(base, data) if count == 1 else PoolBackend(base, data, count)
+    if count == 1:
+        return SerialBackend(base, data)
+    from core.kernel_jit import NUMBA_AVAILABLE
+
+    if engine == "kernel" and NUMBA_AVAILABLE:  # interpreted, the kernel would hold the GIL too
+        return ThreadBackend(base, data, count)
+    return PoolBackend(base, data, count)

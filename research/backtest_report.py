@@ -3,8 +3,8 @@
 Files: ``trades.csv`` [SPEC B3] (via core.trades.write_trades_csv, the same
 writer the live runner uses), ``equity.csv`` (per bar close: each symbol's
 equity, the total and its drawdown), ``summary.json`` (settings, metrics,
-warnings), one ``equity_<NAME>.png`` per symbol plus ``equity_TOTAL.png``
-(equity above, drawdown below; matplotlib's Agg backend, no display needed) and
+warnings), one ``equity_<NAME>.svg`` per symbol plus ``equity_TOTAL.svg``
+(equity above, drawdown below; research.svg_charts, no display needed) and
 ``report.html``, a self-contained page with the table and the charts embedded.
 """
 from __future__ import annotations
@@ -13,7 +13,6 @@ import base64
 import csv
 import html
 import json
-import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import pandas as pd
 from core.backtest import BacktestResult, EquityCurve, Summary
 from config.paths import keep_previous
 from core.trades import write_trades_csv
+from research.svg_charts import equity_drawdown_svg
 
 FUNDING_NOT_MODELLED = ("Funding was not modelled (no <SYMBOL>-fundingRate.csv in the data folder, which "
                         "'python main.py download' fetches, and no --funding): funding payments are zero.")
@@ -101,7 +101,7 @@ def write_report(result: BacktestResult, out_dir: Path | str, info: ReportInfo) 
     out.mkdir(parents=True, exist_ok=True)
     paths = {"trades": out / "trades.csv", "equity": out / "equity.csv", "summary": out / "summary.json",
              "report": out / "report.html"}
-    charts = {name: out / f"equity_{name}.png" for name in [*result.equity, "TOTAL"]}
+    charts = {name: out / f"equity_{name}.svg" for name in [*result.equity, "TOTAL"]}
     for path in [*paths.values(), *charts.values()]:
         keep_previous(path)  # an earlier report in the same folder stays as <name>.bak
     write_trades_csv(result.trades, paths["trades"])
@@ -109,7 +109,7 @@ def write_report(result: BacktestResult, out_dir: Path | str, info: ReportInfo) 
     paths["summary"].write_text(json.dumps(summary_document(result, info), indent=2), encoding="utf-8")
     for name, path in charts.items():
         curve = result.combined if name == "TOTAL" else result.equity[name]
-        path.write_bytes(chart_png(name, curve))
+        path.write_text(chart_svg(name, curve), encoding="utf-8")
     paths["report"].write_text(report_html(result, info, charts), encoding="utf-8")
     paths.update({f"chart {name}": path for name, path in charts.items()})
     return paths
@@ -176,55 +176,11 @@ def _summary_dict(summary: Summary) -> dict[str, Any]:
 # ----- charts -------------------------------------------------------------------------------------
 
 
-def _import_matplotlib() -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display: works headless and in tests
-    import matplotlib.backends.backend_agg  # noqa: F401 - what savefig needs, loaded now
-    import matplotlib.figure  # noqa: F401
-
-
-def _import_quietly() -> None:
-    try:
-        _import_matplotlib()
-    except Exception:  # noqa: BLE001 - the chart itself imports again and says what is wrong
-        pass
-
-
-def load_charts_in_background() -> threading.Thread:
-    """Start importing matplotlib (a third of a second or more) in a thread while the command
-    computes: the charts come last, and until then the other core (a search's main process
-    waiting for its workers, or the backtest's compiled loop, which releases the GIL) can do it.
-    A chart drawn before it finished waits for it inside Python's import lock."""
-    thread = threading.Thread(target=_import_quietly, name="import matplotlib", daemon=True)
-    thread.start()
-    return thread
-
-
-
-def chart_png(name: str, curve: EquityCurve) -> bytes:
-    """Equity (top) and drawdown % (bottom) against UTC time, as PNG bytes."""
-    import io
-
-    _import_matplotlib()
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(10, 5.5), dpi=100)
-    top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+def chart_svg(name: str, curve: EquityCurve) -> str:
+    """Equity (top) and drawdown % (bottom) against UTC time, as an SVG document."""
     drawdown = curve.drawdown_pct
     keep = envelope_indices(curve.equity, drawdown)
-    when = pd.to_datetime(curve.times[keep], unit="ms", utc=True)
-    top.plot(when, curve.equity[keep], color="#1f77b4", linewidth=0.8)
-    top.set_title(f"{name}: equity (USDT)")
-    top.grid(alpha=0.3)
-    bottom.fill_between(when, drawdown[keep], 0.0, color="#d62728", alpha=0.5, linewidth=0)
-    bottom.set_ylabel("drawdown %")
-    bottom.grid(alpha=0.3)
-    figure.autofmt_xdate()
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return equity_drawdown_svg(f"{name}: equity (USDT)", curve.times[keep], curve.equity[keep], drawdown[keep])
 
 
 def envelope_indices(equity: np.ndarray, drawdown: np.ndarray, buckets: int = 1500) -> np.ndarray:
@@ -245,14 +201,14 @@ def envelope_indices(equity: np.ndarray, drawdown: np.ndarray, buckets: int = 15
 
 
 def report_html(result: BacktestResult, info: ReportInfo, charts: dict[str, Path]) -> str:
-    """A self-contained page: header, summary table, warnings, charts as base64 PNGs."""
+    """A self-contained page: header, summary table, warnings, charts as base64 SVG images."""
     escape = html.escape
     head = "".join(f"<th>{escape(c)}</th>" for c in TABLE_COLUMNS)
     body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in summary_rows(result))
     notes = [*header_lines(result, info), *info.data_notes, *result.warnings]
     images = "".join(
         f'<h2>{escape(name)}</h2><img alt="{escape(name)} equity and drawdown" '
-        f'src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode("ascii")}">'
+        f'src="data:image/svg+xml;base64,{base64.b64encode(path.read_bytes()).decode("ascii")}">'
         for name, path in charts.items()
     )
     return f"""<!DOCTYPE html>

@@ -1,4 +1,4 @@
-"""report.html of a search: one self-contained page (charts embedded as PNG, matplotlib's Agg backend).
+"""report.html of a search: one self-contained page (charts embedded as SVG, research.svg_charts).
 
 - the best settings and their figures;
 - how likely the best row is luck: PBO and the deflated Sharpe (research.overfitting);
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import itertools
 import math
 from collections import defaultdict
@@ -22,6 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from research.outputs import overfitting_lines, summary_line, window_line
+from research import svg_charts
 from research.search import Row, SearchResult
 
 Grid = tuple[list[Any], list[Any], np.ndarray]  # x values, y values, z[y, x] (NaN: not tried)
@@ -60,60 +60,22 @@ def pair_grid(rows: Sequence[Row], x_key: str, y_key: str, objective: str, out_o
     return xs, ys, z
 
 
-def _png(figure) -> str:
-    buffer = io.BytesIO()
-    figure.tight_layout()
-    figure.savefig(buffer, format="png")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _figure(width: float, height: float):
-    from research.backtest_report import _import_matplotlib
-
-    _import_matplotlib()
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=100)
-
-
-def heatmap_png(grid: Grid, x_key: str, y_key: str, title: str) -> str:
+def heatmap_svg(grid: Grid, x_key: str, y_key: str, title: str) -> str:
     xs, ys, z = grid
-    figure = _figure(max(6.5, 2.5 + 0.9 * len(xs)), 1.8 + 0.6 * max(len(ys), 3))
-    axes = figure.subplots()
-    image = axes.imshow(np.ma.masked_invalid(z), origin="lower", aspect="auto", cmap="RdYlGn")
-    axes.set_xticks(range(len(xs)), [str(x) for x in xs], rotation=45 if len(xs) > 8 else 0)
-    axes.set_yticks(range(len(ys)), [str(y) for y in ys])
-    axes.set_xlabel(x_key)
-    axes.set_ylabel(y_key)
-    axes.set_title(title)
-    if z.size <= 400:
-        for (i, j), value in np.ndenumerate(z):
-            if not math.isnan(value):
-                axes.text(j, i, f"{value:.3g}", ha="center", va="center", fontsize=8)
-    figure.colorbar(image, ax=axes)
-    return _png(figure)
+    return svg_charts.heatmap_svg(xs, ys, z, x_key, y_key, title)
 
 
-def line_png(rows: Sequence[Row], key: str, objective: str, walk_forward: bool) -> str:
-    figure = _figure(7, 3.5)
-    axes = figure.subplots()
+def line_svg(rows: Sequence[Row], key: str, objective: str, walk_forward: bool) -> str:
+    series = []
+    labels: list[str] = []
     for out_of_sample, label in ((False, "in-sample"), (True, "out-of-sample")):
         if out_of_sample and not walk_forward:
             continue
         xs, _, z = pair_grid(rows, key, key, objective, out_of_sample)
-        values = [np.nanmax(z[:, i]) if not np.all(np.isnan(z[:, i])) else np.nan for i in range(len(xs))]
-        axes.plot([str(x) for x in xs], values, marker="o", label=label)
-    axes.set_xlabel(key)
-    axes.set_ylabel(objective)
-    axes.grid(alpha=0.3)
-    axes.legend()
-    return _png(figure)
-
-
-def _utc(times_ms: np.ndarray | int) -> np.ndarray:
-    """Epoch milliseconds as numpy datetimes (UTC, naive): matplotlib converts those in one
-    vectorised step, where time-zone-aware pandas timestamps went one by one (3 s for a year of 5m bars)."""
-    return np.asarray(times_ms, dtype=np.int64).astype("datetime64[ms]")
+        labels = [str(x) for x in xs]
+        series.append((label, [float(np.nanmax(z[:, i])) if not np.all(np.isnan(z[:, i])) else math.nan
+                               for i in range(len(xs))]))
+    return svg_charts.line_svg(labels, series, key, objective)
 
 
 def envelope(equity: np.ndarray, buckets: int = 1500) -> np.ndarray:
@@ -131,22 +93,14 @@ def envelope(equity: np.ndarray, buckets: int = 1500) -> np.ndarray:
     return np.unique(np.concatenate(picks))
 
 
-def equity_png(times: np.ndarray, equity: np.ndarray, title: str, boundaries: Sequence[int] = ()) -> str:
-    figure = _figure(10, 4)
-    axes = figure.subplots()
+def equity_svg(times: np.ndarray, equity: np.ndarray, title: str, boundaries: Sequence[int] = ()) -> str:
     keep = envelope(np.asarray(equity))
-    axes.plot(_utc(np.asarray(times)[keep]), np.asarray(equity)[keep], color="#1f77b4", linewidth=0.8)
-    for boundary in boundaries:
-        axes.axvline(_utc(boundary), color="#999", linewidth=0.6, linestyle=":")
-    axes.set_title(title)
-    axes.set_ylabel("equity (USDT)")
-    axes.grid(alpha=0.3)
-    figure.autofmt_xdate()
-    return _png(figure)
+    return svg_charts.equity_svg(np.asarray(times)[keep], np.asarray(equity)[keep], title, boundaries)
 
 
-def _img(data: str, alt: str) -> str:
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+def _img(svg: str, alt: str) -> str:
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/svg+xml;base64,{data}">'
 
 
 def report_html(result: SearchResult, keys: Sequence[str], objective: str, header: Sequence[str]) -> str:
@@ -166,24 +120,24 @@ def report_html(result: SearchResult, keys: Sequence[str], objective: str, heade
         parts.append(f"<h2>Out-of-sample (walk-forward, chosen settings chained)</h2>"
                      f"<p><b>{escape(summary_line(chained))}</b></p>"
                      f"<ul>{''.join(f'<li>{escape(window_line(w, objective))}</li>' for w in result.windows)}</ul>")
-        parts.append(_img(equity_png(*chained.equity, "out-of-sample equity of the chosen settings, chained "
+        parts.append(_img(equity_svg(*chained.equity, "out-of-sample equity of the chosen settings, chained "
                                                       "(dotted: window starts)",
                                      [w.window.test_start for w in result.windows]), "out-of-sample equity"))
     elif result.best_metrics.equity is not None:
         parts.append("<p>No walk-forward was asked (--walk-forward TRAIN_DAYS:TEST_DAYS), so there is no "
                      "out-of-sample record: the equity below is the best settings' over the searched period, "
                      "in-sample.</p>")
-        parts.append(_img(equity_png(*result.best_metrics.equity, "equity of the best settings (in-sample)"),
+        parts.append(_img(equity_svg(*result.best_metrics.equity, "equity of the best settings (in-sample)"),
                           "in-sample equity"))
     parts.append(f"<h2>{escape(objective)} by parameter</h2>")
     if len(keys) == 1:
-        parts.append(_img(line_png(result.rows, keys[0], objective, walk_forward), f"{objective} by {keys[0]}"))
+        parts.append(_img(line_svg(result.rows, keys[0], objective, walk_forward), f"{objective} by {keys[0]}"))
     for x_key, y_key in itertools.combinations(keys, 2):
         for out_of_sample in ((False, True) if walk_forward else (False,)):
             grid = pair_grid(result.rows, x_key, y_key, objective, out_of_sample)
             label = ("out-of-sample" if out_of_sample else "in-sample") + (", mean over windows" if walk_forward else "")
             title = f"{objective}\n({label}; best over the other parameters)"
-            parts.append(_img(heatmap_png(grid, x_key, y_key, title), f"{objective} heatmap {x_key} x {y_key}"))
+            parts.append(_img(heatmap_svg(grid, x_key, y_key, title), f"{objective} heatmap {x_key} x {y_key}"))
     body = "\n".join(parts)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>AutoHedge optimize</title>

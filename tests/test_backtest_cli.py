@@ -7,6 +7,7 @@ import json
 import logging
 import subprocess
 import sys
+from xml.etree import ElementTree
 
 import pytest
 
@@ -43,10 +44,14 @@ def test_writes_b3_trades_equity_summary_and_report(tmp_path, capsys):
     assert len(equity_lines) - 1 == 7 * 288  # one row per 5m close in the seven days
     last = equity_lines[-1].split(",")
     assert float(last[3]) == pytest.approx(1000 + summary["total"]["net_pnl"], abs=1e-5)
-    for name in ("DOGEUSDT", "ALGOUSDT", "TOTAL"):
-        assert (out / f"equity_{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for name in ("DOGEUSDT", "ALGOUSDT", "TOTAL"):  # SVG charts: equity line above, drawdown area below
+        chart = ElementTree.parse(out / f"equity_{name}.svg").getroot()
+        svg = "{http://www.w3.org/2000/svg}"
+        assert chart.tag == f"{svg}svg" and chart.find(f"{svg}title").text == f"{name}: equity (USDT)"
+        assert len(chart.find(f"{svg}polyline").get("points").split()) > 100  # the equity curve
+        assert chart.find(f"{svg}polygon") is not None  # the drawdown area
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 3
+    assert html.count("data:image/svg+xml;base64,") == 3
     for column in ("net PnL", "return %", "max DD %", "Sharpe", "trades", "win %", "fees", "hedges", "in market %"):
         assert column in printed
     assert "TOTAL" in printed and "Funding was not modelled" in printed

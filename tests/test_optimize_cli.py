@@ -52,7 +52,7 @@ def test_results_csv_has_one_row_per_setting_with_the_backtest_summary_figures(t
     assert header[2:9] == ["net_pnl", "return_pct", "max_dd_pct", "sharpe", "trades", "fees", "hedges"]
     assert [(float(r[TP]), float(r[CENTER])) for r in rows] == [(0.5, 45), (0.5, 55), (2, 45), (2, 55)]  # grid order
     assert len({r["net_pnl"] for r in rows}) > 1  # the parameters change the result
-    assert (tmp_path / "out" / "report.html").read_text().count("data:image/png;base64,") >= 2  # heatmap + equity
+    assert (tmp_path / "out" / "report.html").read_text().count("data:image/svg+xml;base64,") >= 2  # heatmap + equity
 
     # A row is the backtest summary's TOTAL for the same settings and dates.
     row = next(r for r in rows if float(r[TP]) == 2 and float(r[CENTER]) == 55)

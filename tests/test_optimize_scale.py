@@ -1,4 +1,5 @@
-"""Scale-out: the local process pool and a Dask cluster give exactly the single-process results."""
+"""Scale-out: --jobs 2 (threads with the kernel) and a Dask cluster give exactly the single-process results
+(worker processes: tests/test_search_work_once.py)."""
 from __future__ import annotations
 
 import csv
@@ -23,7 +24,7 @@ def rows_of(sample, out, *where: str) -> list[list[str]]:
         return list(csv.reader(handle))  # finished rows are put back in grid order at the end
 
 
-def test_process_pool_equals_one_process(sample, tmp_path, capsys):
+def test_two_jobs_equal_one_process(sample, tmp_path, capsys):
     alone = rows_of(sample, tmp_path / "one", "--jobs", "1")
     assert len(alone) == 5
     assert rows_of(sample, tmp_path / "pool", "--jobs", "2") == alone

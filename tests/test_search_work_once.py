@@ -4,13 +4,15 @@ the default yet).
 Neither may change a single figure."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
 from config.settings import load_settings
 from core import indicators, kernel
 from core.params import SignalParams
-from research.backends import HybridBackend, SerialBackend
+from research.backends import HybridBackend, PoolBackend, SerialBackend, ThreadBackend, make_backend
 from research.evaluate import MarketData
 from research.params import parse_params
 from research.search import Search, SearchPlan
@@ -78,3 +80,17 @@ def test_the_hybrid_backend_keeps_a_small_search_in_this_process(search_inputs):
     result = Search(plan, base, backend).run()
     assert not backend.helpers_started  # never worth a worker's start-up
     assert rows_of(result) == rows_of(Search(plan, base, SerialBackend(base, data)).run())
+
+
+def test_threads_and_worker_processes_equal_one_process(search_inputs):
+    """``--jobs 2`` runs the kernel in two threads of this process, the exact engine in two worker
+    processes (reading the search's inputs from one temporary file, removed afterwards)."""
+    base, data, plan = search_inputs
+    alone = rows_of(Search(plan, base, SerialBackend(base, data)).run())
+    threads = make_backend(base, data, 2, None, "kernel")
+    assert isinstance(threads, ThreadBackend)
+    assert rows_of(Search(plan, base, threads).run()) == alone
+    processes = PoolBackend(base, data, 2)
+    shared = processes._shared.path
+    assert rows_of(Search(plan, base, processes).run()) == alone
+    assert not os.path.exists(shared)
