@@ -122,18 +122,25 @@ class ThreadBackend:
             self._done.put((job, None, error))
 
     def next_done(self, timeout: float) -> tuple[Job, Metrics] | None:
-        try:
-            job, metrics, error = self._done.get(timeout=timeout)
-        except queue.Empty:
-            return None
-        if error is not None:
-            raise error
-        return job, metrics
+        return _next_from(self._done, timeout)
 
     def close(self, cancel: bool = False) -> None:
         self._threads.shutdown(wait=True, cancel_futures=True)
         self._memo.close()
 
+
+
+def _next_from(done: "queue.Queue[tuple[Job, Metrics | None, BaseException | None]]",
+               timeout: float) -> tuple[Job, Metrics] | None:
+    """The next finished job of a backend's queue (None after ``timeout``); a job's error is raised
+    here, in the search's thread."""
+    try:
+        job, metrics, error = done.get(timeout=timeout)
+    except queue.Empty:
+        return None
+    if error is not None:
+        raise error
+    return job, metrics
 
 # ----- local process pool -------------------------------------------------------------------------
 
@@ -238,13 +245,7 @@ class PoolBackend:
                                error_callback=lambda error: self._done.put((job, None, error)))
 
     def next_done(self, timeout: float) -> tuple[Job, Metrics] | None:
-        try:
-            job, metrics, error = self._done.get(timeout=timeout)
-        except queue.Empty:
-            return None
-        if error is not None:
-            raise error
-        return job, metrics
+        return _next_from(self._done, timeout)
 
     def close(self, cancel: bool = False) -> None:
         _stop_pool(self._pool, self._shared, cancel)
