@@ -87,18 +87,36 @@ class Breach:
                 f"limit {self.limit}: {what} (all symbols)")
 
 
-def limit_words(rule: str, record: LimitsRecord, protect) -> str:  # noqa: ANN001 - core.params.ProtectParams
-    """The limit that broke, in words and USDT."""
+# The words of limit_words, in English (the log, the saved record); the window passes its own
+# translations of the same templates (ui/limits_question.py).
+LIMIT_TEMPLATES = {
+    "usdt": "{usdt} USDT",
+    "pct": "{pct} % of the day's start ({usdt} USDT)",
+    "daily": "a daily loss of {amounts}, fees included",
+    "either": "{one} or {other}",
+    "drawdown": "a drawdown of {pct} % from the peak (equity {line} USDT)",
+}
+
+
+def limit_words(rule: str, record: LimitsRecord, protect,  # noqa: ANN001 - core.params.ProtectParams
+                templates: dict[str, str] = LIMIT_TEMPLATES) -> str | None:
+    """The limit ``rule`` that broke, in words and USDT; None when that limit is off in ``protect``."""
     if rule == "L1":
-        parts = []
+        amounts = []
         if protect.max_daily_loss_usdt > 0:
-            parts.append(f"{protect.max_daily_loss_usdt:g} USDT")
+            amounts.append(templates["usdt"].format(usdt=f"{protect.max_daily_loss_usdt:g}"))
         if protect.max_daily_loss_pct > 0:
-            parts.append(f"{protect.max_daily_loss_pct:g} % of the day's start "
-                         f"({record.day_start_equity * protect.max_daily_loss_pct / 100:.2f} USDT)")
-        return "a daily loss of " + " or ".join(parts) + ", fees included"
-    line = record.peak_equity * (1 - protect.max_drawdown_pct / 100)
-    return f"a drawdown of {protect.max_drawdown_pct:g} % from the peak (equity {line:.2f} USDT)"
+            amounts.append(templates["pct"].format(
+                pct=f"{protect.max_daily_loss_pct:g}",
+                usdt=f"{record.day_start_equity * protect.max_daily_loss_pct / 100:.2f}"))
+        if not amounts:
+            return None
+        joined = amounts[0] if len(amounts) == 1 else templates["either"].format(one=amounts[0], other=amounts[1])
+        return templates["daily"].format(amounts=joined)
+    if rule == "L2" and protect.max_drawdown_pct > 0:
+        line = record.peak_equity * (1 - protect.max_drawdown_pct / 100)
+        return templates["drawdown"].format(pct=f"{protect.max_drawdown_pct:g}", line=f"{line:.2f}")
+    return None
 
 
 # ----- the saved record -----------------------------------------------------------------------------
@@ -269,7 +287,7 @@ class AccountLimits:
         if rule != decide.NO_RULE:
             record.breach_rule = decide.REASONS[rule]
             record.breach_time, record.breach_equity = close_time, equity
-            record.breach_limit = limit_words(record.breach_rule, record, protect)
+            record.breach_limit = limit_words(record.breach_rule, record, protect) or record.breach_rule
             breach = Breach(record.breach_rule, close_time, equity, record.day_start_equity, record.peak_equity,
                             record.breach_limit, protect.on_breach == "flatten")
         if breach is not None or before != (record.limit_day, record.day_start_equity, record.peak_equity,

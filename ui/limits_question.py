@@ -12,6 +12,7 @@ from typing import Callable
 from PySide6.QtCore import QCoreApplication, QT_TRANSLATE_NOOP
 
 from core.trades import iso_utc
+from live import account_limits  # limit_words, LIMIT_TEMPLATES
 from live.account_limits import saved_breach
 from live.assemble import default_state_dir
 
@@ -26,31 +27,21 @@ LIMIT_NAMES = {"L1": QT_TRANSLATE_NOOP("LimitsQuestion", "The daily loss limit [
                "L2": QT_TRANSLATE_NOOP("LimitsQuestion", "The drawdown limit [L2]")}
 
 
-DAILY_USDT = QT_TRANSLATE_NOOP("LimitsQuestion", "{usdt} USDT")
-DAILY_PCT = QT_TRANSLATE_NOOP("LimitsQuestion", "{pct} % of the day's start ({usdt} USDT)")
-DAILY_WORDS = QT_TRANSLATE_NOOP("LimitsQuestion", "a daily loss of {amounts}, fees included")
-EITHER = QT_TRANSLATE_NOOP("LimitsQuestion", "{one} or {other}")
-DRAWDOWN_WORDS = QT_TRANSLATE_NOOP("LimitsQuestion", "a drawdown of {pct} % from the peak (equity {line} USDT)")
+# live.account_limits.LIMIT_TEMPLATES, marked for translation (the same English texts).
+LIMIT_TEMPLATES = {
+    "usdt": QT_TRANSLATE_NOOP("LimitsQuestion", "{usdt} USDT"),
+    "pct": QT_TRANSLATE_NOOP("LimitsQuestion", "{pct} % of the day's start ({usdt} USDT)"),
+    "daily": QT_TRANSLATE_NOOP("LimitsQuestion", "a daily loss of {amounts}, fees included"),
+    "either": QT_TRANSLATE_NOOP("LimitsQuestion", "{one} or {other}"),
+    "drawdown": QT_TRANSLATE_NOOP("LimitsQuestion", "a drawdown of {pct} % from the peak (equity {line} USDT)"),
+}
 
 
 def limit_words(record, protect) -> str:  # noqa: ANN001 - live.account_limits.LimitsRecord, core.params.ProtectParams
     """The limit that broke, in the window's language (the service's English words when the setting
     that broke is off by now)."""
-    if record.breach_rule == "L1":
-        amounts = []
-        if protect.max_daily_loss_usdt > 0:
-            amounts.append(_tr(DAILY_USDT).format(usdt=f"{protect.max_daily_loss_usdt:g}"))
-        if protect.max_daily_loss_pct > 0:
-            amounts.append(_tr(DAILY_PCT).format(
-                pct=f"{protect.max_daily_loss_pct:g}",
-                usdt=f"{record.day_start_equity * protect.max_daily_loss_pct / 100:.2f}"))
-        if amounts:
-            joined = amounts[0] if len(amounts) == 1 else _tr(EITHER).format(one=amounts[0], other=amounts[1])
-            return _tr(DAILY_WORDS).format(amounts=joined)
-    elif record.breach_rule == "L2" and protect.max_drawdown_pct > 0:
-        line = record.peak_equity * (1 - protect.max_drawdown_pct / 100)
-        return _tr(DRAWDOWN_WORDS).format(pct=f"{protect.max_drawdown_pct:g}", line=f"{line:.2f}")
-    return record.breach_limit
+    templates = {key: _tr(text) for key, text in LIMIT_TEMPLATES.items()}
+    return account_limits.limit_words(record.breach_rule, record, protect, templates) or record.breach_limit
 
 
 def _now_ms() -> int:
