@@ -48,6 +48,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
+from adapters.binance_algo import GUARD_PREFIX
 from tests.fake_binance.faults import KINDS
 from tools.drill import REPO_ROOT, BotProcess, FakeProcess, exchange_positions, state_positions
 
@@ -345,7 +346,7 @@ def _cancel_a_guard(fake: FakeProcess, rng: random.Random) -> bool:
     from tests.fake_binance import TEST_API_KEY, TEST_API_SECRET
 
     guards = [order for order in fake.control.state().get("algo_orders", [])
-              if str(order.get("clientAlgoId", "")).startswith("ahg-") and order.get("algoStatus") == "NEW"]
+              if str(order.get("clientAlgoId", "")).startswith(GUARD_PREFIX) and order.get("algoStatus") == "NEW"]
     if not guards:
         return False
     guard = rng.choice(guards)
@@ -425,8 +426,9 @@ def _check_end(fake: FakeProcess, bot: BotProcess, result: SeedResult) -> None:
     result.orders = len(snapshot["orders"])
     _check_guards(snapshot, result)
     for order in executed:
-        if order["clientOrderId"].startswith("ahg-"):
-            continue  # a guard's own order [E2]: reconciled as the bot's position, not journaled yet
+        if order["clientOrderId"].startswith(GUARD_PREFIX):
+            continue  # a guard's own order [E1]: checked by _check_guards; its journal line is tested in
+            # tests/test_live_guard_fills.py, not required here
         if order["clientOrderId"] not in journaled:
             result.divergences.append(f"exchange order {order['clientOrderId']} ({order['side']} "
                                       f"{order['positionSide']} {order['executedQty']}) is not in the journal")
