@@ -13,11 +13,11 @@ from datetime import datetime, timezone
 
 from PySide6.QtWidgets import QProgressBar
 
+from core.model import FIVE_MINUTES_MS as BAR_MS, ONE_DAY_MS as DAY_MS
+
 SECONDS_PER_DAY = 86_400
 REPLAYED_DAY_SECONDS = 60  # one replayed day per minute of the trader's time
 DEFAULT_REPLAY_SPEED = float(SECONDS_PER_DAY // REPLAYED_DAY_SECONDS)  # 1,440 x real time
-DAY_MS = SECONDS_PER_DAY * 1000
-BAR_MS = 300_000
 BARS_PER_DAY = DAY_MS // BAR_MS  # 288
 
 
