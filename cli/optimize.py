@@ -19,7 +19,7 @@ from config.paths import keep_previous
 from config.settings import AppSettings, settings_to_dict
 from core.backtest import DEFAULT_ENGINE
 from core.errors import UserError
-from research.backends import default_jobs, make_backend
+from research.backends import default_jobs, make_backend, runs_in_threads
 from research.evaluate import OBJECTIVES, MarketData
 from research.outputs import ResultsWriter, overfitting_lines, summary_line, window_line, write_best, write_windows
 from research.params import describe, grid_size, parse_params
@@ -51,8 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--walk-forward", metavar="TRAIN_DAYS:TEST_DAYS",
                         help="choose in-sample on TRAIN_DAYS, test on the next TEST_DAYS, roll by TEST_DAYS")
     parser.add_argument("--jobs", type=int, help="backtests at a time on this machine: threads with the compiled "
-                        "kernel, worker processes with the exact engine (default: every core; a search under "
-                        "10M bars x backtests runs one at a time)")
+                        "kernel, worker processes with the exact engine (default: every core; with worker processes a "
+                        "search under 10M bars x backtests runs one at a time)")
     parser.add_argument("--cluster", metavar="ADDRESS",
                         help="run the backtests on a Dask distributed scheduler, e.g. tcp://10.0.0.5:8786")
 
@@ -127,9 +127,10 @@ def run(args: argparse.Namespace) -> int:
     writer = ResultsWriter(out / "results.csv", keys, bool(plan.windows))
     bar = ProgressBar("optimize", unit="backtests")
     jobs = args.jobs
-    if jobs is None and not args.cluster:  # a small search: one at a time is as quick
+    if jobs is None and not args.cluster:  # with worker processes, a small search: one at a time is as quick
         runs = (grid_size(plan.specs) if plan.method == "grid" else plan.trials) * max(1, len(plan.windows))
-        jobs = default_jobs(runs + 1, sum(len(frame) for frame in data.candles_5m.values()))
+        jobs = default_jobs(runs + 1, sum(len(frame) for frame in data.candles_5m.values()),
+                            runs_in_threads(plan.engine))
     backend = make_backend(settings, data, jobs, args.cluster, plan.engine)
     search = Search(plan, settings, backend, on_row=writer.add, progress=bar.update,
                     fingerprint=_fingerprint(args, plan, settings, symbols))

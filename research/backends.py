@@ -416,21 +416,30 @@ class HybridBackend:
         self._signals = None
 
 
-# Bars x backtests below which a search runs one backtest at a time when --jobs is not given. It was
-# chosen when --jobs meant worker processes, each importing the project for 1-2 s before its first job
-# (issue 21): the 27-setting search of one symbol (3.3M) took 2.2 s alone against 3.3 s with two workers.
-# With threads (the kernel's default since) two jobs at a time cost nothing to start, and the 27-setting
-# search took the same with one or two (1.17-1.24 s against 1.27-1.53 s, measured back to back on the
-# loaded 2-core machine): the rule stays. The README's 100-setting grid (24M) runs two at a time.
+# Bars x backtests below which a search run by worker processes runs one backtest at a time when
+# --jobs is not given: each worker imports the project for 1-2 s before its first job (issue 21), and
+# the 27-setting search of one symbol (3.3M) took 2.2 s alone against 3.3 s with two workers. Threads
+# (the compiled kernel's backend) cost nothing to start: a search they run always gets every core (the
+# 27-setting search, five runs each, interleaved on the 2-core machine: 1.13-1.37 s with two threads
+# against 1.34-1.59 s one at a time).
 SMALL_SEARCH_BAR_RUNS = 10_000_000
 
 
-def default_jobs(backtests: int, bars: int) -> int:
-    """Processes for a search of ``backtests`` runs over ``bars`` bars each when --jobs is not
-    given: every core, or 1 when the whole search is below :data:`SMALL_SEARCH_BAR_RUNS`."""
-    if backtests * bars < SMALL_SEARCH_BAR_RUNS:
+def default_jobs(backtests: int, bars: int, threads: bool = True) -> int:
+    """Backtests at a time for a search of ``backtests`` runs over ``bars`` bars each when --jobs is
+    not given: every core; with worker processes (``threads`` False: the exact engine, or the kernel
+    without numba) 1 when the whole search is below :data:`SMALL_SEARCH_BAR_RUNS`."""
+    if not threads and backtests * bars < SMALL_SEARCH_BAR_RUNS:
         return 1
     return os.cpu_count() or 1
+
+
+def runs_in_threads(engine: str) -> bool:
+    """Whether ``--jobs N`` means threads (the compiled kernel releases Python's lock) rather than
+    worker processes."""
+    from core.kernel_jit import NUMBA_AVAILABLE
+
+    return engine == "kernel" and NUMBA_AVAILABLE
 
 
 def make_backend(base: AppSettings, data: MarketData, jobs: int | None, cluster: str | None,
@@ -448,8 +457,6 @@ def make_backend(base: AppSettings, data: MarketData, jobs: int | None, cluster:
         raise UserError(f"--jobs {count}: must be at least 1")
     if count == 1:
         return SerialBackend(base, data)
-    from core.kernel_jit import NUMBA_AVAILABLE
-
-    if engine == "kernel" and NUMBA_AVAILABLE:  # interpreted, the kernel would hold the GIL too
+    if runs_in_threads(engine):  # interpreted, the kernel would hold the GIL: processes then
         return ThreadBackend(base, data, count)
     return PoolBackend(base, data, count)
