@@ -36,10 +36,14 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
-import pandas as pd
+
+from core.candle_columns import CandleColumns
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FORMAT_VERSION = 1  # raise when the stored layout or the parser's output changes
 CACHE_FOLDER = ".autohedge_cache"
@@ -99,8 +103,8 @@ def cache_files(folder: Path, symbol: str, interval: str) -> list[Path]:
     return places
 
 
-def _read(path: Path, key: list[list[Any]]) -> tuple[pd.DataFrame, int] | None:
-    """(frame, duplicates dropped) from one cache file, or None if it is missing or fails any check."""
+def _read(path: Path, key: list[list[Any]]) -> tuple[CandleColumns, int] | None:
+    """(candles, duplicates dropped) from one cache file, or None if it is missing or fails any check."""
     try:
         with np.load(path, allow_pickle=False) as stored:
             meta = json.loads(bytes(stored[_META]).decode("utf-8"))
@@ -119,11 +123,11 @@ def _read(path: Path, key: list[list[Any]]) -> tuple[pd.DataFrame, int] | None:
     times = columns["open_time"]
     if rows < 1 or dropped < 0 or not bool(np.all(times[1:] > times[:-1])):
         return None
-    return pd.DataFrame(columns), dropped
+    return CandleColumns(columns), dropped
 
 
-def load(folder: Path, symbol: str, interval: str, key: list[list[Any]]) -> tuple[pd.DataFrame, int] | None:
-    """The cached (frame, duplicates dropped) for these sources, or None (parse them)."""
+def load(folder: Path, symbol: str, interval: str, key: list[list[Any]]) -> tuple[CandleColumns, int] | None:
+    """The cached (candles, duplicates dropped) for these sources, or None (parse them)."""
     if not enabled():
         return None
     for path in cache_files(folder, symbol, interval):

@@ -26,14 +26,18 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from adapters import kline_cache
 from core.backtest import resample_daily  # noqa: F401  (re-exported: the loader's daily candles [B5])
+from core.candle_columns import CandleColumns
 from core.errors import UserError
 from core.model import ONE_DAY_MS
+
+if TYPE_CHECKING:  # pandas is imported where a file is parsed: a search reading the binary cache never needs it
+    import pandas as pd
 
 COLUMNS = ("open_time", "open", "high", "low", "close", "volume")
 PRICE_COLUMNS = ("open", "high", "low", "close")
@@ -68,7 +72,7 @@ class KlineSet:
 
     symbol: str
     interval: str
-    frame: pd.DataFrame
+    frame: pd.DataFrame | CandleColumns  # CandleColumns when loaded with ``columns=True``
     sources: list[Path]
     gaps: list[Gap] = field(default_factory=list)
     duplicates_dropped: int = 0
@@ -149,11 +153,13 @@ def available_symbols(folder: Path | str, interval: str = "5m") -> list[str]:
     return sorted(names)
 
 
-def load_symbol(folder: Path | str, symbol: str, interval: str = "5m", required: bool = True) -> KlineSet | None:
+def load_symbol(folder: Path | str, symbol: str, interval: str = "5m", required: bool = True,
+                columns: bool = False) -> KlineSet | None:
     """Load and join every file of ``symbol``/``interval`` in ``folder``.
 
     Returns None when there is none and ``required`` is False; raises
-    KlineFileError naming what was looked for when it is True.
+    KlineFileError naming what was looked for when it is True. ``columns``: the candles as
+    :class:`CandleColumns` (pandas is then imported only if the files must be parsed).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -170,8 +176,11 @@ def load_symbol(folder: Path | str, symbol: str, interval: str = "5m", required:
     key = _cache_key(paths)
     cached = kline_cache.load(folder, symbol, interval, key) if key is not None else None
     if cached is not None:
-        frame, dropped = cached
+        stored, dropped = cached
+        frame = stored if columns else stored.to_frame()
     else:
+        import pandas as pd
+
         frames = [read_kline_file(path) for path in paths]
         frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         frame, dropped = clean(frame)
@@ -179,7 +188,9 @@ def load_symbol(folder: Path | str, symbol: str, interval: str = "5m", required:
             raise KlineFileError(f"{paths[0]} holds no candles")
         if key is not None:
             kline_cache.store(folder, symbol, interval, key, frame, dropped)
-    gaps = find_gaps(frame["open_time"].to_numpy(), interval_to_ms(interval))
+        if columns:
+            frame = CandleColumns.of_frame(frame)
+    gaps = find_gaps(np.asarray(frame["open_time"]), interval_to_ms(interval))
     return KlineSet(symbol, interval, frame, paths, gaps, dropped)
 
 
@@ -224,6 +235,8 @@ def _read_text(path: Path) -> str:
 
 def parse_kline_text(text: str, source: str = "<text>") -> pd.DataFrame:
     """Parse CSV text (6 or 12 columns, header optional). ``source`` names the file in errors."""
+    import pandas as pd
+
     first_line = text.lstrip("\ufeff").split("\n", 1)[0].strip()
     if not first_line:
         raise KlineFileError(f"{source} is empty")
@@ -325,6 +338,8 @@ def load_funding_csv(path: Path | str) -> dict[str, pd.DataFrame]:
     rate column (``funding_rate`` / ``fundingRate`` / ``last_funding_rate``, a
     fraction: 0.0001 = 0.01 %). Returns symbol -> DataFrame(funding_time, funding_rate).
     """
+    import pandas as pd
+
     path = Path(path)
     try:
         raw = pd.read_csv(io.StringIO(_read_text(path)), dtype=str)

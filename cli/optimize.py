@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.params:
         raise UserError("give at least one --param KEY=v1,v2,... (e.g. strategy.exit.take_profit_pct=0.5,1,2)")
     parse_params(args.params, settings)  # a bad --param is refused before the data is loaded
-    inputs = load_backtest_inputs(args.data, symbols)
+    inputs = load_backtest_inputs(args.data, symbols, columns=True)  # a search reads columns: no pandas
     funding = kline_files.load_funding_csv(args.funding) if args.funding else inputs.funding
     if args.funding:  # the file given wins over the data folder's
         inputs.notes = [n for n in inputs.notes if not n.startswith("funding ")] + [f"funding charged from {args.funding}"]

@@ -35,12 +35,12 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 import numpy as np
-import pandas as pd
 
 from core import indicators
+from core.candle_columns import CandleColumns
 from core.errors import UserError
 from core.executor import ExecutionStatus, OrderExecutor
 from core.model import FIVE_MINUTES_MS, ONE_DAY_MS, Action, BarClose, Fill, OrderIntent, Side, Signal, frozen_record
@@ -49,6 +49,9 @@ from core.sim_broker import SimulatedBroker, buys
 from core.state import QTY_EPSILON
 from core.strategy import HedgeStrategy
 from core.trades import FundingCharge, TradeRecord, trade_records
+
+if TYPE_CHECKING:  # candles come as DataFrames or, in a search, as CandleColumns (no pandas import)
+    import pandas as pd
 
 FILL_MODES = ("next_open", "close")
 ENGINES = ("kernel", "exact")
@@ -208,35 +211,41 @@ class _Ledger:
 # ----- daily candles ------------------------------------------------------------------------------
 
 
-def resample_daily(frame_5m: pd.DataFrame, interval_ms: int = FIVE_MINUTES_MS) -> pd.DataFrame:
-    """Daily candles (open_time, open, high, low, close, volume) by UTC day from 5m candles [B5].
+def resample_daily(frame_5m: pd.DataFrame | CandleColumns,
+                   interval_ms: int = FIVE_MINUTES_MS) -> pd.DataFrame | CandleColumns:
+    """Daily candles (open_time, open, high, low, close, volume) by UTC day from 5m candles [B5],
+    of the same kind as ``frame_5m`` (a DataFrame, or CandleColumns in a search).
 
     A day counts only once it has closed, i.e. the data reaches its last 5m
     candle (23:55); a trailing partial day is left out so that no signal reads
     a candle that has not closed [I3]. Days with gaps inside are kept (the
     exchange's own daily candle spans them too).
     """
-    open_times = frame_5m["open_time"].to_numpy(dtype=np.int64)
+    open_times = _column(frame_5m, "open_time", np.int64)
+    names = ("open_time", "open", "high", "low", "close", "volume")
     if open_times.size == 0:
-        return frame_5m.iloc[0:0][["open_time", "open", "high", "low", "close", "volume"]].copy()
-    day = open_times // ONE_DAY_MS
-    starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])
-    ends = np.r_[starts[1:], day.size] - 1
-    daily = pd.DataFrame({
-        "open_time": day[starts] * ONE_DAY_MS,
-        "open": _column(frame_5m, "open", np.float64)[starts],
-        "high": np.maximum.reduceat(_column(frame_5m, "high", np.float64), starts),
-        "low": np.minimum.reduceat(_column(frame_5m, "low", np.float64), starts),
-        "close": _column(frame_5m, "close", np.float64)[ends],
-        "volume": np.add.reduceat(_column(frame_5m, "volume", np.float64), starts),
-    })
-    if open_times[-1] < (day[-1] + 1) * ONE_DAY_MS - interval_ms:
-        daily = daily.iloc[:-1]
-    return daily.reset_index(drop=True)
+        daily = {"open_time": open_times[:0], **{name: np.empty(0, dtype=np.float64) for name in names[1:]}}
+    else:
+        day = open_times // ONE_DAY_MS
+        starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])
+        ends = np.r_[starts[1:], day.size] - 1
+        daily = {
+            "open_time": day[starts] * ONE_DAY_MS,
+            "open": _column(frame_5m, "open", np.float64)[starts],
+            "high": np.maximum.reduceat(_column(frame_5m, "high", np.float64), starts),
+            "low": np.minimum.reduceat(_column(frame_5m, "low", np.float64), starts),
+            "close": _column(frame_5m, "close", np.float64)[ends],
+            "volume": np.add.reduceat(_column(frame_5m, "volume", np.float64), starts),
+        }
+        if open_times[-1] < (day[-1] + 1) * ONE_DAY_MS - interval_ms:
+            daily = {name: column[:-1] for name, column in daily.items()}
+    if isinstance(frame_5m, CandleColumns):
+        return CandleColumns(daily)
+    return CandleColumns(daily).to_frame()
 
 
-def _column(frame: pd.DataFrame, name: str, dtype: type) -> np.ndarray:
-    return frame[name].to_numpy(dtype=dtype)
+def _column(frame: pd.DataFrame | CandleColumns, name: str, dtype: type) -> np.ndarray:
+    return np.asarray(frame[name], dtype=dtype)
 
 
 def _trading_range(open_times: np.ndarray, config: BacktestConfig) -> tuple[int, int]:
@@ -321,7 +330,7 @@ class _SymbolBacktest:
         codes = indicators.signal_codes(closes, signal_params)
         bar_signals = [signals[code + 1] for code in codes.tolist()]
         if frame_1d is None:
-            frame_1d = resample_daily(frame_5m.iloc[:stop])
+            frame_1d = resample_daily(frame_5m.head(stop))
         day_closes = _column(frame_1d, "open_time", np.int64) + ONE_DAY_MS
         day_signals = [signals[code + 1] for code in indicators.signal_codes(_column(frame_1d, "close", np.float64),
                                                                               signal_params).tolist()]
@@ -454,7 +463,7 @@ def _run_symbol_kernel(symbol: str, params: StrategyParams, call_size: float, co
     closes = _column(frame_5m, "close", np.float64)[:stop]
     codes = kernel.signal_codes(closes, params.signal)
     if frame_1d is None:
-        frame_1d = resample_daily(frame_5m.iloc[:stop])
+        frame_1d = resample_daily(frame_5m.head(stop))
     day_closes = _column(frame_1d, "open_time", np.int64) + ONE_DAY_MS
     day_codes = kernel.signal_codes(_column(frame_1d, "close", np.float64), params.signal)
     funding_times, funding_rates = _funding_arrays(config, symbol)
@@ -610,7 +619,7 @@ def run_backtest(
         raise BacktestInputError(f"no call_size for {', '.join(missing)}; set symbols.<SYMBOL>.call_size")
     total_bars = 0
     for frame in candles_5m.values():
-        first, stop = _trading_range(frame["open_time"].to_numpy(), config)
+        first, stop = _trading_range(_column(frame, "open_time", np.int64), config)
         total_bars += stop - first
     done = 0
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from core.backtest import BacktestResult, EquityCurve, Summary
 from config.paths import keep_previous
@@ -127,6 +126,8 @@ def write_equity_csv(columns: dict[str, np.ndarray], path: Path) -> None:
     plain = all(column.dtype == np.float64 and not np.isnan(column).any() for column in values)
     times = np.asarray(columns[names[0]]).tolist()
     if not plain or any("," in text or '"' in text for text in times[:1]):
+        import pandas as pd  # only here: a backtest's usual equity never needs pandas
+
         pd.DataFrame(columns).to_csv(path, index=False, float_format="%.6f", lineterminator="\n")
         return
     row = "%s" + ",%.6f" * len(values) + "\n"

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
-import pandas as pd
 
 from config.settings import AppSettings
 from core.backtest import DEFAULT_ENGINE, BacktestConfig, EquityCurve, _daily_sharpe, run_backtest
+from core.candle_columns import CandleColumns
 from core.model import ONE_DAY_MS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 OBJECTIVES = ("net_pnl", "sharpe", "calmar", "profit_factor")
 BACKTEST_COLUMNS = ("net_pnl", "return_pct", "max_dd_pct", "sharpe", "trades", "fees", "hedges",
@@ -30,10 +33,11 @@ METRIC_COLUMNS = (*BACKTEST_COLUMNS, *SEARCH_COLUMNS)  # a row's figures in resu
 
 @dataclass(frozen=True)
 class MarketData:
-    """Pre-loaded candles (and funding), sent once to each worker of a search."""
+    """Pre-loaded candles (and funding), sent once to each worker of a search: DataFrames, or
+    :class:`CandleColumns` (``optimize`` loads those: no pandas import)."""
 
-    candles_5m: Mapping[str, pd.DataFrame]
-    candles_1d: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    candles_5m: Mapping[str, pd.DataFrame | CandleColumns]
+    candles_1d: Mapping[str, pd.DataFrame | CandleColumns] = field(default_factory=dict)
     funding: Mapping[str, pd.DataFrame] | None = None
 
     @property
@@ -42,8 +46,9 @@ class MarketData:
 
     def span_ms(self) -> tuple[int, int]:
         """[first open, last close) over all symbols, ms UTC."""
-        firsts = [int(frame["open_time"].iloc[0]) for frame in self.candles_5m.values()]
-        lasts = [int(frame["open_time"].iloc[-1]) for frame in self.candles_5m.values()]
+        times = [np.asarray(frame["open_time"]) for frame in self.candles_5m.values()]
+        firsts = [int(column[0]) for column in times]
+        lasts = [int(column[-1]) for column in times]
         return min(firsts), max(lasts) + 5 * 60_000
 
 
