@@ -110,10 +110,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"the date range is empty: --end {args.end} is not after --start {args.start}")
 
     ensure_writable(args.out, "report")  # before minutes of work, not after
-    inputs = load_backtest_inputs(args.data, symbols)
+    inputs = load_backtest_inputs(args.data, symbols, columns=True)
     candles_5m, candles_1d, notes = inputs.candles_5m, inputs.candles_1d, inputs.notes
     for symbol, frame in candles_5m.items():
-        kline_files.check_range(symbol, args.data, frame["open_time"].to_numpy(), start_ms, end_ms)
+        kline_files.check_range(symbol, args.data, frame["open_time"], start_ms, end_ms)
     funding = kline_files.load_funding_csv(args.funding) if args.funding else inputs.funding
     # One line on funding: the header says when it is not modelled; the file given wins over the folder's.
     notes = [note for note in notes if not (note.startswith("funding ") and (args.funding or funding is None))]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from adapters import kline_files
 from config.settings import load_settings
@@ -91,13 +92,16 @@ sys.exit(main.main())
 """
 
 
-def test_a_search_reading_the_cache_never_imports_pandas(tmp_path):
+@pytest.mark.parametrize("command", [
+    ["optimize", "--param", "strategy.exit.take_profit_pct=1,2"],
+    ["backtest"],
+])
+def test_a_command_reading_the_cache_never_imports_pandas(tmp_path, command):
     data = tmp_path / "data"
     data.mkdir()
     for name in ("DOGEUSDT-5m.csv.gz", "DOGEUSDT-1d.csv.gz"):
         shutil.copy(REPO / "data" / "sample" / name, data / name)
-    command = ["optimize", "--data", str(data), "--symbols", "DOGEUSDT", "--start", "2023-01-01", "--end", "2023-02-01",
-               "--param", "strategy.exit.take_profit_pct=1,2"]
+    command = [*command, "--data", str(data), "--symbols", "DOGEUSDT", "--start", "2023-01-01", "--end", "2023-02-01"]
     first = subprocess.run([sys.executable, str(REPO / "main.py"), *command, "--out", str(tmp_path / "a")],
                            capture_output=True, text=True, timeout=600)
     assert first.returncode == 0, first.stderr  # parses the files (with pandas) and writes the cache
@@ -106,4 +110,8 @@ def test_a_search_reading_the_cache_never_imports_pandas(tmp_path):
     second = subprocess.run([sys.executable, str(script), *command, "--out", str(tmp_path / "b")],
                             capture_output=True, text=True, timeout=600)
     assert second.returncode == 0, second.stderr
-    assert (tmp_path / "b" / "results.csv").read_bytes() == (tmp_path / "a" / "results.csv").read_bytes()
+    written = sorted(path.name for path in (tmp_path / "a").iterdir())
+    assert "trades.csv" in written or "results.csv" in written
+    for name in written:
+        if name.endswith((".csv", ".json", ".yaml", ".svg")):
+            assert (tmp_path / "b" / name).read_bytes() == (tmp_path / "a" / name).read_bytes(), name
