@@ -1,7 +1,7 @@
 """Writes a backtest's results to a folder and formats its summary table.
 
-Files: ``trades.csv`` [SPEC B3] (via core.trades.write_trades_csv, the same
-writer the live runner uses), ``equity.csv`` (per bar close: each symbol's
+Files: ``trades.csv`` [SPEC B3] (the bytes of core.trades.write_trades_csv, the same
+writer the live runner uses, written from the result's fill columns), ``equity.csv`` (per bar close: each symbol's
 equity, the total and its drawdown), ``summary.json`` (settings, metrics,
 warnings), one ``equity_<NAME>.svg`` per symbol plus ``equity_TOTAL.svg``
 (equity above, drawdown below; research.svg_charts, no display needed) and
@@ -22,7 +22,6 @@ import pandas as pd
 
 from core.backtest import BacktestResult, EquityCurve, Summary
 from config.paths import keep_previous
-from core.trades import write_trades_csv
 from research.svg_charts import equity_drawdown_svg
 
 FUNDING_NOT_MODELLED = ("Funding was not modelled (no <SYMBOL>-fundingRate.csv in the data folder, which "
@@ -104,7 +103,7 @@ def write_report(result: BacktestResult, out_dir: Path | str, info: ReportInfo) 
     charts = {name: out / f"equity_{name}.svg" for name in [*result.equity, "TOTAL"]}
     for path in [*paths.values(), *charts.values()]:
         keep_previous(path)  # an earlier report in the same folder stays as <name>.bak
-    write_trades_csv(result.trades, paths["trades"])
+    result.write_trades_csv(paths["trades"])
     write_equity_csv(equity_columns(result), paths["equity"])
     paths["summary"].write_text(json.dumps(summary_document(result, info), indent=2), encoding="utf-8")
     for name, path in charts.items():
