@@ -37,20 +37,21 @@ import operator
 from decimal import Decimal
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from core import indicators
 from core.errors import UserError
-from core.executor import ExecutionStatus, OrderExecutor
 from core.model import FIVE_MINUTES_MS, ONE_DAY_MS, Action, BarClose, Fill, OrderIntent, Side, Signal
 from core.params import StrategyParams
 from core.sim_broker import SimulatedBroker, buys
-from core.state import QTY_EPSILON
-from core.strategy import HedgeStrategy
+from core.decide import QTY_EPSILON
 from core.trades import FillColumns, FundingCharge, TradeRecord, trade_records
+
+if TYPE_CHECKING:
+    from core.strategy import HedgeStrategy
 
 FILL_MODES = ("next_open", "close")
 ENGINES = ("kernel", "exact")
@@ -300,12 +301,18 @@ class _SymbolBacktest:
 
     def __init__(self, symbol: str, params: StrategyParams, call_size: float, config: BacktestConfig,
                  limit_capital: float | None = None):
+        # Imported here: only the exact engine runs the strategy object and the executor (the kernel
+        # runs core.decide's rules), and the backtest command's start is shorter without them.
+        from core.executor import ExecutionStatus, OrderExecutor
+        from core.strategy import HedgeStrategy
+
         self.symbol = symbol
         self.config = config
         self.limit_capital = config.initial_capital if limit_capital is None else limit_capital  # [L1, L2]
-        self.strategy = HedgeStrategy(symbol, params, call_size)
+        self.strategy: HedgeStrategy = HedgeStrategy(symbol, params, call_size)
         self.broker = SimulatedBroker(fee_pct=config.fee_pct, slippage_bps=config.slippage_bps)
         self.executor = OrderExecutor(self.broker, sleep=lambda seconds: None)
+        self._filled = ExecutionStatus.FILLED
         self.ledger = _Ledger()
         self.warnings: list[str] = []
 
@@ -319,7 +326,7 @@ class _SymbolBacktest:
         for intent in intents:
             result = self.executor.execute(intent, price, self._on_fill)
             self.strategy.finish_order(intent.client_id)
-            if result.status is not ExecutionStatus.FILLED:
+            if result.status is not self._filled:
                 self.warnings.append(f"{self.symbol} {intent.side.value} {intent.action.value} ({intent.reason}) "
                                      f"at {time_ms}: {result.status.value} {result.message}")
 

@@ -195,8 +195,19 @@ def envelope_indices(equity: np.ndarray, drawdown: np.ndarray, buckets: int = 15
     starts = edges[:-1]
     picks = [starts, np.r_[starts[1:] - 1, size - 1]]
     for values in (equity, -equity, -drawdown):
-        picks.append(starts + np.array([np.argmax(values[a:b]) for a, b in zip(starts, edges[1:])]))
+        picks.append(_first_max_per_bucket(values, edges))
     return np.unique(np.concatenate(picks))
+
+
+def _first_max_per_bucket(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The index of each non-empty bucket ``values[edges[k]:edges[k + 1]]``'s first maximum, as
+    ``edges[k] + np.argmax(bucket)`` gives it, in a few whole-array calls instead of one per bucket."""
+    starts = edges[:-1]
+    if np.isnan(values).any():  # np.argmax picks a bucket's first NaN: the per-bucket calls say it simply
+        return starts + np.array([np.argmax(values[a:b]) for a, b in zip(starts, edges[1:])], dtype=np.int64)
+    top = np.maximum.reduceat(values, starts)
+    hits = np.flatnonzero(values == np.repeat(top, np.diff(edges)))  # every bucket's maxima (ties: -0.0 == 0.0)
+    return hits[np.searchsorted(hits, starts)]
 
 
 def report_html(result: BacktestResult, info: ReportInfo, charts: dict[str, Path]) -> str:

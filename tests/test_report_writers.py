@@ -7,7 +7,7 @@ import pytest
 
 from core.model import Action, Fill, Side, frozen_record
 from core.trades import FillColumns, TradeRecord, iso_utc, iso_utc_many, trade_records, write_trades_csv
-from research.backtest_report import write_equity_csv
+from research.backtest_report import _first_max_per_bucket, write_equity_csv
 
 
 def _columns(rows: int, seed: int) -> dict:
@@ -94,3 +94,19 @@ def test_kernel_fill_columns_number_orders_as_the_strategy_does():
     first, second = columns.records()
     assert (first.client_id, first.order_id) == ("ah-DOGEUSDT-1000-4", "ah-DOGEUSDT-1000-4")
     assert second.client_id == "ah-SOMEVERYLONG-2-5" and second.journal_key == second.client_id
+
+
+@pytest.mark.parametrize("size", [4_501, 10_000, 123_457])
+@pytest.mark.parametrize("kind", ["walk", "ties", "signed zeros", "nan"])
+def test_first_max_per_bucket_equals_argmax_per_bucket(size, kind):
+    rng = np.random.default_rng(size)
+    values = np.cumsum(rng.normal(size=size))
+    if kind == "ties":
+        values = np.round(values)
+    elif kind == "signed zeros":
+        values = np.where(rng.random(size) < 0.5, 0.0, -0.0)
+    elif kind == "nan":
+        values[rng.integers(size, size=20)] = np.nan
+    edges = np.linspace(0, size, 1501).astype(np.int64)
+    expected = edges[:-1] + np.array([np.argmax(values[a:b]) for a, b in zip(edges[:-1], edges[1:])])
+    assert np.array_equal(_first_max_per_bucket(values, edges), expected)
