@@ -22,6 +22,7 @@ import argparse
 import contextlib
 import gc
 import importlib
+import os
 import sys
 import tempfile
 import traceback
@@ -159,8 +160,34 @@ def _crash_folders() -> list[Path]:
     return folders
 
 
-if __name__ == "__main__":
-    import multiprocessing
+# Commands whose process ends without the interpreter's teardown once they have returned 0 (see
+# end_process): they write their files with `with open(...)`/write_text (closed when they return),
+# start no thread or process, and need nothing at exit.
+QUICK_EXIT_COMMANDS = frozenset({"backtest"})
 
-    multiprocessing.freeze_support()  # optimize's worker processes, in the frozen EXE
-    sys.exit(main())
+
+def end_process(code: int, argv: list[str]) -> None:
+    """``sys.exit(code)``; after a successful command of QUICK_EXIT_COMMANDS, ``os._exit(code)`` once
+    the console streams and any logging handlers are flushed. The interpreter's teardown (atexit
+    handlers of numba, llvmlite and multiprocessing, then freeing every module's objects: numpy,
+    pandas, numba) takes some 50 ms of a one-second backtest command and does nothing a finished
+    command needs. Only here, when main.py runs as the program: main() itself returns normally."""
+    if code == 0 and argv[:1] and argv[0] in QUICK_EXIT_COMMANDS:
+        if "logging" in sys.modules:
+            sys.modules["logging"].shutdown()  # flushes and closes every handler, as at a normal exit
+        try:
+            for stream in (sys.stdout, sys.stderr):
+                if stream is not None:
+                    stream.flush()
+        except (OSError, ValueError):  # a closed or broken console: what the interpreter's exit gives
+            os._exit(120)
+        os._exit(code)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    if getattr(sys, "frozen", False):
+        import multiprocessing
+
+        multiprocessing.freeze_support()  # optimize's worker processes, in the frozen EXE
+    end_process(main(), sys.argv[1:])
