@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import csv
 import html
+import io
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from core.backtest import BacktestResult, EquityCurve, Summary
+from research import csv_text
 from config.paths import keep_previous
 from research.svg_charts import equity_drawdown_svg
 
@@ -104,7 +106,7 @@ def write_report(result: BacktestResult, out_dir: Path | str, info: ReportInfo) 
     for path in [*paths.values(), *charts.values()]:
         keep_previous(path)  # an earlier report in the same folder stays as <name>.bak
     result.write_trades_csv(paths["trades"])
-    write_equity_csv(equity_columns(result), paths["equity"])
+    write_equity_file(result, paths["equity"])
     paths["summary"].write_text(json.dumps(summary_document(result, info), indent=2), encoding="utf-8")
     for name, path in charts.items():
         curve = result.combined if name == "TOTAL" else result.equity[name]
@@ -134,11 +136,39 @@ def write_equity_csv(columns: dict[str, np.ndarray], path: Path) -> None:
         handle.write("".join([row % cells for cells in zip(times, *(column.tolist() for column in values))]))
 
 
+def write_equity_file(result: BacktestResult, path: Path) -> None:
+    """equity.csv of ``result``: the bytes of ``write_equity_csv(equity_columns(result), path)``, its
+    usual columns (times 1970-9999, finite numbers below 1e8) turned into text by whole-array calls
+    (research.csv_text: 25 ms for a year instead of 0.12 s)."""
+    numbers = equity_numbers(result)
+    texts = [csv_text.iso_seconds(result.combined.times)]
+    for column in numbers.values():
+        if texts[-1] is None or column.dtype != np.float64:  # pandas writes other types its own way
+            texts.append(None)
+            break
+        texts.append(csv_text.fixed6(column))
+    if texts[-1] is None:
+        write_equity_csv(equity_columns(result), path)
+        return
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow(["time", *numbers])  # quoted as pandas would
+    with open(path, "wb") as handle:
+        handle.write(header.getvalue().encode("utf-8"))
+        handle.write(csv_text.csv_rows(texts))
+
+
 def equity_columns(result: BacktestResult) -> dict[str, Any]:
     """equity.csv's columns: time (ISO UTC), each symbol's equity (carried forward), total, drawdown %."""
     times = result.combined.times
     # The same ISO-8601 UTC text as core.trades.iso_utc, vectorised (one row per bar).
-    columns: dict[str, Any] = {"time": np.char.add(np.datetime_as_string(times.astype("datetime64[ms]"), unit="s"), "Z")}
+    return {"time": np.char.add(np.datetime_as_string(times.astype("datetime64[ms]"), unit="s"), "Z"),
+            **equity_numbers(result)}
+
+
+def equity_numbers(result: BacktestResult) -> dict[str, np.ndarray]:
+    """equity.csv's columns after the time: each symbol's equity (carried forward), total, drawdown %."""
+    times = result.combined.times
+    columns: dict[str, np.ndarray] = {}
     capital = result.config.initial_capital
     for symbol, curve in result.equity.items():
         index = np.searchsorted(curve.times, times, side="right") - 1
