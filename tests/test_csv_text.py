@@ -1,4 +1,4 @@
-"""research.csv_text writes what Python and numpy write, value for value (issue 21: equity.csv's text)."""
+"""core.csv_text writes what Python and numpy write, value for value (issue 21: equity.csv's text)."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 
 from core.backtest import BacktestConfig, run_backtest
 from config.settings import load_settings
-from research import csv_text
+from core import csv_text
 from research.backtest_data import load_backtest_inputs
 from research.backtest_report import equity_columns, write_equity_csv, write_equity_file
 from tests.conftest import BUNDLED_DATA

@@ -31,7 +31,9 @@ def test_equity_csv_equals_pandas_to_csv(tmp_path, rows, hole):
 
 def test_iso_utc_many_equals_iso_utc():
     times = [0, 1, 999, 1_000, 1_661_990_699_999, 1_693_526_400_000, 253_402_300_799_000, -1, -1_500]
-    assert iso_utc_many(times) == [iso_utc(ms) for ms in times]
+    assert iso_utc_many(times) == [iso_utc(ms) for ms in times]  # a time before 1970: numpy's path
+    later = [ms for ms in times if ms >= 0]  # core.csv_text's path
+    assert iso_utc_many(later) == [iso_utc(ms) for ms in later] and iso_utc_many([]) == []
 
 
 def test_frozen_record_equals_the_dataclass_built_by_its_init():
