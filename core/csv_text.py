@@ -36,11 +36,19 @@ def iso_seconds(times_ms: np.ndarray) -> np.ndarray | None:
     if times.size and (int(days.min()) < 0 or int(days.max()) > _LAST_DAY):
         return None
     of_day = seconds - days * 86_400
-    year, month, day = _civil_from_days(days)
     text = np.empty((times.size, 20), dtype=np.uint8)
-    text[:, 0:4] = _four_digits(year)
-    text[:, 5:7] = _DIGITS3[month, 1:]
-    text[:, 8:10] = _DIGITS3[day, 1:]
+    first = int(days.min()) if times.size else 0
+    span = int(days.max()) - first + 1 if times.size else 0
+    if span <= times.size:  # the usual case, many times a day: each day's date written once
+        year, month, day = _civil_from_days(np.arange(first, first + span, dtype=np.int64))
+        dates = np.empty((span, 10), dtype=np.uint8)
+        dates[:, 0:4], dates[:, 5:7], dates[:, 8:10] = _four_digits(year), _DIGITS3[month, 1:], _DIGITS3[day, 1:]
+        text[:, 0:10] = dates[days - first]
+    else:
+        year, month, day = _civil_from_days(days)
+        text[:, 0:4] = _four_digits(year)
+        text[:, 5:7] = _DIGITS3[month, 1:]
+        text[:, 8:10] = _DIGITS3[day, 1:]
     text[:, 11:13] = _DIGITS3[of_day // 3600, 1:]
     text[:, 14:16] = _DIGITS3[of_day // 60 % 60, 1:]
     text[:, 17:19] = _DIGITS3[of_day % 60, 1:]

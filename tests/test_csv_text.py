@@ -20,8 +20,10 @@ def test_iso_seconds_equals_numpy_datetime_as_string():
     rng = np.random.default_rng(0)
     times = np.concatenate([rng.integers(0, 253_402_300_799_999, 50_000), np.arange(0, 10**10, 299_999),
                             [0, 999, 1_000, 951_782_400_000, 4_107_542_400_000, 253_402_300_799_999]])
-    expected = np.char.add(np.datetime_as_string(times.astype("datetime64[ms]"), unit="s"), "Z").tolist()
-    assert _text(csv_text.iso_seconds(times)) == expected  # leap years, 2000 and 2100 included
+    dense = np.arange(946_684_800_000 - 10**9, 946_684_800_000 + 10**10, 299_999)  # many a day: one date per day
+    for sample in (times, dense, dense[::-1]):
+        expected = np.char.add(np.datetime_as_string(sample.astype("datetime64[ms]"), unit="s"), "Z").tolist()
+        assert _text(csv_text.iso_seconds(sample)) == expected  # leap years, 2000 and 2100 included
 
 
 @pytest.mark.parametrize("times", [[-1], [253_402_300_800_000]])
