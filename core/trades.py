@@ -161,15 +161,28 @@ class FillColumns:
         stamps = iso_utc_many(self.decision_time)
         sides = {side: side.value for side in Side}
         actions = {action: action.value for action in Action}
-        funding_texts = [""] * len(self) if funding is None else [format(value, ".12g") for value in funding]
+        opening = Action.OPEN
+        realized_texts = ["0" if action is opening else _number(value)  # an OPEN's is 0.0 exactly
+                          for action, value in zip(self.action, realized)]
+        funding_texts = [""] * len(self) if funding is None else list(map(_number, funding))
         with open(path, "w", newline="", encoding="utf-8") as handle:
             handle.write(",".join(TRADES_HEADER) + "\n")
             handle.write("".join([
-                f"{stamp},{symbol},{sides[side]},{actions[action]},{qty:.12g},{price:.12g},{fee:.12g},{reason},USDT,"
-                f"{pnl:.12g},{funding_text}\n"
-                for stamp, symbol, side, action, qty, price, fee, reason, pnl, funding_text in zip(
-                    stamps, self.symbol, self.side, self.action, self.qty, self.price, self.fee, self.reason,
-                    realized, funding_texts)]))
+                f"{stamp},{symbol},{sides[side]},{actions[action]},{qty},{price},{fee},{reason},USDT,{pnl},{paid}\n"
+                for stamp, symbol, side, action, qty, price, fee, reason, pnl, paid in zip(
+                    stamps, self.symbol, self.side, self.action, _numbers(self.qty), _numbers(self.price),
+                    _numbers(self.fee), self.reason, realized_texts, funding_texts)]))
+
+
+def _numbers(values: Sequence[float]) -> list[str]:
+    """``_number`` of each value; each distinct value formatted once when they repeat (a year's 37k
+    fills have one quantity and some 5,000 prices). Zeros (0.0 and -0.0 are one key) and NaN
+    (never equal to itself) are formatted one by one."""
+    distinct = set(values)
+    if len(distinct) * 2 > len(values) or 0.0 in distinct or any(value != value for value in distinct):
+        return list(map(_number, values))
+    texts = {value: _number(value) for value in distinct}
+    return [texts[value] for value in values]
 
 
 _FILL_COLUMNS = tuple(name for name in FillColumns.__dataclass_fields__)
