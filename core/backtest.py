@@ -587,21 +587,45 @@ def drawdowns(equity: np.ndarray, capital: float) -> tuple[float, float]:
     return deepest, float(np.max(np.divide(drop, peak, out=drop))) * 100.0
 
 
-def _summary(name: str, curve: EquityCurve, capital: float, ledgers: list[_Ledger], bars: int,
-             bars_in_market: int, open_positions: dict[str, float], daily: np.ndarray | None = None) -> Summary:
+@dataclass(frozen=True)
+class _CurveFigures:
+    """What a summary reads from its equity curve."""
+
+    final: float
+    max_drawdown: float
+    max_drawdown_pct: float
+    sharpe: float
+    daily: np.ndarray  # daily_equity() of the curve
+
+
+def _curve_figures(curve: EquityCurve, capital: float, daily: np.ndarray | None = None) -> _CurveFigures:
     """``daily``: :func:`daily_equity` of ``curve``, when known."""
-    final = float(curve.equity[-1]) if curve.equity.size else float(capital)
-    max_drawdown, max_drawdown_pct = drawdowns(curve.equity, capital)
     if daily is None:
         daily = daily_equity(curve.times, curve.equity, capital)
+    return _CurveFigures(float(curve.equity[-1]) if curve.equity.size else float(capital),
+                         *drawdowns(curve.equity, capital), sharpe_of_daily(daily) if curve.times.size else 0.0, daily)
+
+
+def _same_bits(one: EquityCurve, other: EquityCurve) -> bool:
+    """The same times and the same equity bit for bit (then every figure of theirs is the same)."""
+    return (one.times.size == other.times.size and np.array_equal(one.times, other.times)
+            and np.array_equal(one.equity.view(np.int64), other.equity.view(np.int64)))
+
+
+def _summary(name: str, curve: EquityCurve, capital: float, ledgers: list[_Ledger], bars: int,
+             bars_in_market: int, open_positions: dict[str, float], figures: _CurveFigures | None = None) -> Summary:
+    """``figures``: :func:`_curve_figures` of ``curve``, when known."""
+    if figures is None:
+        figures = _curve_figures(curve, capital)
+    final = figures.final
     return Summary(
         name=name,
         bars=bars,
         net_pnl=final - capital,
         return_pct=(final - capital) / capital * 100.0,
-        max_drawdown=max_drawdown,
-        max_drawdown_pct=max_drawdown_pct,
-        sharpe=sharpe_of_daily(daily) if curve.times.size else 0.0,
+        max_drawdown=figures.max_drawdown,
+        max_drawdown_pct=figures.max_drawdown_pct,
+        sharpe=figures.sharpe,
         trades=sum(ledger.trades for ledger in ledgers),
         wins=sum(ledger.wins for ledger in ledgers),
         fees=sum(ledger.fees for ledger in ledgers),
@@ -707,16 +731,22 @@ def run_backtest(
     combined = combine_curves([run.curve for run in runs.values()], capital)
     # Each UTC day's last bar, found once per distinct time axis (usually one: every symbol on the same bars).
     days = _DayIndex(combined.times)
+    figures = {symbol: _curve_figures(run.curve, capital, days.daily(run.curve, capital)) for symbol, run in runs.items()}
     summaries = {
         symbol: _summary(symbol, run.curve, capital, [run.ledger], run.curve.times.size, run.bars_in_market,
-                         run.open_positions, days.daily(run.curve, capital))
+                         run.open_positions, figures[symbol])
         for symbol, run in runs.items()
     }
     all_open = {key: qty for run in runs.values() for key, qty in run.open_positions.items()}
-    total_daily = days.daily(combined, capital)
+    only_symbol, only_run = next(iter(runs.items()))
+    if len(runs) == 1 and _same_bits(only_run.curve, combined):
+        total_figures = figures[only_symbol]  # one symbol, its PnL + capital gave back its equity exactly
+    else:
+        total_figures = _curve_figures(combined, capital, days.daily(combined, capital))
+    total_daily = total_figures.daily
     total = _summary("TOTAL", combined, capital, [run.ledger for run in runs.values()],
                      sum(run.curve.times.size for run in runs.values()),
-                     sum(run.bars_in_market for run in runs.values()), all_open, total_daily)
+                     sum(run.bars_in_market for run in runs.values()), all_open, total_figures)
     fills = _in_time_order(FillColumns.joined([run.fills for run in runs.values()]))
     warnings = list(params.signal.warnings())
     for run in runs.values():
