@@ -127,9 +127,12 @@ class FillColumns:
 
     @staticmethod
     def joined(tables: Sequence["FillColumns"]) -> "FillColumns":
-        """One table after another (client ids kept only if every table has them)."""
+        """One table after another."""
         if len(tables) == 1:
             return tables[0]
+        if any(table.client_ids is None for table in tables) and any(table.client_ids is not None for table in tables):
+            tables = [table if table.client_ids is not None else FillColumns.from_records(table.records())
+                      for table in tables]  # the kernel's ids spelled out beside the executor's
         joined = FillColumns()
         for name in _FILL_COLUMNS:
             columns = [getattr(table, name) for table in tables]

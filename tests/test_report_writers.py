@@ -112,3 +112,12 @@ def test_first_max_per_bucket_equals_argmax_per_bucket(size, kind):
     edges = np.linspace(0, size, 1501).astype(np.int64)
     expected = edges[:-1] + np.array([np.argmax(values[a:b]) for a, b in zip(edges[:-1], edges[1:])])
     assert np.array_equal(_first_max_per_bucket(values, edges), expected)
+
+
+def test_joined_fill_columns_keep_every_client_id():
+    kernel = FillColumns(symbol=["DOGEUSDT"], side=[Side.LONG], action=[Action.OPEN], reason=["R2"],
+                         decision_time=[5_000], time=[6_000], qty=[1.0], price=[2.0], fee=[0.1], seq=[3])
+    executor = FillColumns.from_records(_fills(5, 3))
+    joined = FillColumns.joined([kernel, executor])
+    assert joined.records() == kernel.records() + executor.records()
+    assert FillColumns.joined([kernel, kernel]).records() == kernel.records() * 2
