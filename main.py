@@ -171,8 +171,10 @@ def end_process(code: int, argv: list[str]) -> None:
     the console streams and any logging handlers are flushed. The interpreter's teardown (atexit
     handlers of numba, llvmlite and multiprocessing, then freeing every module's objects: numpy,
     pandas, numba) takes some 50 ms of a one-second backtest command and does nothing a finished
-    command needs. Only here, when main.py runs as the program: main() itself returns normally."""
-    if code == 0 and argv[:1] and argv[0] in QUICK_EXIT_COMMANDS:
+    command needs. Only here, when main.py runs as the program (main() itself returns normally), and
+    not under a profiler or tracer, whose results are written at exit."""
+    watched = sys.getprofile() is not None or sys.gettrace() is not None  # cProfile, coverage: let them write
+    if code == 0 and argv[:1] and argv[0] in QUICK_EXIT_COMMANDS and not watched:
         if "logging" in sys.modules:
             sys.modules["logging"].shutdown()  # flushes and closes every handler, as at a normal exit
         try:
