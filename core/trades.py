@@ -224,6 +224,8 @@ def realized_and_funding(columns: FillColumns, charges: Mapping[str, Sequence[Fu
                          ) -> tuple[list[float], list[float] | None]:
     """Each fill's realised PnL (of a CLOSE, before fees [R7]; 0 for an OPEN) and the funding paid on its
     side since that side's previous fill (None when ``charges`` is None: not modelled)."""
+    if charges is None:
+        return _realized(columns), None
     held: dict[tuple[str, Side], tuple[float, float, float]] = {}  # -> (qty, average entry, funding since last fill)
     next_charge: dict[str, int] = {}
     realized_column: list[float] = []
@@ -247,6 +249,34 @@ def realized_and_funding(columns: FillColumns, charges: Mapping[str, Sequence[Fu
         realized_column.append(realized)
         funding_column.append(funding)
     return realized_column, (funding_column if charges is not None else None)
+
+
+def _realized(columns: FillColumns) -> list[float]:
+    """:func:`realized_and_funding`'s PnL when funding is not modelled, the same operations in the same
+    order: each side's quantity and average entry kept in a list that is updated, not rebuilt."""
+    held: dict[tuple[str, Side], list[float]] = {}  # -> [qty, average entry]
+    realized_column: list[float] = []
+    append = realized_column.append
+    directions = {side: side.direction for side in Side}
+    opening = Action.OPEN
+    for symbol, side, action, fill_qty, price in zip(columns.symbol, columns.side, columns.action, columns.qty,
+                                                     columns.price):
+        state = held.get((symbol, side))
+        if state is None:
+            state = held[(symbol, side)] = [0.0, 0.0]
+        qty, entry = state
+        if action is opening:
+            state[1] = (entry * qty + price * fill_qty) / (qty + fill_qty)
+            state[0] = qty + fill_qty
+            append(0.0)
+        else:
+            append((price - entry) * fill_qty * directions[side])  # [R7]
+            qty = max(0.0, qty - fill_qty)
+            if qty <= 1e-12:
+                state[0], state[1] = 0.0, 0.0
+            else:
+                state[0] = qty
+    return realized_column
 
 
 def _apply_charges(symbol: str, before: int, charges: Sequence[FundingCharge], next_charge: dict[str, int],

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from core.model import Action, Fill, Side, frozen_record
-from core.trades import FillColumns, TradeRecord, iso_utc, iso_utc_many, trade_records, write_trades_csv
+from core.trades import (FillColumns, TradeRecord, iso_utc, iso_utc_many, realized_and_funding, trade_records,
+                         write_trades_csv)
 from research.backtest_report import _first_max_per_bucket, write_equity_csv
 
 
@@ -121,3 +122,12 @@ def test_joined_fill_columns_keep_every_client_id():
     joined = FillColumns.joined([kernel, executor])
     assert joined.records() == kernel.records() + executor.records()
     assert FillColumns.joined([kernel, kernel]).records() == kernel.records() * 2
+
+
+def test_realized_pnl_without_funding_equals_the_general_loop_bit_for_bit():
+    columns = FillColumns.from_records(_fills(11, 5_000))
+    fast, none = realized_and_funding(columns, None)
+    general, funding = realized_and_funding(columns, {})  # funding modelled, nothing charged: the general loop
+    assert none is None and set(funding) == {0.0}
+    assert [value.hex() for value in fast] == [value.hex() for value in general]
+    assert any(value != 0.0 for value in fast)
