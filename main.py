@@ -22,6 +22,7 @@ import argparse
 import contextlib
 import gc
 import importlib
+import os
 import sys
 import tempfile
 import traceback
@@ -70,16 +71,26 @@ def main(argv: list[str] | None = None) -> int:
         return show_version()
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv.insert(0, "gui")
-    parser = build_parser(argv[0] if argv[0] in COMMANDS else None)
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
-    module = _load(args._module)
-    # What the imports built (numpy, pandas, numba, the project: some 85,000 tracked objects) lives as long
-    # as the program; out of the collector's sight, each full collection no longer walks all of it (a
-    # backtest's or a search's records trigger dozens: a tenth of a one-year backtest command).
-    gc.freeze()
+    # No collection while the command's module imports: the imports build some 85,000 tracked objects
+    # (numpy, pandas, numba, the project) and make no garbage worth a collection, yet the collector's
+    # thresholds started several full ones, each walking everything built so far (about 0.1 s of a
+    # backtest command's imports).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        parser = build_parser(argv[0] if argv[0] in COMMANDS else None)
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        module = _load(args._module)
+        # What the imports built lives as long as the program; out of the collector's sight, each full
+        # collection no longer walks all of it (a backtest's or a search's records trigger dozens: a tenth
+        # of a one-year backtest command).
+        gc.freeze()
+    finally:
+        if collecting:
+            gc.enable()
     if module is None:
         print(f"autohedge: the '{args.command}' command is not available in this build", file=sys.stderr)
         return 2
@@ -149,35 +160,42 @@ def _crash_folders() -> list[Path]:
     return folders
 
 
-# Commands that end by leaving the process at once (see :func:`leave`).
-QUICK_EXIT_COMMANDS = ("backtest", "optimize")
+# Commands whose process ends without the interpreter's teardown once they have returned 0 (see
+# end_process): they write their files with `with open(...)`/write_text (closed when they return),
+# and their threads (a search's) have finished.
+QUICK_EXIT_COMMANDS = frozenset({"backtest", "optimize"})
 
 
-def leave(code: int, argv: list[str]) -> None:
-    """End the process with ``code``; a research command skips the interpreter's teardown.
+def end_process(code: int, argv: list[str]) -> None:
+    """``sys.exit(code)``; after a successful command of QUICK_EXIT_COMMANDS, ``os._exit(code)`` once
+    the exit handlers have run and the console streams are flushed.
 
     Tearing down an interpreter that loaded numpy, pandas and numba (clearing every module, the
-    collector walking what the imports built, LLVM's finalizers) took 0.15-0.2 s after a search or a
-    backtest had written everything: a sixth of the 27-setting search's whole command (issue 21). By
-    then every output file is closed (each is written inside a ``with`` or closed explicitly), so the
-    exit handlers are run (logging's flush and close, temporary files' clean-up, any library's own),
-    the console streams flushed, and the process left. Other commands (the window, the trading
-    service) end the ordinary way."""
-    if (argv[:1] or [""])[0] not in QUICK_EXIT_COMMANDS:
-        sys.exit(code)
-    import atexit
-    import os
+    collector walking what the imports built, LLVM's finalizers) took 0.05-0.2 s after a search or a
+    backtest had written everything (issue 21). The exit handlers still run (logging's flush and
+    close, temporary files' clean-up, any library's own), so nothing a finished command needs is
+    skipped. Only here, when main.py runs as the program (main() itself returns normally), and not
+    under a profiler or tracer, whose results are written at exit. Other commands (the window, the
+    trading service) and every failure end the ordinary way."""
+    watched = sys.getprofile() is not None or sys.gettrace() is not None  # cProfile, coverage: let them write
+    if code == 0 and argv[:1] and argv[0] in QUICK_EXIT_COMMANDS and not watched:
+        import atexit
+        import os
 
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            if stream is not None:
-                stream.flush()
-    os._exit(code)
+        atexit._run_exitfuncs()  # logging.shutdown among them: every handler flushed and closed
+        try:
+            for stream in (sys.stdout, sys.stderr):
+                if stream is not None:
+                    stream.flush()
+        except (OSError, ValueError):  # a closed or broken console: what the interpreter's exit gives
+            os._exit(120)
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
-    import multiprocessing
+    if getattr(sys, "frozen", False):
+        import multiprocessing
 
-    multiprocessing.freeze_support()  # optimize's worker processes, in the frozen EXE
-    leave(main(), sys.argv[1:])
+        multiprocessing.freeze_support()  # optimize's worker processes, in the frozen EXE
+    end_process(main(), sys.argv[1:])

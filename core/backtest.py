@@ -33,8 +33,10 @@ therefore split evenly between the symbols (:func:`account_share`).
 from __future__ import annotations
 
 import math
+import operator
 from decimal import Decimal
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 import numpy as np
@@ -42,16 +44,16 @@ import numpy as np
 from core import indicators
 from core.candle_columns import CandleColumns
 from core.errors import UserError
-from core.executor import ExecutionStatus, OrderExecutor
-from core.model import FIVE_MINUTES_MS, ONE_DAY_MS, Action, BarClose, Fill, OrderIntent, Side, Signal, frozen_record
+from core.model import FIVE_MINUTES_MS, ONE_DAY_MS, Action, BarClose, Fill, OrderIntent, Side, Signal
 from core.params import StrategyParams
 from core.sim_broker import SimulatedBroker, buys
-from core.state import QTY_EPSILON
-from core.strategy import HedgeStrategy
-from core.trades import FundingCharge, TradeRecord, trade_records
+from core.decide import QTY_EPSILON
+from core.trades import FillColumns, FundingCharge, TradeRecord, trade_records
 
 if TYPE_CHECKING:  # candles come as DataFrames or, in a search, as CandleColumns (no pandas import)
     import pandas as pd
+
+    from core.strategy import HedgeStrategy
 
 FILL_MODES = ("next_open", "close")
 ENGINES = ("kernel", "exact")
@@ -137,8 +139,7 @@ class Summary:
 
 @dataclass
 class BacktestResult:
-    trades: list[TradeRecord]  # in time order (decision time, then symbol)
-    fills: list[Fill]  # the same, as fills
+    fill_columns: FillColumns  # every fill in time order (decision time, then symbol), as columns
     equity: dict[str, EquityCurve]  # per symbol (initial capital + that symbol's PnL)
     combined: EquityCurve  # initial capital + the sum of every symbol's PnL
     summaries: dict[str, Summary]
@@ -146,6 +147,25 @@ class BacktestResult:
     warnings: list[str]
     config: BacktestConfig
     funding_modelled: bool
+    funding_charges: Mapping[str, list[FundingCharge]] | None = None  # per symbol; None: not modelled
+    total_daily_equity: np.ndarray | None = None  # daily_equity() of ``combined``: the Sharpe's daily series
+
+    # The records are built when first read: the backtest command writes trades.csv from the columns
+    # (FillColumns.write_csv), and building a year's 37k fills and trades as objects costs more than
+    # the simulation.
+    @cached_property
+    def fills(self) -> list[Fill]:
+        """The fills in time order (decision time, then symbol)."""
+        return self.fill_columns.records()
+
+    @cached_property
+    def trades(self) -> list[TradeRecord]:
+        """The same, as trade rows [B3] with realised PnL and funding."""
+        return trade_records(self.fill_columns, self.funding_charges)
+
+    def write_trades_csv(self, path) -> None:
+        """trades.csv [B3]: the same bytes as ``core.trades.write_trades_csv(self.trades, path)``."""
+        self.fill_columns.write_csv(path, self.funding_charges)
 
 
 # ----- accounting ---------------------------------------------------------------------------------
@@ -265,6 +285,7 @@ class _SymbolRun:
     bars_in_market: int
     warnings: list[str]
     open_positions: dict[str, float]
+    fills: FillColumns  # in execution order
 
 
 def account_share(params: StrategyParams, capital: float, symbols: int) -> tuple[StrategyParams, float]:
@@ -288,12 +309,18 @@ class _SymbolBacktest:
 
     def __init__(self, symbol: str, params: StrategyParams, call_size: float, config: BacktestConfig,
                  limit_capital: float | None = None):
+        # Imported here: only the exact engine runs the strategy object and the executor (the kernel
+        # runs core.decide's rules), and the backtest command's start is shorter without them.
+        from core.executor import ExecutionStatus, OrderExecutor
+        from core.strategy import HedgeStrategy
+
         self.symbol = symbol
         self.config = config
         self.limit_capital = config.initial_capital if limit_capital is None else limit_capital  # [L1, L2]
-        self.strategy = HedgeStrategy(symbol, params, call_size)
+        self.strategy: HedgeStrategy = HedgeStrategy(symbol, params, call_size)
         self.broker = SimulatedBroker(fee_pct=config.fee_pct, slippage_bps=config.slippage_bps)
         self.executor = OrderExecutor(self.broker, sleep=lambda seconds: None)
+        self._filled = ExecutionStatus.FILLED
         self.ledger = _Ledger()
         self.warnings: list[str] = []
 
@@ -307,7 +334,7 @@ class _SymbolBacktest:
         for intent in intents:
             result = self.executor.execute(intent, price, self._on_fill)
             self.strategy.finish_order(intent.client_id)
-            if result.status is not ExecutionStatus.FILLED:
+            if result.status is not self._filled:
                 self.warnings.append(f"{self.symbol} {intent.side.value} {intent.action.value} ({intent.reason}) "
                                      f"at {time_ms}: {result.status.value} {result.message}")
 
@@ -387,7 +414,8 @@ class _SymbolBacktest:
             self.warnings.append(f"[G2] {self.symbol}: no daily signal was known at any bar "
                                  f"({len(day_closes)} daily candles): the strategy never traded")
         open_positions = {f"{self.symbol} {side.value}": qty for side, qty in ledger.qty.items() if qty > 0}
-        return _SymbolRun(ledger, EquityCurve(times, equity), in_market, self.warnings, open_positions)
+        return _SymbolRun(ledger, EquityCurve(times, equity), in_market, self.warnings, open_positions,
+                          FillColumns.from_records(ledger.fills))
 
     def _funding_arrays(self) -> tuple[list[int], list[float]]:
         return _funding_arrays(self.config, self.symbol)
@@ -474,7 +502,7 @@ def _run_symbol_kernel(symbol: str, params: StrategyParams, call_size: float, co
         first, stop, config.fill == "close", call_size, config.fee_pct, config.slippage_bps,
         config.initial_capital, params, limit_capital, highs, lows,
     )
-    fills = _kernel_fills(symbol, run) if records else []
+    fills = _kernel_fills(symbol, run) if records else FillColumns()
     ledger = _Ledger(
         cash=float(run.cash),
         qty={Side.LONG: float(run.qty_long), Side.SHORT: float(run.qty_short)},
@@ -483,7 +511,6 @@ def _run_symbol_kernel(symbol: str, params: StrategyParams, call_size: float, co
         trades=int(run.trades),
         wins=int(run.wins),
         hedges_opened=int(run.hedges_opened),
-        fills=fills,
         fill_count=int(run.fill_count),
     )
     warnings = []
@@ -493,36 +520,54 @@ def _run_symbol_kernel(symbol: str, params: StrategyParams, call_size: float, co
     times = all_open_times[first:stop] + FIVE_MINUTES_MS
     open_positions = {f"{symbol} {side.value}": qty for side, qty in ledger.qty.items() if qty > 0}
     return _SymbolRun(ledger, EquityCurve(times, np.asarray(run.equity)), int(run.bars_in_market), warnings,
-                      open_positions)
+                      open_positions, fills)
 
 
-def _kernel_fills(symbol: str, run) -> list[Fill]:
-    """The kernel's fill arrays as the Fill records the executor would have reported."""
+def _kernel_fills(symbol: str, run) -> FillColumns:
+    """The kernel's fill arrays as the columns of the fills the executor would have reported."""
     from core import decide
 
     sides, actions, reasons = (Side.LONG, Side.SHORT), (Action.OPEN, Action.CLOSE), decide.REASONS
-    prefix = f"ah-{symbol[:12]}-"
-    fills = []
-    columns = (run.fill_decision_time, run.fill_time, run.fill_side, run.fill_action, run.fill_reason,
-               run.fill_qty, run.fill_price, run.fill_fee, run.fill_seq)
-    for decision_time, time_ms, side, action, reason, qty, price, fee, seq in zip(*(np.asarray(c).tolist()
-                                                                                    for c in columns)):
-        client_id = f"{prefix}{decision_time // 1000}-{seq}"  # as HedgeStrategy._intent numbers orders
-        fills.append(frozen_record(Fill, (client_id, symbol, sides[side], actions[action], qty, price, fee, time_ms,
-                                          reasons[reason], decision_time, client_id)))
-    return fills
+    count = int(run.fill_count)
+    return FillColumns(
+        symbol=[symbol] * count,
+        side=[sides[side] for side in np.asarray(run.fill_side).tolist()],
+        action=[actions[action] for action in np.asarray(run.fill_action).tolist()],
+        reason=[reasons[reason] for reason in np.asarray(run.fill_reason).tolist()],
+        decision_time=np.asarray(run.fill_decision_time).tolist(),
+        time=np.asarray(run.fill_time).tolist(),
+        qty=np.asarray(run.fill_qty).tolist(),
+        price=np.asarray(run.fill_price).tolist(),
+        fee=np.asarray(run.fill_fee).tolist(),
+        seq=np.asarray(run.fill_seq).tolist(),  # client ids as HedgeStrategy._intent numbers orders
+    )
 
 
 # ----- metrics ------------------------------------------------------------------------------------
 
 
-def _daily_sharpe(curve: EquityCurve, capital: float) -> float:
-    """Sharpe of daily returns (equity at each UTC day's last bar), annualised with sqrt(365)."""
-    if curve.times.size == 0:
-        return 0.0
-    day = (curve.times - 1) // ONE_DAY_MS  # a close at 00:00 belongs to the day it ends
-    last_of_day = np.r_[np.flatnonzero(day[1:] != day[:-1]), day.size - 1]
-    daily = np.r_[capital, curve.equity[last_of_day]]
+def daily_equity(times: np.ndarray, equity: np.ndarray, capital: float,
+                 last_of_day: np.ndarray | None = None) -> np.ndarray:
+    """``capital``, then the equity at each UTC day's last bar: the series of the Sharpe, the daily
+    returns and the profit factor. ``last_of_day``: :func:`last_bar_of_each_day` of ``times``, when known."""
+    if times.size == 0:
+        return np.array([capital], dtype=np.float64)
+    if last_of_day is None:
+        last_of_day = last_bar_of_each_day(times)
+    daily = np.empty(last_of_day.size + 1, dtype=np.float64)  # np.r_[capital, equity[last_of_day]]
+    daily[0] = capital
+    np.take(equity, last_of_day, out=daily[1:])
+    return daily
+
+
+def last_bar_of_each_day(times: np.ndarray) -> np.ndarray:
+    """Index of each UTC day's last bar close (a close at 00:00 belongs to the day it ends)."""
+    day = (times - 1) // ONE_DAY_MS
+    return np.r_[np.flatnonzero(day[1:] != day[:-1]), day.size - 1]
+
+
+def sharpe_of_daily(daily: np.ndarray) -> float:
+    """Sharpe of the returns of :func:`daily_equity`, annualised with sqrt(365)."""
     returns = np.diff(daily) / daily[:-1]
     if returns.size < 2:
         return 0.0
@@ -532,19 +577,63 @@ def _daily_sharpe(curve: EquityCurve, capital: float) -> float:
     return float(np.mean(returns)) / spread * math.sqrt(TRADING_DAYS_PER_YEAR)
 
 
+def _daily_sharpe(curve: EquityCurve, capital: float) -> float:
+    """Sharpe of daily returns (equity at each UTC day's last bar), annualised with sqrt(365)."""
+    if curve.times.size == 0:
+        return 0.0
+    return sharpe_of_daily(daily_equity(curve.times, curve.equity, capital))
+
+
+def drawdowns(equity: np.ndarray, capital: float) -> tuple[float, float]:
+    """(max drawdown in USDT, in percent) of ``capital`` followed by ``equity``, below the running peak."""
+    with_start = np.empty(equity.size + 1, dtype=np.float64)  # np.r_[capital, equity]
+    with_start[0] = capital
+    with_start[1:] = equity
+    peak = np.maximum.accumulate(with_start)
+    drop = np.subtract(peak, with_start, out=with_start)
+    deepest = float(np.max(drop))
+    return deepest, float(np.max(np.divide(drop, peak, out=drop))) * 100.0
+
+
+@dataclass(frozen=True)
+class _CurveFigures:
+    """What a summary reads from its equity curve."""
+
+    final: float
+    max_drawdown: float
+    max_drawdown_pct: float
+    sharpe: float
+    daily: np.ndarray  # daily_equity() of the curve
+
+
+def _curve_figures(curve: EquityCurve, capital: float, daily: np.ndarray | None = None) -> _CurveFigures:
+    """``daily``: :func:`daily_equity` of ``curve``, when known."""
+    if daily is None:
+        daily = daily_equity(curve.times, curve.equity, capital)
+    return _CurveFigures(float(curve.equity[-1]) if curve.equity.size else float(capital),
+                         *drawdowns(curve.equity, capital), sharpe_of_daily(daily) if curve.times.size else 0.0, daily)
+
+
+def _same_bits(one: EquityCurve, other: EquityCurve) -> bool:
+    """The same times and the same equity bit for bit (then every figure of theirs is the same)."""
+    return (one.times.size == other.times.size and np.array_equal(one.times, other.times)
+            and np.array_equal(one.equity.view(np.int64), other.equity.view(np.int64)))
+
+
 def _summary(name: str, curve: EquityCurve, capital: float, ledgers: list[_Ledger], bars: int,
-             bars_in_market: int, open_positions: dict[str, float]) -> Summary:
-    equity = np.r_[capital, curve.equity]
-    peak = np.maximum.accumulate(equity)
-    final = float(equity[-1])
+             bars_in_market: int, open_positions: dict[str, float], figures: _CurveFigures | None = None) -> Summary:
+    """``figures``: :func:`_curve_figures` of ``curve``, when known."""
+    if figures is None:
+        figures = _curve_figures(curve, capital)
+    final = figures.final
     return Summary(
         name=name,
         bars=bars,
         net_pnl=final - capital,
         return_pct=(final - capital) / capital * 100.0,
-        max_drawdown=float(np.max(peak - equity)),
-        max_drawdown_pct=float(np.max((peak - equity) / peak)) * 100.0,
-        sharpe=_daily_sharpe(curve, capital),
+        max_drawdown=figures.max_drawdown,
+        max_drawdown_pct=figures.max_drawdown_pct,
+        sharpe=figures.sharpe,
         trades=sum(ledger.trades for ledger in ledgers),
         wins=sum(ledger.wins for ledger in ledgers),
         fees=sum(ledger.fees for ledger in ledgers),
@@ -647,19 +736,26 @@ def run_backtest(
                                            limit_capital).run(frame, daily, tick)
 
     capital = config.initial_capital
+    combined = combine_curves([run.curve for run in runs.values()], capital)
+    # Each UTC day's last bar, found once per distinct time axis (usually one: every symbol on the same bars).
+    days = _DayIndex(combined.times)
+    figures = {symbol: _curve_figures(run.curve, capital, days.daily(run.curve, capital)) for symbol, run in runs.items()}
     summaries = {
         symbol: _summary(symbol, run.curve, capital, [run.ledger], run.curve.times.size, run.bars_in_market,
-                         run.open_positions)
+                         run.open_positions, figures[symbol])
         for symbol, run in runs.items()
     }
-    combined = combine_curves([run.curve for run in runs.values()], capital)
     all_open = {key: qty for run in runs.values() for key, qty in run.open_positions.items()}
+    only_symbol, only_run = next(iter(runs.items()))
+    if len(runs) == 1 and _same_bits(only_run.curve, combined):
+        total_figures = figures[only_symbol]  # one symbol, its PnL + capital gave back its equity exactly
+    else:
+        total_figures = _curve_figures(combined, capital, days.daily(combined, capital))
+    total_daily = total_figures.daily
     total = _summary("TOTAL", combined, capital, [run.ledger for run in runs.values()],
                      sum(run.curve.times.size for run in runs.values()),
-                     sum(run.bars_in_market for run in runs.values()), all_open)
-    symbol_order = {symbol: n for n, symbol in enumerate(sorted(runs))}
-    fills = sorted((fill for run in runs.values() for fill in run.ledger.fills),
-                   key=lambda fill: (fill.decision_time, symbol_order[fill.symbol]))
+                     sum(run.bars_in_market for run in runs.values()), all_open, total_figures)
+    fills = _in_time_order(FillColumns.joined([run.fills for run in runs.values()]))
     warnings = list(params.signal.warnings())
     for run in runs.values():
         warnings.extend(run.warnings)
@@ -667,8 +763,7 @@ def run_backtest(
     if config.funding is not None:
         charges = {symbol: _funding_charges(config, symbol, frame) for symbol, frame in candles_5m.items()}
     return BacktestResult(
-        trades=trade_records(fills, charges),
-        fills=fills,
+        fill_columns=fills,
         equity={symbol: run.curve for symbol, run in runs.items()},
         combined=combined,
         summaries=summaries,
@@ -676,5 +771,31 @@ def run_backtest(
         warnings=warnings,
         config=config,
         funding_modelled=config.funding is not None,
+        funding_charges=charges,
+        total_daily_equity=total_daily,
     )
+
+
+class _DayIndex:
+    """:func:`last_bar_of_each_day` of a time axis, reused for the curves on that same axis."""
+
+    def __init__(self, times: np.ndarray):
+        self.times = times
+        self.last_of_day = last_bar_of_each_day(times) if times.size else None
+
+    def daily(self, curve: EquityCurve, capital: float) -> np.ndarray:
+        same = curve.times is self.times or (curve.times.size == self.times.size
+                                             and np.array_equal(curve.times, self.times))
+        return daily_equity(curve.times, curve.equity, capital, self.last_of_day if same else None)
+
+
+def _in_time_order(fills: FillColumns) -> FillColumns:
+    """The fills by decision time, then symbol (alphabetical); each symbol's in execution order."""
+    times, symbols = fills.decision_time, fills.symbol
+    if len(set(symbols)) <= 1:
+        if all(map(operator.le, times, times[1:])):
+            return fills  # the usual case of one symbol: already in order
+        return fills.taken(sorted(range(len(times)), key=times.__getitem__))
+    symbol_order = {symbol: n for n, symbol in enumerate(sorted(set(symbols)))}
+    return fills.taken(sorted(range(len(times)), key=lambda i: (times[i], symbol_order[symbols[i]])))
 

@@ -1,7 +1,7 @@
 """Writes a backtest's results to a folder and formats its summary table.
 
-Files: ``trades.csv`` [SPEC B3] (via core.trades.write_trades_csv, the same
-writer the live runner uses), ``equity.csv`` (per bar close: each symbol's
+Files: ``trades.csv`` [SPEC B3] (the bytes of core.trades.write_trades_csv, the same
+writer the live runner uses, written from the result's fill columns), ``equity.csv`` (per bar close: each symbol's
 equity, the total and its drawdown), ``summary.json`` (settings, metrics,
 warnings), one ``equity_<NAME>.svg`` per symbol plus ``equity_TOTAL.svg``
 (equity above, drawdown below; research.svg_charts, no display needed) and
@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import csv
 import html
+import io
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from core.backtest import BacktestResult, EquityCurve, Summary
+from core import csv_text
 from config.paths import keep_previous
-from core.trades import write_trades_csv
 from research.svg_charts import equity_drawdown_svg
 
 FUNDING_NOT_MODELLED = ("Funding was not modelled (no <SYMBOL>-fundingRate.csv in the data folder, which "
@@ -103,8 +104,8 @@ def write_report(result: BacktestResult, out_dir: Path | str, info: ReportInfo) 
     charts = {name: out / f"equity_{name}.svg" for name in [*result.equity, "TOTAL"]}
     for path in [*paths.values(), *charts.values()]:
         keep_previous(path)  # an earlier report in the same folder stays as <name>.bak
-    write_trades_csv(result.trades, paths["trades"])
-    write_equity_csv(equity_columns(result), paths["equity"])
+    result.write_trades_csv(paths["trades"])
+    write_equity_file(result, paths["equity"])
     paths["summary"].write_text(json.dumps(summary_document(result, info), indent=2), encoding="utf-8")
     for name, path in charts.items():
         curve = result.combined if name == "TOTAL" else result.equity[name]
@@ -136,11 +137,39 @@ def write_equity_csv(columns: dict[str, np.ndarray], path: Path) -> None:
         handle.write("".join([row % cells for cells in zip(times, *(column.tolist() for column in values))]))
 
 
+def write_equity_file(result: BacktestResult, path: Path) -> None:
+    """equity.csv of ``result``: the bytes of ``write_equity_csv(equity_columns(result), path)``, its
+    usual columns (times 1970-9999, finite numbers below 1e8) turned into text by whole-array calls
+    (core.csv_text: 25 ms for a year instead of 0.12 s)."""
+    numbers = equity_numbers(result)
+    texts = [csv_text.iso_seconds(result.combined.times)]
+    for column in numbers.values():
+        if texts[-1] is None or column.dtype != np.float64:  # pandas writes other types its own way
+            texts.append(None)
+            break
+        texts.append(csv_text.fixed6(column))
+    if texts[-1] is None:
+        write_equity_csv(equity_columns(result), path)
+        return
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow(["time", *numbers])  # quoted as pandas would
+    with open(path, "wb") as handle:
+        handle.write(header.getvalue().encode("utf-8"))
+        handle.write(csv_text.csv_rows(texts))
+
+
 def equity_columns(result: BacktestResult) -> dict[str, Any]:
     """equity.csv's columns: time (ISO UTC), each symbol's equity (carried forward), total, drawdown %."""
     times = result.combined.times
     # The same ISO-8601 UTC text as core.trades.iso_utc, vectorised (one row per bar).
-    columns: dict[str, Any] = {"time": np.char.add(np.datetime_as_string(times.astype("datetime64[ms]"), unit="s"), "Z")}
+    return {"time": np.char.add(np.datetime_as_string(times.astype("datetime64[ms]"), unit="s"), "Z"),
+            **equity_numbers(result)}
+
+
+def equity_numbers(result: BacktestResult) -> dict[str, np.ndarray]:
+    """equity.csv's columns after the time: each symbol's equity (carried forward), total, drawdown %."""
+    times = result.combined.times
+    columns: dict[str, np.ndarray] = {}
     capital = result.config.initial_capital
     for symbol, curve in result.equity.items():
         index = np.searchsorted(curve.times, times, side="right") - 1
@@ -197,8 +226,19 @@ def envelope_indices(equity: np.ndarray, drawdown: np.ndarray, buckets: int = 15
     starts = edges[:-1]
     picks = [starts, np.r_[starts[1:] - 1, size - 1]]
     for values in (equity, -equity, -drawdown):
-        picks.append(starts + np.array([np.argmax(values[a:b]) for a, b in zip(starts, edges[1:])]))
+        picks.append(_first_max_per_bucket(values, edges))
     return np.unique(np.concatenate(picks))
+
+
+def _first_max_per_bucket(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The index of each non-empty bucket ``values[edges[k]:edges[k + 1]]``'s first maximum, as
+    ``edges[k] + np.argmax(bucket)`` gives it, in a few whole-array calls instead of one per bucket."""
+    starts = edges[:-1]
+    if np.isnan(values).any():  # np.argmax picks a bucket's first NaN: the per-bucket calls say it simply
+        return starts + np.array([np.argmax(values[a:b]) for a, b in zip(starts, edges[1:])], dtype=np.int64)
+    top = np.maximum.reduceat(values, starts)
+    hits = np.flatnonzero(values == np.repeat(top, np.diff(edges)))  # every bucket's maxima (ties: -0.0 == 0.0)
+    return hits[np.searchsorted(hits, starts)]
 
 
 def report_html(result: BacktestResult, info: ReportInfo, charts: dict[str, Path]) -> str:

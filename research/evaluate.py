@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Mapping
 import numpy as np
 
 from config.settings import AppSettings
-from core.backtest import DEFAULT_ENGINE, BacktestConfig, EquityCurve, _daily_sharpe, run_backtest
+from core.backtest import DEFAULT_ENGINE, BacktestConfig, daily_equity, drawdowns, run_backtest, sharpe_of_daily
 from core.candle_columns import CandleColumns
-from core.model import ONE_DAY_MS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -96,20 +95,21 @@ def calmar_ratio(return_pct: float, max_dd_pct: float) -> float:
 
 def daily_returns(times: np.ndarray, equity: np.ndarray, capital: float) -> np.ndarray:
     """Each UTC day's return on the previous day's equity: the series the summary's Sharpe uses."""
-    if times.size == 0:
-        return np.empty(0, dtype=np.float64)
-    day = (times - 1) // ONE_DAY_MS  # a close at 00:00 ends the previous day (as the Sharpe counts it)
-    last_of_day = np.r_[np.flatnonzero(day[1:] != day[:-1]), day.size - 1]
-    daily = np.r_[capital, equity[last_of_day]]
+    return returns_of_daily(daily_equity(times, equity, capital))
+
+
+def returns_of_daily(daily: np.ndarray) -> np.ndarray:
+    """The returns of :func:`core.backtest.daily_equity` (as its Sharpe computes them)."""
     return np.diff(daily) / daily[:-1]
 
 
 def daily_profit_factor(times: np.ndarray, equity: np.ndarray, capital: float) -> float:
-    if times.size == 0:
-        return 0.0
-    day = (times - 1) // ONE_DAY_MS  # a close at 00:00 ends the previous day (as the Sharpe counts it)
-    last_of_day = np.r_[np.flatnonzero(day[1:] != day[:-1]), day.size - 1]
-    changes = np.diff(np.r_[capital, equity[last_of_day]])
+    return profit_factor_of_daily(daily_equity(times, equity, capital))
+
+
+def profit_factor_of_daily(daily: np.ndarray) -> float:
+    """Sum of the gaining days' equity changes / sum of the losing days' (+inf without a losing day)."""
+    changes = np.diff(daily)
     gains, losses = float(changes[changes > 0].sum()), float(-changes[changes < 0].sum())
     if losses > 0:
         return gains / losses
@@ -119,19 +119,18 @@ def daily_profit_factor(times: np.ndarray, equity: np.ndarray, capital: float) -
 def curve_metrics(times: np.ndarray, equity: np.ndarray, capital: float, trades: int, fees: float,
                   hedges: int, keep_equity: bool = False) -> Metrics:
     """Figures of a total equity curve (also used for walk-forward's chained out-of-sample curve)."""
-    with_start = np.r_[capital, equity]
-    peak = np.maximum.accumulate(with_start)
-    net = float(with_start[-1]) - capital
+    net = (float(equity[-1]) if equity.size else float(capital)) - capital
     return_pct = net / capital * 100.0
-    max_dd_pct = float(np.max((peak - with_start) / peak)) * 100.0
+    max_dd_pct = drawdowns(equity, capital)[1]
+    daily = daily_equity(times, equity, capital)  # once for the Sharpe, the profit factor and the returns
     return Metrics(
         net_pnl=net, return_pct=return_pct, max_dd_pct=max_dd_pct,
-        sharpe=_daily_sharpe(EquityCurve(times, equity), capital),
+        sharpe=sharpe_of_daily(daily) if times.size else 0.0,
         trades=trades, fees=fees, hedges=hedges,
         calmar=calmar_ratio(return_pct, max_dd_pct),
-        profit_factor=daily_profit_factor(times, equity, capital),
+        profit_factor=profit_factor_of_daily(daily),
         equity=(times, equity) if keep_equity else None,
-        daily_returns=daily_returns(times, equity, capital),
+        daily_returns=returns_of_daily(daily),
     )
 
 
@@ -149,12 +148,12 @@ def evaluate(settings: AppSettings, data: MarketData, start_ms: int | None, end_
     # reads only the figures and the equity.
     result = run_backtest(dict(data.candles_5m), settings.strategy, sizes, config, dict(data.candles_1d) or None,
                           engine=engine, records=engine != "kernel")
-    total = result.total
-    metrics = curve_metrics(result.combined.times, result.combined.equity, config.initial_capital,
-                            total.trades, total.fees, total.hedges_opened, keep_equity)
+    total, combined = result.total, result.combined
+    daily = result.total_daily_equity  # the summary's daily series: not computed again
     # The summary's own figures, so a row equals the backtest report exactly.
     return Metrics(net_pnl=total.net_pnl, return_pct=total.return_pct, max_dd_pct=total.max_drawdown_pct,
                    sharpe=total.sharpe, trades=total.trades, fees=total.fees, hedges=total.hedges_opened,
                    calmar=calmar_ratio(total.return_pct, total.max_drawdown_pct),
-                   profit_factor=metrics.profit_factor, equity=metrics.equity,
-                   daily_returns=metrics.daily_returns)
+                   profit_factor=profit_factor_of_daily(daily),
+                   equity=(combined.times, combined.equity) if keep_equity else None,
+                   daily_returns=returns_of_daily(daily))

@@ -149,6 +149,22 @@ def test_main_py_subprocess_exit_code(tmp_path):
     assert "no 5m data for NOPEUSDT" in completed.stderr and "Traceback" not in completed.stderr
 
 
+def test_main_py_subprocess_ends_quickly_with_every_file_and_line_written(tmp_path):
+    """A successful backtest ends the process without the interpreter's teardown (main.end_process):
+    its console lines, through a pipe, and its files are complete all the same."""
+    out = tmp_path / "out"
+    completed = subprocess.run([sys.executable, "main.py", "backtest", "--symbols", "DOGEUSDT", *SHORT_RANGE,
+                                "--out", str(out)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.rstrip().endswith("(trades.csv, equity.csv, summary.json, report.html, charts)")
+    assert "TOTAL" in completed.stdout and "Traceback" not in completed.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    trades = (out / "trades.csv").read_text()
+    assert trades.endswith("\n") and trades.count("\n") == summary["total"]["fills"] + 1
+    assert (out / "equity.csv").read_text().count("\n") == summary["total"]["bars"] + 1
+    assert (out / "report.html").read_text().rstrip().endswith("</html>")
+
+
 def test_progress_bar_is_silent_for_quick_runs_and_drawn_after_a_second():
     import io
 

@@ -1,4 +1,4 @@
-"""main.leave: a research command skips the interpreter's teardown but loses nothing (issue 21)."""
+"""main.end_process: a successful research command skips the interpreter's teardown but loses nothing (issue 21)."""
 from __future__ import annotations
 
 import subprocess
@@ -18,7 +18,7 @@ logging.getLogger("quick").addHandler(handler)
 logging.getLogger("quick").warning("logged before leaving")
 atexit.register(lambda: open({marker!r}, "w").write("exit handlers ran"))
 print("buffered output", end="")  # no newline: still in the buffer when leave is called
-main.leave(3, [{command!r}, "--whatever"])
+main.end_process(0, [{command!r}, "--whatever"])
 print("never printed")
 """
 
@@ -29,16 +29,17 @@ def test_leaving_keeps_the_code_output_log_and_exit_handlers(tmp_path, command):
     done = subprocess.run([sys.executable, "-c", SCRIPT.format(repo=str(REPO), log=str(log), marker=str(marker),
                                                                command=command)],
                           capture_output=True, text=True, timeout=120)
-    assert done.returncode == 3, done.stderr
+    assert done.returncode == 0, done.stderr
     assert done.stdout == "buffered output"
     assert marker.read_text() == "exit handlers ran"
     assert log.read_text() == "logged before leaving\n"
 
 
-def test_only_research_commands_leave_at_once():
+def test_only_successful_research_commands_leave_at_once():
     import main
 
     assert set(main.QUICK_EXIT_COMMANDS) == {"backtest", "optimize"}
-    with pytest.raises(SystemExit) as ended:
-        main.leave(4, ["run"])
-    assert ended.value.code == 4
+    for code, argv in ((0, ["run"]), (2, ["backtest"]), (4, ["optimize"])):
+        with pytest.raises(SystemExit) as ended:
+            main.end_process(code, argv)
+        assert ended.value.code == code

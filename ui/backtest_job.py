@@ -68,6 +68,7 @@ def run_backtest_job(request: BacktestRequest, progress: Callable[[int, int], No
     )
     sizes = {s: settings.symbols[s].call_size for s in request.symbols}
     result = run_backtest(frames, settings.strategy, sizes, config, daily, progress)
+    _ = result.fills  # the fill records, built here in the job's thread rather than by the window's first chart
     prices = {}
     for symbol, frame in frames.items():
         opens = frame["open_time"].to_numpy()

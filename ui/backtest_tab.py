@@ -166,7 +166,7 @@ class BacktestTab(QWidget):
         if not result.funding_modelled:
             notes.append(self.tr("Funding was not modelled."))
         self._say(self.tr("Done: {fills} fills (opens and closes; the table counts closed trades). ").format(
-            fills=f"{len(result.trades):,}") + " ".join(notes))
+            fills=f"{len(result.fills):,}") + " ".join(notes))
         self.summary.setRowCount(0)
         for cells in view.summary_rows():
             row = self.summary.rowCount()
