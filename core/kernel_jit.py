@@ -141,6 +141,39 @@ if NUMBA_AVAILABLE:
     _skip_numba_extras()
 
 
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+KEEP_FREED_BYTES = 64 << 20
+
+
+def keep_freed_memory() -> bool:
+    """Ask glibc's allocator to keep up to 64 MiB of freed memory for the next backtest instead of
+    handing it back to the system at once (Linux only; True when applied).
+
+    One symbol-year of the kernel allocates about 30 MB (the equity curve, the fill columns, the
+    signals) and frees it when its results are read. By default glibc gives blocks that large to the
+    system on free (each one ``mmap``-ed, or the heap's top trimmed), so the next run's first touch of
+    every page faults and the system zeroes it again: 18 % of a run's time in the kernel's bench,
+    in the operating system rather than in the kernel (issue 21: 7.1 → 5.9 ms a run). Keeping the
+    memory costs at most that much resident memory after a backtest, never more. Other systems'
+    allocators are left as they are."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc (musl, ...): its own allocator, left alone
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    # Blocks below 32 MiB come from the heap (not mmap), and its top is trimmed only beyond 64 MiB free.
+    return bool(mallopt(_M_MMAP_THRESHOLD, 32 << 20)) and bool(mallopt(_M_TRIM_THRESHOLD, KEEP_FREED_BYTES))
+
+
+keep_freed_memory()
+
+
 def describe() -> str:
     """Which kernel this program runs, for the selftest: 'compiled (numba X, cache in DIR)' or 'interpreted (...)'."""
     if not NUMBA_AVAILABLE:
