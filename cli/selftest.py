@@ -35,8 +35,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, TextIO
 
-from config.paths import (APP_ROOT, PROGRAM_FOLDER, ensure_writable, is_frozen, resolve_app_path, resolve_user_path, user_home,
-                          why_not_writable)
+from config.paths import (APP_ROOT, PROGRAM_FOLDER, ensure_writable, is_frozen, resolve_app_path, resolve_user_path,
+                          user_home, why_not_writable)
 from config.settings import AppSettings, load_settings
 from core.errors import UserError
 from core.model import ONE_DAY_MS
