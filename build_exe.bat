@@ -1,5 +1,7 @@
 @echo off
-rem Build AutoHedge.exe on Windows: dist\AutoHedge.exe (one file, windowed).
+rem Build AutoHedge.exe on Windows: the folder dist\AutoHedge (AutoHedge.exe and its _internal
+rem folder; windowed) and dist\AutoHedge-VERSION-windows.zip of it, to hand to a trader, who unzips
+rem it anywhere and double-clicks AutoHedge\AutoHedge.exe.
 rem
 rem   build_exe.bat            build in a clean virtual environment (build\venv) with the pinned
 rem                            versions of requirements.txt and PyInstaller from requirements-dev.txt
@@ -39,11 +41,16 @@ rem A fixed hash seed makes the build byte-for-byte reproducible (same sources +
 set "PYTHONHASHSEED=1"
 echo Building with autohedge.spec ...
 "%PY%" -m PyInstaller --noconfirm --clean autohedge.spec || goto :failed
-if not exist dist\AutoHedge.exe goto :failed
+if not exist dist\AutoHedge\AutoHedge.exe goto :failed
+if not exist dist\AutoHedge\_internal goto :failed
+rem The zip: plain Python (tools\zip_program.py), so it is the same under Wine and on Linux.
+echo Zipping dist\AutoHedge ...
+"%PY%" -m tools.zip_program || goto :failed
 
 echo.
-echo Built: %CD%\dist\AutoHedge.exe
-echo Check it:  dist\AutoHedge.exe selftest   (the result is saved in %LOCALAPPDATA%\AutoHedge\logs\selftest.txt)
+echo Built: %CD%\dist\AutoHedge\AutoHedge.exe (keep the _internal folder beside it)
+echo Check it:  dist\AutoHedge\AutoHedge.exe selftest   (the result is saved in %LOCALAPPDATA%\AutoHedge\logs\selftest.txt)
+echo Hand the zip above to a trader: they unzip it and double-click AutoHedge\AutoHedge.exe.
 exit /b 0
 
 :failed

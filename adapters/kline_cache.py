@@ -22,8 +22,9 @@ The cache is never trusted blindly:
 
 Where: ``<data folder>/.autohedge_cache/<SYMBOL>-<interval>.npz``, else
 ``<user folder>/cache/klines/<digest of the data folder's path>/``. The bundled
-sample of a frozen EXE (unpacked to a temporary folder on every start) always uses
-the user folder, so the cache outlives the run.
+sample of a frozen EXE (in its ``_internal`` folder, which may be read-only and is
+replaced by the next version) always uses the user folder: the program folder is
+never written to.
 ``AUTOHEDGE_NO_DATA_CACHE=1`` turns the cache off (parse every time).
 """
 from __future__ import annotations

@@ -1,13 +1,15 @@
 """PyInstaller runtime hook (see autohedge.spec): where the EXE's compiled backtest kernel is kept.
 
 numba compiles the kernel (core/kernel.py) on first use and keeps the machine code
-on disk. Run from source, that is ``__pycache__`` beside the sources; a one-file EXE
-has no source folder (it unpacks to a new temporary folder on every start), and
-numba's default would follow the working directory. This hook runs before main.py
+on disk. Run from source, that is ``__pycache__`` beside the sources; the EXE has no
+source files (its Python code is in the program file itself), its program folder may
+be read-only and is replaced by the next version, and numba's default would follow
+the working directory. This hook runs before main.py
 and before numba is imported, and sets ``NUMBA_CACHE_DIR`` to
 ``<user folder>/numba-cache/<build>`` (the user folder of config.paths: AUTOHEDGE_HOME,
 else %LOCALAPPDATA%\\AutoHedge), ``<build>`` naming this program file by its size and
-time, so a new version never reads an old version's machine code, and an update
+time (the one-folder launcher carries all of the program's Python code, so each build is
+another file), so a new version never reads an old version's machine code, and an update
 compiles once (a few seconds) on its first backtest. A ``NUMBA_CACHE_DIR`` set by the
 user wins. If the folder cannot be made, nothing is set and the kernel compiles in
 every process instead (core.kernel_jit says so in the selftest).

@@ -6,7 +6,7 @@ Runs a fixed list of checks, prints one line per check (``PASS name: detail`` or
 1. settings     the settings file loads and validates
 2. data         the replay folder (the bundled sample) has 5m candles for every symbol
 3. state folder the user folder (settings, window layout) and the state and log folders are
-                writable, and (frozen) outside the bundle's temporary folder
+                writable, and (frozen) outside the program folder (the EXE's, replaced by an update)
 4. replay       one UTC day replayed through the trading service (paper broker), no symbol stopped
 5. backtest     the backtester on the same day gives the same trades as the replay [B2],
                 and its reports (CSV, JSON, PNG charts, HTML) can be written
@@ -35,8 +35,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, TextIO
 
-from config.paths import (APP_ROOT, ensure_writable, is_frozen, resolve_app_path, resolve_user_path, user_home,
-                          why_not_writable)
+from config.paths import (APP_ROOT, PROGRAM_FOLDER, ensure_writable, is_frozen, resolve_app_path, resolve_user_path,
+                          user_home, why_not_writable)
 from config.settings import AppSettings, load_settings
 from core.errors import UserError
 from core.model import ONE_DAY_MS
@@ -147,9 +147,9 @@ def check_state_folder(ctx: SelftestContext) -> str:
     log_dir = resolve_user_path(settings.paths.log_dir)
     ensure_writable(user_home(), "user")  # the window's settings and layout go there, frozen or not
     for role, folder in (("state", state_dir), ("log", log_dir)):
-        if is_frozen() and _inside(folder, APP_ROOT):
-            raise CheckFailed(f"{folder} is inside the program's temporary folder {APP_ROOT}; "
-                              "files written there are lost when the program closes")
+        if is_frozen() and _inside(folder, PROGRAM_FOLDER):
+            raise CheckFailed(f"{folder} is inside the program's folder {PROGRAM_FOLDER}; "
+                              "files written there are lost when it is replaced by a new version")
         ensure_writable(folder, role)  # the same sentence as every command's start-up check
         try:
             _probe_writable(folder)  # and a file written there is durable and reads back the same

@@ -1,12 +1,15 @@
 """Where the program's files are.
 
-- ``APP_ROOT``: the program folder (the repository, or PyInstaller's bundle
-  folder when frozen); bundled read-only files (settings defaults, sample data)
-  are found relative to it.
+- ``APP_ROOT``: where bundled read-only files (settings defaults, sample data)
+  are found: the repository, or when frozen PyInstaller's bundle folder
+  (``sys._MEIPASS``: the ``_internal`` folder beside the one-folder EXE).
+- ``PROGRAM_FOLDER``: the folder the trader unzipped when frozen (the EXE and its
+  ``_internal`` folder), else the repository. A new version replaces it, and it
+  may be read-only: the program never writes there.
 - ``user_home()``: the per-user folder for everything the program writes
   (state, logs, the user's settings): ``$AUTOHEDGE_HOME`` when set (tests point
   it at a temporary folder), else the platform's user data folder. Never the
-  bundle's temporary folder.
+  program folder.
 - ``ensure_writable()``: the start-up check of a folder the program writes to
   (state, logs, reports, the user folder): one sentence naming the folder when
   a file cannot be written there.
@@ -30,6 +33,9 @@ APP_ROOT = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parent.parent)
 
 def is_frozen() -> bool:
     return bool(getattr(sys, "frozen", False))
+
+
+PROGRAM_FOLDER = Path(sys.executable).resolve().parent if is_frozen() else APP_ROOT
 
 
 class FolderError(UserError):

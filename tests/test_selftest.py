@@ -119,15 +119,15 @@ def test_backtest_check_fails_when_the_replay_traded_differently_B2(tmp_path):
 
 
 def test_frozen_state_folder_inside_the_bundle_fails(tmp_path, monkeypatch):
-    bundle = tmp_path / "_MEI12345"
-    monkeypatch.setattr(selftest, "APP_ROOT", bundle)
+    bundle = tmp_path / "AutoHedge"  # the unzipped program folder: AutoHedge.exe and _internal
+    monkeypatch.setattr(selftest, "PROGRAM_FOLDER", bundle)
     monkeypatch.setattr(selftest, "is_frozen", lambda: True)
     ctx = selftest.SelftestContext(None, [f"paths.state_dir={bundle / 'state'}",
                                           f"paths.log_dir={tmp_path / 'logs'}"], tmp_path)
     assert selftest.run_check("settings", selftest.check_settings, ctx).ok
     result = selftest.run_check("state folder", selftest.check_state_folder, ctx)
     assert not result.ok
-    assert "inside the program's temporary folder" in result.detail
+    assert f"inside the program's folder {bundle}; files written there are lost when it is replaced" in result.detail
     assert not (bundle / "state").exists()  # refused before anything was written there
 
 

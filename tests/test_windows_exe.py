@@ -1,9 +1,10 @@
 """Issue 10, Build 6: the Windows EXE is built and run in CI, on Linux, under Wine.
 
-tools/windows_exe_under_wine.sh builds dist/AutoHedge.exe from this repository with the
-steps of build_exe.bat (Windows CPython 3.11 in Wine, the pinned packages, autohedge.spec)
-and runs it: selftest headless and with Qt's real Windows platform plugin under Xvfb, a
-picture of the main window, and the window closed on request. It takes about 10 minutes,
+tools/windows_exe_under_wine.sh builds dist/AutoHedge/AutoHedge.exe (one folder, _internal
+beside the EXE) and its zip from this repository with the steps of build_exe.bat (Windows
+CPython 3.11 in Wine, the pinned packages, autohedge.spec, tools/zip_program.py) and runs it:
+selftest headless (from the zip, unzipped elsewhere) and with Qt's real Windows platform plugin
+under Xvfb, a backtest, a picture of the main window, and the window closed on request. It takes about 10 minutes,
 so it runs once per module, and only in CI (CI=true; .ci/run also sets AUTOHEDGE_WINE_TEST=1)
 or when asked with AUTOHEDGE_WINE_TEST=1; anywhere else it is reported as skipped, with the
 reason. The tests below read what the run left behind and check it independently of the
@@ -55,7 +56,11 @@ class WineRun:
 
     @property
     def exe(self) -> Path:
-        return self.work / "src" / "dist" / "AutoHedge.exe"
+        return self.work / "src" / "dist" / "AutoHedge" / "AutoHedge.exe"
+
+    @property
+    def zip(self) -> Path:
+        return self.work / "src" / "dist" / "AutoHedge-1.0.0-windows.zip"
 
     def figures(self) -> dict[str, str]:
         lines = (self.out / "figures.txt").read_text(encoding="utf-8").splitlines()
@@ -139,16 +144,27 @@ class TestWindowsExeUnderWine:
         assert frozen_summary == source_summary  # everything but the data folder's (Windows) path
 
     def test_exe_is_a_windowed_x64_program_without_the_wine_stand_ins(self, wine_run):
-        from PyInstaller.archive.readers import CArchiveReader
-
         data = wine_run.exe.read_bytes()
         pe = struct.unpack_from("<I", data, 0x3C)[0]
         assert data[pe:pe + 4] == b"PE\0\0"
         assert struct.unpack_from("<H", data, pe + 4)[0] == 0x8664  # machine: x64
         assert struct.unpack_from("<H", data, pe + 24 + 68)[0] == 2  # subsystem: Windows GUI, no console
-        bundled = {name.lower().replace("\\", "/").rsplit("/", 1)[-1] for name in CArchiveReader(str(wine_run.exe)).toc}
+        bundled = {path.name.lower() for path in (wine_run.exe.parent / "_internal").rglob("*") if path.is_file()}
         assert {"qt6core.dll", "python311.dll", "qwindows.dll"} <= bundled
         assert not bundled & {"icuuc.dll", "ucrtbase.dll"}, "a Wine-only stand-in went into the EXE"
+
+    def test_the_zip_holds_the_program_folder_to_double_click(self, wine_run):
+        import zipfile
+
+        folder = wine_run.exe.parent
+        with zipfile.ZipFile(wine_run.zip) as archive:
+            assert archive.testzip() is None
+            zipped = {info.filename: info.file_size for info in archive.infolist() if not info.is_dir()}
+        built = {f"AutoHedge/{path.relative_to(folder).as_posix()}": path.stat().st_size
+                 for path in folder.rglob("*") if path.is_file()}
+        assert zipped == built
+        assert {"AutoHedge/AutoHedge.exe", "AutoHedge/_internal/python311.dll",
+                "AutoHedge/_internal/data/sample/DOGEUSDT-5m.csv.gz"} <= set(zipped)
 
     def test_window_picture_shows_the_main_window(self, wine_run):
         from PySide6.QtGui import QImage
@@ -166,7 +182,8 @@ class TestWindowsExeUnderWine:
     def test_figures_are_recorded(self, wine_run):
         figures = wine_run.figures()
         assert float(figures["exe_mb"]) > 10
-        assert {"pip_install_s", "pyinstaller_s", "selftest_offscreen_s", "selftest_xvfb_s", "backtest_exe_s",
+        assert float(figures["folder_mb"]) > float(figures["zip_mb"]) > float(figures["exe_mb"])
+        assert {"pip_install_s", "pyinstaller_s", "zip_s", "selftest_offscreen_s", "selftest_xvfb_s", "backtest_exe_s",
                 "total_s"} <= set(figures)
 
 
@@ -204,7 +221,7 @@ COMPILED = "kernel: compiled (numba 0.68.1, cache in C:\\Users\\me\\AppData\\Loc
 def write_report(path: Path, results: list[str], kernel: str = COMPILED) -> Path:
     passed = sum(line.startswith("PASS") for line in results)
     path.write_text("\n".join([
-        "AutoHedge selftest (frozen, Python 3.11.9, win32, program folder C:\\Temp\\_MEI2)", kernel, *results,
+        "AutoHedge selftest (frozen, Python 3.11.9, win32, program folder C:\\AutoHedge\\_internal)", kernel, *results,
         f"selftest: {passed} of {len(results)} checks passed"]) + "\n", encoding="utf-8")
     return path
 
@@ -255,3 +272,28 @@ def test_check_run_wants_the_geometry_the_window_saves_on_closing(tmp_path):
     assert run_check("geometry", str(ini)).returncode == 1
     ini.write_text("[General]\ngeometry=@ByteArray(...)\n", encoding="utf-8")
     assert run_check("geometry", str(ini)).returncode == 0
+
+
+def test_check_run_wants_the_zip_to_hold_the_program_folder_as_built(tmp_path):
+    from tools.zip_program import make_zip
+
+    program = tmp_path / "dist" / "AutoHedge"
+    (program / "_internal" / "data").mkdir(parents=True)
+    (program / "AutoHedge.exe").write_bytes(b"MZ" + bytes(100))
+    (program / "_internal" / "data" / "x.csv").write_text("open_time\n1\n", encoding="utf-8")
+    archive = make_zip(tmp_path / "dist", "9.9.9", platform="win32")
+    assert archive == tmp_path / "dist" / "AutoHedge-9.9.9-windows.zip"
+    assert run_check("zip", str(archive), str(program)).returncode == 0
+    (program / "_internal" / "data" / "y.csv").write_text("late\n", encoding="utf-8")  # built after the zip
+    done = run_check("zip", str(archive), str(program))
+    assert done.returncode == 1 and "1 entries differ, first AutoHedge/_internal/data/y.csv" in done.stderr
+
+
+def test_zip_program_refuses_a_folder_that_is_not_a_build(tmp_path):
+    from tools.zip_program import ZipError, make_zip
+
+    (tmp_path / "AutoHedge").mkdir()
+    (tmp_path / "AutoHedge" / "AutoHedge.exe").write_bytes(b"MZ")
+    with pytest.raises(ZipError, match="no AutoHedge.exe with an _internal folder beside it"):
+        make_zip(tmp_path, "1.0.0", platform="win32")
+    assert list(tmp_path.glob("*.zip")) == []

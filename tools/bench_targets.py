@@ -237,8 +237,9 @@ def _timed(job) -> float:
 
 
 def find_exe() -> Path | None:
+    """The built program's launcher: dist/AutoHedge/AutoHedge.exe (Windows) or dist/AutoHedge/AutoHedge (Linux)."""
     for name in ("AutoHedge.exe", "AutoHedge"):
-        candidate = REPO_ROOT / "dist" / name
+        candidate = REPO_ROOT / "dist" / "AutoHedge" / name
         if candidate.is_file() and os.access(candidate, os.X_OK) and (name.endswith(".exe") == (os.name == "nt")):
             return candidate
     return None
@@ -247,7 +248,7 @@ def find_exe() -> Path | None:
 def exe_vs_source(data: Path, repeat: int, grid_params: tuple[str, ...]) -> list[str]:
     exe = find_exe()
     if exe is None:
-        return ["EXE vs source  no EXE built (dist/AutoHedge[.exe] not found): build it (build_exe.bat, or "
+        return ["EXE vs source  no EXE built (dist/AutoHedge/AutoHedge[.exe] not found): build it (build_exe.bat, or "
                 "pyinstaller autohedge.spec on Linux) to measure this target"]
     start, end = YEAR
     lines = []

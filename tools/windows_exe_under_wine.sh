@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Build dist\AutoHedge.exe (Windows x64) from this repository on Debian 12 under Wine, then run it:
-# its selftest headless (Qt offscreen; it must report the compiled kernel), a backtest (left in
-# DIR/out/backtest-exe for tests/test_windows_exe.py to compare with the source's) and, under Xvfb,
-# with Qt's real Windows platform plugin (selftest, a picture of the main window, the window opened
-# and closed on request).
+# Build dist\AutoHedge\AutoHedge.exe (Windows x64, one folder with _internal beside the EXE) and
+# its zip dist\AutoHedge-VERSION-windows.zip from this repository on Debian 12 under Wine, as
+# build_exe.bat does, then run it: its selftest headless (Qt offscreen; it must report the compiled
+# kernel) from a copy unzipped elsewhere, as a trader gets it; a backtest (left in DIR/out/backtest-exe
+# for tests/test_windows_exe.py to compare with the source's) and, under Xvfb, with Qt's real Windows
+# platform plugin (selftest, a picture of the main window, the window opened and closed on request).
 #
 #   tools/windows_exe_under_wine.sh [--work DIR] [--fresh]
 #
@@ -14,8 +15,9 @@
 #               otherwise kept between runs while Wine, the Python download and tools/wine/ are
 #               unchanged. The repository's files are copied and the EXE is built afresh every run.
 #
-# Results in DIR/out/: figures.txt (EXE size, timings), the selftest reports, window.png,
-# pyinstaller.log; the EXE is DIR/src/dist/AutoHedge.exe. Exit code 0 only if every check passed;
+# Results in DIR/out/: figures.txt (EXE, folder and zip sizes, timings), the selftest reports,
+# window.png, pyinstaller.log; the EXE is DIR/src/dist/AutoHedge/AutoHedge.exe, the zip is
+# DIR/src/dist/AutoHedge-VERSION-windows.zip. Exit code 0 only if every check passed;
 # otherwise the last line is one sentence saying what failed.
 #
 # Needs Debian 12 amd64 with apt (missing packages are installed when run as root) and PyPI.
@@ -34,7 +36,7 @@
 #  - build_exe.bat cannot run in Wine's cmd.exe (findstr is a stub that prints nothing, and
 #    "A || goto :failed" jumps even when A succeeded), so its steps are repeated here: venv
 #    build\venv, pip install -r requirements.txt + the PyInstaller pin of requirements-dev.txt,
-#    PYTHONHASHSEED=1 python -m PyInstaller --noconfirm --clean autohedge.spec.
+#    PYTHONHASHSEED=1 python -m PyInstaller --noconfirm --clean autohedge.spec, python -m tools.zip_program.
 #  - A Windows console program whose stdout is a regular file cannot set up its streams under
 #    Wine 8.0 (Python: "init_sys_streams: can't initialize sys standard streams"), so the output
 #    of every Wine call goes through a pipe (win below).
@@ -61,7 +63,7 @@ T0=$SECONDS
 
 say() { echo "$ME: $*"; }
 fail() { echo; echo "$ME: FAILED ($STEP): $*"; exit 1; }
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
 step() { STEP=$1; echo; echo "=== $(date -u +%H:%M:%S) (+$((SECONDS - T0)) s) $STEP"; }
 
 while [ $# -gt 0 ]; do
@@ -223,17 +225,33 @@ t=$SECONDS
 PYTHONHASHSEED=1 win "$VPY" -m PyInstaller --noconfirm --clean autohedge.spec > "$OUT/pyinstaller.log" \
     || { tail -20 "$OUT/pyinstaller.log"; fail "PyInstaller failed; its log is $OUT/pyinstaller.log."; }
 BUILD_S=$((SECONDS - t))
-EXE="$SRC/dist/AutoHedge.exe"
-[ -f "$EXE" ] || fail "PyInstaller finished but wrote no dist/AutoHedge.exe."
+EXE="$SRC/dist/AutoHedge/AutoHedge.exe"
+[ -f "$EXE" ] || fail "PyInstaller finished but wrote no dist/AutoHedge/AutoHedge.exe."
+[ -d "$SRC/dist/AutoHedge/_internal" ] || fail "PyInstaller finished but wrote no dist/AutoHedge/_internal folder."
 EXE_BYTES=$(stat -c %s "$EXE")
-say "$EXE: $EXE_BYTES bytes, sha256 $(sha256sum "$EXE" | cut -c1-16)..., pip $PIP_S s, PyInstaller $BUILD_S s"
+FOLDER_BYTES=$(du -sb "$SRC/dist/AutoHedge" | cut -f1)
+say "$EXE: $EXE_BYTES bytes, sha256 $(sha256sum "$EXE" | cut -c1-16)..., folder $FOLDER_BYTES bytes, pip $PIP_S s, PyInstaller $BUILD_S s"
 
 # ---------------------------------------------------------------------------------------------
-step "selftest of the EXE, headless (Qt offscreen)"
+step "the zip for a trader (python -m tools.zip_program, as build_exe.bat), unzipped elsewhere"
+t=$SECONDS
+win "$VPY" -m tools.zip_program > "$OUT/zip.log" || { cat "$OUT/zip.log"; fail "tools/zip_program.py failed in Wine; its output is in $OUT/zip.log."; }
+ZIP_S=$((SECONDS - t))
+ZIP=$(ls "$SRC"/dist/AutoHedge-*-windows.zip 2>/dev/null | head -1)
+[ -n "$ZIP" ] || fail "tools/zip_program.py wrote no dist/AutoHedge-VERSION-windows.zip."
+ZIP_BYTES=$(stat -c %s "$ZIP")
+"$HOST_PY" "$TOOLS/check_run.py" zip "$ZIP" "$SRC/dist/AutoHedge" || fail "the zip does not hold the program folder as it was built."
+UNZIPPED="$SRC/build/unzipped"      # a trader's copy: the checks below start its EXE once
+rm -rf "$UNZIPPED" && mkdir -p "$UNZIPPED"
+"$HOST_PY" -m zipfile -e "$ZIP" "$UNZIPPED"
+say "$ZIP: $ZIP_BYTES bytes in $ZIP_S s, unzipped to $UNZIPPED"
+
+# ---------------------------------------------------------------------------------------------
+step "selftest of the unzipped EXE, headless (Qt offscreen)"
 mkdir -p "$OUT/home-offscreen"
 t=$SECONDS
 AUTOHEDGE_HOME=$(winpath "$OUT/home-offscreen") WINEQT_QPA_PLATFORM=offscreen \
-    win "$EXE" selftest --report "$(winpath "$OUT/selftest-offscreen.txt")" \
+    win "$UNZIPPED/AutoHedge/AutoHedge.exe" selftest --report "$(winpath "$OUT/selftest-offscreen.txt")" \
     || { cat "$OUT/selftest-offscreen.txt" 2>/dev/null || true; fail "the EXE's selftest failed headless (report: $OUT/selftest-offscreen.txt)."; }
 SELFTEST_OFFSCREEN_S=$((SECONDS - t))
 "$HOST_PY" "$TOOLS/check_run.py" selftest "$OUT/selftest-offscreen.txt" offscreen || fail "the headless selftest report is not all PASS, or the kernel is not compiled."
@@ -282,6 +300,11 @@ step "done"
 cat > "$OUT/figures.txt" <<EOF
 exe_bytes=$EXE_BYTES
 exe_mb=$(awk "BEGIN {printf \"%.1f\", $EXE_BYTES / 1e6}")
+folder_bytes=$FOLDER_BYTES
+folder_mb=$(awk "BEGIN {printf \"%.1f\", $FOLDER_BYTES / 1e6}")
+zip_bytes=$ZIP_BYTES
+zip_mb=$(awk "BEGIN {printf \"%.1f\", $ZIP_BYTES / 1e6}")
+zip_s=$ZIP_S
 pip_install_s=$PIP_S
 pyinstaller_s=$BUILD_S
 selftest_offscreen_s=$SELFTEST_OFFSCREEN_S
@@ -291,4 +314,4 @@ gui_quit_after_5_s=$GUI_S
 total_s=$((SECONDS - T0))
 EOF
 cat "$OUT/figures.txt"
-say "OK: $EXE built, selftest all PASS headless and with Qt's Windows plugin, window picture $OUT/window.png, geometry saved."
+say "OK: $EXE built and zipped ($ZIP), selftest all PASS headless and with Qt's Windows plugin, window picture $OUT/window.png, geometry saved."

@@ -3,6 +3,7 @@
     python3 tools/wine/check_run.py selftest REPORT PLATFORM   every check PASS, Qt on PLATFORM, compiled kernel
     python3 tools/wine/check_run.py picture PNG                the window picture is not blank
     python3 tools/wine/check_run.py geometry WINDOW_INI        the window saved its geometry
+    python3 tools/wine/check_run.py zip ZIP FOLDER             the zip holds FOLDER's files, intact
 
 Prints one line saying what was found; on a failed check, one sentence and exit code 1.
 Standard library only, so it runs with any Python 3 before the project's packages exist.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import re
 import struct
 import sys
+import zipfile
 import zlib
 from collections import Counter
 from pathlib import Path
@@ -120,15 +122,37 @@ def check_geometry(path: Path) -> str:
     return f"{path.name} has the window geometry"
 
 
+def check_zip(archive: Path, folder: str) -> str:
+    """The trader's zip: every file of the built program folder, under the folder's name, same sizes, CRCs good."""
+    program = Path(folder)
+    if not archive.is_file():
+        raise CheckFailed(f"no zip was written at {archive}")
+    built = {f"{program.name}/{path.relative_to(program).as_posix()}": path.stat().st_size
+             for path in program.rglob("*") if path.is_file()}
+    with zipfile.ZipFile(archive) as opened:
+        zipped = {info.filename: info.file_size for info in opened.infolist() if not info.is_dir()}
+        broken = opened.testzip()
+    if broken is not None:
+        raise CheckFailed(f"{archive} is damaged: {broken} does not match its CRC")
+    if zipped != built:
+        differ = sorted(set(zipped.items()) ^ set(built.items()))
+        raise CheckFailed(f"{archive} does not hold {program} as built: {len(differ)} entries differ, "
+                          f"first {differ[0][0]}")
+    if f"{program.name}/{program.name}.exe" not in zipped:
+        raise CheckFailed(f"{archive} has no {program.name}/{program.name}.exe to double-click")
+    return f"{archive.name}: {len(zipped)} files of {program}, {archive.stat().st_size / 1e6:.1f} MB"
+
+
 def main(argv: list[str]) -> int:
-    commands = {"selftest": (check_selftest, 2), "picture": (check_picture, 1), "geometry": (check_geometry, 1)}
+    commands = {"selftest": (check_selftest, 2), "picture": (check_picture, 1), "geometry": (check_geometry, 1),
+                "zip": (check_zip, 2)}
     if not argv or argv[0] not in commands or len(argv) - 1 != commands[argv[0]][1]:
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
     check, _ = commands[argv[0]]
     try:
         print(check(Path(argv[1]), *argv[2:]))
-    except (CheckFailed, OSError, zlib.error, struct.error) as exc:
+    except (CheckFailed, OSError, zlib.error, struct.error, zipfile.BadZipFile) as exc:
         print(exc, file=sys.stderr)
         return 1
     return 0
