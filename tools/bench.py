@@ -134,17 +134,19 @@ def measure_engines(args: argparse.Namespace) -> None:
         day_frame = resample_daily(frame) if day_frame is None else day_frame
         arrays[symbol] = (frame["open_time"].to_numpy(np.int64), frame["open"].to_numpy(np.float64),
                           frame["close"].to_numpy(np.float64), day_frame["open_time"].to_numpy(np.int64) + 86_400_000,
-                          day_frame["close"].to_numpy(np.float64))
+                          day_frame["close"].to_numpy(np.float64), frame["high"].to_numpy(np.float64),
+                          frame["low"].to_numpy(np.float64))
     no_funding = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
 
     def kernel_with_signals() -> None:
-        """What the kernel does per symbol once the files are arrays: both signal series, then the loop."""
-        for symbol, (open_times, opens, closes, day_closes, day_prices) in arrays.items():
+        """What the kernel does per symbol once the files are arrays: both signal series, then the loop
+        (the bundled settings: with the exchange-side guard [E1] modelled on the bars' highs and lows)."""
+        for symbol, (open_times, opens, closes, day_closes, day_prices, highs, lows) in arrays.items():
             codes = kernel.signal_codes(closes, settings.strategy.signal)
             day_codes = kernel.signal_codes(day_prices, settings.strategy.signal)
             kernel.run_symbol(open_times, opens, closes, codes, day_closes, day_codes, *no_funding, 0,
                               open_times.size, config.fill == "close", sizes[symbol], config.fee_pct,
-                              config.slippage_bps, config.initial_capital, settings.strategy)
+                              config.slippage_bps, config.initial_capital, settings.strategy, highs=highs, lows=lows)
 
     kernel_with_signals()  # compiled (or loaded from the cache) before timing
     fast_repeat = max(args.repeat, 20)  # a run takes milliseconds: more tries for a steady best on a shared machine
