@@ -46,6 +46,7 @@ class SymbolSlot:
     # through. The symbol's next close is handled again; other symbols never wait for it [Build 3].
     failure: str = ""
     leverage: int | None = None  # the exchange's leverage, once an ACCOUNT_CONFIG_UPDATE told it
+    failed_at: int = 0  # the service clock (ms) when its start-up last failed: tried again a minute later
 
     @property
     def strategy(self) -> HedgeStrategy:
@@ -218,8 +219,9 @@ class ServiceContext:
             if starting:
                 slot.driver = None  # a half-done start-up never trades
                 slot.failure = why if retry else ""
+                slot.failed_at = self.clock()
                 slot.detail = why
-                again = "; its start-up is tried again on its next close" if retry else ""
+                again = "; its start-up is tried again in a minute or on its next close" if retry else ""
                 self.log("ERROR", symbol, f"{symbol} stopped trading: {why}{again}")
             else:
                 slot.failure = why

@@ -57,6 +57,8 @@ from live.status import position_summary, status_row
 from live.symbol_driver import SymbolDriver, buffer_length
 from live.wake import Asleep, KeepAwake, WakeWatch
 
+START_RETRY_MS = 60_000  # a failed start-up is tried again this long after it failed (and at every close)
+
 __all__ = ["ServiceOptions", "SymbolSlot", "TradingService"]
 
 
@@ -197,6 +199,7 @@ class TradingService:
                     ctx.wait(ctx.options.poll_seconds)
                     continue
                 if closed is None:
+                    ctx.safely("a failed start-up", self._retry_failed_starts)
                     continue
                 if self.wake is not None:  # [W1] a pause that ended inside next_candle is told before its closes
                     ctx.safely("the sleep watch", lambda: self._woke(self.wake.tick()))
@@ -227,6 +230,18 @@ class TradingService:
             ctx.safely("a command", self.commands.drain)
         finally:
             self._shutdown()
+
+    def _retry_failed_starts(self) -> None:
+        """A symbol whose start-up failed is tried again a minute after (besides at each of its closes):
+        a start-up refused by a spent request budget ('waiting 34 s for the next minute') or a passing
+        exchange error then resolves the orders it left in flight within that minute, not at the next
+        5m close."""
+        ctx = self.ctx
+        now = ctx.clock()
+        for symbol, slot in list(ctx.slots.items()):
+            if slot.driver is None and slot.failure and now - slot.failed_at >= START_RETRY_MS:
+                ctx.log("INFO", symbol, f"{symbol}: starting again after: {slot.failure}")
+                ctx.guard(symbol, lambda s=symbol: self._start_symbol(s))
 
     def _woke(self, asleep: Asleep | None) -> None:
         """[W1] The process did not run: one line and an alert, every symbol's positions read from
