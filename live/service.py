@@ -206,8 +206,7 @@ class TradingService:
                     ctx.safely("the sleep watch", lambda: self._woke(self.wake.on_close(closed.candle.close_time)))
                 slot = ctx.slots.get(closed.symbol)
                 if slot is not None and slot.driver is None and slot.failure:  # its start-up failed [Build 3]
-                    ctx.log("INFO", closed.symbol, f"{closed.symbol}: starting again after: {slot.failure}")
-                    ctx.guard(closed.symbol, lambda s=closed.symbol: self._start_symbol(s))
+                    self._start_again(slot)
                     continue
                 if slot is None or not slot.tradable:
                     continue
@@ -238,10 +237,14 @@ class TradingService:
         5m close."""
         ctx = self.ctx
         now = ctx.clock()
-        for symbol, slot in list(ctx.slots.items()):
+        for slot in list(ctx.slots.values()):
             if slot.driver is None and slot.failure and now - slot.failed_at >= START_RETRY_MS:
-                ctx.log("INFO", symbol, f"{symbol}: starting again after: {slot.failure}")
-                ctx.guard(symbol, lambda s=symbol: self._start_symbol(s))
+                self._start_again(slot)
+
+    def _start_again(self, slot: SymbolSlot) -> None:
+        """The start-up of a symbol whose start-up failed, once more (at its close, or a minute on)."""
+        self.ctx.log("INFO", slot.symbol, f"{slot.symbol}: starting again after: {slot.failure}")
+        self.ctx.guard(slot.symbol, lambda: self._start_symbol(slot.symbol))
 
     def _woke(self, asleep: Asleep | None) -> None:
         """[W1] The process did not run: one line and an alert, every symbol's positions read from
